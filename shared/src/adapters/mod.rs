@@ -1,0 +1,3 @@
+//! Backends behind the ports.
+
+pub mod embedded;

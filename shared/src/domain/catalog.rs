@@ -1,0 +1,88 @@
+use serde::{Deserialize, Serialize};
+
+use super::{Money, ParseError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Starter,
+    Enterprise,
+}
+
+/// A plan: the one source of price and limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    pub tier: Tier,
+    pub price: Money,
+    pub files: u32,
+    pub interval_seconds: u32,
+    pub validity_days: u32,
+}
+
+impl Product {
+    /// Checks a product read from the seed file or the store.
+    pub fn validate(self) -> Result<Self, ParseError> {
+        let id_ok =
+            !self.id.is_empty() && self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !id_ok {
+            return Err(ParseError::new(
+                "product.id",
+                format!("'{}' must be lower-case letters, digits and '-'", self.id),
+            ));
+        }
+        if self.price.amount <= 0 {
+            return Err(ParseError::new("product.price", format!("{}: price must be positive", self.id)));
+        }
+        if self.files == 0 || self.files > 40 {
+            return Err(ParseError::new("product.files", format!("{}: files must be 1 to 40", self.id)));
+        }
+        if self.interval_seconds == 0 || self.validity_days == 0 {
+            return Err(ParseError::new("product", format!("{}: interval and validity must be positive", self.id)));
+        }
+        Ok(self)
+    }
+}
+
+/// The seed catalog shipped in `infra/catalog.json`.
+pub const CATALOG_JSON: &str = include_str!("../../../infra/catalog.json");
+
+/// The default plans, parsed from the seed file.
+pub fn default_catalog() -> Result<Vec<Product>, ParseError> {
+    let products: Vec<Product> =
+        serde_json::from_str(CATALOG_JSON).map_err(|e| ParseError::new("catalog", e.to_string()))?;
+    products.into_iter().map(Product::validate).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_catalog_matches_the_contract() {
+        let c = default_catalog().unwrap();
+        let row = |id: &str| c.iter().find(|p| p.id == id).unwrap();
+        let expect = [
+            ("bronze", 1, 3600, 3000),
+            ("silver", 2, 1800, 5500),
+            ("gold", 3, 1200, 8000),
+            ("diamond", 6, 600, 16000),
+            ("basic", 3, 900, 19900),
+            ("pro", 7, 420, 45000),
+            ("elite", 15, 120, 89900),
+        ];
+        assert_eq!(c.len(), expect.len());
+        for (id, files, interval, cents) in expect {
+            let p = row(id);
+            assert_eq!(
+                (p.files, p.interval_seconds, p.price.amount, p.validity_days),
+                (files, interval, cents, 30),
+                "{id}"
+            );
+            assert_eq!(p.price.currency.as_str(), "USD");
+        }
+        assert_eq!(row("bronze").tier, Tier::Starter);
+        assert_eq!(row("elite").tier, Tier::Enterprise);
+    }
+}

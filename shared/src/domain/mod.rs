@@ -1,0 +1,36 @@
+//! Pure types and rules: no I/O, no async. Types parse on the way in, so a
+//! value once held is valid.
+
+mod catalog;
+mod email;
+mod ids;
+mod money;
+mod order;
+mod payment;
+mod stock;
+mod subscription;
+mod time;
+
+pub use catalog::{Product, Tier, default_catalog};
+pub use email::Email;
+pub use ids::{FileName, IdempotencyKey, OrderId, UserId};
+pub use money::{Currency, Money};
+pub use order::{OrderStatus, Transition};
+pub use payment::{AmountCheck, PaymentEvent, PaymentOutcome, ProviderKind, check_amount};
+pub use stock::{LedgerKind, Location, StockCounts};
+pub use subscription::{SubscriptionState, subscription_state};
+pub use time::Timestamp;
+
+/// A value from outside that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ParseError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl ParseError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        ParseError { field, reason: reason.into() }
+    }
+}

@@ -1,0 +1,8 @@
+//! Stockroom's shared library. Dependencies point one way:
+//! `domain` (pure) <- `services` (use cases over `ports`) <- `adapters`
+//! (embedded, aws) and `http` (request/response glue).
+
+pub mod adapters;
+pub mod domain;
+pub mod ports;
+pub mod providers;

@@ -1,0 +1,52 @@
+//! The payment gateway: creates the invoice (NOWPayments payment or Stripe
+//! Checkout Session) for an order. Webhook verification is pure and lives in
+//! `crate::providers`.
+
+use async_trait::async_trait;
+
+use crate::domain::{Money, OrderId, ProviderKind, Timestamp};
+
+#[derive(Clone, Debug)]
+pub struct InvoiceRequest {
+    pub provider: ProviderKind,
+    pub order_id: OrderId,
+    pub product_id: String,
+    pub product_name: String,
+    pub price: Money,
+    /// NOWPayments only: the coin the buyer pays in.
+    pub pay_currency: Option<String>,
+    /// When our hold ends; the invoice should not outlive it.
+    pub expires_at: Timestamp,
+    pub email: String,
+}
+
+/// What the storefront needs to send the buyer to pay.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Invoice {
+    pub provider: ProviderKind,
+    pub payment_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_address: Option<String>,
+    /// Decimal text in `pay_currency` (crypto amounts are not minor units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkout_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider refused the request (4xx): retrying will not help.
+    #[error("provider refused: {0}")]
+    Rejected(String),
+    /// Down, slow or 5xx.
+    #[error("provider unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    async fn create_invoice(&self, req: &InvoiceRequest) -> Result<Invoice, ProviderError>;
+}
