@@ -1,0 +1,239 @@
+//! `Queue` on redb, in the records' database file. Messages live in
+//! `(queue, id) -> message`; `(queue, visible_at_ms, id)` indexes them by when
+//! they become visible, so a receive reads only what is due.
+//!
+//! Receipts are `{id}.{nonce}`, a new nonce per receive. Deleting with an
+//! older receipt of a message that still exists deletes it: SQS documents
+//! that a stale handle's delete "succeeds" and in practice removes the
+//! message, and consumers here are idempotent, so the surprise of a message
+//! surviving its delete is the worse choice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use redb::{Database, ReadableTable, Table, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use super::blocking;
+use crate::ports::Clock;
+use crate::ports::queue::{MAX_RECEIVES, Message, Queue, QueueError};
+
+const MESSAGES: TableDefinition<(String, String), &[u8]> = TableDefinition::new("queue_messages");
+const VISIBLE: TableDefinition<(String, i64, String), ()> = TableDefinition::new("queue_visible");
+
+/// SQS returns at most ten messages per receive.
+const MAX_BATCH: usize = 10;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    body: String,
+    visible_at: i64,
+    receive_count: u32,
+    receipt: Option<String>,
+}
+
+/// One named queue and its dead-letter queue `{name}-dlq`.
+#[derive(Clone)]
+pub struct EmbeddedQueue {
+    db: Arc<Database>,
+    name: String,
+    dlq: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for EmbeddedQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedQueue").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedQueue {
+    /// The queue `name` (letters, digits, `-`, `_`, like SQS) in `db`,
+    /// creating the tables when missing. Blocking.
+    pub fn open(db: Arc<Database>, name: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let valid = !name.is_empty()
+            && name.len() <= 75
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        anyhow::ensure!(valid, "invalid queue name {name:?}");
+        let txn = db.begin_write().context("creating queue tables")?;
+        txn.open_table(MESSAGES).context("creating queue table")?;
+        txn.open_table(VISIBLE).context("creating queue index")?;
+        txn.commit().context("creating queue tables")?;
+        Ok(EmbeddedQueue { db, name: name.to_string(), dlq: format!("{name}-dlq"), clock })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().millis()
+    }
+}
+
+#[async_trait]
+impl Queue for EmbeddedQueue {
+    async fn send(&self, body: String) -> Result<(), QueueError> {
+        let (db, name, now) = (self.db.clone(), self.name.clone(), self.now_ms());
+        blocking(
+            move || {
+                let id = ulid::Ulid::new().to_string();
+                let msg = Stored { body, visible_at: now, receive_count: 0, receipt: None };
+                write_txn(&db, |txn| {
+                    let (mut messages, mut visible) = tables(txn)?;
+                    put(&mut messages, &mut visible, &name, &id, &msg)
+                })
+            },
+            QueueError::Unavailable,
+        )
+        .await
+    }
+
+    async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Message>, QueueError> {
+        let max = max.min(MAX_BATCH);
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let this = self.clone();
+        let now = self.now_ms();
+        let hidden_until = now.saturating_add(i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX));
+        blocking(
+            move || write_txn(&this.db, |txn| this.receive_in(txn, max, now, hidden_until)),
+            QueueError::Unavailable,
+        )
+        .await
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
+        let id = match receipt.split_once('.') {
+            Some((id, nonce)) if !id.is_empty() && !nonce.is_empty() => id.to_string(),
+            _ => return Err(QueueError::BadReceipt),
+        };
+        let (db, name) = (self.db.clone(), self.name.clone());
+        blocking(
+            move || {
+                write_txn(&db, |txn| {
+                    let (mut messages, mut visible) = tables(txn)?;
+                    if let Some(msg) = get(&messages, &name, &id)? {
+                        messages.remove((name.clone(), id.clone())).map_err(store_err)?;
+                        visible.remove((name, msg.visible_at, id)).map_err(store_err)?;
+                    }
+                    Ok(())
+                })
+            },
+            QueueError::Unavailable,
+        )
+        .await
+    }
+
+    async fn dead_letter_count(&self) -> Result<usize, QueueError> {
+        let (db, dlq) = (self.db.clone(), self.dlq.clone());
+        blocking(
+            move || {
+                let txn = db.begin_read().map_err(store_err)?;
+                let messages = txn.open_table(MESSAGES).map_err(store_err)?;
+                let range = (dlq.clone(), String::new())..(format!("{dlq}\0"), String::new());
+                let mut count = 0;
+                for entry in messages.range(range).map_err(store_err)? {
+                    entry.map_err(store_err)?;
+                    count += 1;
+                }
+                Ok(count)
+            },
+            QueueError::Unavailable,
+        )
+        .await
+    }
+}
+
+impl EmbeddedQueue {
+    /// Walks due messages oldest first; each is either delivered (hidden
+    /// until `hidden_until`) or, once received `MAX_RECEIVES` times, moved to
+    /// the dead-letter queue.
+    fn receive_in(
+        &self,
+        txn: &WriteTransaction,
+        max: usize,
+        now: i64,
+        hidden_until: i64,
+    ) -> Result<Vec<Message>, QueueError> {
+        let (mut messages, mut visible) = tables(txn)?;
+        let mut out = Vec::new();
+        let mut after = (self.name.clone(), i64::MIN, String::new());
+        let end = (self.name.clone(), now, char::MAX.to_string());
+        let mut handled = std::collections::HashSet::new();
+        while out.len() < max {
+            let next = visible.range(after.clone()..=end.clone()).map_err(store_err)?.find_map(|entry| {
+                let key = entry.map(|(k, _)| k.value());
+                match key {
+                    // A message re-hidden with a zero timeout is due again; skip it this call.
+                    Ok((_, _, id)) if handled.contains(&id) => None,
+                    other => Some(other),
+                }
+            });
+            let Some(entry) = next else { break };
+            let (_, visible_at, id) = entry.map_err(store_err)?;
+            after = (self.name.clone(), visible_at, format!("{id}\0"));
+            handled.insert(id.clone());
+            visible.remove((self.name.clone(), visible_at, id.clone())).map_err(store_err)?;
+            let Some(mut msg) = get(&messages, &self.name, &id)? else { continue };
+            messages.remove((self.name.clone(), id.clone())).map_err(store_err)?;
+            if msg.receive_count >= MAX_RECEIVES {
+                msg.visible_at = now;
+                msg.receipt = None;
+                put(&mut messages, &mut visible, &self.dlq, &id, &msg)?;
+                continue;
+            }
+            let receipt = format!("{id}.{}", ulid::Ulid::new());
+            msg.receive_count += 1;
+            msg.visible_at = hidden_until;
+            msg.receipt = Some(receipt.clone());
+            put(&mut messages, &mut visible, &self.name, &id, &msg)?;
+            out.push(Message { id, receipt, body: msg.body, receive_count: msg.receive_count });
+        }
+        Ok(out)
+    }
+}
+
+type Messages<'t> = Table<'t, (String, String), &'static [u8]>;
+type Visible<'t> = Table<'t, (String, i64, String), ()>;
+
+fn tables(txn: &WriteTransaction) -> Result<(Messages<'_>, Visible<'_>), QueueError> {
+    Ok((txn.open_table(MESSAGES).map_err(store_err)?, txn.open_table(VISIBLE).map_err(store_err)?))
+}
+
+fn get(messages: &Messages, queue: &str, id: &str) -> Result<Option<Stored>, QueueError> {
+    let Some(raw) = messages.get((queue.to_string(), id.to_string())).map_err(store_err)? else {
+        return Ok(None);
+    };
+    let msg = serde_json::from_slice(raw.value()).context("corrupt queue message").map_err(QueueError::Unavailable)?;
+    Ok(Some(msg))
+}
+
+fn put(messages: &mut Messages, visible: &mut Visible, queue: &str, id: &str, msg: &Stored) -> Result<(), QueueError> {
+    let bytes = serde_json::to_vec(msg).context("encoding queue message").map_err(QueueError::Unavailable)?;
+    messages.insert((queue.to_string(), id.to_string()), bytes.as_slice()).map_err(store_err)?;
+    visible.insert((queue.to_string(), msg.visible_at, id.to_string()), ()).map_err(store_err)?;
+    Ok(())
+}
+
+/// Runs `work` in a write transaction, committing only when it succeeds.
+fn write_txn<T>(db: &Database, work: impl FnOnce(&WriteTransaction) -> Result<T, QueueError>) -> Result<T, QueueError> {
+    let txn = db.begin_write().map_err(store_err)?;
+    match work(&txn) {
+        Ok(value) => {
+            txn.commit().map_err(store_err)?;
+            Ok(value)
+        }
+        Err(e) => {
+            txn.abort().map_err(store_err)?;
+            Err(e)
+        }
+    }
+}
+
+fn store_err(e: impl Into<redb::Error>) -> QueueError {
+    QueueError::Unavailable(anyhow::Error::new(e.into()))
+}

@@ -1,0 +1,259 @@
+//! `Records` on redb: the table `(pk, sk) -> item JSON` and the index
+//! `(gsi1pk, gsi1sk, pk, sk)`, both written in one redb write transaction,
+//! so conditions and writes are atomic like DynamoDB's.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use redb::{Database, ReadableTable, Table, TableDefinition, WriteTransaction};
+use serde_json::Value;
+
+use super::records_eval::{
+    MAX_ITEM_BYTES, apply_changes, check_changes, check_item, check_key, gsi_entry, holds, invalid,
+};
+use super::{blocking, records_query};
+use crate::ports::records::{
+    Change, Cond, Item, Key, MAX_TRANSACTION_ITEMS, Page, Query, RecordError, Records, TTL, Write,
+};
+
+pub(super) const ITEMS: TableDefinition<(String, String), &[u8]> = TableDefinition::new("records");
+pub(super) const GSI1: TableDefinition<(String, String, String, String), ()> = TableDefinition::new("records_gsi1");
+
+type ItemTable<'t> = Table<'t, (String, String), &'static [u8]>;
+type IndexTable<'t> = Table<'t, (String, String, String, String), ()>;
+
+/// The record store. Cheap to clone; all clones share one database.
+#[derive(Clone, Debug)]
+pub struct EmbeddedRecords {
+    db: Arc<Database>,
+}
+
+impl EmbeddedRecords {
+    /// Opens or creates the database file. Blocking.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let db = Database::create(path).with_context(|| format!("opening database {}", path.display()))?;
+        Self::from_database(Arc::new(db))
+    }
+
+    /// Uses an open database (creating the tables when missing). Blocking.
+    pub fn from_database(db: Arc<Database>) -> anyhow::Result<Self> {
+        let txn = db.begin_write().context("creating record tables")?;
+        txn.open_table(ITEMS).context("creating record table")?;
+        txn.open_table(GSI1).context("creating index table")?;
+        txn.commit().context("creating record tables")?;
+        Ok(EmbeddedRecords { db })
+    }
+
+    /// The database, to open queues in the same file.
+    pub fn database(&self) -> Arc<Database> {
+        self.db.clone()
+    }
+
+    /// Deletes items whose numeric `ttl` (epoch seconds) is at or before
+    /// `now_secs`, as DynamoDB's TTL sweeper does; returns how many.
+    pub async fn sweep_expired(&self, now_secs: i64) -> Result<usize, RecordError> {
+        let db = self.db.clone();
+        blocking(move || sweep(&db, now_secs), RecordError::Unavailable).await
+    }
+
+    async fn write(&self, writes: Vec<Write>) -> Result<Option<Item>, RecordError> {
+        let db = self.db.clone();
+        blocking(move || transact(&db, writes), RecordError::Unavailable).await
+    }
+}
+
+#[async_trait]
+impl Records for EmbeddedRecords {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, RecordError> {
+        check_key(key)?;
+        let db = self.db.clone();
+        let key = key.clone();
+        blocking(
+            move || {
+                let txn = db.begin_read().map_err(store_err)?;
+                let table = txn.open_table(ITEMS).map_err(store_err)?;
+                let found = table.get((key.pk, key.sk)).map_err(store_err)?;
+                found.map(|v| decode(v.value())).transpose()
+            },
+            RecordError::Unavailable,
+        )
+        .await
+    }
+
+    async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), RecordError> {
+        self.write(vec![Write::Put { item, cond }]).await.map(|_| ())
+    }
+
+    async fn update(&self, key: &Key, changes: Vec<Change>, cond: Option<Cond>) -> Result<Item, RecordError> {
+        let written = self.write(vec![Write::Update { key: key.clone(), changes, cond }]).await?;
+        written.ok_or_else(|| RecordError::Unavailable(anyhow::anyhow!("update wrote no item")))
+    }
+
+    async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<(), RecordError> {
+        self.write(vec![Write::Delete { key: key.clone(), cond }]).await.map(|_| ())
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), RecordError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.write(writes).await.map(|_| ())
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, RecordError> {
+        let db = self.db.clone();
+        blocking(
+            move || {
+                let txn = db.begin_read().map_err(store_err)?;
+                records_query::run(&txn, &query)
+            },
+            RecordError::Unavailable,
+        )
+        .await
+    }
+}
+
+/// Validates, then applies every write in one redb transaction; returns the
+/// item the last write left (what `update` returns).
+fn transact(db: &Database, writes: Vec<Write>) -> Result<Option<Item>, RecordError> {
+    if writes.len() > MAX_TRANSACTION_ITEMS {
+        return Err(invalid(format!("more than {MAX_TRANSACTION_ITEMS} writes")));
+    }
+    let mut keys = HashSet::new();
+    for write in &writes {
+        let key = match write {
+            Write::Put { item, .. } => check_item(item)?,
+            Write::Update { key, changes, .. } => {
+                check_changes(changes)?;
+                key.clone()
+            }
+            Write::Delete { key, .. } | Write::Check { key, .. } => key.clone(),
+        };
+        check_key(&key)?;
+        if !keys.insert(key) {
+            return Err(invalid("one transaction names the same item twice"));
+        }
+    }
+    let txn = db.begin_write().map_err(store_err)?;
+    let outcome = apply_all(&txn, writes);
+    match outcome {
+        Ok(last) => {
+            txn.commit().map_err(store_err)?;
+            Ok(last)
+        }
+        Err(e) => {
+            txn.abort().map_err(store_err)?;
+            Err(e)
+        }
+    }
+}
+
+fn apply_all(txn: &WriteTransaction, writes: Vec<Write>) -> Result<Option<Item>, RecordError> {
+    let mut items = txn.open_table(ITEMS).map_err(store_err)?;
+    let mut index = txn.open_table(GSI1).map_err(store_err)?;
+    let mut last = None;
+    for (i, write) in writes.into_iter().enumerate() {
+        last = apply(&mut items, &mut index, write, i)?;
+    }
+    Ok(last)
+}
+
+fn apply(items: &mut ItemTable, index: &mut IndexTable, write: Write, i: usize) -> Result<Option<Item>, RecordError> {
+    let (key, cond) = match &write {
+        Write::Put { item, cond } => (check_item(item)?, cond.as_ref()),
+        Write::Update { key, cond, .. } | Write::Delete { key, cond } => (key.clone(), cond.as_ref()),
+        Write::Check { key, cond } => (key.clone(), Some(cond)),
+    };
+    let current = load(items, &key)?;
+    if let Some(cond) = cond
+        && !holds(cond, current.as_ref())
+    {
+        return Err(RecordError::ConditionFailed { index: i, current });
+    }
+    let next = match write {
+        Write::Put { item, .. } => Some(item),
+        Write::Update { changes, .. } => Some(apply_changes(current.clone(), &key, changes)?),
+        Write::Delete { .. } => None,
+        Write::Check { .. } => return Ok(current),
+    };
+    store(items, index, &key, current.as_ref(), next.as_ref())?;
+    Ok(next)
+}
+
+fn load(items: &ItemTable, key: &Key) -> Result<Option<Item>, RecordError> {
+    let found = items.get((key.pk.clone(), key.sk.clone())).map_err(store_err)?;
+    found.map(|v| decode(v.value())).transpose()
+}
+
+/// Writes (or removes, for `None`) the item and keeps its index entry in step.
+fn store(
+    items: &mut ItemTable,
+    index: &mut IndexTable,
+    key: &Key,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<(), RecordError> {
+    if let Some((g, s)) = old.and_then(gsi_entry) {
+        index.remove((g, s, key.pk.clone(), key.sk.clone())).map_err(store_err)?;
+    }
+    let k = (key.pk.clone(), key.sk.clone());
+    match new {
+        Some(item) => {
+            check_item(item)?;
+            let bytes = serde_json::to_vec(item).map_err(|e| invalid(format!("item does not serialize: {e}")))?;
+            if bytes.len() > MAX_ITEM_BYTES {
+                return Err(invalid("item larger than 400 KB"));
+            }
+            items.insert(k, bytes.as_slice()).map_err(store_err)?;
+            if let Some((g, s)) = gsi_entry(item) {
+                index.insert((g, s, key.pk.clone(), key.sk.clone()), ()).map_err(store_err)?;
+            }
+        }
+        None => {
+            items.remove(k).map_err(store_err)?;
+        }
+    }
+    Ok(())
+}
+
+fn sweep(db: &Database, now_secs: i64) -> Result<usize, RecordError> {
+    let txn = db.begin_write().map_err(store_err)?;
+    let swept = {
+        let mut items = txn.open_table(ITEMS).map_err(store_err)?;
+        let mut index = txn.open_table(GSI1).map_err(store_err)?;
+        let mut expired = Vec::new();
+        for entry in items.iter().map_err(store_err)? {
+            let (k, v) = entry.map_err(store_err)?;
+            let item = decode(v.value())?;
+            if ttl_secs(&item).is_some_and(|t| t <= now_secs) {
+                let (pk, sk) = k.value();
+                expired.push((Key::new(pk, sk), item));
+            }
+        }
+        for (key, item) in &expired {
+            store(&mut items, &mut index, key, Some(item), None)?;
+        }
+        expired.len()
+    };
+    txn.commit().map_err(store_err)?;
+    Ok(swept)
+}
+
+/// DynamoDB ignores a `ttl` that is not a number.
+fn ttl_secs(item: &Item) -> Option<i64> {
+    match item.get(TTL)? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        _ => None,
+    }
+}
+
+pub(super) fn decode(bytes: &[u8]) -> Result<Item, RecordError> {
+    serde_json::from_slice(bytes).map_err(|e| RecordError::Unavailable(anyhow::Error::new(e).context("corrupt item")))
+}
+
+pub(super) fn store_err(e: impl Into<redb::Error>) -> RecordError {
+    RecordError::Unavailable(anyhow::Error::new(e.into()))
+}
