@@ -3,6 +3,12 @@
 //! (embedded, aws) and `http` (request/response glue).
 
 pub mod adapters;
+pub mod app;
+pub mod config;
 pub mod domain;
+pub mod http;
 pub mod ports;
 pub mod providers;
+pub mod services;
+#[cfg(feature = "testkit")]
+pub mod testkit;

@@ -1,3 +1,6 @@
 //! Backends behind the ports.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod embedded;
+pub mod sandbox;

@@ -1,0 +1,46 @@
+//! Opens the configured backend.
+
+use std::sync::Arc;
+
+use shared::adapters::embedded::{EmbeddedRecords, open_embedded};
+use shared::app::Ports;
+use shared::config::{Backend, Config};
+use shared::ports::clock::OffsetClock;
+
+/// Garbage collection of expired records (TTL). DynamoDB does it itself.
+pub enum Sweeper {
+    Embedded(EmbeddedRecords),
+    None,
+}
+
+impl Sweeper {
+    pub async fn sweep(&self, now_secs: i64) {
+        if let Sweeper::Embedded(r) = self
+            && let Err(e) = r.sweep_expired(now_secs).await
+        {
+            tracing::warn!(error = %e, "ttl sweep failed");
+        }
+    }
+}
+
+pub async fn open(cfg: &Config, clock: Arc<OffsetClock>) -> anyhow::Result<(Ports, Sweeper)> {
+    match cfg.backend {
+        Backend::Embedded => {
+            let dir = cfg.data_dir.clone();
+            let e = tokio::task::spawn_blocking(move || open_embedded(&dir, clock)).await??;
+            let ports = Ports {
+                records: Arc::new(e.records.clone()),
+                files: Arc::new(e.files),
+                fulfil_queue: Arc::new(e.fulfil),
+                events: Arc::new(e.events),
+            };
+            Ok((ports, Sweeper::Embedded(e.records)))
+        }
+        Backend::Aws => aws(cfg).await,
+    }
+}
+
+#[cfg(not(feature = "aws"))]
+async fn aws(_cfg: &Config) -> anyhow::Result<(Ports, Sweeper)> {
+    anyhow::bail!("STOCKROOM_BACKEND=aws needs the `aws` feature of the local crate")
+}

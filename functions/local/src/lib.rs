@@ -1,0 +1,129 @@
+//! The local stack: every HTTP route, the fulfilment worker and the scheduled
+//! jobs in one process, on the embedded backend (or on AWS with
+//! `STOCKROOM_BACKEND=aws`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use shared::app;
+use shared::config::{Backend, Config, Payments};
+use shared::http::{AppState, full_router};
+use shared::services::{Ctx, catalog, holds, restock, sweeps, worker};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+mod backend;
+
+/// A started stack. `stop` shuts it down and waits for every task, so the
+/// data directory can be opened again (tests restart it this way).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", cfg.port))?;
+    let addr = listener.local_addr()?;
+    if cfg.port == 0 {
+        cfg.public_url = format!("http://{addr}");
+    }
+    let clock = app::clock();
+    let (ports, sweeper) = backend::open(&cfg, clock.clone()).await?;
+    let gateway = match cfg.payments {
+        Payments::Sandbox => Arc::new(shared::adapters::sandbox::SandboxGateway { public_url: cfg.public_url.clone() }),
+        Payments::Live => anyhow::bail!(
+            "STOCKROOM_PAYMENTS=live: the live provider clients are not wired into the local stack yet; use sandbox"
+        ),
+    };
+    let state = app::state(&cfg, ports, gateway, clock);
+    let ctx = state.ctx.clone();
+    catalog::seed(&ctx).await.context("seeding the catalog")?;
+    let scan = restock::adopt_new_files(&ctx, "startup").await.context("scanning unused/ for new stock")?;
+    tracing::info!(adopted = scan.adopted, scanned = scan.scanned, backend = ?cfg.backend, "stock scanned");
+
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let router = full_router(state.clone());
+    let mut on_stop = stopped.clone();
+    tasks.spawn(async move {
+        let shutdown = async move {
+            let _ = on_stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "http server stopped");
+        }
+    });
+    tasks.spawn(work_queue(ctx.clone(), Duration::from_secs(cfg.fulfil_visibility_secs), stopped.clone()));
+    tasks.spawn(jobs(ctx, sweeper, Duration::from_secs(cfg.jobs_every_secs.max(1)), stopped));
+    tracing::info!(%addr, data = %cfg.data_dir.display(), "stockroom is up");
+    Ok(Running { addr, state, stop, tasks })
+}
+
+/// The fulfilment worker: polls the queue, handles a batch, repeats.
+async fn work_queue(ctx: Arc<Ctx>, visibility: Duration, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let idle = match worker::drain_once(&ctx, visibility).await {
+            Ok(0) => Duration::from_millis(100),
+            Ok(_) => Duration::ZERO,
+            Err(e) => {
+                tracing::error!(error = ?e, "fulfilment queue unavailable");
+                Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(idle) => {}
+        }
+    }
+}
+
+/// The schedules (EventBridge on AWS) on a timer.
+async fn jobs(ctx: Arc<Ctx>, sweeper: backend::Sweeper, every: Duration, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if let Err(e) = holds::release_lapsed(&ctx).await {
+            tracing::error!(error = ?e, "hold release failed");
+        }
+        if let Err(e) = sweeps::requeue_paid(&ctx).await {
+            tracing::error!(error = ?e, "paid-order sweep failed");
+        }
+        if let Err(e) = restock::adopt_new_files(&ctx, "stock-scan").await {
+            tracing::error!(error = ?e, "stock scan failed");
+        }
+        sweeper.sweep(ctx.clock.now().secs()).await;
+    }
+}
+
+pub use backend::Sweeper;
+
+/// Config for a throwaway stack (tests, benchmarks): port 0, the given data
+/// directory, sandbox payments, quick timers.
+pub fn test_config(data_dir: &std::path::Path) -> anyhow::Result<Config> {
+    let mut cfg = Config::from_lookup(shared::config::Place::Local, |_| None)?;
+    cfg.port = 0;
+    cfg.data_dir = data_dir.to_path_buf();
+    cfg.backend = Backend::Embedded;
+    cfg.fulfil_visibility_secs = 1;
+    cfg.jobs_every_secs = 3600;
+    Ok(cfg)
+}

@@ -1,0 +1,67 @@
+//! Wiring: config + ports -> the services' context and the HTTP state. Every
+//! entry point (local stack, each Lambda function) builds its state here.
+
+use std::sync::Arc;
+
+use crate::config::{Config, Payments};
+use crate::http::sandbox::SandboxKeys;
+use crate::http::{AppState, WebhookKeys, auth::AuthKeys};
+use crate::ports::clock::{OffsetClock, UlidGen};
+use crate::ports::{Clock, Files, PaymentGateway, Queue, Records};
+use crate::providers::{NowPaymentsVerifier, StripeVerifier};
+use crate::services::{Ctx, Settings};
+
+/// The storage side of a backend (embedded or AWS).
+#[derive(Clone)]
+pub struct Ports {
+    pub records: Arc<dyn Records>,
+    pub files: Arc<dyn Files>,
+    pub fulfil_queue: Arc<dyn Queue>,
+    pub events: Arc<dyn Queue>,
+}
+
+/// The clock every part of one process shares. Locally it can be moved
+/// forward through `/sandbox/clock`.
+pub fn clock() -> Arc<OffsetClock> {
+    Arc::new(OffsetClock::default())
+}
+
+pub fn settings(cfg: &Config) -> Settings {
+    Settings {
+        hold_millis: cfg.hold_minutes * 60_000,
+        // Order tokens are HMACs under the JWT secret, domain-separated.
+        token_key: cfg.jwt_secret.clone(),
+        requeue_after_millis: cfg.requeue_after_secs * 1000,
+    }
+}
+
+pub fn state(cfg: &Config, ports: Ports, gateway: Arc<dyn PaymentGateway>, clock: Arc<OffsetClock>) -> AppState {
+    let shared_clock: Arc<dyn Clock> = clock.clone();
+    let ctx = Ctx::new(
+        ports.records,
+        ports.files,
+        ports.fulfil_queue,
+        ports.events,
+        gateway,
+        shared_clock,
+        Arc::new(UlidGen),
+        settings(cfg),
+    );
+    let webhooks = WebhookKeys {
+        nowpayments: NowPaymentsVerifier::new(cfg.nowpayments_ipn_secrets.clone()),
+        stripe: StripeVerifier::new(cfg.stripe_webhook_secrets.clone()),
+    };
+    let sandbox = (cfg.payments == Payments::Sandbox).then(|| {
+        Arc::new(SandboxKeys {
+            nowpayments_secret: cfg.nowpayments_ipn_secrets[0].clone(),
+            stripe_secret: cfg.stripe_webhook_secrets[0].clone(),
+            clock,
+        })
+    });
+    AppState {
+        ctx: Arc::new(ctx),
+        auth: AuthKeys { jwt_secret: cfg.jwt_secret.clone(), service_token: cfg.service_token.clone() },
+        webhooks: Arc::new(webhooks),
+        sandbox,
+    }
+}

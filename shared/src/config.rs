@@ -1,0 +1,182 @@
+//! Typed configuration, read once from the environment, failing fast with a
+//! message that names the variable. Secrets are `SecretString`: never printed.
+
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Aws,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Payments {
+    /// Invoices are made up locally; `/sandbox/pay` posts signed webhooks.
+    Sandbox,
+    /// Real NOWPayments and Stripe APIs.
+    Live,
+}
+
+/// Where the code runs decides the defaults: locally every secret has a
+/// documented default; on Lambda a missing secret is an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    Local,
+    Lambda,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub backend: Backend,
+    pub payments: Payments,
+    pub data_dir: PathBuf,
+    pub port: u16,
+    pub public_url: String,
+    pub jwt_secret: SecretString,
+    pub service_token: SecretString,
+    pub nowpayments_ipn_secrets: Vec<SecretString>,
+    pub stripe_webhook_secrets: Vec<SecretString>,
+    pub hold_minutes: i64,
+    pub fulfil_visibility_secs: u64,
+    pub requeue_after_secs: i64,
+    /// Local stack: seconds between runs of the scheduled jobs.
+    pub jobs_every_secs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+pub const LOCAL_JWT_SECRET: &str = "local-dev-jwt-secret-change-me";
+pub const LOCAL_SERVICE_TOKEN: &str = "local-dev-service-token";
+pub const LOCAL_NOWPAYMENTS_IPN_SECRET: &str = "local-dev-ipn-secret";
+pub const LOCAL_STRIPE_WEBHOOK_SECRET: &str = "whsec_local_dev_secret";
+
+impl Config {
+    pub fn from_env(place: Place) -> Result<Self, ConfigError> {
+        Config::from_lookup(place, |k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_lookup(place: Place, get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let secret = |var: &'static str, local: &str| -> Result<SecretString, ConfigError> {
+            match (get(var), place) {
+                (Some(v), _) => Ok(SecretString::from(v)),
+                (None, Place::Local) => Ok(SecretString::from(local.to_string())),
+                (None, Place::Lambda) => Err(ConfigError { var, problem: "is required".into() }),
+            }
+        };
+        // Comma-separated: the new secret and the old one during rotation.
+        let secrets = |var: &'static str, local: &str| -> Result<Vec<SecretString>, ConfigError> {
+            let all = match (get(var), place) {
+                (Some(v), _) => v,
+                (None, Place::Local) => local.to_string(),
+                (None, Place::Lambda) => return Err(ConfigError { var, problem: "is required".into() }),
+            };
+            let list: Vec<SecretString> = all
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| SecretString::from(s.to_string()))
+                .collect();
+            if list.is_empty() { Err(ConfigError { var, problem: "has no secret in it".into() }) } else { Ok(list) }
+        };
+        let backend = match get("STOCKROOM_BACKEND").as_deref() {
+            None if place == Place::Lambda => Backend::Aws,
+            None | Some("embedded") => Backend::Embedded,
+            Some("aws") => Backend::Aws,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "STOCKROOM_BACKEND",
+                    problem: format!("'{other}' is not embedded or aws"),
+                });
+            }
+        };
+        let payments = match get("STOCKROOM_PAYMENTS").as_deref() {
+            None if place == Place::Lambda => Payments::Live,
+            None | Some("sandbox") => Payments::Sandbox,
+            Some("live") => Payments::Live,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "STOCKROOM_PAYMENTS",
+                    problem: format!("'{other}' is not sandbox or live"),
+                });
+            }
+        };
+        let port: u16 = number(&get, "PORT", 3000)?;
+        Ok(Config {
+            backend,
+            payments,
+            data_dir: PathBuf::from(get("STOCKROOM_DATA").unwrap_or_else(|| ".stockroom".into())),
+            port,
+            public_url: get("STOCKROOM_PUBLIC_URL").unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
+            jwt_secret: secret("STOCKROOM_JWT_SECRET", LOCAL_JWT_SECRET)?,
+            service_token: secret("STOCKROOM_SERVICE_TOKEN", LOCAL_SERVICE_TOKEN)?,
+            nowpayments_ipn_secrets: secrets("NOWPAYMENTS_IPN_SECRET", LOCAL_NOWPAYMENTS_IPN_SECRET)?,
+            stripe_webhook_secrets: secrets("STRIPE_WEBHOOK_SECRET", LOCAL_STRIPE_WEBHOOK_SECRET)?,
+            hold_minutes: positive(number(&get, "STOCKROOM_HOLD_MINUTES", 30)?, "STOCKROOM_HOLD_MINUTES")?,
+            fulfil_visibility_secs: number(&get, "STOCKROOM_FULFIL_VISIBILITY_SECS", 30)?,
+            requeue_after_secs: number(&get, "STOCKROOM_REQUEUE_AFTER_SECS", 120)?,
+            jobs_every_secs: number(&get, "STOCKROOM_JOBS_EVERY_SECS", 30)?,
+        })
+    }
+}
+
+fn number<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError { var, problem: format!("'{v}' is not a valid number") }),
+    }
+}
+
+fn positive(v: i64, var: &'static str) -> Result<i64, ConfigError> {
+    if v > 0 { Ok(v) } else { Err(ConfigError { var, problem: "must be positive".into() }) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+    use std::collections::HashMap;
+
+    fn cfg(place: Place, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(place, |k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn local_has_documented_defaults() {
+        let c = cfg(Place::Local, &[]).unwrap();
+        assert_eq!((c.backend, c.payments, c.port, c.hold_minutes), (Backend::Embedded, Payments::Sandbox, 3000, 30));
+        assert_eq!(c.jwt_secret.expose_secret(), LOCAL_JWT_SECRET);
+    }
+
+    #[test]
+    fn lambda_requires_secrets_and_names_them() {
+        let err = cfg(Place::Lambda, &[]).unwrap_err();
+        assert_eq!(err.var, "STOCKROOM_JWT_SECRET");
+    }
+
+    #[test]
+    fn rotation_lists_and_bad_numbers() {
+        let c = cfg(Place::Local, &[("STRIPE_WEBHOOK_SECRET", "whsec_new, whsec_old")]).unwrap();
+        assert_eq!(c.stripe_webhook_secrets.len(), 2);
+        assert_eq!(cfg(Place::Local, &[("PORT", "http")]).unwrap_err().var, "PORT");
+        assert_eq!(cfg(Place::Local, &[("STOCKROOM_HOLD_MINUTES", "0")]).unwrap_err().var, "STOCKROOM_HOLD_MINUTES");
+        assert_eq!(cfg(Place::Local, &[("STOCKROOM_BACKEND", "mysql")]).unwrap_err().var, "STOCKROOM_BACKEND");
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let c = cfg(Place::Local, &[("STOCKROOM_JWT_SECRET", "s3cr3t-value")]).unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t-value"));
+    }
+}

@@ -1,0 +1,67 @@
+//! Staff routes (behind `auth::staff_only`).
+
+use axum::extract::{Extension, State};
+use axum::{Json, response::IntoResponse, response::Response};
+use serde::Serialize;
+
+use super::AppState;
+use super::auth::Staff;
+use super::error::ApiError;
+use crate::services::{ServiceError, holds, restock, stock, sweeps};
+
+#[derive(Serialize)]
+pub struct StockView {
+    pub unused: u64,
+    pub reserved: i64,
+    pub assigned: u64,
+    pub banned: u64,
+    pub frozen: u64,
+    pub available: i64,
+}
+
+/// Counts from storage listings (the truth); reserved from the holds.
+pub async fn stock(State(s): State<AppState>) -> Result<Json<StockView>, ApiError> {
+    let ctx = &s.ctx;
+    let unused = count(ctx, "unused/").await?;
+    let reserved = stock::read_counts(ctx).await?.counts.reserved;
+    Ok(Json(StockView {
+        unused,
+        reserved,
+        assigned: count(ctx, "assigned/").await?,
+        banned: count(ctx, "banned/").await?,
+        frozen: count(ctx, "frozen/").await?,
+        available: (unused as i64 - reserved).max(0),
+    }))
+}
+
+async fn count(ctx: &crate::services::Ctx, prefix: &str) -> Result<u64, ServiceError> {
+    let mut n = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let page = ctx.files.list(prefix, after.as_deref(), 1000).await?;
+        n += page.keys.len() as u64;
+        match page.next {
+            Some(k) => after = Some(k),
+            None => return Ok(n),
+        }
+    }
+}
+
+/// For now the stock scan (adopting new files); the full reconcile grows here.
+pub async fn reconcile(State(s): State<AppState>, Extension(staff): Extension<Staff>) -> Result<Response, ApiError> {
+    let report = restock::adopt_new_files(&s.ctx, &format!("staff:{}", staff.sub)).await?;
+    Ok(Json(report).into_response())
+}
+
+#[derive(Serialize)]
+pub struct ExpireReport {
+    pub holds_released: u32,
+    pub paid_requeued: u64,
+}
+
+pub async fn expire(State(s): State<AppState>) -> Result<Json<ExpireReport>, ApiError> {
+    Ok(Json(ExpireReport {
+        holds_released: holds::release_lapsed(&s.ctx).await?,
+        paid_requeued: sweeps::requeue_paid(&s.ctx).await?,
+    }))
+}

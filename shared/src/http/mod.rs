@@ -1,0 +1,87 @@
+//! HTTP glue: axum routers over the services. Each route is one call into a
+//! service; errors become problem+json in `error`. The same routers serve the
+//! local stack (axum) and the Lambda functions (lambda_http).
+
+pub mod admin;
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod sandbox;
+pub mod storefront;
+pub mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+
+use crate::providers::{NowPaymentsVerifier, StripeVerifier};
+use crate::services::Ctx;
+use error::ApiError;
+
+/// The webhook signature checkers.
+pub struct WebhookKeys {
+    pub nowpayments: NowPaymentsVerifier,
+    pub stripe: StripeVerifier,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Arc<Ctx>,
+    pub auth: auth::AuthKeys,
+    pub webhooks: Arc<WebhookKeys>,
+    /// Present only in the local stack with the sandbox on.
+    pub sandbox: Option<Arc<sandbox::SandboxKeys>>,
+}
+
+/// Catalog, checkout, order status, entitlement.
+pub fn storefront_routes() -> Router<AppState> {
+    Router::new()
+        .route("/products", get(storefront::products))
+        .route("/checkout", post(storefront::checkout))
+        .route("/orders/{order_id}", get(storefront::order))
+        .route("/subscriptions/{id}/entitlement", get(storefront::entitlement))
+}
+
+pub fn webhook_routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/nowpayments", post(webhooks::nowpayments_route))
+        .route("/webhooks/stripe", post(webhooks::stripe_route))
+}
+
+pub fn admin_routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/admin/stock", get(admin::stock))
+        .route("/admin/reconcile", post(admin::reconcile))
+        .route("/admin/expire", post(admin::expire))
+        .route_layer(axum::middleware::from_fn_with_state(state, auth::staff_only))
+}
+
+pub fn sandbox_routes() -> Router<AppState> {
+    Router::new().route("/sandbox/pay/{order_id}", post(sandbox::pay)).route("/sandbox/clock", post(sandbox::clock))
+}
+
+/// Adds the problem+json fallbacks every surface shares.
+pub fn finish(router: Router<AppState>, state: AppState) -> Router {
+    router
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this route does not take that method",
+            )
+        })
+        .with_state(state)
+}
+
+/// Everything, for the local stack.
+pub fn full_router(state: AppState) -> Router {
+    let mut r = storefront_routes().merge(webhook_routes()).merge(admin_routes(state.clone()));
+    if state.sandbox.is_some() {
+        r = r.merge(sandbox_routes());
+    }
+    finish(r, state)
+}

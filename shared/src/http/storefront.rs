@@ -1,0 +1,85 @@
+//! Storefront routes: catalog, checkout, order status; and the bot engine's
+//! entitlement check.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::AppState;
+use super::auth::{bearer_token, service_only};
+use super::body::{RawBody, parse_json};
+use super::error::ApiError;
+use crate::domain::{IdempotencyKey, Money, Tier};
+use crate::services::checkout::{self, CheckoutBody, Outcome};
+use crate::services::{catalog, orders, stock, subscriptions};
+
+#[derive(Serialize)]
+pub struct ProductView {
+    pub id: String,
+    pub name: String,
+    pub tier: Tier,
+    pub price: Money,
+    pub files: u32,
+    pub interval_seconds: u32,
+    pub validity_days: u32,
+    pub in_stock: bool,
+}
+
+pub async fn products(State(s): State<AppState>) -> Result<Json<Vec<ProductView>>, ApiError> {
+    let available = stock::read_counts(&s.ctx).await?.counts.available();
+    let list = catalog::list(&s.ctx).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|p| ProductView {
+                in_stock: available >= i64::from(p.files),
+                id: p.id,
+                name: p.name,
+                tier: p.tier,
+                price: p.price,
+                files: p.files,
+                interval_seconds: p.interval_seconds,
+                validity_days: p.validity_days,
+            })
+            .collect(),
+    ))
+}
+
+pub async fn checkout(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawBody(raw): RawBody,
+) -> Result<Response, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        Some(v) => {
+            let text = v.to_str().map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?;
+            Some(IdempotencyKey::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?)
+        }
+        None => None,
+    };
+    let req = parse_json::<CheckoutBody>(&raw)?.parse()?;
+    Ok(match checkout::checkout(&s.ctx, req, key).await? {
+        Outcome::Created(r) => (StatusCode::CREATED, Json(r)).into_response(),
+        Outcome::Replayed(r) => (StatusCode::OK, Json(r)).into_response(),
+    })
+}
+
+pub async fn order(
+    State(s): State<AppState>,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let view = orders::view(&s.ctx, &order_id, bearer_token(&headers)).await?;
+    Ok(Json(view).into_response())
+}
+
+pub async fn entitlement(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    service_only(&s, &headers)?;
+    let view = subscriptions::entitlement(&s.ctx, &id).await?;
+    Ok(Json(view).into_response())
+}

@@ -1,0 +1,60 @@
+//! `POST /webhooks/{provider}`: verify over the raw bytes first, then parse,
+//! then hand the event to the service. 401 for signatures, 400 for bodies that
+//! are not the provider's JSON; nothing changes on either.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::body::RawBody;
+use super::error::ApiError;
+use crate::domain::{PaymentEvent, ProviderKind};
+use crate::providers::{WebhookVerifier, nowpayments, stripe};
+use crate::services::webhooks::ingest;
+
+pub async fn nowpayments_route(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawBody(raw): RawBody,
+) -> Result<Response, ApiError> {
+    receive(&s, ProviderKind::Nowpayments, &headers, &raw).await
+}
+
+pub async fn stripe_route(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawBody(raw): RawBody,
+) -> Result<Response, ApiError> {
+    receive(&s, ProviderKind::Stripe, &headers, &raw).await
+}
+
+/// The whole webhook path; the sandbox calls it too, exactly as the route does.
+pub async fn receive(
+    s: &AppState,
+    provider: ProviderKind,
+    headers: &HeaderMap,
+    raw: &[u8],
+) -> Result<Response, ApiError> {
+    let now = s.ctx.clock.now();
+    let verified = match provider {
+        ProviderKind::Nowpayments => s.webhooks.nowpayments.verify(headers, raw, now),
+        ProviderKind::Stripe => s.webhooks.stripe.verify(headers, raw, now),
+    };
+    if let Err(e) = verified {
+        tracing::warn!(%provider, error = %e, "webhook signature refused");
+        return Err(ApiError::unauthorized(format!("{provider} signature refused: {e}")));
+    }
+    let event: PaymentEvent = match provider {
+        ProviderKind::Nowpayments => {
+            nowpayments::parse(raw).map_err(|e| ApiError::bad_request(format!("not a NOWPayments IPN: {e}")))?
+        }
+        ProviderKind::Stripe => {
+            stripe::parse(raw).map_err(|e| ApiError::bad_request(format!("not a Stripe event: {e}")))?
+        }
+    };
+    let effect = ingest(&s.ctx, &event).await?;
+    tracing::info!(%provider, event_id = %event.event_id, order_id = ?event.order_id, ?effect, "webhook handled");
+    Ok(Json(serde_json::json!({"received": true})).into_response())
+}

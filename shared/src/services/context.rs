@@ -1,0 +1,85 @@
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+
+use super::Faults;
+use crate::ports::{Clock, Files, IdGen, PaymentGateway, Queue, Records};
+
+/// Service settings (the parts of the config the use cases need).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How long a checkout holds stock.
+    pub hold_millis: i64,
+    /// Key that order tokens are derived from (HMAC of the order id), so a
+    /// replayed checkout can return the same token without storing it.
+    pub token_key: SecretString,
+    /// A paid order not fulfilled after this long is queued again.
+    pub requeue_after_millis: i64,
+}
+
+/// Everything a use case needs: the ports, the settings and test hooks.
+pub struct Ctx {
+    pub records: Arc<dyn Records>,
+    pub files: Arc<dyn Files>,
+    pub fulfil_queue: Arc<dyn Queue>,
+    pub events: Arc<dyn Queue>,
+    pub gateway: Arc<dyn PaymentGateway>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    pub settings: Settings,
+    pub faults: Faults,
+    /// Serialises stock-counter commits inside one process so that concurrent
+    /// requests do not spin on the optimistic lock; across processes the
+    /// version check alone keeps counts right.
+    pub(crate) stock_lock: tokio::sync::Mutex<()>,
+}
+
+impl Ctx {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        records: Arc<dyn Records>,
+        files: Arc<dyn Files>,
+        fulfil_queue: Arc<dyn Queue>,
+        events: Arc<dyn Queue>,
+        gateway: Arc<dyn PaymentGateway>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+        settings: Settings,
+    ) -> Self {
+        Ctx {
+            records,
+            files,
+            fulfil_queue,
+            events,
+            gateway,
+            clock,
+            ids,
+            settings,
+            faults: Faults::default(),
+            stock_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The bearer token that lets a buyer read their order.
+    pub fn order_token(&self, order_id: &str) -> String {
+        format!("ot_{}", hex::encode(self.token_mac(order_id).finalize().into_bytes()))
+    }
+
+    /// Constant-time check of an order token.
+    pub fn order_token_ok(&self, order_id: &str, token: &str) -> bool {
+        let Some(hex_part) = token.strip_prefix("ot_") else { return false };
+        let Ok(bytes) = hex::decode(hex_part) else { return false };
+        self.token_mac(order_id).verify_slice(&bytes).is_ok()
+    }
+
+    fn token_mac(&self, order_id: &str) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.settings.token_key.expose_secret().as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(b"order-token:");
+        mac.update(order_id.as_bytes());
+        mac
+    }
+}

@@ -1,0 +1,64 @@
+use crate::ports::{FileError, ProviderError, QueueError, RecordError};
+
+/// Why a use case failed. The HTTP edge maps each to one status and problem
+/// type; event functions ask `is_retryable`.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("only {available} available, {wanted} needed")]
+    InsufficientStock { available: i64, wanted: u32 },
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyMismatch,
+    #[error("{0}")]
+    AmountMismatch(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many open orders: {0}")]
+    TooMany(String),
+    #[error("payment provider failed")]
+    ProviderDown(#[source] ProviderError),
+    /// A crash injected by a test at a named step.
+    #[error("injected fault at {0}")]
+    Injected(&'static str),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ServiceError {
+    /// Whether trying again later may succeed (queue consumers leave such
+    /// messages for redelivery).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::Internal(_)
+                | ServiceError::Injected(_)
+                | ServiceError::ProviderDown(_)
+                | ServiceError::Conflict(_)
+        )
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ServiceError::Internal(e.into())
+    }
+}
+
+impl From<RecordError> for ServiceError {
+    fn from(e: RecordError) -> Self {
+        ServiceError::Internal(anyhow::Error::new(e).context("record store"))
+    }
+}
+
+impl From<FileError> for ServiceError {
+    fn from(e: FileError) -> Self {
+        ServiceError::Internal(anyhow::Error::new(e).context("file store"))
+    }
+}
+
+impl From<QueueError> for ServiceError {
+    fn from(e: QueueError) -> Self {
+        ServiceError::Internal(anyhow::Error::new(e).context("queue"))
+    }
+}

@@ -1,0 +1,43 @@
+//! Records <-> typed structs. Every stored type is a serde struct; its key and
+//! index attributes are added here so the services never build maps by hand.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::ports::records::{GSI1PK, GSI1SK, PK, SK, TTL};
+use crate::ports::{Item, Key, RecordError};
+
+/// Builds an item from a struct plus its key, optional index entry and TTL.
+pub fn to_item<T: Serialize>(
+    key: &Key,
+    value: &T,
+    gsi: Option<(String, String)>,
+    ttl_secs: Option<i64>,
+) -> Result<Item, RecordError> {
+    let mut item = match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return Err(RecordError::Invalid("record must serialise to an object".into())),
+        Err(e) => return Err(RecordError::Invalid(e.to_string())),
+    };
+    item.insert(PK.into(), key.pk.clone().into());
+    item.insert(SK.into(), key.sk.clone().into());
+    if let Some((pk, sk)) = gsi {
+        item.insert(GSI1PK.into(), pk.into());
+        item.insert(GSI1SK.into(), sk.into());
+    }
+    if let Some(t) = ttl_secs {
+        item.insert(TTL.into(), t.into());
+    }
+    Ok(item)
+}
+
+/// Reads a struct back from an item (extra attributes are ignored).
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, RecordError> {
+    serde_json::from_value(Value::Object(item))
+        .map_err(|e| RecordError::Invalid(format!("stored record is malformed: {e}")))
+}
+
+pub fn json<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}

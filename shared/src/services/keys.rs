@@ -1,0 +1,76 @@
+//! The single-table layout: every key and index value in one place.
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::{OrderStatus, Timestamp};
+use crate::ports::Key;
+
+pub fn product(id: &str) -> Key {
+    Key::new("PRODUCT", format!("PRODUCT#{id}"))
+}
+pub const PRODUCT_PK: &str = "PRODUCT";
+
+pub fn stock_counts() -> Key {
+    Key::new("STOCK", "COUNTS")
+}
+
+pub fn order_pk(order_id: &str) -> String {
+    format!("ORDER#{order_id}")
+}
+pub fn order(order_id: &str) -> Key {
+    Key::new(order_pk(order_id), "ORDER")
+}
+pub fn payment(order_id: &str) -> Key {
+    Key::new(order_pk(order_id), "PAYMENT")
+}
+pub fn hold(order_id: &str) -> Key {
+    Key::new(order_pk(order_id), "HOLD")
+}
+pub fn intent(order_id: &str) -> Key {
+    Key::new(order_pk(order_id), "INTENT")
+}
+
+/// Orders by status, oldest change first (sweeps read these).
+pub fn orders_by_status(status: OrderStatus) -> String {
+    format!("ORDERS#{}", status.as_str())
+}
+/// Holds by expiry.
+pub const HOLDS_INDEX: &str = "HOLDS";
+/// Fulfilment intents by creation time (reconcile finishes stale ones).
+pub const INTENTS_INDEX: &str = "INTENTS";
+
+pub fn idempotency(key: &str) -> Key {
+    let h = hex::encode(Sha256::digest(key.as_bytes()));
+    Key::new(format!("IDEM#{h}"), "IDEM")
+}
+
+pub fn webhook_event(provider: &str, event_id: &str) -> Key {
+    Key::new(format!("EVENT#{provider}#{event_id}"), "EVENT")
+}
+
+pub fn file(name: &str) -> Key {
+    Key::new(format!("FILE#{name}"), "FILE")
+}
+/// Files by where they are (`FILES#unused`, ...), sorted by name.
+pub fn files_at(location: &str) -> String {
+    format!("FILES#{location}")
+}
+
+pub fn subscription(id: &str) -> Key {
+    Key::new(format!("SUB#{id}"), "SUB")
+}
+/// Subscriptions by valid_until (expiry reads the due ones).
+pub const SUBS_INDEX: &str = "SUBS";
+
+pub const LEDGER_PK: &str = "LEDGER";
+pub fn ledger(seq: u64, n: usize) -> Key {
+    Key::new(LEDGER_PK, format!("{seq:012}.{n:03}"))
+}
+
+pub fn catalog_seeded() -> Key {
+    Key::new("META", "CATALOG_SEEDED")
+}
+
+pub fn sort_at(t: Timestamp, id: &str) -> String {
+    format!("{}#{id}", t.sort_key())
+}

@@ -1,0 +1,24 @@
+//! Use cases, written against the ports only (no SDK types, no HTTP).
+
+mod context;
+mod error;
+pub mod faults;
+pub mod items;
+pub mod keys;
+pub mod model;
+
+pub mod catalog;
+pub mod checkout;
+pub mod fulfil;
+pub mod holds;
+pub mod orders;
+pub mod restock;
+pub mod stock;
+pub mod subscriptions;
+pub mod sweeps;
+pub mod webhooks;
+pub mod worker;
+
+pub use context::{Ctx, Settings};
+pub use error::ServiceError;
+pub use faults::Faults;

@@ -1,0 +1,149 @@
+//! What the services store. One struct per record kind.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{LedgerKind, Location, Money, OrderStatus, ProviderKind, StockCounts, Timestamp};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OrderRecord {
+    pub order_id: String,
+    pub email: String,
+    pub user_id: String,
+    pub product_id: String,
+    pub files: u32,
+    pub interval_seconds: u32,
+    pub validity_days: u32,
+    pub price: Money,
+    pub provider: ProviderKind,
+    pub status: OrderStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub reserved_until: Timestamp,
+    #[serde(default)]
+    pub paid_at: Option<Timestamp>,
+    /// What is still missing when partially paid ("0.0002 btc").
+    #[serde(default)]
+    pub missing: Option<String>,
+    #[serde(default)]
+    pub subscription_id: Option<String>,
+    /// The provider's last status or event type, for support.
+    #[serde(default)]
+    pub provider_status: Option<String>,
+}
+
+/// The invoice an order is paid through.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PaymentRecord {
+    pub order_id: String,
+    pub provider: ProviderKind,
+    #[serde(default)]
+    pub payment_id: Option<String>,
+    #[serde(default)]
+    pub pay_address: Option<String>,
+    #[serde(default)]
+    pub pay_amount: Option<String>,
+    #[serde(default)]
+    pub pay_currency: Option<String>,
+    #[serde(default)]
+    pub checkout_url: Option<String>,
+    #[serde(default)]
+    pub pay_currency_requested: Option<String>,
+}
+
+/// Stock held for an unpaid order until `expires_at`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HoldRecord {
+    pub order_id: String,
+    pub count: u32,
+    pub expires_at: Timestamp,
+}
+
+/// Which files a fulfilment claimed, written before any file moves.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IntentRecord {
+    pub order_id: String,
+    pub user_id: String,
+    pub files: Vec<String>,
+    pub created_at: Timestamp,
+    pub done: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub name: String,
+    pub location: Location,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub order_id: Option<String>,
+    pub updated_at: Timestamp,
+}
+
+impl FileRecord {
+    /// The storage key the record says the file is at.
+    pub fn storage_key(&self) -> String {
+        match (&self.location, &self.user_id) {
+            (Location::Assigned, Some(u)) => format!("assigned/{u}/{}", self.name),
+            (loc, _) => format!("{}/{}", loc.as_str(), self.name),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubscriptionRecord {
+    pub subscription_id: String,
+    pub order_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub product_id: String,
+    pub files: Vec<String>,
+    pub interval_seconds: u32,
+    pub valid_until: Timestamp,
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+/// The stock counters, guarded by `version` (optimistic lock): every stock
+/// change bumps it, so ledger entries get a gap-free order.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CountsRecord {
+    #[serde(flatten)]
+    pub counts: StockCounts,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub seq: String,
+    pub at: Timestamp,
+    pub kind: LedgerKind,
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Change of available stock (unused - reserved), and its value around it.
+    pub delta: i64,
+    pub before: i64,
+    pub after: i64,
+    /// All counts after this entry.
+    pub counts: StockCounts,
+    pub reason: String,
+    pub reference: String,
+    pub actor: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub order_id: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub provider: ProviderKind,
+    pub event_id: String,
+    pub order_id: Option<String>,
+    pub received_at: Timestamp,
+    /// What the event did: "moved to paid", "duplicate", "refused: ...".
+    pub effect: String,
+}

@@ -1,0 +1,150 @@
+//! The stock book: every stock change commits its ledger entries and the new
+//! counts in the same transaction as the change itself (invariant 7), under an
+//! optimistic lock on the counters so the ledger has one gap-free order.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::items::{from_item, to_item};
+use super::model::{CountsRecord, LedgerEntry};
+use super::{Ctx, ServiceError, keys};
+use crate::domain::{LedgerKind, StockCounts};
+use crate::ports::{Change, Cond, RecordError, Write};
+
+/// One ledger line: what changed, by how much, why and who did it.
+#[derive(Clone, Debug)]
+pub struct StockEntry {
+    pub kind: LedgerKind,
+    pub file: Option<String>,
+    /// Added to the counts (negative to take away).
+    pub change: StockCounts,
+    pub reason: String,
+    pub reference: String,
+    pub actor: String,
+}
+
+/// What went wrong with a stock commit.
+#[derive(Debug)]
+pub enum CommitError {
+    /// One of the caller's own writes failed its condition (index into them).
+    Condition(usize),
+    Service(ServiceError),
+}
+
+impl From<ServiceError> for CommitError {
+    fn from(e: ServiceError) -> Self {
+        CommitError::Service(e)
+    }
+}
+
+impl From<RecordError> for CommitError {
+    fn from(e: RecordError) -> Self {
+        CommitError::Service(e.into())
+    }
+}
+
+const ATTEMPTS: u32 = 50;
+
+pub fn add(a: StockCounts, b: StockCounts) -> StockCounts {
+    StockCounts {
+        unused: a.unused + b.unused,
+        reserved: a.reserved + b.reserved,
+        assigned: a.assigned + b.assigned,
+        banned: a.banned + b.banned,
+        frozen: a.frozen + b.frozen,
+    }
+}
+
+pub async fn read_counts(ctx: &Ctx) -> Result<CountsRecord, ServiceError> {
+    match ctx.records.get(&keys::stock_counts()).await? {
+        Some(item) => Ok(from_item(item)?),
+        None => Ok(CountsRecord::default()),
+    }
+}
+
+/// Commits `writes` together with the ledger `entries` and the counts they
+/// imply. `check` sees the counts before the change and may refuse it (for
+/// example when stock is short). Retries while other commits race it.
+pub async fn commit<F>(
+    ctx: &Ctx,
+    writes: Vec<Write>,
+    entries: Vec<StockEntry>,
+    check: F,
+) -> Result<StockCounts, CommitError>
+where
+    F: Fn(&StockCounts) -> Result<(), ServiceError>,
+{
+    let _serial = ctx.stock_lock.lock().await;
+    for attempt in 0..ATTEMPTS {
+        let current = read_counts(ctx).await?;
+        check(&current.counts)?;
+        let (all, after) = plan(ctx, &writes, &entries, &current)?;
+        match ctx.records.transact(all).await {
+            Ok(()) => return Ok(after),
+            Err(RecordError::ConditionFailed { index, .. }) if index < writes.len() => {
+                return Err(CommitError::Condition(index));
+            }
+            // The counters moved under us (another process) or the store saw
+            // a conflicting transaction: read again and retry.
+            Err(RecordError::ConditionFailed { .. }) | Err(RecordError::Conflict) => {
+                let jitter = rand::random::<u64>() % 20;
+                tokio::time::sleep(Duration::from_millis(2 + jitter + u64::from(attempt) * 2)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(CommitError::Service(ServiceError::Conflict("stock counters are busy; try again".into())))
+}
+
+fn plan(
+    ctx: &Ctx,
+    writes: &[Write],
+    entries: &[StockEntry],
+    current: &CountsRecord,
+) -> Result<(Vec<Write>, StockCounts), ServiceError> {
+    let version = current.version + 1;
+    let now = ctx.clock.now();
+    let mut counts = current.counts;
+    let mut all = writes.to_vec();
+    for (n, e) in entries.iter().enumerate() {
+        let before = counts.available();
+        counts = add(counts, e.change);
+        let key = keys::ledger(version, n);
+        let entry = LedgerEntry {
+            id: format!("L{version:012}.{n:03}"),
+            seq: key.sk.clone(),
+            at: now,
+            kind: e.kind,
+            file: e.file.clone(),
+            delta: counts.available() - before,
+            before,
+            after: counts.available(),
+            counts,
+            reason: e.reason.clone(),
+            reference: e.reference.clone(),
+            actor: e.actor.clone(),
+        };
+        all.push(Write::Put { item: to_item(&key, &entry, None, None)?, cond: Some(Cond::NotExists) });
+    }
+    let guard = if current.version == 0 { Cond::NotExists } else { Cond::eq("version", current.version) };
+    let set = |name: &str, v: i64| Change::Set(name.into(), Value::from(v));
+    all.push(Write::Update {
+        key: keys::stock_counts(),
+        changes: vec![
+            set("unused", counts.unused),
+            set("reserved", counts.reserved),
+            set("assigned", counts.assigned),
+            set("banned", counts.banned),
+            set("frozen", counts.frozen),
+            Change::Set("version".into(), Value::from(version)),
+        ],
+        cond: Some(guard),
+    });
+    Ok((all, counts))
+}
+
+/// Shorthands for count changes.
+pub fn delta(unused: i64, reserved: i64, assigned: i64) -> StockCounts {
+    StockCounts { unused, reserved, assigned, banned: 0, frozen: 0 }
+}

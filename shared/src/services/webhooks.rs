@@ -1,0 +1,168 @@
+//! Payment events, once verified: exactly one effect per event, however often
+//! and in whatever order they arrive (invariant 4), with money checked
+//! (invariant 6).
+
+use super::items::{json, to_item};
+use super::model::EventRecord;
+use super::orders::{OrderBundle, is_status, load, status_changes};
+use super::stock::{CommitError, StockEntry, commit, delta};
+use super::{Ctx, ServiceError, keys};
+use crate::domain::{
+    AmountCheck, LedgerKind, OrderId, OrderStatus, PaymentEvent, PaymentOutcome, Transition, check_amount,
+};
+use crate::ports::{Change, Cond, RecordError, Write};
+
+/// What an event did, for the log and the event record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Moved {
+        from: OrderStatus,
+        to: OrderStatus,
+    },
+    Duplicate,
+    /// Verified but changes nothing (no interest, late, or stray).
+    NoChange(String),
+    UnknownOrder,
+}
+
+/// How long event ids are kept for deduplication. Providers retry for days.
+const EVENT_TTL_DAYS: i64 = 90;
+const ATTEMPTS: usize = 8;
+
+pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError> {
+    let event_key = keys::webhook_event(ev.provider.as_str(), &ev.event_id);
+    if ctx.records.get(&event_key).await?.is_some() {
+        return Ok(Effect::Duplicate);
+    }
+    let Some(target) = ev.outcome.target() else {
+        return remember(ctx, ev, Effect::NoChange(format!("{} needs nothing", ev.raw_status))).await;
+    };
+    if ev.is_repeat_deposit && ev.outcome == PaymentOutcome::Paid {
+        // A repeated deposit never hands out stock by itself; staff see it logged.
+        tracing::warn!(event_id = %ev.event_id, "repeated deposit acknowledged without effect");
+        return remember(ctx, ev, Effect::NoChange("repeated deposit".into())).await;
+    }
+    let Some(order_id) = ev.order_id.as_deref().and_then(|o| OrderId::parse(o).ok()) else {
+        tracing::warn!(event_id = %ev.event_id, order_id = ?ev.order_id, "event for no order of ours");
+        return remember(ctx, ev, Effect::UnknownOrder).await;
+    };
+    for _ in 0..ATTEMPTS {
+        let Some(bundle) = load(ctx, order_id.as_str()).await? else {
+            tracing::warn!(event_id = %ev.event_id, %order_id, "event for an unknown order");
+            return remember(ctx, ev, Effect::UnknownOrder).await;
+        };
+        match apply(ctx, ev, &bundle, target).await? {
+            Some(effect) => return Ok(effect),
+            None => continue, // the order moved under us: read it again
+        }
+    }
+    Err(ServiceError::Conflict(format!("order {order_id} kept changing; the provider will retry")))
+}
+
+/// One attempt. `None` means the order changed since it was read.
+async fn apply(
+    ctx: &Ctx,
+    ev: &PaymentEvent,
+    b: &OrderBundle,
+    mut target: OrderStatus,
+) -> Result<Option<Effect>, ServiceError> {
+    let order = &b.order;
+    let mut missing = None;
+    if target == OrderStatus::Paid {
+        match check_amount(&order.price, ev) {
+            AmountCheck::Ok => {}
+            AmountCheck::Under { missing: m, currency } => {
+                target = OrderStatus::PartiallyPaid;
+                missing = Some(format!("{m} {currency}"));
+            }
+            AmountCheck::Mismatch(why) => {
+                tracing::error!(order_id = %order.order_id, event_id = %ev.event_id, %why, "payment does not match the order");
+                return Err(ServiceError::AmountMismatch(why));
+            }
+        }
+    }
+    let from = order.status;
+    if order.status.transition(target) != Transition::Move {
+        let effect = Effect::NoChange(format!("order is {from}; {} ignored", ev.raw_status));
+        return remember(ctx, ev, effect).await.map(Some);
+    }
+    let now = ctx.clock.now();
+    let effect = Effect::Moved { from, to: target };
+    let mut changes = status_changes(&order.order_id, target, now);
+    changes.push(Change::Set("provider_status".into(), ev.raw_status.clone().into()));
+    if target == OrderStatus::Paid {
+        changes.push(Change::Set("paid_at".into(), json(&now)));
+        changes.push(Change::Remove("missing".into()));
+    }
+    if let Some(m) = &missing {
+        changes.push(Change::Set("missing".into(), m.clone().into()));
+    }
+    let mut writes = vec![
+        event_put(ctx, ev, &effect)?,
+        Write::Update { key: keys::order(&order.order_id), changes, cond: Some(is_status(from)) },
+    ];
+    let result = match (&b.hold, matches!(target, OrderStatus::Expired | OrderStatus::Failed)) {
+        // The payment is off: give the held stock back in the same commit.
+        (Some(hold), true) => {
+            writes.push(Write::Delete { key: keys::hold(&order.order_id), cond: Some(Cond::Exists) });
+            let entry = StockEntry {
+                kind: LedgerKind::Release,
+                file: None,
+                change: delta(0, -i64::from(hold.count), 0),
+                reason: format!("payment {}", ev.raw_status),
+                reference: order.order_id.clone(),
+                actor: ev.provider.as_str().into(),
+            };
+            match commit(ctx, writes, vec![entry], |_| Ok(())).await {
+                Ok(_) => Ok(()),
+                Err(CommitError::Condition(i)) => Err(i),
+                Err(CommitError::Service(e)) => return Err(e),
+            }
+        }
+        _ => match ctx.records.transact(writes).await {
+            Ok(()) => Ok(()),
+            Err(RecordError::ConditionFailed { index, .. }) => Err(index),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    match result {
+        Ok(()) => {}
+        Err(0) => return Ok(Some(Effect::Duplicate)),
+        Err(_) => return Ok(None),
+    }
+    tracing::info!(order_id = %order.order_id, event_id = %ev.event_id, %from, to = %target, "order moved");
+    if target == OrderStatus::Paid {
+        // If this send is lost, the paid-order sweep queues it again.
+        let sent = match ctx.faults.hit("webhook.enqueue") {
+            Ok(()) => super::fulfil::enqueue(ctx, &order.order_id).await,
+            Err(lost) => Err(lost),
+        };
+        if let Err(e) = sent {
+            tracing::error!(order_id = %order.order_id, error = %e, "could not queue fulfilment; the sweep will");
+        }
+    }
+    Ok(Some(effect))
+}
+
+fn event_put(ctx: &Ctx, ev: &PaymentEvent, effect: &Effect) -> Result<Write, ServiceError> {
+    let now = ctx.clock.now();
+    let rec = EventRecord {
+        provider: ev.provider,
+        event_id: ev.event_id.clone(),
+        order_id: ev.order_id.clone(),
+        received_at: now,
+        effect: format!("{effect:?}"),
+    };
+    let key = keys::webhook_event(ev.provider.as_str(), &ev.event_id);
+    let ttl = now.plus_days(EVENT_TTL_DAYS).secs();
+    Ok(Write::Put { item: to_item(&key, &rec, None, Some(ttl))?, cond: Some(Cond::NotExists) })
+}
+
+/// Records an event that changes nothing, so its repeats are cheap.
+async fn remember(ctx: &Ctx, ev: &PaymentEvent, effect: Effect) -> Result<Effect, ServiceError> {
+    match ctx.records.transact(vec![event_put(ctx, ev, &effect)?]).await {
+        Ok(()) => Ok(effect),
+        Err(RecordError::ConditionFailed { .. }) => Ok(Effect::Duplicate),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,7 @@
+//! One purchase end to end, over HTTP, on a fresh stack per test.
+
+mod bad_input;
+mod checkout;
+mod durability;
+mod happy;
+mod webhooks;

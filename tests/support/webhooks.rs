@@ -1,0 +1,51 @@
+//! Signed provider webhooks built the way the providers build them.
+
+use serde_json::{Value, json};
+use shared::domain::Timestamp;
+use shared::providers::{nowpayments, stripe};
+
+/// A NOWPayments IPN for an order: (raw body, headers).
+pub fn nowpayments_ipn(
+    secret: &str,
+    order_id: &str,
+    payment_id: u64,
+    status: &str,
+    price: &str,
+    paid: &str,
+) -> (Vec<u8>, Vec<(&'static str, String)>) {
+    let body = json!({
+        "payment_id": payment_id, "parent_payment_id": null, "payment_status": status,
+        "pay_address": "addr", "price_amount": num(price), "price_currency": "usd",
+        "pay_amount": num(price), "actually_paid": num(paid), "pay_currency": "usdttrc20",
+        "order_id": order_id, "order_description": "plan", "purchase_id": "1",
+        "fee": {"currency": "usdttrc20", "depositFee": 0, "serviceFee": 0, "withdrawalFee": 0},
+    });
+    let raw = body.to_string().into_bytes();
+    let sig = nowpayments::sign(secret, &raw).expect("sign");
+    (raw, vec![("x-nowpayments-sig", sig)])
+}
+
+/// A Stripe event about a checkout session: (raw body, headers).
+pub fn stripe_event(
+    secret: &str,
+    event_id: &str,
+    kind: &str,
+    order_id: &str,
+    amount: i64,
+    currency: &str,
+    t: Timestamp,
+) -> (Vec<u8>, Vec<(&'static str, String)>) {
+    let body = json!({
+        "id": event_id, "object": "event", "type": kind, "created": t.secs(),
+        "data": {"object": {"id": format!("cs_test_{order_id}"), "object": "checkout.session",
+            "client_reference_id": order_id, "metadata": {"order_id": order_id},
+            "amount_total": amount, "currency": currency, "payment_status": "paid"}},
+    });
+    let raw = body.to_string().into_bytes();
+    let header = stripe::signature_header(secret, t.secs(), &raw);
+    (raw, vec![("stripe-signature", header)])
+}
+
+fn num(s: &str) -> Value {
+    serde_json::from_str(s).expect("number")
+}
