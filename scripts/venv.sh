@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Creates ./.venv with the Python tools the tests use, from PyPI, pinned.
+# Does nothing when they are already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want="moto[server]==5.2.5 cfn-lint==1.58.0 PyYAML==6.0.3"
+stamp=.venv/.installed
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+  exit 0
+fi
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check $want
+echo "$want" >"$stamp"
+echo "installed: $want"
