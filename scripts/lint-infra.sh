@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# Lints the SAM stack: cfn-lint (0 errors) plus the checks cfn-lint cannot make
+# (project rules, names SAM accepts but AWS or SAM CLI would not).
+#
+#   scripts/lint-infra.sh             # from anywhere; exits non-zero on any failure
+#   VENV=/path/to/venv scripts/lint-infra.sh
+#
+# cfn-lint and python3 (with PyYAML, a dependency of cfn-lint) come from $VENV
+# when it is set, else from PATH. Install with `pip install cfn-lint`.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+template="$root/infra/template.yaml"
+
+if [[ -n "${VENV:-}" && -x "$VENV/bin/cfn-lint" ]]; then
+  cfn_lint="$VENV/bin/cfn-lint"
+  python="$VENV/bin/python"
+else
+  cfn_lint="$(command -v cfn-lint || true)"
+  python="$(command -v python3 || true)"
+fi
+if [[ -z "$cfn_lint" || -z "$python" ]]; then
+  echo "lint-infra: cfn-lint or python3 not found (set VENV, or: pip install cfn-lint)" >&2
+  exit 2
+fi
+
+status=0
+
+echo "== $("$cfn_lint" --version) infra/template.yaml"
+if (cd "$root" && "$cfn_lint" infra/template.yaml); then
+  echo "cfn-lint: clean"
+else
+  echo "cfn-lint: FAILED" >&2
+  status=1
+fi
+
+echo "== project checks"
+"$python" - "$root" "$template" <<'PY' || status=1
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+root, template_path = Path(sys.argv[1]), Path(sys.argv[2])
+template_dir = template_path.parent
+
+
+# CloudFormation short tags (!Ref, !GetAtt, !Sub, ...) as their long forms.
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _cfn_tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Fn::" + suffix: value}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+tpl = yaml.load(template_path.read_text(), Loader=CfnLoader)
+resources = tpl.get("Resources", {})
+params = tpl.get("Parameters", {})
+globals_fn = tpl.get("Globals", {}).get("Function", {})
+
+results = []  # (ok, message)
+
+
+def check(ok, message):
+    results.append((bool(ok), message))
+
+
+def of_type(kind):
+    return {k: v for k, v in resources.items() if v.get("Type") == kind}
+
+
+def ref(x):
+    return x.get("Ref") if isinstance(x, dict) else None
+
+
+def getatt(x):
+    return tuple(x["Fn::GetAtt"]) if isinstance(x, dict) and "Fn::GetAtt" in x else None
+
+
+def as_list(x):
+    return x if isinstance(x, list) else [x]
+
+
+def fn_prop(fn, key, default=None):
+    return fn.get("Properties", {}).get(key, globals_fn.get(key, default))
+
+
+functions = of_type("AWS::Serverless::Function")
+roles = of_type("AWS::IAM::Role")
+
+# --- every function crate (except local) has a uniform function resource --
+by_dir = {}
+for name, fn in functions.items():
+    code_uri = fn.get("Properties", {}).get("CodeUri")
+    if isinstance(code_uri, str):
+        by_dir[(template_dir / code_uri).resolve()] = name
+
+crates = sorted(
+    p.parent for p in (root / "functions").glob("*/Cargo.toml") if p.parent.name != "local"
+)
+for crate in crates:
+    check(crate.resolve() in by_dir, f"functions/{crate.name} has an AWS::Serverless::Function (CodeUri)")
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11: skip the binary-name check
+    tomllib = None
+
+for name, fn in functions.items():
+    props = fn.get("Properties", {})
+    meta = fn.get("Metadata", {})
+    check(meta.get("BuildMethod") == "rust-cargolambda", f"{name}: Metadata.BuildMethod is rust-cargolambda")
+    check(fn_prop(fn, "Runtime") == "provided.al2023", f"{name}: Runtime is provided.al2023")
+    check(fn_prop(fn, "Architectures") == ["arm64"], f"{name}: Architectures is [arm64]")
+    check(fn_prop(fn, "Handler") == "bootstrap", f"{name}: Handler is bootstrap")
+    code_uri = props.get("CodeUri")
+    crate = (template_dir / code_uri).resolve() if isinstance(code_uri, str) else None
+    check(crate is not None and crate.parent == (root / "functions").resolve(),
+          f"{name}: CodeUri is a crate directory under functions/")
+    manifest = crate / "Cargo.toml" if crate else None
+    if manifest is None or not manifest.exists():
+        print(f"  warning: {name}: {code_uri} has no Cargo.toml yet (sam build will fail)")
+    elif tomllib:
+        cargo = tomllib.loads(manifest.read_text())
+        bins = {cargo.get("package", {}).get("name")} | {b.get("name") for b in cargo.get("bin", [])}
+        binary = meta.get("BuildProperties", {}).get("Binary")
+        check(binary in bins if binary else len(bins) == 1,
+              f"{name}: BuildProperties.Binary {binary!r} is a binary of {crate.name} {sorted(bins)}")
+    # An explicit role: SAM then attaches no managed policies (which use Resource "*").
+    check(getatt(props.get("Role")) and getatt(props["Role"])[0] in roles,
+          f"{name}: has its own AWS::IAM::Role")
+    check("Policies" not in props, f"{name}: no SAM Policies (permissions live in its role)")
+    # Its logs go to its own log group, which its role may write to.
+    group = ref(props.get("LoggingConfig", {}).get("LogGroup"))
+    role_name = getatt(props.get("Role"))[0] if getatt(props.get("Role")) else None
+    stmts = [s for p in roles.get(role_name, {}).get("Properties", {}).get("Policies", [])
+             for s in as_list(p["PolicyDocument"]["Statement"])]
+    check(group in resources and any(
+        "logs:PutLogEvents" in as_list(s.get("Action")) and (group, "Arn") in map(getatt, as_list(s.get("Resource")))
+        for s in stmts), f"{name}: logs to its own log group and its role may write there")
+
+# --- IAM: only Allow what is named, on named resources ------------------------
+full_wildcard = re.compile(r"^(\*|arn:[^:]*:[^:]*:[^:]*:[^:]*:\*)$")
+
+
+def statements():
+    for name, res in resources.items():
+        props = res.get("Properties", {})
+        kind = res.get("Type")
+        docs = []
+        if kind == "AWS::IAM::Role":
+            check(not props.get("ManagedPolicyArns"), f"{name}: no managed policies")
+            docs = [p["PolicyDocument"] for p in props.get("Policies", [])]
+        elif kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::S3::BucketPolicy",
+                      "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy"):
+            docs = [props.get("PolicyDocument", {})]
+        for doc in docs:
+            for s in as_list(doc.get("Statement", [])):
+                yield name, s
+
+
+n_allow = 0
+for name, s in statements():
+    if s.get("Effect") != "Allow":
+        continue
+    n_allow += 1
+    sid = s.get("Sid", "?")
+    check("NotAction" not in s and "NotResource" not in s, f"{name}/{sid}: no NotAction/NotResource in Allow")
+    check(all(isinstance(a, str) and "*" not in a for a in as_list(s.get("Action", []))),
+          f"{name}/{sid}: no '*' in Action")
+    check(all(not (isinstance(r, str) and full_wildcard.match(r)) for r in as_list(s.get("Resource", []))),
+          f"{name}/{sid}: no '*' Resource")
+check(n_allow > 0, "IAM statements found")
+
+# --- queues: DLQ, visibility >= 6 x consumer timeout, alarm on DLQ depth -------
+queues = of_type("AWS::SQS::Queue")
+alarmed = {
+    getatt(d.get("Value"))[0]
+    for a in of_type("AWS::CloudWatch::Alarm").values()
+    if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+    for d in a["Properties"].get("Dimensions", [])
+    if d.get("Name") == "QueueName" and getatt(d.get("Value"))
+}
+consumers = {}  # queue -> [function]
+for fname, fn in functions.items():
+    for ev in fn.get("Properties", {}).get("Events", {}).values():
+        if ev.get("Type") == "SQS" and getatt(ev["Properties"].get("Queue")):
+            consumers.setdefault(getatt(ev["Properties"]["Queue"])[0], []).append(fname)
+
+for qname, q in queues.items():
+    props = q.get("Properties", {})
+    redrive = props.get("RedrivePolicy")
+    if not redrive:
+        continue
+    dlq = getatt(redrive.get("deadLetterTargetArn"))
+    check(dlq and dlq[0] in queues, f"{qname}: dead-letter queue exists in the stack")
+    check(int(redrive.get("maxReceiveCount", 0)) == 5, f"{qname}: maxReceiveCount is 5")
+    if dlq and dlq[0] in queues:
+        check(dlq[0] in alarmed, f"{dlq[0]}: alarm on ApproximateNumberOfMessagesVisible")
+        dlq_keep = int(queues[dlq[0]].get("Properties", {}).get("MessageRetentionPeriod", 345600))
+        check(dlq_keep > int(props.get("MessageRetentionPeriod", 345600)),
+              f"{qname}: DLQ keeps messages longer than the queue (expiry counts from first send)")
+    visibility = int(props.get("VisibilityTimeout", 30))
+    for fname in consumers.get(qname, []):
+        timeout = int(fn_prop(functions[fname], "Timeout", 3))
+        check(visibility >= 6 * timeout,
+              f"{qname}: VisibilityTimeout {visibility} >= 6 x {fname} Timeout {timeout}")
+for qname, fnames in consumers.items():
+    for fname in fnames:
+        ev = [e for e in functions[fname]["Properties"]["Events"].values() if e.get("Type") == "SQS"][0]
+        check("ReportBatchItemFailures" in ev["Properties"].get("FunctionResponseTypes", []),
+              f"{fname}: SQS event reports batch item failures")
+
+# --- HTTP API: the routes of API.md (no sandbox), valid keys, throttling -------
+expected_routes = {
+    "GET /products", "POST /checkout", "GET /orders/{order_id}",
+    "GET /subscriptions/{id}/entitlement", "GET /openapi.json",
+    "POST /webhooks/nowpayments", "POST /webhooks/stripe",
+    "GET /admin/stock", "POST /admin/stock/adjust", "GET /admin/ledger",
+    "POST /admin/reconcile", "POST /admin/expire", "POST /admin/orders/{id}/refund",
+    "POST /admin/subscriptions/{id}/revoke", "DELETE /admin/subscriptions/{id}",
+    "GET /admin/customers/{email}/credits", "POST /admin/credits/gifts",
+    "POST /admin/credits/gifts/{id}/deactivate", "POST /admin/orders/{id}/deactivate",
+    "POST /admin/credits/post",
+}
+apis = of_type("AWS::Serverless::HttpApi")
+path_re = re.compile(r"^(/([A-Za-z0-9._-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\}))+$")
+routes = {}
+for fname, fn in functions.items():
+    http = [e["Properties"] for e in fn.get("Properties", {}).get("Events", {}).values()
+            if e.get("Type") == "HttpApi"]
+    for ev in http:
+        key = f"{ev.get('Method')} {ev.get('Path')}"
+        check(ref(ev.get("ApiId")) in apis, f"{fname} {key}: ApiId refers to the stack's HttpApi")
+        check(ev.get("Method") in {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"},
+              f"{fname} {key}: method is an upper-case HTTP method")
+        check(isinstance(ev.get("Path"), str) and path_re.match(ev["Path"]),
+              f"{fname} {key}: path is well formed")
+        check(key not in routes, f"{key}: only one function serves it")
+        routes[key] = fname
+    if http:
+        timeout = int(fn_prop(fn, "Timeout", 3))
+        check(timeout <= 29, f"{fname}: Timeout {timeout} fits API Gateway's 30 s")
+check(set(routes) == expected_routes,
+      "routes are exactly API.md's (missing %s, extra %s)"
+      % (sorted(expected_routes - set(routes)), sorted(set(routes) - expected_routes)))
+for aname, api in apis.items():
+    props = api.get("Properties", {})
+    default = props.get("DefaultRouteSettings", {})
+    check("ThrottlingRateLimit" in default and "ThrottlingBurstLimit" in default,
+          f"{aname}: default route throttling (rate and burst)")
+    route_settings = props.get("RouteSettings", {})
+    for key in route_settings:
+        check(key in routes, f"{aname}: RouteSettings key {key!r} is a route")
+    for key in ("POST /checkout", "POST /webhooks/nowpayments", "POST /webhooks/stripe"):
+        s = route_settings.get(key, {})
+        check("ThrottlingRateLimit" in s and "ThrottlingBurstLimit" in s, f"{aname}: {key} has its own throttling")
+
+# --- schedules: expressions EventBridge accepts --------------------------------
+rate_re = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)$")
+cron_re = re.compile(r"^cron\(\S+( \S+){5}\)$")
+for fname, fn in functions.items():
+    for ename, ev in fn.get("Properties", {}).get("Events", {}).items():
+        if ev.get("Type") in ("Schedule", "ScheduleV2"):
+            expr = ev["Properties"].get("ScheduleExpression", "")
+            check(rate_re.match(expr) or cron_re.match(expr), f"{fname}/{ename}: schedule {expr!r} is valid")
+
+# --- secrets only from NoEcho parameters ----------------------------------------
+secretish = re.compile(r"SECRET|TOKEN|_KEY$")
+for fname, fn in [("Globals", {"Properties": globals_fn})] + list(functions.items()):
+    env = fn.get("Properties", {}).get("Environment", {}).get("Variables", {})
+    for var, value in env.items():
+        if secretish.search(var):
+            p = params.get(ref(value) or "", {})
+            check(p.get("NoEcho") is True, f"{fname}: {var} comes from a NoEcho parameter")
+
+# --- storage that a prod stack keeps ---------------------------------------------
+for name, res in {**of_type("AWS::DynamoDB::Table"), **of_type("AWS::S3::Bucket")}.items():
+    check(res.get("DeletionPolicy") == "Retain" and res.get("UpdateReplacePolicy") == "Retain",
+          f"{name}: DeletionPolicy and UpdateReplacePolicy Retain")
+for name, t in of_type("AWS::DynamoDB::Table").items():
+    p = t["Properties"]
+    check(p.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled") is True, f"{name}: PITR")
+    check(p.get("SSESpecification", {}).get("SSEEnabled") is True, f"{name}: SSE")
+    check(p.get("TimeToLiveSpecification", {}).get("AttributeName") == "ttl", f"{name}: TTL on ttl")
+for name, b in of_type("AWS::S3::Bucket").items():
+    p = b["Properties"]
+    check(all(p.get("PublicAccessBlockConfiguration", {}).get(k) is True for k in
+              ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")),
+          f"{name}: all public access blocked")
+    check(p.get("VersioningConfiguration", {}).get("Status") == "Enabled", f"{name}: versioned")
+    check("BucketEncryption" in p, f"{name}: encrypted")
+    tls = [s for bp in of_type("AWS::S3::BucketPolicy").values() if ref(bp["Properties"].get("Bucket")) == name
+           for s in as_list(bp["Properties"]["PolicyDocument"]["Statement"])
+           if s.get("Effect") == "Deny" and "aws:SecureTransport" in str(s.get("Condition"))]
+    check(tls, f"{name}: bucket policy denies requests without TLS")
+
+failed = [m for ok, m in results if not ok]
+for m in failed:
+    print(f"  FAIL {m}")
+print(f"infra: {len(results) - len(failed)} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)
+PY
+
+exit "$status"
