@@ -32,6 +32,8 @@ pub fn settings(cfg: &Config) -> Settings {
         // Order tokens are HMACs under the JWT secret, domain-separated.
         token_key: cfg.jwt_secret.clone(),
         requeue_after_millis: cfg.requeue_after_secs * 1000,
+        pending_per_email: cfg.pending_per_email.max(1),
+        pending_per_ip: cfg.pending_per_ip,
     }
 }
 

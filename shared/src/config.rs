@@ -20,11 +20,13 @@ pub enum Payments {
 }
 
 /// Where the code runs decides the defaults: locally every secret has a
-/// documented default; on Lambda a missing secret is an error.
+/// documented default. On Lambda each function names the secrets it uses: a
+/// missing one is an error, and any other gets a random value, so a check
+/// that function should never make fails closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Place {
     Local,
-    Lambda,
+    Lambda { needs: &'static [&'static str] },
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +45,10 @@ pub struct Config {
     pub requeue_after_secs: i64,
     /// Local stack: seconds between runs of the scheduled jobs.
     pub jobs_every_secs: u64,
+    /// Open (unpaid) orders per email.
+    pub pending_per_email: u32,
+    /// Open orders per client address; 0 = off (local: every caller is 127.0.0.1).
+    pub pending_per_ip: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,20 +69,20 @@ impl Config {
     }
 
     pub fn from_lookup(place: Place, get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let secret = |var: &'static str, local: &str| -> Result<SecretString, ConfigError> {
+        let raw_secret = |var: &'static str, local: &str| -> Result<String, ConfigError> {
             match (get(var), place) {
-                (Some(v), _) => Ok(SecretString::from(v)),
-                (None, Place::Local) => Ok(SecretString::from(local.to_string())),
-                (None, Place::Lambda) => Err(ConfigError { var, problem: "is required".into() }),
+                (Some(v), _) => Ok(v),
+                (None, Place::Local) => Ok(local.to_string()),
+                (None, Place::Lambda { needs }) if needs.contains(&var) => {
+                    Err(ConfigError { var, problem: "is required".into() })
+                }
+                (None, Place::Lambda { .. }) => Ok(unguessable()),
             }
         };
+        let secret = |var: &'static str, local: &str| raw_secret(var, local).map(SecretString::from);
         // Comma-separated: the new secret and the old one during rotation.
         let secrets = |var: &'static str, local: &str| -> Result<Vec<SecretString>, ConfigError> {
-            let all = match (get(var), place) {
-                (Some(v), _) => v,
-                (None, Place::Local) => local.to_string(),
-                (None, Place::Lambda) => return Err(ConfigError { var, problem: "is required".into() }),
-            };
+            let all = raw_secret(var, local)?;
             let list: Vec<SecretString> = all
                 .split(',')
                 .map(str::trim)
@@ -86,7 +92,7 @@ impl Config {
             if list.is_empty() { Err(ConfigError { var, problem: "has no secret in it".into() }) } else { Ok(list) }
         };
         let backend = match get("STOCKROOM_BACKEND").as_deref() {
-            None if place == Place::Lambda => Backend::Aws,
+            None if place != Place::Local => Backend::Aws,
             None | Some("embedded") => Backend::Embedded,
             Some("aws") => Backend::Aws,
             Some(other) => {
@@ -97,7 +103,7 @@ impl Config {
             }
         };
         let payments = match get("STOCKROOM_PAYMENTS").as_deref() {
-            None if place == Place::Lambda => Payments::Live,
+            None if place != Place::Local => Payments::Live,
             None | Some("sandbox") => Payments::Sandbox,
             Some("live") => Payments::Live,
             Some(other) => {
@@ -122,8 +128,15 @@ impl Config {
             fulfil_visibility_secs: number(&get, "STOCKROOM_FULFIL_VISIBILITY_SECS", 30)?,
             requeue_after_secs: number(&get, "STOCKROOM_REQUEUE_AFTER_SECS", 120)?,
             jobs_every_secs: number(&get, "STOCKROOM_JOBS_EVERY_SECS", 30)?,
+            pending_per_email: number(&get, "STOCKROOM_PENDING_PER_EMAIL", 2)?,
+            pending_per_ip: number(&get, "STOCKROOM_PENDING_PER_IP", if place == Place::Local { 0 } else { 5 })?,
         })
     }
+}
+
+/// A secret nobody knows, for checks a function must never pass.
+fn unguessable() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
 }
 
 fn number<T: std::str::FromStr>(
@@ -160,9 +173,15 @@ mod tests {
     }
 
     #[test]
-    fn lambda_requires_secrets_and_names_them() {
-        let err = cfg(Place::Lambda, &[]).unwrap_err();
-        assert_eq!(err.var, "STOCKROOM_JWT_SECRET");
+    fn lambda_requires_the_secrets_it_needs_and_names_them() {
+        let needs = Place::Lambda { needs: &["STOCKROOM_JWT_SECRET"] };
+        assert_eq!(cfg(needs, &[]).unwrap_err().var, "STOCKROOM_JWT_SECRET");
+        let c = cfg(needs, &[("STOCKROOM_JWT_SECRET", "x")]).unwrap();
+        assert_eq!((c.backend, c.payments), (Backend::Aws, Payments::Live));
+        // Secrets it does not need are random: checks against them fail closed.
+        let other = cfg(needs, &[("STOCKROOM_JWT_SECRET", "x")]).unwrap();
+        assert_ne!(c.service_token.expose_secret(), other.service_token.expose_secret());
+        assert_ne!(c.service_token.expose_secret(), LOCAL_SERVICE_TOKEN);
     }
 
     #[test]

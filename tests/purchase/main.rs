@@ -4,4 +4,5 @@ mod bad_input;
 mod checkout;
 mod durability;
 mod happy;
+mod limits;
 mod webhooks;

@@ -8,7 +8,7 @@ use local::Running;
 use reqwest::{Client, Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::config::{LOCAL_JWT_SECRET, LOCAL_NOWPAYMENTS_IPN_SECRET, LOCAL_STRIPE_WEBHOOK_SECRET};
+use shared::config::{Config, LOCAL_JWT_SECRET, LOCAL_NOWPAYMENTS_IPN_SECRET, LOCAL_STRIPE_WEBHOOK_SECRET};
 use shared::http::auth::{Role, mint};
 use shared::services::Ctx;
 use tempfile::TempDir;
@@ -20,16 +20,23 @@ pub struct TestApp {
     pub dir: TempDir,
     pub client: Client,
     pub url: String,
+    tweak: fn(&mut Config),
 }
 
 pub async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let running = start(&dir).await;
-    TestApp { url: running.url(), running: Some(running), dir, client: Client::new() }
+    spawn_app_with(|_| {}).await
 }
 
-async fn start(dir: &TempDir) -> Running {
-    let cfg = local::test_config(dir.path()).expect("config");
+/// A stack with some settings changed from the test defaults.
+pub async fn spawn_app_with(tweak: fn(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let running = start(&dir, tweak).await;
+    TestApp { url: running.url(), running: Some(running), dir, client: Client::new(), tweak }
+}
+
+async fn start(dir: &TempDir, tweak: fn(&mut Config)) -> Running {
+    let mut cfg = local::test_config(dir.path()).expect("config");
+    tweak(&mut cfg);
     local::start(cfg).await.expect("start the stack")
 }
 
@@ -43,7 +50,7 @@ impl TestApp {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
-        let r = start(&self.dir).await;
+        let r = start(&self.dir, self.tweak).await;
         self.url = r.url();
         self.running = Some(r);
     }

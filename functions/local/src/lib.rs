@@ -60,13 +60,14 @@ pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let router = full_router(state.clone());
+    let router = full_router(state.clone()).layer(axum::middleware::from_fn(shared::http::client_ip_from_socket));
     let mut on_stop = stopped.clone();
     tasks.spawn(async move {
         let shutdown = async move {
             let _ = on_stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(shutdown).await {
             tracing::error!(error = %e, "http server stopped");
         }
     });

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::ProviderKind;
+use crate::domain::{PaymentEvent, PaymentOutcome, ProviderKind};
 use crate::ports::{Invoice, InvoiceRequest, PaymentGateway, ProviderError};
 
 pub struct SandboxGateway {
@@ -38,5 +38,28 @@ impl PaymentGateway for SandboxGateway {
                 checkout_url: Some(format!("{}/sandbox/pay/{order}", self.public_url)),
             },
         })
+    }
+
+    /// The sandbox keeps no payment state: what happened is what
+    /// `/sandbox/pay` posted. Reading back reports nothing new.
+    async fn lookup(&self, provider: ProviderKind, payment_id: &str) -> Result<PaymentEvent, ProviderError> {
+        Ok(PaymentEvent {
+            provider,
+            event_id: format!("{payment_id}:waiting"),
+            raw_status: "waiting".into(),
+            order_id: None,
+            payment_id: Some(payment_id.to_string()),
+            outcome: PaymentOutcome::Ignore,
+            price: None,
+            price_currency: None,
+            pay_amount: None,
+            actually_paid: None,
+            pay_currency: None,
+            is_repeat_deposit: false,
+        })
+    }
+
+    async fn cancel(&self, _provider: ProviderKind, _payment_id: &str) -> Result<(), ProviderError> {
+        Ok(())
     }
 }

@@ -20,6 +20,21 @@ use crate::providers::{NowPaymentsVerifier, StripeVerifier};
 use crate::services::Ctx;
 use error::ApiError;
 
+/// The caller's address as the edge saw it (API Gateway's source IP, or the
+/// socket's peer locally). Never taken from a client-supplied header.
+#[derive(Clone, Debug)]
+pub struct ClientIp(pub String);
+
+/// Local stack: the peer address of the TCP connection.
+pub async fn client_ip_from_socket(
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    req.extensions_mut().insert(ClientIp(peer.ip().to_string()));
+    next.run(req).await
+}
+
 /// The webhook signature checkers.
 pub struct WebhookKeys {
     pub nowpayments: NowPaymentsVerifier,

@@ -2,15 +2,15 @@
 //! entitlement check.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::AppState;
 use super::auth::{bearer_token, service_only};
 use super::body::{RawBody, parse_json};
 use super::error::ApiError;
+use super::{AppState, ClientIp};
 use crate::domain::{IdempotencyKey, Money, Tier};
 use crate::services::checkout::{self, CheckoutBody, Outcome};
 use crate::services::{catalog, orders, stock, subscriptions};
@@ -48,6 +48,7 @@ pub async fn products(State(s): State<AppState>) -> Result<Json<Vec<ProductView>
 
 pub async fn checkout(
     State(s): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
     RawBody(raw): RawBody,
 ) -> Result<Response, ApiError> {
@@ -58,7 +59,8 @@ pub async fn checkout(
         }
         None => None,
     };
-    let req = parse_json::<CheckoutBody>(&raw)?.parse()?;
+    let mut req = parse_json::<CheckoutBody>(&raw)?.parse()?;
+    req.client_ip = ip.map(|Extension(ClientIp(ip))| ip);
     Ok(match checkout::checkout(&s.ctx, req, key).await? {
         Outcome::Created(r) => (StatusCode::CREATED, Json(r)).into_response(),
         Outcome::Replayed(r) => (StatusCode::OK, Json(r)).into_response(),

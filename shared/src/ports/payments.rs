@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{Money, OrderId, ProviderKind, Timestamp};
+use crate::domain::{Money, OrderId, PaymentEvent, ProviderKind, Timestamp};
 
 #[derive(Clone, Debug)]
 pub struct InvoiceRequest {
@@ -49,4 +49,15 @@ pub enum ProviderError {
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
     async fn create_invoice(&self, req: &InvoiceRequest) -> Result<Invoice, ProviderError>;
+
+    /// Reads a payment back from the provider ("truth on doubt"), as the event
+    /// it would have sent now. Its `event_id` matches the webhook's for the
+    /// same state (NOWPayments: `{payment_id}:{status}`), so a looked-up state
+    /// and its webhook count once between them.
+    async fn lookup(&self, provider: ProviderKind, payment_id: &str) -> Result<PaymentEvent, ProviderError>;
+
+    /// Closes an invoice whose hold we released first, so it cannot be paid
+    /// (Stripe: expire the Checkout Session). A no-op where the provider has
+    /// no such call (NOWPayments payments simply lapse).
+    async fn cancel(&self, provider: ProviderKind, payment_id: &str) -> Result<(), ProviderError>;
 }

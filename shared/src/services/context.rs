@@ -17,6 +17,10 @@ pub struct Settings {
     pub token_key: SecretString,
     /// A paid order not fulfilled after this long is queued again.
     pub requeue_after_millis: i64,
+    /// Open (unpaid, holding) orders one email may have at once.
+    pub pending_per_email: u32,
+    /// Open orders one client address may have at once; 0 turns it off.
+    pub pending_per_ip: u32,
 }
 
 /// Everything a use case needs: the ports, the settings and test hooks.

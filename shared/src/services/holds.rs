@@ -27,6 +27,9 @@ pub async fn release(
             changes: status_changes(&order.order_id, to, now),
             cond: Some(is_status(order.status)),
         });
+        if order.status.is_open() && !to.is_open() {
+            writes.extend(super::limits::give_back(order));
+        }
     }
     let entry = StockEntry {
         kind: LedgerKind::Release,

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod fulfil;
 pub mod holds;
+pub mod limits;
 pub mod orders;
 pub mod restock;
 pub mod stock;

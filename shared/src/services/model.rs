@@ -29,6 +29,12 @@ pub struct OrderRecord {
     /// The provider's last status or event type, for support.
     #[serde(default)]
     pub provider_status: Option<String>,
+    /// Limit counters this open order counts against (their `pk`s).
+    #[serde(default)]
+    pub limit_keys: Vec<String>,
+    /// The open-order pointer this order owns (its `pk`), if any.
+    #[serde(default)]
+    pub open_pointer: Option<String>,
 }
 
 /// The invoice an order is paid through.

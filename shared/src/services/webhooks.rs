@@ -101,6 +101,9 @@ async fn apply(
         event_put(ctx, ev, &effect)?,
         Write::Update { key: keys::order(&order.order_id), changes, cond: Some(is_status(from)) },
     ];
+    if from.is_open() && !target.is_open() {
+        writes.extend(super::limits::give_back(order));
+    }
     let result = match (&b.hold, matches!(target, OrderStatus::Expired | OrderStatus::Failed)) {
         // The payment is off: give the held stock back in the same commit.
         (Some(hold), true) => {

@@ -1,0 +1,295 @@
+//! `POST /checkout`: hold the plan's files and open an invoice.
+
+mod request;
+
+pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, Outcome, PaymentView};
+
+use super::items::{from_item, json, to_item};
+use super::model::{HoldRecord, IdempotencyRecord, OrderRecord, PaymentRecord};
+use super::orders::{OrderBundle, load, order_index};
+use super::stock::{CommitError, StockEntry, commit, delta};
+use super::{Ctx, ServiceError, holds, keys, limits};
+use crate::domain::{IdempotencyKey, LedgerKind, OrderId, OrderStatus, Product, StockCounts, UserId};
+use crate::ports::{Change, Cond, InvoiceRequest, Write};
+
+/// What each of the checkout's writes is, to read a failed condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Record,
+    Idempotency,
+    OpenPointer,
+    EmailLimit,
+    IpLimit,
+}
+
+pub async fn checkout(
+    ctx: &Ctx,
+    mut req: CheckoutRequest,
+    key: Option<IdempotencyKey>,
+) -> Result<Outcome, ServiceError> {
+    let request_hash = req.hash();
+    if let Some(key) = &key
+        && let Some(done) = replay(ctx, key, &request_hash).await?
+    {
+        return Ok(Outcome::Replayed(done));
+    }
+    let product = super::catalog::get(ctx, &req.product_id)
+        .await?
+        .ok_or_else(|| ServiceError::BadInput(format!("product_id: no product '{}'", req.product_id)))?;
+    if !req.new {
+        match open_order(ctx, &req).await? {
+            Open::Same(r) => return Ok(Outcome::Replayed(r)),
+            // Switching provider (crypto to card, say) is a new order.
+            Open::OtherProvider => req.new = true,
+            Open::None => {}
+        }
+    }
+    let mut order = new_order(ctx, &req, &product);
+    let (writes, slots) = open_writes(ctx, &mut order, &req, key.as_ref(), &request_hash)?;
+    let wanted = product.files;
+    let entry = StockEntry {
+        kind: LedgerKind::Hold,
+        file: None,
+        change: delta(0, i64::from(wanted), 0),
+        reason: format!("checkout {}", product.id),
+        reference: order.order_id.clone(),
+        actor: "checkout".into(),
+    };
+    let enough = |c: &StockCounts| {
+        if c.available() < i64::from(wanted) {
+            Err(ServiceError::InsufficientStock { available: c.available(), wanted })
+        } else {
+            Ok(())
+        }
+    };
+    match commit(ctx, writes, vec![entry], enough).await {
+        Ok(_) => {}
+        Err(CommitError::Condition(i)) => {
+            return refused(ctx, slots.get(i).copied(), &req, key.as_ref(), &request_hash).await;
+        }
+        Err(CommitError::Service(e)) => return Err(e),
+    }
+    let payment = open_invoice(ctx, &order, &product, &req).await?;
+    Ok(Outcome::Created(response(ctx, &order, &payment)?))
+}
+
+/// Why the commit was refused, as the answer the buyer gets.
+async fn refused(
+    ctx: &Ctx,
+    slot: Option<Slot>,
+    req: &CheckoutRequest,
+    key: Option<&IdempotencyKey>,
+    request_hash: &str,
+) -> Result<Outcome, ServiceError> {
+    let busy = || ServiceError::Conflict("an identical checkout is in progress; retry".into());
+    match slot {
+        Some(Slot::Idempotency) => match key {
+            Some(key) => replay(ctx, key, request_hash).await?.map(Outcome::Replayed).ok_or_else(busy),
+            None => Err(busy()),
+        },
+        Some(Slot::OpenPointer) => match open_order(ctx, req).await? {
+            Open::Same(r) => Ok(Outcome::Replayed(r)),
+            _ => Err(busy()),
+        },
+        Some(Slot::EmailLimit) => Err(ServiceError::TooMany(format!(
+            "{} already has {} unpaid orders; pay one or wait for its hold to end",
+            req.email, ctx.settings.pending_per_email
+        ))),
+        Some(Slot::IpLimit) => Err(ServiceError::TooMany(format!(
+            "this address already has {} unpaid orders; pay one or wait for its hold to end",
+            ctx.settings.pending_per_ip
+        ))),
+        Some(Slot::Record) | None => {
+            Err(ServiceError::internal(anyhow::anyhow!("checkout write failed its condition")))
+        }
+    }
+}
+
+fn new_order(ctx: &Ctx, req: &CheckoutRequest, product: &Product) -> OrderRecord {
+    let now = ctx.clock.now();
+    OrderRecord {
+        order_id: ctx.ids.next_id(),
+        email: req.email.as_str().to_string(),
+        user_id: UserId::for_email(&req.email).as_str().to_string(),
+        product_id: product.id.clone(),
+        files: product.files,
+        interval_seconds: product.interval_seconds,
+        validity_days: product.validity_days,
+        price: product.price.clone(),
+        provider: req.provider,
+        status: OrderStatus::Pending,
+        created_at: now,
+        updated_at: now,
+        reserved_until: now.plus_millis(ctx.settings.hold_millis),
+        paid_at: None,
+        missing: None,
+        subscription_id: None,
+        provider_status: None,
+        limit_keys: Vec::new(),
+        open_pointer: None,
+    }
+}
+
+/// Order, payment and hold; the idempotency record, the open-order pointer
+/// and the limit counters when they apply. Fills the order's limit fields.
+fn open_writes(
+    ctx: &Ctx,
+    order: &mut OrderRecord,
+    req: &CheckoutRequest,
+    key: Option<&IdempotencyKey>,
+    request_hash: &str,
+) -> Result<(Vec<Write>, Vec<Slot>), ServiceError> {
+    let id = order.order_id.clone();
+    let mut extra: Vec<(Write, Slot)> = Vec::new();
+    if let Some(key) = key {
+        let rec = IdempotencyRecord { request_hash: request_hash.to_string(), order_id: id.clone() };
+        let ttl = order.created_at.plus_days(7).secs();
+        let item = to_item(&keys::idempotency(key.as_str()), &rec, None, Some(ttl))?;
+        extra.push((Write::Put { item, cond: Some(Cond::NotExists) }, Slot::Idempotency));
+    }
+    if !req.new {
+        let pointer = limits::open_pointer(&order.email, &order.product_id);
+        order.open_pointer = Some(pointer.pk.clone());
+        let item = to_item(&pointer, &serde_json::json!({"order_id": id}), None, None)?;
+        extra.push((Write::Put { item, cond: Some(Cond::NotExists) }, Slot::OpenPointer));
+    }
+    let email = limits::email_counter(&order.email);
+    order.limit_keys.push(email.pk.clone());
+    extra.push((limits::take(email, ctx.settings.pending_per_email), Slot::EmailLimit));
+    if let (Some(ip), max) = (&req.client_ip, ctx.settings.pending_per_ip)
+        && max > 0
+    {
+        let counter = limits::ip_counter(ip);
+        order.limit_keys.push(counter.pk.clone());
+        extra.push((limits::take(counter, max), Slot::IpLimit));
+    }
+    let payment = PaymentRecord {
+        order_id: id.clone(),
+        provider: req.provider,
+        payment_id: None,
+        pay_address: None,
+        pay_amount: None,
+        pay_currency: None,
+        checkout_url: None,
+        pay_currency_requested: req.pay_currency.clone(),
+    };
+    let hold = HoldRecord { order_id: id.clone(), count: order.files, expires_at: order.reserved_until };
+    let hold_index = (keys::HOLDS_INDEX.to_string(), keys::sort_at(hold.expires_at, &id));
+    let mut writes = vec![
+        Write::Put {
+            item: to_item(&keys::order(&id), order, Some(order_index(order)), None)?,
+            cond: Some(Cond::NotExists),
+        },
+        Write::Put { item: to_item(&keys::payment(&id), &payment, None, None)?, cond: Some(Cond::NotExists) },
+        Write::Put { item: to_item(&keys::hold(&id), &hold, Some(hold_index), None)?, cond: Some(Cond::NotExists) },
+    ];
+    let mut slots = vec![Slot::Record; writes.len()];
+    for (w, slot) in extra {
+        writes.push(w);
+        slots.push(slot);
+    }
+    Ok((writes, slots))
+}
+
+async fn open_invoice(
+    ctx: &Ctx,
+    order: &OrderRecord,
+    product: &Product,
+    req: &CheckoutRequest,
+) -> Result<PaymentRecord, ServiceError> {
+    let invoice_req = InvoiceRequest {
+        provider: req.provider,
+        order_id: OrderId::parse(&order.order_id).map_err(|e| ServiceError::internal(anyhow::anyhow!(e)))?,
+        product_id: product.id.clone(),
+        product_name: product.name.clone(),
+        price: product.price.clone(),
+        pay_currency: req.pay_currency.clone(),
+        expires_at: order.reserved_until,
+        email: order.email.clone(),
+    };
+    let invoice = match ctx.gateway.create_invoice(&invoice_req).await {
+        Ok(inv) => inv,
+        Err(e) => {
+            tracing::warn!(order_id = %order.order_id, error = %e, "invoice failed; releasing the hold");
+            holds::release(ctx, order, order.files, Some(OrderStatus::Failed), "no invoice", "checkout").await?;
+            return Err(ServiceError::ProviderDown(e));
+        }
+    };
+    let changes = vec![
+        Change::Set("payment_id".into(), invoice.payment_id.clone().into()),
+        Change::Set("pay_address".into(), json(&invoice.pay_address)),
+        Change::Set("pay_amount".into(), json(&invoice.pay_amount)),
+        Change::Set("pay_currency".into(), json(&invoice.pay_currency)),
+        Change::Set("checkout_url".into(), json(&invoice.checkout_url)),
+    ];
+    let item = ctx.records.update(&keys::payment(&order.order_id), changes, Some(Cond::Exists)).await?;
+    Ok(from_item(item)?)
+}
+
+/// The stored answer for a key seen before: same request -> the same order;
+/// another request -> 422.
+async fn replay(ctx: &Ctx, key: &IdempotencyKey, request_hash: &str) -> Result<Option<CheckoutResponse>, ServiceError> {
+    let Some(item) = ctx.records.get(&keys::idempotency(key.as_str())).await? else { return Ok(None) };
+    let rec: IdempotencyRecord = from_item(item)?;
+    if rec.request_hash != request_hash {
+        return Err(ServiceError::IdempotencyMismatch);
+    }
+    answer_for(ctx, &rec.order_id).await.map(Some)
+}
+
+enum Open {
+    None,
+    Same(CheckoutResponse),
+    OtherProvider,
+}
+
+/// The open order this email already has for this product, if any.
+async fn open_order(ctx: &Ctx, req: &CheckoutRequest) -> Result<Open, ServiceError> {
+    let pointer = limits::open_pointer(req.email.as_str(), &req.product_id);
+    let Some(item) = ctx.records.get(&pointer).await? else { return Ok(Open::None) };
+    let Some(order_id) = item.get("order_id").and_then(|v| v.as_str()) else { return Ok(Open::None) };
+    match load(ctx, order_id).await? {
+        Some(b) if b.order.status.is_open() && b.order.provider == req.provider => {
+            Ok(Open::Same(answer_for(ctx, order_id).await?))
+        }
+        Some(b) if b.order.status.is_open() => Ok(Open::OtherProvider),
+        _ => {
+            // A pointer left behind: clear it (if it is still that one).
+            let mine = Cond::Eq("order_id".into(), order_id.into());
+            match ctx.records.delete(&pointer, Some(mine)).await {
+                Ok(()) | Err(crate::ports::RecordError::ConditionFailed { .. }) => Ok(Open::None),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+async fn answer_for(ctx: &Ctx, order_id: &str) -> Result<CheckoutResponse, ServiceError> {
+    let Some(OrderBundle { order, payment, .. }) = load(ctx, order_id).await? else {
+        return Err(ServiceError::internal(anyhow::anyhow!("order {order_id} is referenced but missing")));
+    };
+    match payment {
+        Some(p) if p.payment_id.is_some() => response(ctx, &order, &p),
+        _ => Err(ServiceError::Conflict("the first request for this order is still in progress; retry".into())),
+    }
+}
+
+fn response(ctx: &Ctx, order: &OrderRecord, p: &PaymentRecord) -> Result<CheckoutResponse, ServiceError> {
+    let payment_id =
+        p.payment_id.clone().ok_or_else(|| ServiceError::internal(anyhow::anyhow!("payment without id")))?;
+    Ok(CheckoutResponse {
+        order_id: order.order_id.clone(),
+        order_token: ctx.order_token(&order.order_id),
+        status: order.status,
+        price: order.price.clone(),
+        reserved_until: order.reserved_until.rfc3339(),
+        payment: PaymentView {
+            provider: p.provider,
+            payment_id,
+            pay_address: p.pay_address.clone(),
+            pay_amount: p.pay_amount.clone(),
+            pay_currency: p.pay_currency.clone(),
+            checkout_url: p.checkout_url.clone(),
+        },
+    })
+}

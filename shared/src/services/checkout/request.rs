@@ -1,0 +1,109 @@
+//! The checkout request as sent, parsed, and the response shapes.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::{Email, Money, OrderStatus, ProviderKind};
+use crate::services::ServiceError;
+
+/// The body as sent; `parse` turns it into a `CheckoutRequest`.
+#[derive(Debug, Deserialize)]
+pub struct CheckoutBody {
+    pub email: String,
+    pub product_id: String,
+    pub provider: String,
+    #[serde(default)]
+    pub pay_currency: Option<String>,
+    /// Another order even though one for this email and product is open.
+    #[serde(default)]
+    pub new: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct CheckoutRequest {
+    pub email: Email,
+    pub product_id: String,
+    pub provider: ProviderKind,
+    pub pay_currency: Option<String>,
+    pub new: bool,
+    /// The caller's address as the edge saw it (never a client header).
+    pub client_ip: Option<String>,
+}
+
+impl CheckoutBody {
+    pub fn parse(self) -> Result<CheckoutRequest, ServiceError> {
+        let email = Email::parse(&self.email).map_err(|e| ServiceError::BadInput(e.to_string()))?;
+        let provider = ProviderKind::parse(&self.provider).ok_or_else(|| {
+            ServiceError::BadInput(format!("provider: '{}' is not one of nowpayments, stripe", self.provider))
+        })?;
+        let pay_currency = match self.pay_currency {
+            Some(c) if provider == ProviderKind::Stripe => {
+                return Err(ServiceError::BadInput(format!("pay_currency '{c}' is only for nowpayments")));
+            }
+            Some(c) => {
+                let c = c.trim().to_ascii_lowercase();
+                if c.is_empty() || c.len() > 20 || !c.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(ServiceError::BadInput(
+                        "pay_currency must be a coin code like btc or usdttrc20".into(),
+                    ));
+                }
+                Some(c)
+            }
+            None => None,
+        };
+        Ok(CheckoutRequest {
+            email,
+            product_id: self.product_id,
+            provider,
+            pay_currency,
+            new: self.new,
+            client_ip: None,
+        })
+    }
+}
+
+impl CheckoutRequest {
+    /// What an Idempotency-Key is bound to: the same key with another request
+    /// is refused.
+    pub fn hash(&self) -> String {
+        let text = format!(
+            "{}\n{}\n{}\n{}\n{}",
+            self.email.as_str(),
+            self.product_id,
+            self.provider.as_str(),
+            self.pay_currency.as_deref().unwrap_or(""),
+            self.new
+        );
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PaymentView {
+    pub provider: ProviderKind,
+    pub payment_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkout_url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckoutResponse {
+    pub order_id: String,
+    pub order_token: String,
+    pub status: OrderStatus,
+    pub price: Money,
+    pub reserved_until: String,
+    pub payment: PaymentView,
+}
+
+/// Whether the response is a new order (201) or an existing one (200).
+pub enum Outcome {
+    Created(CheckoutResponse),
+    Replayed(CheckoutResponse),
+}

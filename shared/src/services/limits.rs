@@ -1,0 +1,52 @@
+//! Abuse limits: held stock is stock, so nobody may lock it all up for free.
+//! Each open (unpaid, holding) order counts against its email and its client
+//! address; the count goes down once, in the same write that moves the order
+//! out of the open states.
+
+use serde_json::Value;
+
+use super::model::OrderRecord;
+use crate::ports::{Change, Cond, Key, Write};
+
+pub fn email_counter(email: &str) -> Key {
+    Key::new(format!("LIMIT#email#{email}"), "LIMIT")
+}
+
+pub fn ip_counter(ip: &str) -> Key {
+    Key::new(format!("LIMIT#ip#{ip}"), "LIMIT")
+}
+
+/// Points at the open order for one email and product, so a repeated
+/// checkout returns it instead of holding more stock.
+pub fn open_pointer(email: &str, product_id: &str) -> Key {
+    Key::new(format!("OPEN#{email}#{product_id}"), "OPEN")
+}
+
+/// Counts one more open order on `key`; fails its condition at `max`.
+pub fn take(key: Key, max: u32) -> Write {
+    let below = Cond::Or(vec![Cond::Absent("open".into()), Cond::Le("open".into(), i64::from(max) - 1)]);
+    Write::Update { key, changes: vec![Change::Add("open".into(), 1)], cond: Some(below) }
+}
+
+/// The writes that give an order's slots back when it stops being open.
+pub fn give_back(order: &OrderRecord) -> Vec<Write> {
+    let mut writes: Vec<Write> = order
+        .limit_keys
+        .iter()
+        .map(|pk| Write::Update {
+            key: Key::new(pk.clone(), "LIMIT"),
+            changes: vec![Change::Add("open".into(), -1)],
+            cond: None,
+        })
+        .collect();
+    if let Some(pk) = &order.open_pointer {
+        let mine = Cond::Eq("order_id".into(), Value::from(order.order_id.clone()));
+        // Unconditional would be wrong only if another order owned it, and
+        // only the owner ever writes it; the guard keeps that true.
+        writes.push(Write::Delete {
+            key: Key::new(pk.clone(), "OPEN"),
+            cond: Some(Cond::Or(vec![Cond::NotExists, mine])),
+        });
+    }
+    writes
+}

@@ -1,0 +1,88 @@
+use serde_json::{Value, json};
+use stockroom_tests::{problem, s, spawn_app, spawn_app_with};
+
+fn body(email: &str, product: &str, new: bool) -> Value {
+    json!({"email": email, "product_id": product, "provider": "nowpayments", "new": new})
+}
+
+#[tokio::test]
+async fn a_repeated_checkout_returns_the_open_order() {
+    let app = spawn_app().await;
+    app.add_stock(5).await;
+    let first: Value = app.post("/checkout", body("ann@example.com", "bronze", false)).await.json().await.unwrap();
+    let again = app.post("/checkout", body("ann@example.com", "bronze", false)).await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(first, again, "same order, same payment instructions");
+    assert_eq!(app.ledger_count("hold").await, 1);
+}
+
+#[tokio::test]
+async fn one_email_cannot_hold_more_than_two_orders() {
+    let app = spawn_app().await;
+    app.add_stock(10).await;
+    let a = app.post("/checkout", body("ann@example.com", "bronze", false)).await;
+    assert_eq!(a.status(), 201);
+    let b = app.post("/checkout", body("ann@example.com", "bronze", true)).await;
+    assert_eq!(b.status(), 201, "new: true asks for another order");
+    let c = app.post("/checkout", body("ann@example.com", "silver", false)).await;
+    assert!(c.headers().get("retry-after").is_some());
+    let (status, p) = problem(c).await;
+    assert_eq!(status, 429);
+    assert!(s(&p["type"]).ends_with("/too-many-open-orders"));
+    assert_eq!(app.ledger_count("hold").await, 2, "the refused checkout held nothing");
+    // Another buyer is not affected.
+    assert_eq!(app.post("/checkout", body("bob@example.com", "bronze", false)).await.status(), 201);
+}
+
+#[tokio::test]
+async fn the_limit_frees_up_when_holds_lapse_or_orders_are_paid() {
+    let app = spawn_app().await;
+    app.add_stock(10).await;
+    let a: Value = app.post("/checkout", body("ann@example.com", "bronze", false)).await.json().await.unwrap();
+    app.post("/checkout", body("ann@example.com", "silver", false)).await;
+    assert_eq!(app.post("/checkout", body("ann@example.com", "gold", false)).await.status(), 429);
+    // Paying one frees its slot.
+    app.sandbox_pay(&s(&a["order_id"]), json!({})).await;
+    app.wait_for(&s(&a["order_id"]), &s(&a["order_token"]), "fulfilled").await;
+    assert_eq!(app.post("/checkout", body("ann@example.com", "gold", false)).await.status(), 201);
+    assert_eq!(app.post("/checkout", body("ann@example.com", "basic", false)).await.status(), 429);
+    // Lapsed holds free theirs.
+    app.post("/sandbox/clock", json!({"advance_seconds": 31 * 60})).await;
+    app.post_admin("/admin/expire", json!({})).await;
+    assert_eq!(app.post("/checkout", body("ann@example.com", "basic", false)).await.status(), 201);
+    assert_eq!(app.post("/checkout", body("ann@example.com", "bronze", false)).await.status(), 201);
+}
+
+#[tokio::test]
+async fn one_address_cannot_hold_more_than_its_limit() {
+    let app = spawn_app_with(|cfg| cfg.pending_per_ip = 3).await;
+    app.add_stock(10).await;
+    for i in 0..3 {
+        let r = app.post("/checkout", body(&format!("u{i}@example.com"), "bronze", false)).await;
+        assert_eq!(r.status(), 201);
+    }
+    let (status, _) = problem(app.post("/checkout", body("u9@example.com", "bronze", false)).await).await;
+    assert_eq!(status, 429);
+}
+
+#[tokio::test]
+async fn concurrent_checkouts_from_one_email_hold_at_most_two() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.add_stock(20).await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let app = app.clone();
+        set.spawn(
+            async move { app.post("/checkout", body("ann@example.com", "bronze", true)).await.status().as_u16() },
+        );
+    }
+    let mut created = 0;
+    while let Some(st) = set.join_next().await {
+        let st = st.unwrap();
+        assert!(st == 201 || st == 429, "{st}");
+        created += usize::from(st == 201);
+    }
+    assert_eq!(created, 2);
+    assert_eq!(app.ledger_count("hold").await, 2);
+}
