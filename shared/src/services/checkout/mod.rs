@@ -38,7 +38,7 @@ pub async fn checkout(
         .ok_or_else(|| ServiceError::BadInput(format!("product_id: no product '{}'", req.product_id)))?;
     if !req.new {
         match open_order(ctx, &req).await? {
-            Open::Same(r) => return Ok(Outcome::Replayed(r)),
+            Open::Same(r) => return Ok(Outcome::Replayed(*r)),
             // Switching provider (crypto to card, say) is a new order.
             Open::OtherProvider => req.new = true,
             Open::None => {}
@@ -88,7 +88,7 @@ async fn refused(
             None => Err(busy()),
         },
         Some(Slot::OpenPointer) => match open_order(ctx, req).await? {
-            Open::Same(r) => Ok(Outcome::Replayed(r)),
+            Open::Same(r) => Ok(Outcome::Replayed(*r)),
             _ => Err(busy()),
         },
         Some(Slot::EmailLimit) => Err(ServiceError::TooMany(format!(
@@ -239,7 +239,7 @@ async fn replay(ctx: &Ctx, key: &IdempotencyKey, request_hash: &str) -> Result<O
 
 enum Open {
     None,
-    Same(CheckoutResponse),
+    Same(Box<CheckoutResponse>),
     OtherProvider,
 }
 
@@ -250,7 +250,7 @@ async fn open_order(ctx: &Ctx, req: &CheckoutRequest) -> Result<Open, ServiceErr
     let Some(order_id) = item.get("order_id").and_then(|v| v.as_str()) else { return Ok(Open::None) };
     match load(ctx, order_id).await? {
         Some(b) if b.order.status.is_open() && b.order.provider == req.provider => {
-            Ok(Open::Same(answer_for(ctx, order_id).await?))
+            Ok(Open::Same(Box::new(answer_for(ctx, order_id).await?)))
         }
         Some(b) if b.order.status.is_open() => Ok(Open::OtherProvider),
         _ => {
