@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod checkout;
+mod doubt;
 mod durability;
 mod happy;
 mod limits;

@@ -10,9 +10,11 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::config::{Config, LOCAL_JWT_SECRET, LOCAL_NOWPAYMENTS_IPN_SECRET, LOCAL_STRIPE_WEBHOOK_SECRET};
 use shared::http::auth::{Role, mint};
+use shared::ports::PaymentGateway;
 use shared::services::Ctx;
 use tempfile::TempDir;
 
+pub mod gateway;
 pub mod webhooks;
 
 pub struct TestApp {
@@ -21,6 +23,7 @@ pub struct TestApp {
     pub client: Client,
     pub url: String,
     tweak: fn(&mut Config),
+    gateway: Option<Arc<dyn PaymentGateway>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -29,15 +32,24 @@ pub async fn spawn_app() -> TestApp {
 
 /// A stack with some settings changed from the test defaults.
 pub async fn spawn_app_with(tweak: fn(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let running = start(&dir, tweak).await;
-    TestApp { url: running.url(), running: Some(running), dir, client: Client::new(), tweak }
+    spawn(tweak, None).await
 }
 
-async fn start(dir: &TempDir, tweak: fn(&mut Config)) -> Running {
+/// A stack whose payment provider is scripted by the test.
+pub async fn spawn_app_with_gateway(gateway: Arc<dyn PaymentGateway>) -> TestApp {
+    spawn(|_| {}, Some(gateway)).await
+}
+
+async fn spawn(tweak: fn(&mut Config), gateway: Option<Arc<dyn PaymentGateway>>) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let running = start(&dir, tweak, gateway.clone()).await;
+    TestApp { url: running.url(), running: Some(running), dir, client: Client::new(), tweak, gateway }
+}
+
+async fn start(dir: &TempDir, tweak: fn(&mut Config), gateway: Option<Arc<dyn PaymentGateway>>) -> Running {
     let mut cfg = local::test_config(dir.path()).expect("config");
     tweak(&mut cfg);
-    local::start(cfg).await.expect("start the stack")
+    local::start_with(cfg, gateway).await.expect("start the stack")
 }
 
 impl TestApp {
@@ -50,7 +62,7 @@ impl TestApp {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
-        let r = start(&self.dir, self.tweak).await;
+        let r = start(&self.dir, self.tweak, self.gateway.clone()).await;
         self.url = r.url();
         self.running = Some(r);
     }

@@ -10,7 +10,8 @@ use anyhow::Context;
 use shared::app;
 use shared::config::{Backend, Config, Payments};
 use shared::http::{AppState, full_router};
-use shared::services::{Ctx, catalog, holds, restock, sweeps, worker};
+use shared::ports::PaymentGateway;
+use shared::services::{Ctx, catalog, restock, sweeps, worker};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -36,7 +37,12 @@ impl Running {
     }
 }
 
-pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
+pub async fn start(cfg: Config) -> anyhow::Result<Running> {
+    start_with(cfg, None).await
+}
+
+/// Like `start`, with another payment gateway (tests use scripted ones).
+pub async fn start_with(mut cfg: Config, gateway: Option<Arc<dyn PaymentGateway>>) -> anyhow::Result<Running> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port))
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", cfg.port))?;
@@ -46,9 +52,12 @@ pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
     }
     let clock = app::clock();
     let (ports, sweeper) = backend::open(&cfg, clock.clone()).await?;
-    let gateway = match cfg.payments {
-        Payments::Sandbox => Arc::new(shared::adapters::sandbox::SandboxGateway { public_url: cfg.public_url.clone() }),
-        Payments::Live => anyhow::bail!(
+    let gateway: Arc<dyn PaymentGateway> = match (gateway, cfg.payments) {
+        (Some(g), _) => g,
+        (None, Payments::Sandbox) => {
+            Arc::new(shared::adapters::sandbox::SandboxGateway { public_url: cfg.public_url.clone() })
+        }
+        (None, Payments::Live) => anyhow::bail!(
             "STOCKROOM_PAYMENTS=live: the live provider clients are not wired into the local stack yet; use sandbox"
         ),
     };
@@ -102,11 +111,9 @@ async fn jobs(ctx: Arc<Ctx>, sweeper: backend::Sweeper, every: Duration, mut sto
             _ = stopped.wait_for(|s| *s) => return,
             _ = tokio::time::sleep(every) => {}
         }
-        if let Err(e) = holds::release_lapsed(&ctx).await {
-            tracing::error!(error = ?e, "hold release failed");
-        }
-        if let Err(e) = sweeps::requeue_paid(&ctx).await {
-            tracing::error!(error = ?e, "paid-order sweep failed");
+        match sweeps::expire_job(&ctx).await {
+            Ok(report) => tracing::debug!(?report, "expiry job"),
+            Err(e) => tracing::error!(error = ?e, "expiry job failed"),
         }
         if let Err(e) = restock::adopt_new_files(&ctx, "stock-scan").await {
             tracing::error!(error = ?e, "stock scan failed");

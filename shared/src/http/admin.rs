@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::AppState;
 use super::auth::Staff;
 use super::error::ApiError;
-use crate::services::{ServiceError, holds, restock, stock, sweeps};
+use crate::services::{ServiceError, restock, stock, sweeps};
 
 #[derive(Serialize)]
 pub struct StockView {
@@ -53,15 +53,6 @@ pub async fn reconcile(State(s): State<AppState>, Extension(staff): Extension<St
     Ok(Json(report).into_response())
 }
 
-#[derive(Serialize)]
-pub struct ExpireReport {
-    pub holds_released: u32,
-    pub paid_requeued: u64,
-}
-
-pub async fn expire(State(s): State<AppState>) -> Result<Json<ExpireReport>, ApiError> {
-    Ok(Json(ExpireReport {
-        holds_released: holds::release_lapsed(&s.ctx).await?,
-        paid_requeued: sweeps::requeue_paid(&s.ctx).await?,
-    }))
+pub async fn expire(State(s): State<AppState>) -> Result<Json<sweeps::ExpireReport>, ApiError> {
+    Ok(Json(sweeps::expire_job(&s.ctx).await?))
 }

@@ -8,7 +8,7 @@ use super::orders::{OrderBundle, is_status, load, status_changes};
 use super::stock::{CommitError, StockEntry, commit, delta};
 use super::{Ctx, ServiceError, keys};
 use crate::domain::{
-    AmountCheck, LedgerKind, OrderId, OrderStatus, PaymentEvent, PaymentOutcome, Transition, check_amount,
+    AmountCheck, LedgerKind, OrderId, OrderStatus, PaymentEvent, PaymentOutcome, ProviderKind, Transition, check_amount,
 };
 use crate::ports::{Change, Cond, RecordError, Write};
 
@@ -34,9 +34,9 @@ pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError
     if ctx.records.get(&event_key).await?.is_some() {
         return Ok(Effect::Duplicate);
     }
-    let Some(target) = ev.outcome.target() else {
+    if ev.outcome.target().is_none() {
         return remember(ctx, ev, Effect::NoChange(format!("{} needs nothing", ev.raw_status))).await;
-    };
+    }
     if ev.is_repeat_deposit && ev.outcome == PaymentOutcome::Paid {
         // A repeated deposit never hands out stock by itself; staff see it logged.
         tracing::warn!(event_id = %ev.event_id, "repeated deposit acknowledged without effect");
@@ -46,10 +46,18 @@ pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError
         tracing::warn!(event_id = %ev.event_id, order_id = ?ev.order_id, "event for no order of ours");
         return remember(ctx, ev, Effect::UnknownOrder).await;
     };
+    let mut checked: Option<PaymentEvent> = None;
     for _ in 0..ATTEMPTS {
         let Some(bundle) = load(ctx, order_id.as_str()).await? else {
             tracing::warn!(event_id = %ev.event_id, %order_id, "event for an unknown order");
             return remember(ctx, ev, Effect::UnknownOrder).await;
+        };
+        if checked.is_none() && doubtful(ev, &bundle) {
+            checked = Some(second_opinion(ctx, ev).await?);
+        }
+        let ev = checked.as_ref().unwrap_or(ev);
+        let Some(target) = ev.outcome.target() else {
+            return remember(ctx, ev, Effect::NoChange(format!("{} needs nothing", ev.raw_status))).await;
         };
         match apply(ctx, ev, &bundle, target).await? {
             Some(effect) => return Ok(effect),
@@ -57,6 +65,28 @@ pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError
         }
     }
     Err(ServiceError::Conflict(format!("order {order_id} kept changing; the provider will retry")))
+}
+
+/// NOWPayments signs no timestamp and has no event id: a "finished" whose
+/// money does not add up is checked with the provider before any stock moves.
+fn doubtful(ev: &PaymentEvent, b: &OrderBundle) -> bool {
+    ev.provider == ProviderKind::Nowpayments
+        && ev.outcome == PaymentOutcome::Paid
+        && check_amount(&b.order.price, ev) != AmountCheck::Ok
+}
+
+/// The provider's own answer for this payment, to act on instead of the
+/// webhook. If the provider cannot be asked, the webhook fails (5xx) and the
+/// provider delivers it again later.
+async fn second_opinion(ctx: &Ctx, ev: &PaymentEvent) -> Result<PaymentEvent, ServiceError> {
+    let payment_id =
+        ev.payment_id.as_deref().ok_or_else(|| ServiceError::BadInput("payment without payment_id".into()))?;
+    let mut fresh = ctx.gateway.lookup(ev.provider, payment_id).await.map_err(ServiceError::ProviderDown)?;
+    tracing::warn!(event_id = %ev.event_id, said = %ev.raw_status, provider_says = %fresh.raw_status, "checked a doubtful payment with the provider");
+    if fresh.order_id.is_none() {
+        fresh.order_id = ev.order_id.clone();
+    }
+    Ok(fresh)
 }
 
 /// One attempt. `None` means the order changed since it was read.
