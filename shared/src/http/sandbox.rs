@@ -53,7 +53,9 @@ pub async fn pay(
     let now = s.ctx.clock.now();
     let (provider, raw_body, headers) = match bundle.order.provider {
         ProviderKind::Nowpayments => {
-            let status = body.status.as_deref().unwrap_or("finished");
+            // As NOWPayments does: less than due is partially_paid.
+            let default = if amount < bundle.order.price.amount { "partially_paid" } else { "finished" };
+            let status = body.status.as_deref().unwrap_or(default);
             let ipn = nowpayments_ipn(&bundle.order, &payment, status, amount)?;
             let text = ipn.to_string();
             let sig = nowpayments::sign(keys.nowpayments_secret.expose_secret(), text.as_bytes())

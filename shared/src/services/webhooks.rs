@@ -98,7 +98,7 @@ async fn apply(
 ) -> Result<Option<Effect>, ServiceError> {
     let order = &b.order;
     let mut missing = None;
-    if target == OrderStatus::Paid {
+    if matches!(target, OrderStatus::Paid | OrderStatus::PartiallyPaid) {
         match check_amount(&order.price, ev) {
             AmountCheck::Ok => {}
             AmountCheck::Under { missing: m, currency } => {
