@@ -14,6 +14,7 @@ use shared::ports::PaymentGateway;
 use shared::services::Ctx;
 use tempfile::TempDir;
 
+mod backend;
 pub mod gateway;
 pub mod webhooks;
 
@@ -49,7 +50,8 @@ async fn spawn(tweak: fn(&mut Config), gateway: Option<Arc<dyn PaymentGateway>>)
 async fn start(dir: &TempDir, tweak: fn(&mut Config), gateway: Option<Arc<dyn PaymentGateway>>) -> Running {
     let mut cfg = local::test_config(dir.path()).expect("config");
     tweak(&mut cfg);
-    local::start_with(cfg, gateway).await.expect("start the stack")
+    let options = backend::options(&mut cfg, dir, gateway);
+    local::start_with(cfg, options).await.expect("start the stack")
 }
 
 impl TestApp {

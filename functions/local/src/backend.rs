@@ -23,7 +23,7 @@ impl Sweeper {
     }
 }
 
-pub async fn open(cfg: &Config, clock: Arc<OffsetClock>) -> anyhow::Result<(Ports, Sweeper)> {
+pub async fn open(cfg: &Config, clock: Arc<OffsetClock>, options: &crate::Options) -> anyhow::Result<(Ports, Sweeper)> {
     match cfg.backend {
         Backend::Embedded => {
             let dir = cfg.data_dir.clone();
@@ -36,11 +36,23 @@ pub async fn open(cfg: &Config, clock: Arc<OffsetClock>) -> anyhow::Result<(Port
             };
             Ok((ports, Sweeper::Embedded(e.records)))
         }
-        Backend::Aws => aws(cfg).await,
+        Backend::Aws => aws(options).await,
     }
 }
 
+#[cfg(feature = "aws")]
+async fn aws(options: &crate::Options) -> anyhow::Result<(Ports, Sweeper)> {
+    use shared::adapters::aws::{AwsConfig, connect};
+    let aws_cfg = match &options.aws {
+        Some(c) => c.clone(),
+        None => AwsConfig::from_env()?,
+    };
+    let b = connect(&aws_cfg).await?;
+    let ports = Ports { records: b.records, files: b.files, fulfil_queue: b.fulfil, events: b.events };
+    Ok((ports, Sweeper::None))
+}
+
 #[cfg(not(feature = "aws"))]
-async fn aws(_cfg: &Config) -> anyhow::Result<(Ports, Sweeper)> {
-    anyhow::bail!("STOCKROOM_BACKEND=aws needs the `aws` feature of the local crate")
+async fn aws(_options: &crate::Options) -> anyhow::Result<(Ports, Sweeper)> {
+    anyhow::bail!("STOCKROOM_BACKEND=aws needs the `aws` feature of the local crate (on by default)")
 }

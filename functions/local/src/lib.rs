@@ -37,12 +37,21 @@ impl Running {
     }
 }
 
-pub async fn start(cfg: Config) -> anyhow::Result<Running> {
-    start_with(cfg, None).await
+/// What tests and tools may set beyond the config.
+#[derive(Default)]
+pub struct Options {
+    /// Another payment gateway (tests script one).
+    pub gateway: Option<Arc<dyn PaymentGateway>>,
+    /// AWS names and endpoint instead of the environment's.
+    #[cfg(feature = "aws")]
+    pub aws: Option<shared::adapters::aws::AwsConfig>,
 }
 
-/// Like `start`, with another payment gateway (tests use scripted ones).
-pub async fn start_with(mut cfg: Config, gateway: Option<Arc<dyn PaymentGateway>>) -> anyhow::Result<Running> {
+pub async fn start(cfg: Config) -> anyhow::Result<Running> {
+    start_with(cfg, Options::default()).await
+}
+
+pub async fn start_with(mut cfg: Config, options: Options) -> anyhow::Result<Running> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port))
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", cfg.port))?;
@@ -51,8 +60,8 @@ pub async fn start_with(mut cfg: Config, gateway: Option<Arc<dyn PaymentGateway>
         cfg.public_url = format!("http://{addr}");
     }
     let clock = app::clock();
-    let (ports, sweeper) = backend::open(&cfg, clock.clone()).await?;
-    let gateway: Arc<dyn PaymentGateway> = match (gateway, cfg.payments) {
+    let (ports, sweeper) = backend::open(&cfg, clock.clone(), &options).await?;
+    let gateway: Arc<dyn PaymentGateway> = match (options.gateway, cfg.payments) {
         (Some(g), _) => g,
         (None, Payments::Sandbox) => {
             Arc::new(shared::adapters::sandbox::SandboxGateway { public_url: cfg.public_url.clone() })

@@ -6,7 +6,7 @@ use super::orders::{is_status, status_changes};
 use super::stock::{CommitError, StockEntry, commit, delta};
 use super::{Ctx, ServiceError, keys};
 use crate::domain::{LedgerKind, OrderStatus};
-use crate::ports::{Cond, Index, Query, SkRange, Write};
+use crate::ports::{Cond, Index, Query, Write};
 
 /// Deletes the order's hold, gives its stock back (ledger kind release) and,
 /// when `to` is given, moves the order there, all in one commit. Returns
@@ -54,10 +54,7 @@ pub async fn release_lapsed(ctx: &Ctx) -> Result<u32, ServiceError> {
     let mut released = 0;
     let mut cursor = None;
     loop {
-        let q = Query::new(Index::Gsi1, keys::HOLDS_INDEX)
-            .sk(SkRange::Between(String::new(), upto.clone()))
-            .limit(100)
-            .after(cursor);
+        let q = Query::new(Index::Gsi1, keys::HOLDS_INDEX).sk(keys::up_to(upto.clone())).limit(100).after(cursor);
         let page = ctx.records.query(q).await?;
         for item in page.items {
             let hold: super::model::HoldRecord = super::items::from_item(item)?;

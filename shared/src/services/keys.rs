@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::domain::{OrderStatus, Timestamp};
-use crate::ports::Key;
+use crate::ports::{Key, SkRange};
 
 pub fn product(id: &str) -> Key {
     Key::new("PRODUCT", format!("PRODUCT#{id}"))
@@ -69,6 +69,13 @@ pub fn ledger(seq: u64, n: usize) -> Key {
 
 pub fn catalog_seeded() -> Key {
     Key::new("META", "CATALOG_SEEDED")
+}
+
+/// Index entries sorted at or before `upto` (a `sort_at` key). DynamoDB
+/// refuses an empty string in a key condition, so the range starts at "0",
+/// below every fixed-width time.
+pub fn up_to(upto: String) -> SkRange {
+    SkRange::Between("0".into(), upto)
 }
 
 pub fn sort_at(t: Timestamp, id: &str) -> String {

@@ -44,7 +44,7 @@ pub async fn queue_backorders(ctx: &Ctx) -> Result<u64, ServiceError> {
 
 async fn queue_orders(ctx: &Ctx, status: OrderStatus, upto: Option<String>) -> Result<u64, ServiceError> {
     let range = match upto {
-        Some(u) => SkRange::Between(String::new(), u),
+        Some(u) => keys::up_to(u),
         None => SkRange::All,
     };
     let mut queued = 0;
@@ -85,7 +85,7 @@ pub async fn verify_stale(ctx: &Ctx, older_than_millis: i64, max: usize) -> Resu
     let mut asked = 0;
     for status in [OrderStatus::Confirming, OrderStatus::Pending, OrderStatus::PartiallyPaid] {
         let q = Query::new(Index::Gsi1, keys::orders_by_status(status))
-            .sk(SkRange::Between(String::new(), cutoff.clone()))
+            .sk(keys::up_to(cutoff.clone()))
             .limit(max.saturating_sub(asked).max(1));
         for item in ctx.records.query(q).await?.items {
             if asked >= max {

@@ -129,6 +129,7 @@ macro_rules! records_conformance {
                 records::invalid_items_are_rejected,
                 records::ttl_is_a_number,
                 records_query::query_prefix_between_descending,
+                records_query::bad_ranges_are_invalid,
                 records_query::query_paginates,
                 records_query::gsi_query_and_leaving_the_index,
                 records_query::gsi_paginates_equal_sort_keys,

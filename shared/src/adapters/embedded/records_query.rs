@@ -76,6 +76,9 @@ fn bounds(q: &Query, arity: usize) -> Result<Option<Span>, RecordError> {
             (Bound::Included(at(p.clone())), end)
         }
         SkRange::Between(a, b) => {
+            if a.is_empty() || b.is_empty() {
+                return Err(invalid("between: bounds must not be empty strings"));
+            }
             if a > b {
                 return Err(invalid("between: lower bound above upper bound"));
             }

@@ -127,10 +127,13 @@ impl Records for DynamoRecords {
         if query.limit == 0 {
             return Err(RecordError::Invalid("query limit must be at least 1".into()));
         }
-        if let SkRange::Between(lo, hi) = &query.sk
-            && lo > hi
-        {
-            return Ok(Page::default());
+        if let SkRange::Between(lo, hi) = &query.sk {
+            if lo.is_empty() || hi.is_empty() {
+                return Err(RecordError::Invalid("between: bounds must not be empty strings".into()));
+            }
+            if lo > hi {
+                return Err(RecordError::Invalid("between: lower bound above upper bound".into()));
+            }
         }
         let mut p = Placeholders::default();
         let key_condition = p.key_condition(query.index, &query.pk, &query.sk);
