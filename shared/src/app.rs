@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
+
+use crate::adapters::live::{LiveConfig, LiveGateway};
+use crate::adapters::sandbox::SandboxGateway;
 use crate::config::{Config, Payments};
 use crate::http::sandbox::SandboxKeys;
 use crate::http::{AppState, WebhookKeys, auth::AuthKeys};
@@ -18,6 +22,26 @@ pub struct Ports {
     pub files: Arc<dyn Files>,
     pub fulfil_queue: Arc<dyn Queue>,
     pub events: Arc<dyn Queue>,
+}
+
+/// The payment gateway the config asks for: the sandbox, or the real
+/// providers' APIs.
+pub fn gateway(cfg: &Config) -> anyhow::Result<Arc<dyn PaymentGateway>> {
+    Ok(match cfg.payments {
+        Payments::Sandbox => Arc::new(SandboxGateway { public_url: cfg.public_url.clone() }),
+        Payments::Live => {
+            let mut live = LiveConfig::new(
+                cfg.nowpayments_api_key.clone(),
+                cfg.stripe_secret_key.clone(),
+                cfg.public_url.clone(),
+                cfg.success_url.clone(),
+                cfg.cancel_url.clone(),
+            );
+            live.nowpayments_api_url = cfg.nowpayments_api_url.clone();
+            live.stripe_api_url = cfg.stripe_api_url.clone();
+            Arc::new(LiveGateway::new(live).context("live payment gateway")?)
+        }
+    })
 }
 
 /// The clock every part of one process shares. Locally it can be moved

@@ -49,6 +49,14 @@ pub struct Config {
     pub pending_per_email: u32,
     /// Open orders per client address; 0 = off (local: every caller is 127.0.0.1).
     pub pending_per_ip: u32,
+    /// Live payments: provider API endpoints and keys, and where Stripe
+    /// Checkout sends the buyer back to.
+    pub nowpayments_api_url: String,
+    pub nowpayments_api_key: SecretString,
+    pub stripe_api_url: String,
+    pub stripe_secret_key: SecretString,
+    pub success_url: String,
+    pub cancel_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,12 +122,15 @@ impl Config {
             }
         };
         let port: u16 = number(&get, "PORT", 3000)?;
+        let public_url = get("STOCKROOM_PUBLIC_URL").unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
         Ok(Config {
             backend,
             payments,
             data_dir: PathBuf::from(get("STOCKROOM_DATA").unwrap_or_else(|| ".stockroom".into())),
             port,
-            public_url: get("STOCKROOM_PUBLIC_URL").unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
+            success_url: get("STOCKROOM_SUCCESS_URL").unwrap_or_else(|| format!("{public_url}/paid")),
+            cancel_url: get("STOCKROOM_CANCEL_URL").unwrap_or_else(|| format!("{public_url}/cancelled")),
+            public_url,
             jwt_secret: secret("STOCKROOM_JWT_SECRET", LOCAL_JWT_SECRET)?,
             service_token: secret("STOCKROOM_SERVICE_TOKEN", LOCAL_SERVICE_TOKEN)?,
             nowpayments_ipn_secrets: secrets("NOWPAYMENTS_IPN_SECRET", LOCAL_NOWPAYMENTS_IPN_SECRET)?,
@@ -130,6 +141,10 @@ impl Config {
             jobs_every_secs: number(&get, "STOCKROOM_JOBS_EVERY_SECS", 30)?,
             pending_per_email: number(&get, "STOCKROOM_PENDING_PER_EMAIL", 2)?,
             pending_per_ip: number(&get, "STOCKROOM_PENDING_PER_IP", if place == Place::Local { 0 } else { 5 })?,
+            nowpayments_api_url: get("NOWPAYMENTS_API_URL").unwrap_or_else(|| "https://api.nowpayments.io".into()),
+            nowpayments_api_key: secret("NOWPAYMENTS_API_KEY", "")?,
+            stripe_api_url: get("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into()),
+            stripe_secret_key: secret("STRIPE_SECRET_KEY", "")?,
         })
     }
 }

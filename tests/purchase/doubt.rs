@@ -78,3 +78,15 @@ async fn a_provider_outage_at_checkout_holds_nothing() {
     gw.down.store(false, Ordering::SeqCst);
     app.checkout_ok("bronze", "stripe").await;
 }
+
+#[tokio::test]
+async fn a_lapsed_hold_closes_its_invoice() {
+    let gw = Arc::new(ScriptedGateway::default());
+    let app = spawn_app_with_gateway(gw.clone()).await;
+    app.add_stock(1).await;
+    let (order_id, token, body) = app.checkout_ok("bronze", "stripe").await;
+    app.post("/sandbox/clock", json!({"advance_seconds": 32 * 60})).await;
+    app.post_admin("/admin/expire", json!({})).await;
+    assert_eq!(app.order(&order_id, &token).await["status"], "expired");
+    assert_eq!(*gw.cancels.lock().unwrap(), [s(&body["payment"]["payment_id"])]);
+}

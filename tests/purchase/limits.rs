@@ -86,3 +86,23 @@ async fn concurrent_checkouts_from_one_email_hold_at_most_two() {
     assert_eq!(created, 2);
     assert_eq!(app.ledger_count("hold").await, 2);
 }
+
+#[tokio::test]
+async fn stripe_holds_last_at_least_stripes_thirty_minutes() {
+    let app = spawn_app_with(|cfg| cfg.hold_minutes = 5).await;
+    app.add_stock(2).await;
+    let now = shared::domain::Timestamp::system_now();
+    let card: Value = app
+        .post("/checkout", json!({"email": "a@example.com", "product_id": "bronze", "provider": "stripe"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let coin: Value = app.post("/checkout", body("b@example.com", "bronze", false)).await.json().await.unwrap();
+    let until = |v: &Value| shared::domain::Timestamp::parse_rfc3339(v["reserved_until"].as_str().unwrap()).unwrap();
+    assert!(until(&card).millis() - now.millis() >= 31 * 60 * 1000, "stripe: {card}");
+    assert!(
+        until(&coin).millis() - now.millis() <= 6 * 60 * 1000,
+        "nowpayments keeps the configured 5 minutes: {coin}"
+    );
+}

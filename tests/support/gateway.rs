@@ -15,6 +15,7 @@ pub struct ScriptedGateway {
     sandbox: SandboxGateway,
     pub down: AtomicBool,
     pub lookups: AtomicUsize,
+    pub cancels: Mutex<Vec<String>>,
     answers: Mutex<HashMap<String, Vec<u8>>>,
 }
 
@@ -24,6 +25,7 @@ impl Default for ScriptedGateway {
             sandbox: SandboxGateway { public_url: "http://127.0.0.1".into() },
             down: AtomicBool::new(false),
             lookups: AtomicUsize::new(0),
+            cancels: Mutex::new(Vec::new()),
             answers: Mutex::new(HashMap::new()),
         }
     }
@@ -61,7 +63,9 @@ impl PaymentGateway for ScriptedGateway {
         }
     }
 
-    async fn cancel(&self, _provider: ProviderKind, _payment_id: &str) -> Result<(), ProviderError> {
-        self.check_up()
+    async fn cancel(&self, _provider: ProviderKind, payment_id: &str) -> Result<(), ProviderError> {
+        self.check_up()?;
+        self.cancels.lock().unwrap().push(payment_id.to_string());
+        Ok(())
     }
 }

@@ -56,3 +56,15 @@ async fn aws(options: &crate::Options) -> anyhow::Result<(Ports, Sweeper)> {
 async fn aws(_options: &crate::Options) -> anyhow::Result<(Ports, Sweeper)> {
     anyhow::bail!("STOCKROOM_BACKEND=aws needs the `aws` feature of the local crate (on by default)")
 }
+
+/// Only the stock file store (for `upload`: it must not open the database,
+/// which the running stack holds).
+pub async fn files(cfg: &Config) -> anyhow::Result<Arc<dyn shared::ports::Files>> {
+    match cfg.backend {
+        Backend::Embedded => {
+            let root = cfg.data_dir.join(shared::adapters::embedded::FILES_DIR);
+            Ok(Arc::new(shared::adapters::embedded::DirFiles::open(root)?))
+        }
+        Backend::Aws => Ok(aws(&crate::Options::default()).await?.0.files),
+    }
+}

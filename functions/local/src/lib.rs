@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use shared::app;
-use shared::config::{Backend, Config, Payments};
+use shared::config::{Backend, Config};
 use shared::http::{AppState, full_router};
 use shared::ports::PaymentGateway;
 use shared::services::{Ctx, catalog, restock, sweeps, worker};
@@ -16,6 +16,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 mod backend;
+mod upload;
+
+pub use upload::upload;
 
 /// A started stack. `stop` shuts it down and waits for every task, so the
 /// data directory can be opened again (tests restart it this way).
@@ -61,14 +64,9 @@ pub async fn start_with(mut cfg: Config, options: Options) -> anyhow::Result<Run
     }
     let clock = app::clock();
     let (ports, sweeper) = backend::open(&cfg, clock.clone(), &options).await?;
-    let gateway: Arc<dyn PaymentGateway> = match (options.gateway, cfg.payments) {
-        (Some(g), _) => g,
-        (None, Payments::Sandbox) => {
-            Arc::new(shared::adapters::sandbox::SandboxGateway { public_url: cfg.public_url.clone() })
-        }
-        (None, Payments::Live) => anyhow::bail!(
-            "STOCKROOM_PAYMENTS=live: the live provider clients are not wired into the local stack yet; use sandbox"
-        ),
+    let gateway: Arc<dyn PaymentGateway> = match options.gateway {
+        Some(g) => g,
+        None => app::gateway(&cfg)?,
     };
     let state = app::state(&cfg, ports, gateway, clock);
     let ctx = state.ctx.clone();

@@ -2,6 +2,7 @@
 //! ./.stockroom (env STOCKROOM_DATA).
 //! `cargo run -- token [admin|inventory_manager|customer_service]` prints a
 //! staff token signed with the configured (local) JWT secret.
+//! `cargo run -- upload DIR` adds the files of DIR to `unused/`.
 
 use shared::config::{Config, Place};
 use shared::domain::Timestamp;
@@ -21,6 +22,10 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|_| anyhow::anyhow!("role must be admin, inventory_manager or customer_service"))?;
         println!("{}", mint(&cfg.jwt_secret, "local-operator", role, Timestamp::system_now().secs() + 12 * 3600)?);
         return Ok(());
+    }
+    if args.first().map(String::as_str) == Some("upload") {
+        let dir = args.get(1).ok_or_else(|| anyhow::anyhow!("usage: upload DIR"))?;
+        return local::upload(&cfg, std::path::Path::new(dir)).await;
     }
     let running = local::start(cfg).await?;
     println!("Stockroom listening on {} (Ctrl-C to stop)", running.url());

@@ -69,11 +69,23 @@ pub async fn release_lapsed(ctx: &Ctx) -> Result<u32, ServiceError> {
             }
             if release(ctx, &bundle.order, hold.count, to, "hold lapsed", "expire").await? {
                 released += 1;
+                close_invoice(ctx, &bundle).await;
             }
         }
         match page.next {
             Some(c) => cursor = Some(c),
             None => return Ok(released),
         }
+    }
+}
+
+/// Our hold ended before the provider's invoice did: close the invoice so the
+/// buyer cannot pay for stock we no longer hold. Best effort: if the provider
+/// is down, a payment that still lands is handled like any late payment
+/// (fulfilled from free stock or backordered, never lost).
+async fn close_invoice(ctx: &Ctx, bundle: &super::orders::OrderBundle) {
+    let Some(payment_id) = bundle.payment.as_ref().and_then(|p| p.payment_id.as_deref()) else { return };
+    if let Err(e) = ctx.gateway.cancel(bundle.order.provider, payment_id).await {
+        tracing::warn!(order_id = %bundle.order.order_id, error = %e, "could not close the invoice of a lapsed hold");
     }
 }

@@ -9,7 +9,7 @@ use super::model::{HoldRecord, IdempotencyRecord, OrderRecord, PaymentRecord};
 use super::orders::{OrderBundle, load, order_index};
 use super::stock::{CommitError, StockEntry, commit, delta};
 use super::{Ctx, ServiceError, holds, keys, limits};
-use crate::domain::{IdempotencyKey, LedgerKind, OrderId, OrderStatus, Product, StockCounts, UserId};
+use crate::domain::{IdempotencyKey, LedgerKind, OrderId, OrderStatus, Product, ProviderKind, StockCounts, UserId};
 use crate::ports::{Change, Cond, InvoiceRequest, Write};
 
 /// What each of the checkout's writes is, to read a failed condition.
@@ -105,6 +105,17 @@ async fn refused(
     }
 }
 
+/// Stripe Checkout Sessions live at least 30 minutes and ours expires with
+/// the hold, so a Stripe hold is never shorter than that (plus a margin).
+pub const STRIPE_MIN_HOLD_MILLIS: i64 = 31 * 60 * 1000;
+
+fn hold_millis(ctx: &Ctx, provider: ProviderKind) -> i64 {
+    match provider {
+        ProviderKind::Stripe => ctx.settings.hold_millis.max(STRIPE_MIN_HOLD_MILLIS),
+        ProviderKind::Nowpayments => ctx.settings.hold_millis,
+    }
+}
+
 fn new_order(ctx: &Ctx, req: &CheckoutRequest, product: &Product) -> OrderRecord {
     let now = ctx.clock.now();
     OrderRecord {
@@ -120,7 +131,7 @@ fn new_order(ctx: &Ctx, req: &CheckoutRequest, product: &Product) -> OrderRecord
         status: OrderStatus::Pending,
         created_at: now,
         updated_at: now,
-        reserved_until: now.plus_millis(ctx.settings.hold_millis),
+        reserved_until: now.plus_millis(hold_millis(ctx, req.provider)),
         paid_at: None,
         missing: None,
         subscription_id: None,
