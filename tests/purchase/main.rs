@@ -5,5 +5,6 @@ mod checkout;
 mod doubt;
 mod durability;
 mod happy;
+mod lifecycle;
 mod limits;
 mod webhooks;

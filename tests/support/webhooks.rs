@@ -49,3 +49,22 @@ pub fn stripe_event(
 fn num(s: &str) -> Value {
     serde_json::from_str(s).expect("number")
 }
+
+/// A Stripe `charge.refunded` event for a whole order: (raw body, headers).
+pub fn stripe_refund(
+    secret: &str,
+    event_id: &str,
+    order_id: &str,
+    amount: i64,
+    t: Timestamp,
+) -> (Vec<u8>, Vec<(&'static str, String)>) {
+    let body = json!({
+        "id": event_id, "object": "event", "type": "charge.refunded", "created": t.secs(),
+        "data": {"object": {"id": format!("ch_{order_id}"), "object": "charge", "amount": amount,
+            "amount_refunded": amount, "refunded": true, "currency": "usd",
+            "payment_intent": format!("pi_{order_id}"), "metadata": {"order_id": order_id}}},
+    });
+    let raw = body.to_string().into_bytes();
+    let header = stripe::signature_header(secret, t.secs(), &raw);
+    (raw, vec![("stripe-signature", header)])
+}

@@ -18,7 +18,7 @@ pub use money::{Currency, Money};
 pub use order::{OrderStatus, Transition};
 pub use payment::{AmountCheck, PaymentEvent, PaymentOutcome, ProviderKind, check_amount};
 pub use stock::{LedgerKind, Location, StockCounts};
-pub use subscription::{SubscriptionState, subscription_state};
+pub use subscription::{EndReason, GRACE_MILLIS, SubscriptionState, subscription_state};
 pub use time::Timestamp;
 
 /// A value from outside that does not parse.

@@ -1,13 +1,14 @@
 //! Staff routes (behind `auth::staff_only`).
 
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, Path, State};
 use axum::{Json, response::IntoResponse, response::Response};
 use serde::Serialize;
 
 use super::AppState;
 use super::auth::Staff;
 use super::error::ApiError;
-use crate::services::{ServiceError, restock, stock, sweeps};
+use crate::domain::EndReason;
+use crate::services::{ServiceError, refunds, restock, revoke, stock, sweeps};
 
 #[derive(Serialize)]
 pub struct StockView {
@@ -55,4 +56,23 @@ pub async fn reconcile(State(s): State<AppState>, Extension(staff): Extension<St
 
 pub async fn expire(State(s): State<AppState>) -> Result<Json<sweeps::ExpireReport>, ApiError> {
     Ok(Json(sweeps::expire_job(&s.ctx).await?))
+}
+
+/// Records a refund made at the provider and takes the files back.
+pub async fn refund(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Extension(staff): Extension<Staff>,
+) -> Result<Response, ApiError> {
+    let report = refunds::refund_order(&s.ctx, &id, &format!("staff:{}", staff.sub)).await?;
+    Ok(Json(report).into_response())
+}
+
+pub async fn revoke(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Extension(staff): Extension<Staff>,
+) -> Result<Response, ApiError> {
+    let outcome = revoke::revoke(&s.ctx, &id, EndReason::Revoked, &format!("staff:{}", staff.sub)).await?;
+    Ok(Json(serde_json::json!({"subscription_id": id, "outcome": outcome})).into_response())
 }

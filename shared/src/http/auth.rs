@@ -26,8 +26,13 @@ use Role::{Admin, CustomerService, InventoryManager};
 const ALL: &[Role] = &[Admin, InventoryManager, CustomerService];
 
 /// Which roles each staff route allows. Routes not listed here are refused.
-pub const STAFF_ROUTES: &[(&str, &str, &[Role])] =
-    &[("GET", "/admin/stock", ALL), ("POST", "/admin/reconcile", &[Admin]), ("POST", "/admin/expire", &[Admin])];
+pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
+    ("GET", "/admin/stock", ALL),
+    ("POST", "/admin/reconcile", &[Admin]),
+    ("POST", "/admin/expire", &[Admin]),
+    ("POST", "/admin/orders/{id}/refund", &[Admin]),
+    ("POST", "/admin/subscriptions/{id}/revoke", &[Admin, CustomerService]),
+];
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {

@@ -70,6 +70,8 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/admin/stock", get(admin::stock))
         .route("/admin/reconcile", post(admin::reconcile))
         .route("/admin/expire", post(admin::expire))
+        .route("/admin/orders/{id}/refund", post(admin::refund))
+        .route("/admin/subscriptions/{id}/revoke", post(admin::revoke))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::staff_only))
 }
 

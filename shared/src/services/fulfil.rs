@@ -16,9 +16,13 @@ use crate::domain::{LedgerKind, Location, OrderStatus, Timestamp};
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Cond, Index, Query, RecordError, Write};
 
+/// A job on the fulfilment queue: hand out an order's files, or take a
+/// subscription's back.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct FulfilMessage {
-    pub order_id: String,
+#[serde(untagged)]
+pub enum Job {
+    Fulfil { order_id: String },
+    Revoke { revoke_subscription_id: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,16 +38,28 @@ pub enum FulfilOutcome {
 }
 
 pub async fn enqueue(ctx: &Ctx, order_id: &str) -> Result<(), ServiceError> {
-    let body =
-        serde_json::to_string(&FulfilMessage { order_id: order_id.to_string() }).map_err(ServiceError::internal)?;
+    send(ctx, &Job::Fulfil { order_id: order_id.to_string() }).await
+}
+
+pub async fn enqueue_revoke(ctx: &Ctx, subscription_id: &str) -> Result<(), ServiceError> {
+    send(ctx, &Job::Revoke { revoke_subscription_id: subscription_id.to_string() }).await
+}
+
+async fn send(ctx: &Ctx, job: &Job) -> Result<(), ServiceError> {
+    let body = serde_json::to_string(job).map_err(ServiceError::internal)?;
     Ok(ctx.fulfil_queue.send(body).await?)
 }
 
 /// Handles one queue message body.
 pub async fn handle(ctx: &Ctx, body: &str) -> Result<FulfilOutcome, ServiceError> {
-    let msg: FulfilMessage =
-        serde_json::from_str(body).map_err(|e| ServiceError::BadInput(format!("fulfilment message: {e}")))?;
-    fulfil(ctx, &msg.order_id).await
+    let job: Job = serde_json::from_str(body).map_err(|e| ServiceError::BadInput(format!("queue message: {e}")))?;
+    match job {
+        Job::Fulfil { order_id } => fulfil(ctx, &order_id).await,
+        Job::Revoke { revoke_subscription_id } => {
+            super::revoke::finish(ctx, &revoke_subscription_id).await?;
+            Ok(FulfilOutcome::AlreadyDone)
+        }
+    }
 }
 
 pub async fn fulfil(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceError> {
@@ -51,6 +67,10 @@ pub async fn fulfil(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceE
     match bundle.order.status {
         OrderStatus::Fulfilled => return Ok(FulfilOutcome::AlreadyDone),
         OrderStatus::Paid | OrderStatus::Backordered => {}
+        OrderStatus::Refunded if bundle.intent.as_ref().is_some_and(|i| !i.done) => {
+            super::refunds::return_claim(ctx, &bundle).await?;
+            return Ok(FulfilOutcome::NotPaid(OrderStatus::Refunded));
+        }
         other => return Ok(FulfilOutcome::NotPaid(other)),
     }
     let intent = match bundle.intent.clone() {
@@ -206,7 +226,8 @@ async fn finish(ctx: &Ctx, order: &OrderRecord, intent: &IntentRecord) -> Result
         interval_seconds: order.interval_seconds,
         valid_until: paid_at.plus_days(i64::from(order.validity_days)),
         created_at: now,
-        revoked: false,
+        ended: None,
+        grace_noted: false,
     };
     let mut changes = status_changes(&order.order_id, OrderStatus::Fulfilled, now);
     changes.push(Change::Set("subscription_id".into(), subscription_id.clone().into()));
@@ -237,7 +258,9 @@ async fn finish(ctx: &Ctx, order: &OrderRecord, intent: &IntentRecord) -> Result
     ];
     match ctx.records.transact(writes).await {
         Ok(()) => {}
-        Err(RecordError::ConditionFailed { .. }) => return Ok(FulfilOutcome::AlreadyDone),
+        // Done by another run, or the order was refunded meanwhile: look
+        // again (a refunded order gets its claim handed back).
+        Err(RecordError::ConditionFailed { .. }) => return Box::pin(fulfil(ctx, &order.order_id)).await,
         Err(e) => return Err(e.into()),
     }
     tracing::info!(order_id = %order.order_id, %subscription_id, files = intent.files.len(), "order fulfilled");

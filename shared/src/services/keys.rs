@@ -81,3 +81,8 @@ pub fn up_to(upto: String) -> SkRange {
 pub fn sort_at(t: Timestamp, id: &str) -> String {
     format!("{}#{id}", t.sort_key())
 }
+
+/// A subscription's revoke intent (in the INTENTS index until done).
+pub fn revoke_intent(subscription_id: &str) -> Key {
+    Key::new(format!("SUB#{subscription_id}"), "REVOKE")
+}

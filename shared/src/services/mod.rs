@@ -2,6 +2,7 @@
 
 mod context;
 mod error;
+pub mod expiry;
 pub mod faults;
 pub mod items;
 pub mod keys;
@@ -13,7 +14,9 @@ pub mod fulfil;
 pub mod holds;
 pub mod limits;
 pub mod orders;
+pub mod refunds;
 pub mod restock;
+pub mod revoke;
 pub mod stock;
 pub mod subscriptions;
 pub mod sweeps;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{LedgerKind, Location, Money, OrderStatus, ProviderKind, StockCounts, Timestamp};
+use crate::domain::{EndReason, LedgerKind, Location, Money, OrderStatus, ProviderKind, StockCounts, Timestamp};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OrderRecord {
@@ -83,6 +83,9 @@ pub struct FileRecord {
     #[serde(default)]
     pub order_id: Option<String>,
     pub updated_at: Timestamp,
+    /// Staff flagged it: when it comes back it goes to banned/, not unused/.
+    #[serde(default)]
+    pub ban_on_return: bool,
 }
 
 impl FileRecord {
@@ -106,8 +109,13 @@ pub struct SubscriptionRecord {
     pub interval_seconds: u32,
     pub valid_until: Timestamp,
     pub created_at: Timestamp,
+    /// Set once, when it ends (its files then go back). Absent, not null,
+    /// until then: writes guard on its absence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<EndReason>,
+    /// The expiry job has seen it enter grace (and told the buyer).
     #[serde(default)]
-    pub revoked: bool,
+    pub grace_noted: bool,
 }
 
 /// The stock counters, guarded by `version` (optimistic lock): every stock
@@ -152,4 +160,18 @@ pub struct EventRecord {
     pub received_at: Timestamp,
     /// What the event did: "moved to paid", "duplicate", "refused: ...".
     pub effect: String,
+}
+
+/// Files going back from a subscription (or a claim) to stock, written before
+/// any file moves.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RevokeIntent {
+    pub subscription_id: String,
+    pub order_id: String,
+    pub user_id: String,
+    pub files: Vec<String>,
+    pub reason: EndReason,
+    pub actor: String,
+    pub created_at: Timestamp,
+    pub done: bool,
 }

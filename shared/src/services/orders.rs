@@ -91,7 +91,7 @@ pub async fn view(ctx: &Ctx, order_id: &str, token: Option<&str>) -> Result<Orde
             Some(item) => {
                 let s: SubscriptionRecord = from_item(item)?;
                 Some(SubscriptionView {
-                    state: subscription_state(s.valid_until, s.revoked, ctx.clock.now()),
+                    state: subscription_state(s.valid_until, s.ended, ctx.clock.now()),
                     id: s.subscription_id,
                     valid_until: s.valid_until.rfc3339(),
                     interval_seconds: s.interval_seconds,

@@ -102,6 +102,7 @@ async fn adopt(ctx: &Ctx, names: &[String], actor: &str) -> Result<u64, ServiceE
             user_id: None,
             order_id: None,
             updated_at: now,
+            ban_on_return: false,
         };
         let gsi = (keys::files_at("unused"), name.clone());
         writes

@@ -25,7 +25,7 @@ pub async fn entitlement(ctx: &Ctx, id: &str) -> Result<Entitlement, ServiceErro
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("no subscription {id}")))?;
     let s: SubscriptionRecord = from_item(item)?;
-    let state = subscription_state(s.valid_until, s.revoked, ctx.clock.now());
+    let state = subscription_state(s.valid_until, s.ended, ctx.clock.now());
     let files = match state {
         SubscriptionState::Active | SubscriptionState::Grace => {
             s.files.iter().map(|f| format!("assigned/{}/{f}", s.user_id)).collect()

@@ -18,16 +18,31 @@ pub struct ExpireReport {
     pub payments_verified: u64,
     pub holds_released: u32,
     pub paid_requeued: u64,
+    pub moved_to_grace: u64,
+    pub expired: u64,
+    pub files_released: u64,
 }
 
 /// The expiry schedule: first ask providers about stale unpaid orders (so a
-/// payment that did land is not expired), then release lapsed holds, then
-/// queue paid orders whose fulfilment message was lost.
+/// payment that did land is not expired), then release lapsed holds, queue
+/// paid orders whose fulfilment message was lost, and move subscriptions
+/// into grace and out of it.
 pub async fn expire_job(ctx: &Ctx) -> Result<ExpireReport, ServiceError> {
     let payments_verified = verify_stale(ctx, VERIFY_AFTER_MILLIS, VERIFY_PER_RUN).await?;
     let holds_released = super::holds::release_lapsed(ctx).await?;
+    if holds_released > 0 {
+        queue_backorders(ctx).await?;
+    }
     let paid_requeued = requeue_paid(ctx).await?;
-    Ok(ExpireReport { payments_verified, holds_released, paid_requeued })
+    let subs = super::expiry::run(ctx).await?;
+    Ok(ExpireReport {
+        payments_verified,
+        holds_released,
+        paid_requeued,
+        moved_to_grace: subs.moved_to_grace,
+        expired: subs.expired,
+        files_released: subs.files_released,
+    })
 }
 
 /// Queues fulfilment again for orders paid more than the configured time ago

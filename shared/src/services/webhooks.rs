@@ -134,9 +134,19 @@ async fn apply(
     if from.is_open() && !target.is_open() {
         writes.extend(super::limits::give_back(order));
     }
-    let result = match (&b.hold, matches!(target, OrderStatus::Expired | OrderStatus::Failed)) {
+    let mut ending = None;
+    let result = match (&b.hold, target) {
+        (_, OrderStatus::Refunded) => {
+            match super::refunds::commit_refund(ctx, b, writes, ev.provider.as_str()).await? {
+                Ok(sub) => {
+                    ending = sub;
+                    Ok(())
+                }
+                Err(i) => Err(i),
+            }
+        }
         // The payment is off: give the held stock back in the same commit.
-        (Some(hold), true) => {
+        (Some(hold), OrderStatus::Expired | OrderStatus::Failed) => {
             writes.push(Write::Delete { key: keys::hold(&order.order_id), cond: Some(Cond::Exists) });
             let entry = StockEntry {
                 kind: LedgerKind::Release,
@@ -164,6 +174,13 @@ async fn apply(
         Err(_) => return Ok(None),
     }
     tracing::info!(order_id = %order.order_id, event_id = %ev.event_id, %from, to = %target, "order moved");
+    if let Some(sub) = ending {
+        // The files go back through the queue; reconcile finishes the intent
+        // if this message is lost.
+        if let Err(e) = super::fulfil::enqueue_revoke(ctx, &sub).await {
+            tracing::error!(subscription_id = %sub, error = %e, "could not queue the revoke; reconcile will finish it");
+        }
+    }
     if target == OrderStatus::Paid {
         // If this send is lost, the paid-order sweep queues it again.
         let sent = match ctx.faults.hit("webhook.enqueue") {
