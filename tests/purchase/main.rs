@@ -1,5 +1,6 @@
 //! One purchase end to end, over HTTP, on a fresh stack per test.
 
+mod addons;
 mod bad_input;
 mod checkout;
 mod doubt;

@@ -9,7 +9,21 @@ pub enum Tier {
     Enterprise,
 }
 
-/// A plan: the one source of price and limits.
+/// What buying a product does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductKind {
+    /// A subscription plan: files, posting interval, validity.
+    #[default]
+    Plan,
+    /// Add-on: `files` more files for a live subscription.
+    ExtraFiles,
+    /// Add-on: `validity_days` more days for a live subscription. Sold only
+    /// for plans that cost no more than it, so it is never a cheap renewal.
+    Extend,
+}
+
+/// A plan or add-on: the one source of price and limits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub id: String,
@@ -19,6 +33,8 @@ pub struct Product {
     pub files: u32,
     pub interval_seconds: u32,
     pub validity_days: u32,
+    #[serde(default)]
+    pub kind: ProductKind,
 }
 
 impl Product {
@@ -35,10 +51,22 @@ impl Product {
         if self.price.amount <= 0 {
             return Err(ParseError::new("product.price", format!("{}: price must be positive", self.id)));
         }
-        if self.files == 0 || self.files > 40 {
-            return Err(ParseError::new("product.files", format!("{}: files must be 1 to 40", self.id)));
+        let files_ok = match self.kind {
+            ProductKind::Extend => self.files == 0,
+            ProductKind::Plan | ProductKind::ExtraFiles => (1..=40).contains(&self.files),
+        };
+        if !files_ok {
+            return Err(ParseError::new(
+                "product.files",
+                format!("{}: files must be 1 to 40 (0 for an extension)", self.id),
+            ));
         }
-        if self.interval_seconds == 0 || self.validity_days == 0 {
+        let times_ok = match self.kind {
+            ProductKind::Plan => self.interval_seconds > 0 && self.validity_days > 0,
+            ProductKind::Extend => self.validity_days > 0,
+            ProductKind::ExtraFiles => true,
+        };
+        if !times_ok {
             return Err(ParseError::new("product", format!("{}: interval and validity must be positive", self.id)));
         }
         Ok(self)
@@ -72,7 +100,8 @@ mod tests {
             ("pro", 7, 420, 45000),
             ("elite", 15, 120, 89900),
         ];
-        assert_eq!(c.len(), expect.len());
+        let plans: Vec<_> = c.iter().filter(|p| p.kind == ProductKind::Plan).collect();
+        assert_eq!(plans.len(), expect.len());
         for (id, files, interval, cents) in expect {
             let p = row(id);
             assert_eq!(
@@ -84,5 +113,7 @@ mod tests {
         }
         assert_eq!(row("bronze").tier, Tier::Starter);
         assert_eq!(row("elite").tier, Tier::Enterprise);
+        assert_eq!((row("extra-account").kind, row("extra-account").files), (ProductKind::ExtraFiles, 1));
+        assert_eq!((row("extend-30").kind, row("extend-30").validity_days), (ProductKind::Extend, 30));
     }
 }

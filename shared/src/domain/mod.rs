@@ -11,7 +11,7 @@ mod stock;
 mod subscription;
 mod time;
 
-pub use catalog::{Product, Tier, default_catalog};
+pub use catalog::{Product, ProductKind, Tier, default_catalog};
 pub use email::Email;
 pub use ids::{FileName, IdempotencyKey, OrderId, UserId};
 pub use money::{Currency, Money};

@@ -11,7 +11,7 @@ use super::auth::{bearer_token, service_only};
 use super::body::{RawBody, parse_json};
 use super::error::ApiError;
 use super::{AppState, ClientIp};
-use crate::domain::{IdempotencyKey, Money, Tier};
+use crate::domain::{IdempotencyKey, Money, ProductKind, Tier};
 use crate::services::checkout::{self, CheckoutBody, Outcome};
 use crate::services::{catalog, orders, stock, subscriptions};
 
@@ -24,6 +24,8 @@ pub struct ProductView {
     pub files: u32,
     pub interval_seconds: u32,
     pub validity_days: u32,
+    /// plan, extra_files or extend (add-ons are bought for a subscription).
+    pub kind: ProductKind,
     pub in_stock: bool,
 }
 
@@ -41,6 +43,7 @@ pub async fn products(State(s): State<AppState>) -> Result<Json<Vec<ProductView>
                 files: p.files,
                 interval_seconds: p.interval_seconds,
                 validity_days: p.validity_days,
+                kind: p.kind,
             })
             .collect(),
     ))

@@ -3,7 +3,7 @@
 
 use super::items::{from_item, to_item};
 use super::{Ctx, ServiceError, keys};
-use crate::domain::{Product, default_catalog};
+use crate::domain::{Product, ProductKind, default_catalog};
 use crate::ports::{Cond, Index, Query, RecordError};
 
 /// Loads the default plans into the store unless it was seeded before (staff
@@ -40,8 +40,8 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<Product>, ServiceError> {
             None => break,
         }
     }
-    // Cheapest first, as a storefront lists them.
-    out.sort_by(|a, b| a.price.amount.cmp(&b.price.amount).then_with(|| a.id.cmp(&b.id)));
+    // Plans first, cheapest first, as a storefront lists them; add-ons after.
+    out.sort_by_key(|p| (p.kind != ProductKind::Plan, p.price.amount, p.id.clone()));
     Ok(out)
 }
 

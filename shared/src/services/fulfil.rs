@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::items::{from_item, json, to_item};
-use super::model::{FileRecord, IntentRecord, OrderRecord, SubscriptionRecord};
+use super::model::{FileRecord, IntentRecord, OrderRecord, Purpose, SubscriptionRecord};
 use super::orders::{OrderBundle, load, status_changes};
 use super::stock::{CommitError, StockEntry, commit, delta};
 use super::{Ctx, ServiceError, keys};
@@ -73,6 +73,10 @@ pub async fn fulfil(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceE
         }
         other => return Ok(FulfilOutcome::NotPaid(other)),
     }
+    // A renewal of a live subscription, or an extension: no files to move.
+    if bundle.order.files == 0 && matches!(bundle.order.purpose, Purpose::Renew | Purpose::Extend) {
+        return super::addons::extend(ctx, &bundle.order).await;
+    }
     let intent = match bundle.intent.clone() {
         Some(i) => i,
         None => match claim(ctx, &bundle).await? {
@@ -90,7 +94,10 @@ pub async fn fulfil(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceE
         }
     }
     ctx.faults.hit("fulfil.after_move")?;
-    finish(ctx, &bundle.order, &intent).await
+    match bundle.order.purpose {
+        Purpose::ExtraFiles => super::addons::add_files(ctx, &bundle.order, &intent).await,
+        _ => finish(ctx, &bundle.order, &intent).await,
+    }
 }
 
 enum Claim {
@@ -228,6 +235,7 @@ async fn finish(ctx: &Ctx, order: &OrderRecord, intent: &IntentRecord) -> Result
         created_at: now,
         ended: None,
         grace_noted: false,
+        rev: 0,
     };
     let mut changes = status_changes(&order.order_id, OrderStatus::Fulfilled, now);
     changes.push(Change::Set("subscription_id".into(), subscription_id.clone().into()));

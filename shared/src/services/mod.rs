@@ -8,6 +8,7 @@ pub mod items;
 pub mod keys;
 pub mod model;
 
+pub mod addons;
 pub mod catalog;
 pub mod checkout;
 pub mod fulfil;

@@ -4,6 +4,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{EndReason, LedgerKind, Location, Money, OrderStatus, ProviderKind, StockCounts, Timestamp};
 
+/// What an order buys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// A new subscription.
+    #[default]
+    New,
+    /// More time for `for_subscription` (its files stay, unless it ended).
+    Renew,
+    /// More files for `for_subscription`.
+    ExtraFiles,
+    /// More days for `for_subscription`.
+    Extend,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OrderRecord {
     pub order_id: String,
@@ -35,6 +50,11 @@ pub struct OrderRecord {
     /// The open-order pointer this order owns (its `pk`), if any.
     #[serde(default)]
     pub open_pointer: Option<String>,
+    #[serde(default)]
+    pub purpose: Purpose,
+    /// The subscription a renewal or add-on is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_subscription: Option<String>,
 }
 
 /// The invoice an order is paid through.
@@ -116,6 +136,9 @@ pub struct SubscriptionRecord {
     /// The expiry job has seen it enter grace (and told the buyer).
     #[serde(default)]
     pub grace_noted: bool,
+    /// Bumped by every change of files or dates (optimistic lock).
+    #[serde(default)]
+    pub rev: u64,
 }
 
 /// The stock counters, guarded by `version` (optimistic lock): every stock

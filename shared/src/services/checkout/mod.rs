@@ -1,5 +1,6 @@
 //! `POST /checkout`: hold the plan's files and open an invoice.
 
+mod purpose;
 mod request;
 
 pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, Outcome, PaymentView};
@@ -36,6 +37,7 @@ pub async fn checkout(
     let product = super::catalog::get(ctx, &req.product_id)
         .await?
         .ok_or_else(|| ServiceError::BadInput(format!("product_id: no product '{}'", req.product_id)))?;
+    let purchase = purpose::resolve(ctx, &req, &product).await?;
     if !req.new {
         match open_order(ctx, &req).await? {
             Open::Same(r) => return Ok(Outcome::Replayed(*r)),
@@ -44,16 +46,20 @@ pub async fn checkout(
             Open::None => {}
         }
     }
-    let mut order = new_order(ctx, &req, &product);
+    let mut order = new_order(ctx, &req, &product, &purchase);
     let (writes, slots) = open_writes(ctx, &mut order, &req, key.as_ref(), &request_hash)?;
-    let wanted = product.files;
-    let entry = StockEntry {
-        kind: LedgerKind::Hold,
-        file: None,
-        change: delta(0, i64::from(wanted), 0),
-        reason: format!("checkout {}", product.id),
-        reference: order.order_id.clone(),
-        actor: "checkout".into(),
+    let wanted = purchase.files;
+    let entries = if wanted == 0 {
+        Vec::new()
+    } else {
+        vec![StockEntry {
+            kind: LedgerKind::Hold,
+            file: None,
+            change: delta(0, i64::from(wanted), 0),
+            reason: format!("checkout {}", product.id),
+            reference: order.order_id.clone(),
+            actor: "checkout".into(),
+        }]
     };
     let enough = |c: &StockCounts| {
         if c.available() < i64::from(wanted) {
@@ -62,7 +68,7 @@ pub async fn checkout(
             Ok(())
         }
     };
-    match commit(ctx, writes, vec![entry], enough).await {
+    match commit(ctx, writes, entries, enough).await {
         Ok(_) => {}
         Err(CommitError::Condition(i)) => {
             return refused(ctx, slots.get(i).copied(), &req, key.as_ref(), &request_hash).await;
@@ -116,16 +122,16 @@ fn hold_millis(ctx: &Ctx, provider: ProviderKind) -> i64 {
     }
 }
 
-fn new_order(ctx: &Ctx, req: &CheckoutRequest, product: &Product) -> OrderRecord {
+fn new_order(ctx: &Ctx, req: &CheckoutRequest, product: &Product, p: &purpose::Purchase) -> OrderRecord {
     let now = ctx.clock.now();
     OrderRecord {
         order_id: ctx.ids.next_id(),
-        email: req.email.as_str().to_string(),
-        user_id: UserId::for_email(&req.email).as_str().to_string(),
+        email: p.email.as_str().to_string(),
+        user_id: UserId::for_email(&p.email).as_str().to_string(),
         product_id: product.id.clone(),
-        files: product.files,
-        interval_seconds: product.interval_seconds,
-        validity_days: product.validity_days,
+        files: p.files,
+        interval_seconds: p.interval_seconds,
+        validity_days: p.validity_days,
         price: product.price.clone(),
         provider: req.provider,
         status: OrderStatus::Pending,
@@ -138,6 +144,8 @@ fn new_order(ctx: &Ctx, req: &CheckoutRequest, product: &Product) -> OrderRecord
         provider_status: None,
         limit_keys: Vec::new(),
         open_pointer: None,
+        purpose: p.purpose,
+        for_subscription: p.for_subscription.clone(),
     }
 }
 
@@ -159,7 +167,7 @@ fn open_writes(
         extra.push((Write::Put { item, cond: Some(Cond::NotExists) }, Slot::Idempotency));
     }
     if !req.new {
-        let pointer = limits::open_pointer(&order.email, &order.product_id);
+        let pointer = limits::open_pointer(&order.email, &pointer_topic(req));
         order.open_pointer = Some(pointer.pk.clone());
         let item = to_item(&pointer, &serde_json::json!({"order_id": id}), None, None)?;
         extra.push((Write::Put { item, cond: Some(Cond::NotExists) }, Slot::OpenPointer));
@@ -192,8 +200,11 @@ fn open_writes(
             cond: Some(Cond::NotExists),
         },
         Write::Put { item: to_item(&keys::payment(&id), &payment, None, None)?, cond: Some(Cond::NotExists) },
-        Write::Put { item: to_item(&keys::hold(&id), &hold, Some(hold_index), None)?, cond: Some(Cond::NotExists) },
     ];
+    if order.files > 0 {
+        let item = to_item(&keys::hold(&id), &hold, Some(hold_index), None)?;
+        writes.push(Write::Put { item, cond: Some(Cond::NotExists) });
+    }
     let mut slots = vec![Slot::Record; writes.len()];
     for (w, slot) in extra {
         writes.push(w);
@@ -248,6 +259,15 @@ async fn replay(ctx: &Ctx, key: &IdempotencyKey, request_hash: &str) -> Result<O
     answer_for(ctx, &rec.order_id).await.map(Some)
 }
 
+/// What an open order is for: a plan, or a plan or add-on for one
+/// subscription (so a renewal is not mistaken for a new purchase).
+fn pointer_topic(req: &CheckoutRequest) -> String {
+    match &req.for_subscription {
+        Some(f) => format!("{}@{}", req.product_id, f.subscription_id),
+        None => req.product_id.clone(),
+    }
+}
+
 enum Open {
     None,
     Same(Box<CheckoutResponse>),
@@ -256,7 +276,7 @@ enum Open {
 
 /// The open order this email already has for this product, if any.
 async fn open_order(ctx: &Ctx, req: &CheckoutRequest) -> Result<Open, ServiceError> {
-    let pointer = limits::open_pointer(req.email.as_str(), &req.product_id);
+    let pointer = limits::open_pointer(req.email.as_str(), &pointer_topic(req));
     let Some(item) = ctx.records.get(&pointer).await? else { return Ok(Open::None) };
     let Some(order_id) = item.get("order_id").and_then(|v| v.as_str()) else { return Ok(Open::None) };
     match load(ctx, order_id).await? {

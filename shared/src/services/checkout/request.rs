@@ -17,6 +17,23 @@ pub struct CheckoutBody {
     /// Another order even though one for this email and product is open.
     #[serde(default)]
     pub new: bool,
+    /// Renew this subscription (same plan); needs `order_token`.
+    #[serde(default)]
+    pub renew_subscription_id: Option<String>,
+    /// The subscription an add-on is for; needs `order_token`.
+    #[serde(default)]
+    pub subscription_id: Option<String>,
+    /// The token of the order that bought the subscription: proof it is yours.
+    #[serde(default)]
+    pub order_token: Option<String>,
+}
+
+/// A purchase for an existing subscription.
+#[derive(Clone, Debug)]
+pub struct ForSubscription {
+    pub subscription_id: String,
+    pub order_token: String,
+    pub renew: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -28,6 +45,7 @@ pub struct CheckoutRequest {
     pub new: bool,
     /// The caller's address as the edge saw it (never a client header).
     pub client_ip: Option<String>,
+    pub for_subscription: Option<ForSubscription>,
 }
 
 impl CheckoutBody {
@@ -51,6 +69,23 @@ impl CheckoutBody {
             }
             None => None,
         };
+        let for_subscription = match (self.renew_subscription_id, self.subscription_id, self.order_token) {
+            (Some(_), Some(_), _) => {
+                return Err(ServiceError::BadInput("give renew_subscription_id or subscription_id, not both".into()));
+            }
+            (Some(id), None, Some(token)) => {
+                Some(ForSubscription { subscription_id: id, order_token: token, renew: true })
+            }
+            (None, Some(id), Some(token)) => {
+                Some(ForSubscription { subscription_id: id, order_token: token, renew: false })
+            }
+            (Some(_), None, None) | (None, Some(_), None) => {
+                return Err(ServiceError::BadInput(
+                    "order_token (of the order that bought the subscription) is required".into(),
+                ));
+            }
+            (None, None, _) => None,
+        };
         Ok(CheckoutRequest {
             email,
             product_id: self.product_id,
@@ -58,6 +93,7 @@ impl CheckoutBody {
             pay_currency,
             new: self.new,
             client_ip: None,
+            for_subscription,
         })
     }
 }
@@ -66,13 +102,16 @@ impl CheckoutRequest {
     /// What an Idempotency-Key is bound to: the same key with another request
     /// is refused.
     pub fn hash(&self) -> String {
+        let target =
+            self.for_subscription.as_ref().map(|f| format!("{}:{}", f.subscription_id, f.renew)).unwrap_or_default();
         let text = format!(
-            "{}\n{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{}\n{}\n{}",
             self.email.as_str(),
             self.product_id,
             self.provider.as_str(),
             self.pay_currency.as_deref().unwrap_or(""),
-            self.new
+            self.new,
+            target
         );
         hex::encode(Sha256::digest(text.as_bytes()))
     }
