@@ -1,20 +1,8 @@
 use serde_json::{Value, json};
-use shared::config::LOCAL_SERVICE_TOKEN;
 use shared::domain::Timestamp;
 use stockroom_tests::{TestApp, problem, s, spawn_app};
 
 const DAY: i64 = 86_400;
-
-async fn entitlement(app: &TestApp, sub: &str) -> Value {
-    let r = app
-        .client
-        .get(format!("{}/subscriptions/{sub}/entitlement", app.url))
-        .bearer_auth(LOCAL_SERVICE_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    r.json().await.unwrap()
-}
 
 fn until(e: &Value) -> i64 {
     Timestamp::parse_rfc3339(e["valid_until"].as_str().unwrap()).unwrap().secs()
@@ -41,13 +29,13 @@ async fn a_renewal_in_grace_extends_from_valid_until_and_keeps_the_files() {
     let app = spawn_app().await;
     app.add_stock(1).await;
     let (sub, token) = plan(&app, "bronze").await;
-    let before = until(&entitlement(&app, &sub).await);
+    let before = until(&app.entitlement(&sub).await);
     app.post("/sandbox/clock", json!({"advance_seconds": 30 * DAY + 3600})).await;
     app.post_admin("/admin/expire", json!({})).await;
-    assert_eq!(entitlement(&app, &sub).await["state"], "grace");
+    assert_eq!(app.entitlement(&sub).await["state"], "grace");
     let body = json!({"email": "ann@example.com", "product_id": "bronze", "provider": "stripe", "renew_subscription_id": sub, "order_token": token});
     buy(&app, body).await;
-    let e = entitlement(&app, &sub).await;
+    let e = app.entitlement(&sub).await;
     assert_eq!((e["state"].as_str(), e["can_run"].as_bool()), (Some("active"), Some(true)));
     assert_eq!(until(&e), before + 30 * DAY);
     assert_eq!(app.ledger_count("hold").await, 1, "a live renewal holds no stock");
@@ -64,7 +52,7 @@ async fn a_renewal_after_expiry_gets_files_again() {
     assert!(app.keys("assigned/").await.is_empty());
     let body = json!({"email": "ann@example.com", "product_id": "bronze", "provider": "stripe", "renew_subscription_id": sub, "order_token": token});
     let o = buy(&app, body).await;
-    let e = entitlement(&app, &s(&o["subscription"]["id"])).await;
+    let e = app.entitlement(&s(&o["subscription"]["id"])).await;
     assert_eq!(e["state"], "active");
     assert_eq!(e["files"].as_array().unwrap().len(), 1);
     assert_eq!(app.keys("assigned/").await.len(), 1);
@@ -77,7 +65,7 @@ async fn an_extra_account_adds_a_file_to_the_same_buyer() {
     let (sub, token) = plan(&app, "gold").await;
     let body = json!({"email": "ann@example.com", "product_id": "extra-account", "provider": "nowpayments", "subscription_id": sub, "order_token": token});
     buy(&app, body).await;
-    let e = entitlement(&app, &sub).await;
+    let e = app.entitlement(&sub).await;
     let files = e["files"].as_array().unwrap();
     assert_eq!(files.len(), 4);
     let user = files[0].as_str().unwrap().split('/').nth(1).unwrap().to_string();
@@ -91,10 +79,10 @@ async fn an_extension_adds_days_only_to_plans_it_may_extend() {
     let app = spawn_app().await;
     app.add_stock(4).await;
     let (sub, token) = plan(&app, "bronze").await;
-    let before = until(&entitlement(&app, &sub).await);
+    let before = until(&app.entitlement(&sub).await);
     let body = json!({"email": "ann@example.com", "product_id": "extend-30", "provider": "stripe", "subscription_id": sub, "order_token": token});
     buy(&app, body).await;
-    assert_eq!(until(&entitlement(&app, &sub).await), before + 30 * DAY);
+    assert_eq!(until(&app.entitlement(&sub).await), before + 30 * DAY);
     let (gold, gold_token) = plan(&app, "gold").await;
     let body = json!({"email": "ann@example.com", "product_id": "extend-30", "provider": "stripe", "subscription_id": gold, "order_token": gold_token});
     let (status, _) = problem(app.post("/checkout", body).await).await;

@@ -1,24 +1,11 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use shared::config::LOCAL_SERVICE_TOKEN;
 use shared::domain::Timestamp;
 use stockroom_tests::webhooks::{stripe_event, stripe_refund};
 use stockroom_tests::{TestApp, s, spawn_app};
 
 const DAY: i64 = 86_400;
-
-async fn entitlement(app: &TestApp, sub: &str) -> Value {
-    let r = app
-        .client
-        .get(format!("{}/subscriptions/{sub}/entitlement", app.url))
-        .bearer_auth(LOCAL_SERVICE_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
-}
 
 async fn advance(app: &TestApp, secs: i64) {
     assert_eq!(app.post("/sandbox/clock", json!({"advance_seconds": secs})).await.status(), 200);
@@ -46,7 +33,7 @@ async fn active_then_grace_then_expired_with_files_back() {
     let app = spawn_app().await;
     app.add_stock(3).await;
     let (_, _, sub) = bought(&app, "silver", "ann@example.com").await;
-    let e = entitlement(&app, &sub).await;
+    let e = app.entitlement(&sub).await;
     assert_eq!((e["state"].as_str(), e["can_run"].as_bool()), (Some("active"), Some(true)));
     assert_eq!(e["files"].as_array().unwrap().len(), 2);
     assert_eq!(e["interval_seconds"], 1800);
@@ -54,7 +41,7 @@ async fn active_then_grace_then_expired_with_files_back() {
     advance(&app, 30 * DAY + 3600).await;
     let r = expire(&app).await;
     assert_eq!((r["moved_to_grace"].as_u64(), r["expired"].as_u64()), (Some(1), Some(0)));
-    let e = entitlement(&app, &sub).await;
+    let e = app.entitlement(&sub).await;
     assert_eq!((e["state"].as_str(), e["can_run"].as_bool()), (Some("grace"), Some(false)));
     assert_eq!(app.keys("assigned/").await.len(), 2);
     assert_eq!(expire(&app).await["moved_to_grace"], 0, "noted once");
@@ -62,7 +49,7 @@ async fn active_then_grace_then_expired_with_files_back() {
     advance(&app, DAY).await;
     let r = expire(&app).await;
     assert_eq!((r["expired"].as_u64(), r["files_released"].as_u64()), (Some(1), Some(2)));
-    let e = entitlement(&app, &sub).await;
+    let e = app.entitlement(&sub).await;
     assert_eq!((e["state"].as_str(), e["can_run"].as_bool()), (Some("expired"), Some(false)));
     assert!(e["files"].as_array().unwrap().is_empty());
     assert!(app.keys("assigned/").await.is_empty());
@@ -113,7 +100,7 @@ async fn refund_events_duplicated_and_out_of_order_refund_once() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(app.order(&order, &token).await["status"], "refunded");
-    assert_eq!(entitlement(&app, &sub).await["state"], "revoked");
+    assert_eq!(app.entitlement(&sub).await["state"], "revoked");
     assert_eq!(app.keys("unused/").await.len(), 3);
     assert_eq!(app.ledger_count("refund").await, 3);
 }
@@ -145,7 +132,7 @@ async fn a_crash_mid_revoke_is_finished_by_trying_again() {
     assert_eq!(r.status(), 200);
     assert_eq!(app.keys("unused/").await.len(), 3);
     assert_eq!(app.ledger_count("revoke").await, 3);
-    assert_eq!(entitlement(&app, &sub).await["state"], "revoked");
+    assert_eq!(app.entitlement(&sub).await["state"], "revoked");
 }
 
 #[tokio::test]

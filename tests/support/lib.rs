@@ -8,7 +8,9 @@ use local::Running;
 use reqwest::{Client, Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::config::{Config, LOCAL_JWT_SECRET, LOCAL_NOWPAYMENTS_IPN_SECRET, LOCAL_STRIPE_WEBHOOK_SECRET};
+use shared::config::{
+    Config, LOCAL_JWT_SECRET, LOCAL_NOWPAYMENTS_IPN_SECRET, LOCAL_SERVICE_TOKEN, LOCAL_STRIPE_WEBHOOK_SECRET,
+};
 use shared::http::auth::{Role, mint};
 use shared::ports::PaymentGateway;
 use shared::services::Ctx;
@@ -162,6 +164,14 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("order {order_id} never became {status}: {}", self.order(order_id, token).await);
+    }
+
+    /// What the bot engine sees for a subscription.
+    pub async fn entitlement(&self, sub: &str) -> Value {
+        let url = format!("{}/subscriptions/{sub}/entitlement", self.url);
+        let r = self.client.get(url).bearer_auth(LOCAL_SERVICE_TOKEN).send().await.expect("GET");
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.expect("json")
     }
 
     pub fn nowpayments_secret(&self) -> &'static str {

@@ -11,42 +11,24 @@ use super::auth::{bearer_token, service_only};
 use super::body::{RawBody, parse_json};
 use super::error::ApiError;
 use super::{AppState, ClientIp};
-use crate::domain::{IdempotencyKey, Money, ProductKind, Tier};
+use crate::domain::{IdempotencyKey, Product};
 use crate::services::checkout::{self, CheckoutBody, Outcome};
 use crate::services::{catalog, orders, stock, subscriptions};
 
+/// A catalog entry as the storefront sees it: the product and whether
+/// enough stock is free to buy it now.
 #[derive(Serialize)]
 pub struct ProductView {
-    pub id: String,
-    pub name: String,
-    pub tier: Tier,
-    pub price: Money,
-    pub files: u32,
-    pub interval_seconds: u32,
-    pub validity_days: u32,
-    /// plan, extra_files or extend (add-ons are bought for a subscription).
-    pub kind: ProductKind,
+    #[serde(flatten)]
+    pub product: Product,
     pub in_stock: bool,
 }
 
 pub async fn products(State(s): State<AppState>) -> Result<Json<Vec<ProductView>>, ApiError> {
     let available = stock::read_counts(&s.ctx).await?.counts.available();
     let list = catalog::list(&s.ctx).await?;
-    Ok(Json(
-        list.into_iter()
-            .map(|p| ProductView {
-                in_stock: available >= i64::from(p.files),
-                id: p.id,
-                name: p.name,
-                tier: p.tier,
-                price: p.price,
-                files: p.files,
-                interval_seconds: p.interval_seconds,
-                validity_days: p.validity_days,
-                kind: p.kind,
-            })
-            .collect(),
-    ))
+    let view = |product: Product| ProductView { in_stock: available >= i64::from(product.files), product };
+    Ok(Json(list.into_iter().map(view).collect()))
 }
 
 pub async fn checkout(

@@ -47,15 +47,7 @@ pub async fn add_files(ctx: &Ctx, order: &OrderRecord, intent: &IntentRecord) ->
         let mut files = sub.files.clone();
         files.extend(intent.files.iter().filter(|f| !sub.files.contains(f)).cloned());
         let changes = vec![Change::Set("files".into(), json(&files))];
-        let done = Write::Update {
-            key: keys::intent(&order.order_id),
-            changes: vec![
-                Change::Set("done".into(), true.into()),
-                Change::Remove("gsi1pk".into()),
-                Change::Remove(GSI1SK.into()),
-            ],
-            cond: Some(Cond::eq("done", false)),
-        };
+        let done = super::items::mark_done(keys::intent(&order.order_id));
         match commit(ctx, order, &sub, changes, Some(done)).await? {
             Some(outcome) => return Ok(outcome),
             None => continue,

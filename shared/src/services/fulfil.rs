@@ -254,15 +254,7 @@ async fn finish(ctx: &Ctx, order: &OrderRecord, intent: &IntentRecord) -> Result
             changes,
             cond: Some(Cond::In("status".into(), vec![json(&OrderStatus::Paid), json(&OrderStatus::Backordered)])),
         },
-        Write::Update {
-            key: keys::intent(&order.order_id),
-            changes: vec![
-                Change::Set("done".into(), true.into()),
-                Change::Remove(GSI1PK.into()),
-                Change::Remove(GSI1SK.into()),
-            ],
-            cond: Some(Cond::Exists),
-        },
+        super::items::mark_done(keys::intent(&order.order_id)),
     ];
     match ctx.records.transact(writes).await {
         Ok(()) => {}

@@ -41,3 +41,19 @@ pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, RecordError> {
 pub fn json<T: Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
+
+/// Marks an intent done, once, and takes it out of the intents index (so
+/// reconcile stops looking at it).
+pub fn mark_done(key: crate::ports::Key) -> crate::ports::Write {
+    use crate::ports::records::{GSI1PK, GSI1SK};
+    use crate::ports::{Change, Cond, Write};
+    Write::Update {
+        key,
+        changes: vec![
+            Change::Set("done".into(), true.into()),
+            Change::Remove(GSI1PK.into()),
+            Change::Remove(GSI1SK.into()),
+        ],
+        cond: Some(Cond::eq("done", false)),
+    }
+}

@@ -10,7 +10,6 @@ use super::orders::{OrderBundle, is_status, load, status_changes};
 use super::stock::{CommitError, StockEntry, commit, delta};
 use super::{Ctx, ServiceError, keys, revoke};
 use crate::domain::{EndReason, LedgerKind, OrderStatus};
-use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Cond, RecordError, Write};
 
 /// Commits `leading` (writes that move the order to refunded and whatever
@@ -92,15 +91,7 @@ fn claim_back(ctx: &Ctx, b: &OrderBundle, actor: &str) -> Result<Vec<Write>, Ser
             item: super::items::to_item(&keys::revoke_intent(&sub_id), &back, Some(gsi), None)?,
             cond: Some(Cond::NotExists),
         },
-        Write::Update {
-            key: keys::intent(&order.order_id),
-            changes: vec![
-                Change::Set("done".into(), true.into()),
-                Change::Remove(GSI1PK.into()),
-                Change::Remove(GSI1SK.into()),
-            ],
-            cond: Some(Cond::eq("done", false)),
-        },
+        super::items::mark_done(keys::intent(&order.order_id)),
     ])
 }
 

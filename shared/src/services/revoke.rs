@@ -122,15 +122,7 @@ async fn book(ctx: &Ctx, intent: &RevokeIntent, back: &[(String, Location)]) -> 
         EndReason::Refunded => LedgerKind::Refund,
         EndReason::Expired | EndReason::Revoked => LedgerKind::Revoke,
     };
-    let mut writes = vec![Write::Update {
-        key: keys::revoke_intent(&intent.subscription_id),
-        changes: vec![
-            Change::Set("done".into(), true.into()),
-            Change::Remove(GSI1PK.into()),
-            Change::Remove(GSI1SK.into()),
-        ],
-        cond: Some(Cond::eq("done", false)),
-    }];
+    let mut writes = vec![super::items::mark_done(keys::revoke_intent(&intent.subscription_id))];
     let mut entries = Vec::new();
     for (name, to) in back {
         writes.push(Write::Update {

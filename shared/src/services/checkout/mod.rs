@@ -3,7 +3,7 @@
 mod purpose;
 mod request;
 
-pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, Outcome, PaymentView};
+pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, Outcome};
 
 use super::items::{from_item, json, to_item};
 use super::model::{HoldRecord, IdempotencyRecord, OrderRecord, PaymentRecord};
@@ -314,7 +314,7 @@ fn response(ctx: &Ctx, order: &OrderRecord, p: &PaymentRecord) -> Result<Checkou
         status: order.status,
         price: order.price.clone(),
         reserved_until: order.reserved_until.rfc3339(),
-        payment: PaymentView {
+        payment: crate::ports::Invoice {
             provider: p.provider,
             payment_id,
             pay_address: p.pay_address.clone(),

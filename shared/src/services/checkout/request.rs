@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{Email, Money, OrderStatus, ProviderKind};
+use crate::ports::Invoice;
 use crate::services::ServiceError;
 
 /// The body as sent; `parse` turns it into a `CheckoutRequest`.
@@ -118,27 +119,13 @@ impl CheckoutRequest {
 }
 
 #[derive(Debug, Serialize)]
-pub struct PaymentView {
-    pub provider: ProviderKind,
-    pub payment_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pay_address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pay_amount: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pay_currency: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checkout_url: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
 pub struct CheckoutResponse {
     pub order_id: String,
     pub order_token: String,
     pub status: OrderStatus,
     pub price: Money,
     pub reserved_until: String,
-    pub payment: PaymentView,
+    pub payment: Invoice,
 }
 
 /// Whether the response is a new order (201) or an existing one (200).
