@@ -8,4 +8,5 @@ mod durability;
 mod happy;
 mod lifecycle;
 mod limits;
+mod reconcile;
 mod webhooks;

@@ -122,8 +122,8 @@ async fn jobs(ctx: Arc<Ctx>, sweeper: backend::Sweeper, every: Duration, mut sto
             Ok(report) => tracing::debug!(?report, "expiry job"),
             Err(e) => tracing::error!(error = ?e, "expiry job failed"),
         }
-        if let Err(e) = restock::adopt_new_files(&ctx, "stock-scan").await {
-            tracing::error!(error = ?e, "stock scan failed");
+        if let Err(e) = shared::services::reconcile::run(&ctx, "schedule:reconcile").await {
+            tracing::error!(error = ?e, "reconcile failed");
         }
         sweeper.sweep(ctx.clock.now().secs()).await;
     }

@@ -8,7 +8,7 @@ use super::AppState;
 use super::auth::Staff;
 use super::error::ApiError;
 use crate::domain::EndReason;
-use crate::services::{ServiceError, refunds, restock, revoke, stock, sweeps};
+use crate::services::{ServiceError, refunds, revoke, stock, sweeps};
 
 #[derive(Serialize)]
 pub struct StockView {
@@ -48,9 +48,9 @@ async fn count(ctx: &crate::services::Ctx, prefix: &str) -> Result<u64, ServiceE
     }
 }
 
-/// For now the stock scan (adopting new files); the full reconcile grows here.
+/// The reconcile job, now: adopts new stock, repairs drift, returns its report.
 pub async fn reconcile(State(s): State<AppState>, Extension(staff): Extension<Staff>) -> Result<Response, ApiError> {
-    let report = restock::adopt_new_files(&s.ctx, &format!("staff:{}", staff.sub)).await?;
+    let report = crate::services::reconcile::run(&s.ctx, &format!("staff:{}", staff.sub)).await?;
     Ok(Json(report).into_response())
 }
 

@@ -9,12 +9,14 @@ pub mod keys;
 pub mod model;
 
 pub mod addons;
+pub mod alerts;
 pub mod catalog;
 pub mod checkout;
 pub mod fulfil;
 pub mod holds;
 pub mod limits;
 pub mod orders;
+pub mod reconcile;
 pub mod refunds;
 pub mod restock;
 pub mod revoke;

@@ -1,0 +1,103 @@
+//! Low-stock alerts: a product is low when available stock covers fewer
+//! than N purchases of it (elite, 15 files, N = 2: below 30). One `stock.low`
+//! event per product per dip: the alert is remembered in a record written
+//! with a condition, and forgotten only once stock is back at the threshold.
+//! Cheap (three reads when nothing changes), so it may run after any sale.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::items::{from_item, to_item};
+use super::{Ctx, ServiceError, catalog, stock, sweeps};
+use crate::domain::Timestamp;
+use crate::ports::{Cond, Index, Key, Query, RecordError};
+
+/// Purchases of a product that available stock should cover.
+pub const DEFAULT_LOW_STOCK_PURCHASES: u32 = 2;
+
+const ALERTS_PK: &str = "ALERT#LOW_STOCK";
+
+fn alert_key(product_id: &str) -> Key {
+    Key::new(ALERTS_PK, format!("PRODUCT#{product_id}"))
+}
+
+/// A dip that was announced.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LowStockAlert {
+    pub product_id: String,
+    pub threshold: i64,
+    pub available: i64,
+    pub at: Timestamp,
+}
+
+/// Below this, `files` per purchase are short for `purchases` purchases.
+pub fn threshold(files: u32, purchases: u32) -> i64 {
+    i64::from(files) * i64::from(purchases)
+}
+
+/// Checks every product against available stock; returns how many alerts
+/// were sent now.
+pub async fn check_low_stock(ctx: &Ctx, purchases: u32) -> Result<u64, ServiceError> {
+    let available = stock::read_counts(ctx).await?.counts.available();
+    let alerted = alerted(ctx).await?;
+    let mut sent = 0;
+    for product in catalog::list(ctx).await? {
+        let limit = threshold(product.files, purchases);
+        let low = available < limit;
+        let known = alerted.contains(&product.id);
+        if low && !known {
+            sent += u64::from(raise(ctx, &product.id, limit, available).await?);
+        } else if !low && known {
+            // Recovered: the next dip is a new one.
+            match ctx.records.delete(&alert_key(&product.id), Some(Cond::Exists)).await {
+                Ok(()) | Err(RecordError::ConditionFailed { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// Products with an alert standing.
+async fn alerted(ctx: &Ctx) -> Result<HashSet<String>, ServiceError> {
+    let mut out = HashSet::new();
+    let mut cursor = None;
+    loop {
+        let page = ctx.records.query(Query::new(Index::Table, ALERTS_PK).limit(100).after(cursor)).await?;
+        for item in page.items {
+            out.insert(from_item::<LowStockAlert>(item)?.product_id);
+        }
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Remembers the dip first, so two checks at once send one event.
+async fn raise(ctx: &Ctx, product_id: &str, threshold: i64, available: i64) -> Result<bool, ServiceError> {
+    let alert = LowStockAlert { product_id: product_id.to_string(), threshold, available, at: ctx.clock.now() };
+    let item = to_item(&alert_key(product_id), &alert, None, None)?;
+    match ctx.records.put(item, Some(Cond::NotExists)).await {
+        Ok(()) => {}
+        Err(RecordError::ConditionFailed { .. }) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::warn!(product_id, available, threshold, "stock low");
+    let data = serde_json::json!({"product_id": product_id, "available": available, "threshold": threshold});
+    sweeps::notify(ctx, "stock.low", data).await;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_cover_n_purchases() {
+        assert_eq!(threshold(15, 2), 30);
+        assert_eq!(threshold(1, 2), 2);
+        assert_eq!(threshold(7, 0), 0);
+    }
+}

@@ -1,0 +1,205 @@
+//! Reconcile: storage is the truth for where a file is. One pass adopts new
+//! stock, makes records follow storage, removes duplicate copies, finishes
+//! stale intents, re-queues lost paid orders, proves the counters equal to
+//! the listings and raises low-stock alerts.
+//!
+//! It streams (pages of 1,000 on both sides, so memory stays flat) and
+//! changes records only through conditional writes and `stock::commit`, so two
+//! runs at once, or a run beside fulfilment, repair each thing once. Files an
+//! unfinished intent owns are left to that intent.
+
+mod assigned;
+mod counters;
+mod intents;
+mod par;
+mod scan;
+mod settle;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use super::alerts;
+use super::stock::{self, CommitError, StockEntry};
+use super::{Ctx, ServiceError, sweeps};
+use crate::domain::{LedgerKind, Location, StockCounts};
+use crate::ports::Write;
+
+pub use intents::STALE_AFTER_MILLIS;
+
+/// Listing and query page size (S3's maximum).
+const PAGE: usize = 1000;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Alert when available stock covers fewer than this many purchases of
+    /// a product.
+    pub low_stock_purchases: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { low_stock_purchases: alerts::DEFAULT_LOW_STOCK_PURCHASES }
+    }
+}
+
+/// What one run found and did.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Storage keys listed (every prefix).
+    pub scanned: u64,
+    /// Files under unused/ with no record, now stock (ledger kind restock).
+    pub adopted: u64,
+    /// Keys that are not a valid stock file name (left where they are).
+    pub rejected: u64,
+    /// Files found where their record does not say (before repair).
+    pub drift: u64,
+    pub backorders_queued: u64,
+    /// Records written to follow storage: moved, created, or marked lost.
+    pub repaired: u64,
+    /// ASSIGNED records whose file was not under their user.
+    pub ghosts: u64,
+    /// Records whose file is in no prefix (removed; tombstone and alert).
+    pub lost: u64,
+    /// Files under assigned/ with no record.
+    pub orphans: u64,
+    /// Orphans a live subscription lists, now recorded.
+    pub attached: u64,
+    /// Orphans nobody owns (first few), for staff.
+    pub orphan_keys: Vec<String>,
+    /// Extra copies of a file deleted.
+    pub duplicates: u64,
+    /// Intents older than `STALE_AFTER_MILLIS` that were finished.
+    pub stale_intents: u64,
+    /// Drifted files left alone because an unfinished intent owns them.
+    pub in_flight: u64,
+    pub requeued: u64,
+    /// Nothing moved during the pass, so the counters could be compared.
+    pub counters_checked: bool,
+    /// The counters differed from the listings and were corrected.
+    pub counters_fixed: bool,
+    pub low_stock_alerts: u64,
+    /// Items that failed and were skipped (logged); the next run retries.
+    pub errors: u64,
+}
+
+impl ReconcileReport {
+    /// Changes this run made to records, files or counters.
+    pub fn repairs(&self) -> u64 {
+        self.adopted
+            + self.repaired
+            + self.attached
+            + self.duplicates
+            + self.stale_intents
+            + u64::from(self.counters_fixed)
+    }
+}
+
+/// Orphans remembered per run for attaching (the rest wait for the next run).
+const MAX_ORPHANS: usize = 10_000;
+const ORPHAN_SAMPLE: usize = 20;
+
+/// The state of one run.
+struct Run<'a> {
+    ctx: &'a Ctx,
+    actor: &'a str,
+    report: ReconcileReport,
+    /// Storage keys whose record points at them, per location.
+    matched: StockCounts,
+    /// Our successful stock commits (each bumps the counters' version once).
+    own_commits: u64,
+    orphans: HashSet<(String, String)>,
+    /// Stock came back to unused/: backorders get a try.
+    stock_returned: bool,
+}
+
+enum Applied {
+    Yes,
+    /// Write `n` failed its condition: someone changed it first.
+    Refused(usize),
+}
+
+impl<'a> Run<'a> {
+    fn new(ctx: &'a Ctx, actor: &'a str) -> Self {
+        Run {
+            ctx,
+            actor,
+            report: ReconcileReport::default(),
+            matched: StockCounts::default(),
+            own_commits: 0,
+            orphans: HashSet::new(),
+            stock_returned: false,
+        }
+    }
+
+    async fn commit(&mut self, writes: Vec<Write>, entries: Vec<StockEntry>) -> Result<Applied, ServiceError> {
+        match stock::commit(self.ctx, writes, entries, |_| Ok(())).await {
+            Ok(_) => {
+                self.own_commits += 1;
+                Ok(Applied::Yes)
+            }
+            Err(CommitError::Condition(i)) => Ok(Applied::Refused(i)),
+            Err(CommitError::Service(e)) => Err(e),
+        }
+    }
+
+    fn entry(&self, kind: LedgerKind, file: &str, change: StockCounts, reason: String) -> StockEntry {
+        StockEntry {
+            kind,
+            file: Some(file.to_string()),
+            change,
+            reason,
+            reference: "reconcile".into(),
+            actor: self.actor.to_string(),
+        }
+    }
+
+    fn matched_at(&mut self, loc: Location) {
+        self.matched = stock::add(self.matched, one(loc, 1));
+    }
+}
+
+/// A count change of `n` at one location.
+fn one(loc: Location, n: i64) -> StockCounts {
+    let mut c = StockCounts::default();
+    match loc {
+        Location::Unused => c.unused = n,
+        Location::Assigned => c.assigned = n,
+        Location::Banned => c.banned = n,
+        Location::Frozen => c.frozen = n,
+    }
+    c
+}
+
+pub async fn run(ctx: &Ctx, actor: &str) -> Result<ReconcileReport, ServiceError> {
+    run_with(ctx, actor, &Options::default()).await
+}
+
+pub async fn run_with(ctx: &Ctx, actor: &str, options: &Options) -> Result<ReconcileReport, ServiceError> {
+    let mut run = Run::new(ctx, actor);
+    // Finish stale work first, so its files are settled before the scan.
+    intents::finish_stale(&mut run).await?;
+    let start = stock::read_counts(ctx).await?;
+    let pending_before = intents::pending(ctx).await?;
+    for loc in [Location::Unused, Location::Banned, Location::Frozen] {
+        scan::location(&mut run, loc).await?;
+    }
+    assigned::scan(&mut run).await?;
+    assigned::attach_orphans(&mut run).await?;
+    assigned::find_ghosts(&mut run).await?;
+    let pending_after = intents::pending(ctx).await?;
+    let quiet = pending_before == 0 && pending_after == 0 && run.report.in_flight == 0;
+    counters::verify(&mut run, start.version, quiet).await?;
+    run.report.requeued = sweeps::requeue_paid(ctx).await?;
+    if run.stock_returned {
+        run.report.backorders_queued = sweeps::queue_backorders(ctx).await?;
+    }
+    run.report.low_stock_alerts = alerts::check_low_stock(ctx, options.low_stock_purchases).await?;
+    let report = run.report;
+    if report.repairs() + report.orphans + report.in_flight + report.errors > 0 {
+        tracing::info!(?report, "reconcile");
+    }
+    Ok(report)
+}

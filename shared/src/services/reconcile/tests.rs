@@ -1,0 +1,109 @@
+use std::sync::Arc;
+
+use super::assigned::parse_key;
+use super::settle::{Decision, Place, decide};
+use super::*;
+use crate::adapters::embedded::open_embedded;
+use crate::adapters::sandbox::SandboxGateway;
+use crate::config::{Config, Place as ConfigPlace};
+use crate::domain::Timestamp;
+use crate::ports::clock::{OffsetClock, UlidGen};
+use crate::services::model::FileRecord;
+
+fn rec(location: Location, user: Option<&str>) -> FileRecord {
+    FileRecord {
+        name: "f".into(),
+        location,
+        user_id: user.map(str::to_string),
+        order_id: None,
+        updated_at: Timestamp(1),
+        ban_on_return: false,
+    }
+}
+
+#[test]
+fn a_record_whose_copy_is_there_keeps_it_and_drops_the_rest() {
+    let r = rec(Location::Assigned, Some("u1"));
+    assert_eq!(decide(&r, &[Place::assigned("u1")]), Decision::Keep);
+    assert_eq!(
+        decide(&r, &[Place::at(Location::Unused), Place::assigned("u1")]),
+        Decision::DropCopies(vec![Place::at(Location::Unused)])
+    );
+}
+
+#[test]
+fn a_record_follows_storage_preferring_a_buyers_copy() {
+    let r = rec(Location::Unused, None);
+    assert_eq!(
+        decide(&r, &[Place::at(Location::Banned)]),
+        Decision::Follow { to: Place::at(Location::Banned), drop: vec![] }
+    );
+    assert_eq!(
+        decide(&r, &[Place::at(Location::Frozen), Place::assigned("u2")]),
+        Decision::Follow { to: Place::assigned("u2"), drop: vec![Place::at(Location::Frozen)] }
+    );
+    // A ghost: assigned to u1, the file is with u2.
+    let g = rec(Location::Assigned, Some("u1"));
+    assert_eq!(decide(&g, &[Place::assigned("u2")]), Decision::Follow { to: Place::assigned("u2"), drop: vec![] });
+}
+
+#[test]
+fn a_record_with_no_copy_anywhere_is_lost() {
+    assert_eq!(decide(&rec(Location::Assigned, Some("u1")), &[]), Decision::Lost);
+    assert_eq!(decide(&rec(Location::Unused, None), &[]), Decision::Lost);
+}
+
+#[test]
+fn assigned_keys_name_a_user_and_a_file() {
+    assert_eq!(parse_key("assigned/u1/a.session"), Some(("u1".into(), "a.session".into())));
+    assert_eq!(parse_key("assigned/a.session"), None);
+    assert_eq!(parse_key("assigned/u1/x/a.session"), None);
+    assert_eq!(parse_key("unused/a.session"), None);
+    assert_eq!(Place::assigned("u1").key("a"), "assigned/u1/a");
+    assert_eq!(Place::at(Location::Frozen).key("a"), "frozen/a");
+}
+
+#[test]
+fn the_report_counts_repairs_not_findings() {
+    let mut r = ReconcileReport { scanned: 9, orphans: 1, in_flight: 2, counters_checked: true, ..Default::default() };
+    assert_eq!(r.repairs(), 0);
+    r.counters_fixed = true;
+    r.duplicates = 2;
+    assert_eq!(r.repairs(), 3);
+}
+
+fn embedded_ctx(dir: &std::path::Path) -> Ctx {
+    let clock = Arc::new(OffsetClock::default());
+    let b = open_embedded(dir, clock.clone()).unwrap();
+    let cfg = Config::from_lookup(ConfigPlace::Local, |_| None).unwrap();
+    Ctx::new(
+        Arc::new(b.records),
+        Arc::new(b.files),
+        Arc::new(b.fulfil),
+        Arc::new(b.events),
+        Arc::new(SandboxGateway { public_url: "http://127.0.0.1".into() }),
+        clock,
+        Arc::new(UlidGen),
+        crate::app::settings(&cfg),
+    )
+}
+
+/// Bad names stay where they are; a recordless file in two prefixes is
+/// adopted once (unused/ is scanned first) and its other copy removed.
+#[tokio::test]
+async fn bad_names_are_left_and_a_recordless_twin_is_adopted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = embedded_ctx(dir.path());
+    for key in ["unused/a.session", "banned/a.session", "unused/bad name", "unused/sub/b.session"] {
+        ctx.files.put(key, b"x".to_vec(), true).await.unwrap();
+    }
+    let report = run(&ctx, "test").await.unwrap();
+    assert_eq!((report.adopted, report.duplicates, report.rejected), (1, 1, 2), "{report:?}");
+    assert!(ctx.files.head("banned/a.session").await.unwrap().is_none());
+    let counts = stock::read_counts(&ctx).await.unwrap().counts;
+    assert_eq!((counts.unused, counts.banned), (1, 0));
+    assert!(report.counters_checked && !report.counters_fixed, "{report:?}");
+    let again = run(&ctx, "test").await.unwrap();
+    assert_eq!(again.repairs(), 0, "{again:?}");
+    assert_eq!(again.rejected, 2);
+}
