@@ -7,6 +7,8 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod ports;
 pub mod providers;
 pub mod services;

@@ -35,7 +35,10 @@ fn endpoint() -> Option<String> {
 async fn clients() -> Option<AwsClients> {
     let url = endpoint()?;
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
-    let loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region)).endpoint_url(url);
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .endpoint_url(url)
+        .http_client(shared::adapters::aws::https_client());
     let loader = match std::env::var("AWS_ACCESS_KEY_ID") {
         Ok(_) => loader,
         Err(_) => loader.credentials_provider(Credentials::new("test", "test", None, None, "moto")),

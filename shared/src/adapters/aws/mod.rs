@@ -11,6 +11,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_smithy_http_client::tls::Provider;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 
 pub use config::{AwsConfig, QueueRef};
 pub use dynamo::{DynamoRecords, GSI1, create_table_if_missing};
@@ -49,10 +52,18 @@ pub struct AwsBackend {
     pub counter: RequestCounter,
 }
 
+/// The SDK's HTTPS client: rustls on ring (see the workspace Cargo.toml).
+/// Every SDK config must set it; there is no default client.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
 /// The SDK's standard configuration (credentials chain and the rest), with
 /// the region and endpoint from `cfg`.
 pub async fn sdk_config(cfg: &AwsConfig) -> SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(cfg.region.clone()));
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(cfg.region.clone()))
+        .http_client(https_client());
     let loader = match &cfg.endpoint_url {
         Some(url) => loader.endpoint_url(url),
         None => loader,

@@ -1,0 +1,25 @@
+//! Lambda (HTTP API): the staff API. Each route checks the JWT's role.
+
+use axum::Router;
+use lambda_http::Error;
+use shared::http::{AppState, admin_routes};
+use shared::lambda;
+
+/// Secrets this function must have (infra/README.md); the rest are random.
+/// The API keys serve on-demand expiry (stale payments, Stripe sessions).
+const NEEDS: &[&str] = &["STOCKROOM_JWT_SECRET", "NOWPAYMENTS_API_KEY", "STRIPE_SECRET_KEY"];
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda::init_tracing();
+    // Config, AWS clients and the gateway: once per cold start.
+    let state = lambda::app_state(NEEDS).await?;
+    lambda_http::run(app(state)).await
+}
+
+fn app(state: AppState) -> Router {
+    lambda::http_router(admin_routes(state.clone()), state)
+}
+
+#[cfg(test)]
+mod tests;
