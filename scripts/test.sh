@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: unit and black-box suites on the embedded backend, the same
-# suites on the AWS emulator (moto server, installed into ./.venv), and the
-# SAM template lint. Starts what it needs and stops it again.
+# Runs every test: unit tests, the black-box suites on the embedded backend,
+# the port conformance suite and the black-box suites again on the AWS
+# emulator (moto server, installed into ./.venv), and the SAM template lint.
+# Starts what it needs and stops it again.
 #
 # Under CI=true a missing emulator is a failure, never a skip.
 set -euo pipefail
@@ -13,9 +14,6 @@ say "python tools (moto server, cfn-lint) in ./.venv"
 scripts/venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
-say "unit and embedded-backend tests"
-cargo test --workspace --all-targets
-
 say "AWS emulator"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 endpoint=$(scripts/moto.sh start "$port" | sed -n 's/^AWS_ENDPOINT_URL=//p')
@@ -23,8 +21,10 @@ trap 'scripts/moto.sh stop >/dev/null 2>&1 || true' EXIT
 export AWS_ENDPOINT_URL="$endpoint" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 echo "moto at $AWS_ENDPOINT_URL"
 
-say "port conformance and purchase suites on the AWS emulator"
-cargo test -p shared --features aws --test conformance_aws
+say "all crates: unit tests, embedded suites, AWS conformance on moto"
+cargo test --workspace --all-targets
+
+say "black-box suites on the AWS emulator"
 STOCKROOM_TEST_BACKEND=aws cargo test -p stockroom-tests --features aws --test purchase
 
 say "SAM template lint"

@@ -3,10 +3,12 @@
 //! their records, ten per user), runs reconcile (it adopts the new ones),
 //! then runs it again on the settled stock. For each run it prints the time,
 //! peak RSS (VmHWM, reset before the run), peak live heap above the start,
-//! and storage requests by kind.
+//! and storage requests by kind. `bench purchase` counts the AWS requests of
+//! one purchase of each plan (see purchase.rs).
 
 mod counting;
 mod heap;
+mod purchase;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -36,7 +38,8 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [cmd, n] if cmd == "reconcile" => reconcile_bench(n.parse().context("N must be a whole number")?).await,
-        _ => bail!("usage: bench reconcile N"),
+        [cmd] if cmd == "purchase" => purchase::run().await,
+        _ => bail!("usage: bench reconcile N | bench purchase"),
     }
 }
 
