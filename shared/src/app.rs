@@ -53,8 +53,8 @@ pub fn clock() -> Arc<OffsetClock> {
 pub fn settings(cfg: &Config) -> Settings {
     Settings {
         hold_millis: cfg.hold_minutes * 60_000,
-        // Order tokens are HMACs under the JWT secret, domain-separated.
-        token_key: cfg.jwt_secret.clone(),
+        // Its own key: the checkout function has it, never the staff JWT secret.
+        token_key: cfg.order_token_key.clone(),
         requeue_after_millis: cfg.requeue_after_secs * 1000,
         pending_per_email: cfg.pending_per_email.max(1),
         pending_per_ip: cfg.pending_per_ip,

@@ -37,6 +37,8 @@ pub struct Config {
     pub port: u16,
     pub public_url: String,
     pub jwt_secret: SecretString,
+    /// Key that order tokens are derived from (the buyer's link to an order).
+    pub order_token_key: SecretString,
     pub service_token: SecretString,
     pub nowpayments_ipn_secrets: Vec<SecretString>,
     pub stripe_webhook_secrets: Vec<SecretString>,
@@ -68,6 +70,7 @@ pub struct ConfigError {
 
 pub const LOCAL_JWT_SECRET: &str = "local-dev-jwt-secret-change-me";
 pub const LOCAL_SERVICE_TOKEN: &str = "local-dev-service-token";
+pub const LOCAL_ORDER_TOKEN_KEY: &str = "local-dev-order-token-key";
 pub const LOCAL_NOWPAYMENTS_IPN_SECRET: &str = "local-dev-ipn-secret";
 pub const LOCAL_STRIPE_WEBHOOK_SECRET: &str = "whsec_local_dev_secret";
 
@@ -132,6 +135,7 @@ impl Config {
             cancel_url: get("STOCKROOM_CANCEL_URL").unwrap_or_else(|| format!("{public_url}/cancelled")),
             public_url,
             jwt_secret: secret("STOCKROOM_JWT_SECRET", LOCAL_JWT_SECRET)?,
+            order_token_key: secret("STOCKROOM_ORDER_TOKEN_KEY", LOCAL_ORDER_TOKEN_KEY)?,
             service_token: secret("STOCKROOM_SERVICE_TOKEN", LOCAL_SERVICE_TOKEN)?,
             nowpayments_ipn_secrets: secrets("NOWPAYMENTS_IPN_SECRET", LOCAL_NOWPAYMENTS_IPN_SECRET)?,
             stripe_webhook_secrets: secrets("STRIPE_WEBHOOK_SECRET", LOCAL_STRIPE_WEBHOOK_SECRET)?,

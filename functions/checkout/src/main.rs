@@ -8,7 +8,8 @@ use shared::lambda;
 use shared::services::catalog;
 
 /// Secrets this function must have (infra/README.md); the rest are random.
-const NEEDS: &[&str] = &["STOCKROOM_SERVICE_TOKEN", "NOWPAYMENTS_API_KEY", "STRIPE_SECRET_KEY"];
+const NEEDS: &[&str] =
+    &["STOCKROOM_SERVICE_TOKEN", "STOCKROOM_ORDER_TOKEN_KEY", "NOWPAYMENTS_API_KEY", "STRIPE_SECRET_KEY"];
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
