@@ -31,18 +31,22 @@ pub async fn release(
             writes.extend(super::limits::give_back(order));
         }
     }
-    let entry = StockEntry {
+    match commit(ctx, writes, vec![release_entry(&order.order_id, count, reason, actor)], |_| Ok(())).await {
+        Ok(_) => Ok(true),
+        Err(CommitError::Condition(_)) => Ok(false),
+        Err(CommitError::Service(e)) => Err(e),
+    }
+}
+
+/// The ledger line for stock a hold gives back.
+pub fn release_entry(order_id: &str, count: u32, reason: &str, actor: &str) -> StockEntry {
+    StockEntry {
         kind: LedgerKind::Release,
         file: None,
         change: delta(0, -i64::from(count), 0),
         reason: reason.to_string(),
-        reference: order.order_id.clone(),
+        reference: order_id.to_string(),
         actor: actor.to_string(),
-    };
-    match commit(ctx, writes, vec![entry], |_| Ok(())).await {
-        Ok(_) => Ok(true),
-        Err(CommitError::Condition(_)) => Ok(false),
-        Err(CommitError::Service(e)) => Err(e),
     }
 }
 

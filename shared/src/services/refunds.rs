@@ -7,9 +7,9 @@ use serde::Serialize;
 use super::items::from_item;
 use super::model::{RevokeIntent, SubscriptionRecord};
 use super::orders::{OrderBundle, is_status, load, status_changes};
-use super::stock::{CommitError, StockEntry, commit, delta};
+use super::stock::{CommitError, commit};
 use super::{Ctx, ServiceError, keys, revoke};
-use crate::domain::{EndReason, LedgerKind, OrderStatus};
+use crate::domain::{EndReason, OrderStatus};
 use crate::ports::{Change, Cond, RecordError, Write};
 
 /// Commits `leading` (writes that move the order to refunded and whatever
@@ -42,14 +42,7 @@ pub async fn commit_refund(
     }
     if let Some(hold) = &b.hold {
         leading.push(Write::Delete { key: keys::hold(&order.order_id), cond: Some(Cond::Exists) });
-        entries.push(StockEntry {
-            kind: LedgerKind::Release,
-            file: None,
-            change: delta(0, -i64::from(hold.count), 0),
-            reason: "refunded before fulfilment".into(),
-            reference: order.order_id.clone(),
-            actor: actor.to_string(),
-        });
+        entries.push(super::holds::release_entry(&order.order_id, hold.count, "refunded before fulfilment", actor));
     }
     let result = if entries.is_empty() {
         match ctx.records.transact(leading).await {

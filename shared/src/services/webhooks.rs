@@ -5,10 +5,10 @@
 use super::items::{json, to_item};
 use super::model::EventRecord;
 use super::orders::{OrderBundle, is_status, load, status_changes};
-use super::stock::{CommitError, StockEntry, commit, delta};
+use super::stock::{CommitError, commit};
 use super::{Ctx, ServiceError, keys};
 use crate::domain::{
-    AmountCheck, LedgerKind, OrderId, OrderStatus, PaymentEvent, PaymentOutcome, ProviderKind, Transition, check_amount,
+    AmountCheck, OrderId, OrderStatus, PaymentEvent, PaymentOutcome, ProviderKind, Transition, check_amount,
 };
 use crate::ports::{Change, Cond, RecordError, Write};
 
@@ -148,14 +148,8 @@ async fn apply(
         // The payment is off: give the held stock back in the same commit.
         (Some(hold), OrderStatus::Expired | OrderStatus::Failed) => {
             writes.push(Write::Delete { key: keys::hold(&order.order_id), cond: Some(Cond::Exists) });
-            let entry = StockEntry {
-                kind: LedgerKind::Release,
-                file: None,
-                change: delta(0, -i64::from(hold.count), 0),
-                reason: format!("payment {}", ev.raw_status),
-                reference: order.order_id.clone(),
-                actor: ev.provider.as_str().into(),
-            };
+            let reason = format!("payment {}", ev.raw_status);
+            let entry = super::holds::release_entry(&order.order_id, hold.count, &reason, ev.provider.as_str());
             match commit(ctx, writes, vec![entry], |_| Ok(())).await {
                 Ok(_) => Ok(()),
                 Err(CommitError::Condition(i)) => Err(i),
