@@ -32,6 +32,9 @@ pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
     ("POST", "/admin/expire", &[Admin]),
     ("POST", "/admin/orders/{id}/refund", &[Admin]),
     ("POST", "/admin/subscriptions/{id}/revoke", &[Admin, CustomerService]),
+    ("DELETE", "/admin/subscriptions/{id}", &[Admin]),
+    ("GET", "/admin/ledger", ALL),
+    ("POST", "/admin/stock/adjust", &[Admin, InventoryManager]),
 ];
 
 #[derive(Debug, Serialize, Deserialize)]

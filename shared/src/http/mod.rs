@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::providers::{NowPaymentsVerifier, StripeVerifier};
 use crate::services::Ctx;
@@ -72,6 +72,9 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/admin/expire", post(admin::expire))
         .route("/admin/orders/{id}/refund", post(admin::refund))
         .route("/admin/subscriptions/{id}/revoke", post(admin::revoke))
+        .route("/admin/subscriptions/{id}", delete(admin::delete_subscription))
+        .route("/admin/ledger", get(admin::ledger))
+        .route("/admin/stock/adjust", post(admin::adjust))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::staff_only))
 }
 

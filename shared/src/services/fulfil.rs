@@ -236,6 +236,7 @@ async fn finish(ctx: &Ctx, order: &OrderRecord, intent: &IntentRecord) -> Result
         ended: None,
         grace_noted: false,
         rev: 0,
+        flagged: Vec::new(),
     };
     let mut changes = status_changes(&order.order_id, OrderStatus::Fulfilled, now);
     changes.push(Change::Set("subscription_id".into(), subscription_id.clone().into()));

@@ -86,3 +86,13 @@ pub fn sort_at(t: Timestamp, id: &str) -> String {
 pub fn revoke_intent(subscription_id: &str) -> Key {
     Key::new(format!("SUB#{subscription_id}"), "REVOKE")
 }
+
+/// A staff adjustment of one file, in the INTENTS index until its files moved.
+pub fn adjust_intent(file: &str) -> Key {
+    Key::new(format!("FILE#{file}"), "ADJUST")
+}
+
+/// What is left of a written-off file's record.
+pub fn written_off(file: &str) -> Key {
+    Key::new(format!("FILE#{file}"), "WRITTEN_OFF")
+}

@@ -9,11 +9,13 @@ pub mod keys;
 pub mod model;
 
 pub mod addons;
+pub mod adjust;
 pub mod alerts;
 pub mod catalog;
 pub mod checkout;
 pub mod fulfil;
 pub mod holds;
+pub mod ledger;
 pub mod limits;
 pub mod orders;
 pub mod reconcile;

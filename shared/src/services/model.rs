@@ -139,6 +139,10 @@ pub struct SubscriptionRecord {
     /// Bumped by every change of files or dates (optimistic lock).
     #[serde(default)]
     pub rev: u64,
+    /// Files staff banned while no replacement was in stock: they stay in use
+    /// and go to banned/ when they come back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flagged: Vec<String>,
 }
 
 /// The stock counters, guarded by `version` (optimistic lock): every stock
@@ -197,4 +201,7 @@ pub struct RevokeIntent {
     pub actor: String,
     pub created_at: Timestamp,
     pub done: bool,
+    /// Staff's words for the ledger and the owner (`deleted by staff`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }

@@ -77,6 +77,7 @@ fn claim_back(ctx: &Ctx, b: &OrderBundle, actor: &str) -> Result<Vec<Write>, Ser
         actor: actor.to_string(),
         created_at: ctx.clock.now(),
         done: false,
+        note: None,
     };
     let gsi = (keys::INTENTS_INDEX.to_string(), keys::sort_at(back.created_at, &sub_id));
     Ok(vec![

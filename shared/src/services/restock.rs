@@ -49,6 +49,8 @@ pub async fn adopt_new_files(ctx: &Ctx, actor: &str) -> Result<AdoptReport, Serv
         let mut fresh = Vec::new();
         for name in names.into_iter().filter(|n| !known.contains(n)) {
             match ctx.records.get(&keys::file(&name)).await? {
+                // A write-off deletes the record before the object: not new stock.
+                None if super::adjust::pending(ctx, &name).await? => report.drift += 1,
                 None => fresh.push(name),
                 Some(_) => report.drift += 1,
             }

@@ -26,6 +26,17 @@ pub enum RevokeOutcome {
 /// The writes that end a subscription and record which files go back.
 /// Fails its conditions (index 0 or 1) when the subscription already ended.
 pub fn begin(ctx: &Ctx, sub: &SubscriptionRecord, reason: EndReason, actor: &str) -> Result<Vec<Write>, ServiceError> {
+    begin_noted(ctx, sub, reason, actor, None)
+}
+
+/// `begin`, with staff's note for the ledger reason and the owner's event.
+pub fn begin_noted(
+    ctx: &Ctx,
+    sub: &SubscriptionRecord,
+    reason: EndReason,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<Vec<Write>, ServiceError> {
     let now = ctx.clock.now();
     let intent = RevokeIntent {
         subscription_id: sub.subscription_id.clone(),
@@ -36,6 +47,7 @@ pub fn begin(ctx: &Ctx, sub: &SubscriptionRecord, reason: EndReason, actor: &str
         actor: actor.to_string(),
         created_at: now,
         done: false,
+        note: note.map(str::to_string),
     };
     let gsi = (keys::INTENTS_INDEX.to_string(), keys::sort_at(now, &sub.subscription_id));
     Ok(vec![
@@ -62,9 +74,20 @@ pub async fn revoke(
     reason: EndReason,
     actor: &str,
 ) -> Result<RevokeOutcome, ServiceError> {
+    revoke_noted(ctx, subscription_id, reason, actor, None).await
+}
+
+/// `revoke`, with staff's note (kept only if this call ends it).
+pub async fn revoke_noted(
+    ctx: &Ctx,
+    subscription_id: &str,
+    reason: EndReason,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<RevokeOutcome, ServiceError> {
     let sub = load(ctx, subscription_id).await?;
     if sub.ended.is_none() {
-        match ctx.records.transact(begin(ctx, &sub, reason, actor)?).await {
+        match ctx.records.transact(begin_noted(ctx, &sub, reason, actor, note)?).await {
             Ok(()) => {}
             // Ended meanwhile by someone else: finish whatever they began.
             Err(crate::ports::RecordError::ConditionFailed { .. }) => {}
@@ -145,7 +168,7 @@ async fn book(ctx: &Ctx, intent: &RevokeIntent, back: &[(String, Location)]) -> 
             kind,
             file: Some(name.clone()),
             change,
-            reason: format!("{:?}", intent.reason).to_lowercase(),
+            reason: intent.note.clone().unwrap_or_else(|| format!("{:?}", intent.reason).to_lowercase()),
             reference: intent.subscription_id.clone(),
             actor: intent.actor.clone(),
         });
@@ -158,6 +181,7 @@ async fn book(ctx: &Ctx, intent: &RevokeIntent, back: &[(String, Location)]) -> 
     tracing::info!(subscription_id = %intent.subscription_id, reason = ?intent.reason, files = back.len(), "files back in stock");
     super::sweeps::notify(ctx, "subscription.ended", serde_json::json!({
         "subscription_id": intent.subscription_id, "order_id": intent.order_id, "reason": intent.reason, "files": intent.files,
+        "note": intent.note,
     }))
     .await;
     // Stock came back: waiting backorders get their turn, oldest first.

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::super::fulfil::{self, FulfilOutcome};
 use super::super::model::FileRecord;
-use super::super::{Ctx, ServiceError, keys, revoke};
+use super::super::{Ctx, ServiceError, adjust, keys, revoke};
 use super::Run;
 use crate::ports::{Index, Item, Query, SkRange};
 
@@ -19,6 +19,8 @@ enum Kind {
     Assign(String),
     /// Files going back from a subscription (the id).
     Revoke(String),
+    /// A staff adjustment's moves (the file it is about).
+    Adjust(String),
 }
 
 #[derive(Debug)]
@@ -35,6 +37,7 @@ fn parse(item: &Item) -> Option<Pending> {
     let kind = match item.get("sk").and_then(Value::as_str)? {
         "INTENT" => Kind::Assign(text("order_id")?),
         "REVOKE" => Kind::Revoke(text("subscription_id")?),
+        "ADJUST" => Kind::Adjust(text("file")?),
         _ => return None,
     };
     let files = item
@@ -75,6 +78,7 @@ pub(super) async fn finish_stale(run: &mut Run<'_>) -> Result<(), ServiceError> 
                 other => Some(format!("{other:?}")),
             }),
             Kind::Revoke(sub_id) => revoke::finish(ctx, sub_id).await.map(|_| None),
+            Kind::Adjust(file) => adjust::finish(ctx, file).await.map(|_| None),
         };
         match finished {
             Ok(None) => {
@@ -105,6 +109,9 @@ pub(super) async fn pending(ctx: &Ctx) -> Result<u64, ServiceError> {
 /// read directly (strongly consistent); the index catches the rest, such as
 /// a subscription whose files came from several orders.
 pub(super) async fn owned(ctx: &Ctx, rec: &FileRecord) -> Result<bool, ServiceError> {
+    if adjust::pending(ctx, &rec.name).await? {
+        return Ok(true);
+    }
     if let Some(order_id) = &rec.order_id {
         // Fulfilment derives the subscription id from the order id.
         for key in [keys::intent(order_id), keys::revoke_intent(&format!("S{order_id}"))] {
@@ -139,5 +146,7 @@ mod tests {
         assert_eq!(r.kind, Kind::Revoke("So1".into()));
         assert!(parse(&item(json!({"sk": "INTENT", "order_id": "o1", "files": [], "done": true}))).is_none());
         assert!(parse(&item(json!({"sk": "OTHER", "order_id": "o1"}))).is_none());
+        let a = parse(&item(json!({"sk": "ADJUST", "file": "f", "files": ["f", "g"], "done": false}))).unwrap();
+        assert_eq!((a.kind, a.files), (Kind::Adjust("f".into()), vec!["f".to_string(), "g".to_string()]));
     }
 }

@@ -121,7 +121,17 @@ fn put_new(rec: &FileRecord) -> Result<Write, ServiceError> {
 
 /// New files in unused/ become stock, a batch per commit. A file that has a
 /// record after all (the index lags, or it drifted here) is settled alone.
-async fn adopt(run: &mut Run<'_>, mut names: Vec<String>) -> Result<(), ServiceError> {
+async fn adopt(run: &mut Run<'_>, names: Vec<String>) -> Result<(), ServiceError> {
+    // A write-off deletes the record before the object: not new stock.
+    let mut fresh = Vec::with_capacity(names.len());
+    for name in names {
+        if super::super::adjust::pending(run.ctx, &name).await? {
+            run.report.in_flight += 1;
+        } else {
+            fresh.push(name);
+        }
+    }
+    let mut names = fresh;
     while !names.is_empty() {
         let mut writes = Vec::with_capacity(names.len());
         let mut entries = Vec::with_capacity(names.len());

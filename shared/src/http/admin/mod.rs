@@ -1,5 +1,11 @@
 //! Staff routes (behind `auth::staff_only`).
 
+mod adjust;
+mod ledger;
+
+pub use adjust::adjust;
+pub use ledger::{CSV_HEADER, ledger};
+
 use axum::extract::{Extension, Path, State};
 use axum::{Json, response::IntoResponse, response::Response};
 use serde::Serialize;
@@ -76,3 +82,20 @@ pub async fn revoke(
     let outcome = revoke::revoke(&s.ctx, &id, EndReason::Revoked, &format!("staff:{}", staff.sub)).await?;
     Ok(Json(serde_json::json!({"subscription_id": id, "outcome": outcome})).into_response())
 }
+
+/// `DELETE /admin/subscriptions/{id}`: ends it now, as revoke does (files
+/// back to stock, ledger kind revoke, owner notified), but admin only and
+/// booked as "deleted by staff" rather than "revoked". Idempotent: once
+/// ended, it answers 200 with outcome `AlreadyEnded`. Unknown id: 404.
+pub async fn delete_subscription(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Extension(staff): Extension<Staff>,
+) -> Result<Response, ApiError> {
+    let actor = format!("staff:{}", staff.sub);
+    let outcome = revoke::revoke_noted(&s.ctx, &id, EndReason::Revoked, &actor, Some(DELETED)).await?;
+    Ok(Json(serde_json::json!({"subscription_id": id, "outcome": outcome})).into_response())
+}
+
+/// The ledger reason and event note of a deleted subscription.
+pub const DELETED: &str = "deleted by staff";

@@ -1,0 +1,129 @@
+//! `GET /admin/ledger`: the stock ledger, filtered, newest first.
+//!
+//! Query: `kind` (one or more, comma separated), `file`, `reference`,
+//! `since` and `until` (inclusive; RFC 3339 such as `2026-01-31T12:00:00Z`,
+//! or epoch milliseconds), `limit` (1 to 500, default 100) and `cursor` (a
+//! `next_cursor` from before). Anything else wrong is a 400.
+//!
+//! `Accept: text/csv` returns the same page as CSV (a header row, RFC 4180
+//! quoting): CSV pages exactly like JSON, the next page's cursor comes in the
+//! `Next-Cursor` header (absent on the last page), and there is no summary.
+//! Free-text cells that a spreadsheet would run as a formula get a leading `'`.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::super::AppState;
+use super::super::error::ApiError;
+use crate::domain::StockCounts;
+use crate::services::ServiceError;
+use crate::services::ledger::{self, LedgerQuery, RawQuery};
+use crate::services::model::LedgerEntry;
+
+#[derive(Serialize)]
+struct EntryView<'a> {
+    id: &'a str,
+    at: String,
+    kind: &'static str,
+    file: Option<&'a str>,
+    delta: i64,
+    before: i64,
+    after: i64,
+    counts: StockCounts,
+    reason: &'a str,
+    reference: &'a str,
+    actor: &'a str,
+}
+
+fn view(e: &LedgerEntry) -> EntryView<'_> {
+    EntryView {
+        id: &e.id,
+        at: e.at.rfc3339(),
+        kind: e.kind.as_str(),
+        file: e.file.as_deref(),
+        delta: e.delta,
+        before: e.before,
+        after: e.after,
+        counts: e.counts,
+        reason: &e.reason,
+        reference: &e.reference,
+        actor: &e.actor,
+    }
+}
+
+pub async fn ledger(
+    State(s): State<AppState>,
+    query: Result<Query<RawQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Query(raw) = query.map_err(|e| ApiError::bad_request(format!("query string: {e}")))?;
+    let q = LedgerQuery::parse(raw)?;
+    let page = ledger::read(&s.ctx, &q).await?;
+    if wants_csv(&headers) {
+        return csv_page(&page);
+    }
+    let entries: Vec<EntryView<'_>> = page.entries.iter().map(view).collect();
+    let body = serde_json::json!({"entries": entries, "summary": page.summary, "next_cursor": page.next_cursor});
+    Ok(Json(body).into_response())
+}
+
+fn wants_csv(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|m| m.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv")))
+}
+
+/// Keeps a spreadsheet from running a cell as a formula.
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() }
+}
+
+pub const CSV_HEADER: [&str; 15] = [
+    "id",
+    "at",
+    "kind",
+    "file",
+    "delta",
+    "before",
+    "after",
+    "unused",
+    "reserved",
+    "assigned",
+    "banned",
+    "frozen",
+    "reason",
+    "reference",
+    "actor",
+];
+
+fn csv_page(page: &ledger::LedgerPage) -> Result<Response, ApiError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| ApiError::from(ServiceError::internal(e));
+    w.write_record(CSV_HEADER).map_err(fail)?;
+    for e in &page.entries {
+        let c = e.counts;
+        let nums =
+            [e.delta, e.before, e.after, c.unused, c.reserved, c.assigned, c.banned, c.frozen].map(|n| n.to_string());
+        let mut row =
+            vec![e.id.clone(), e.at.rfc3339(), e.kind.as_str().to_string(), e.file.clone().unwrap_or_default()];
+        row.extend(nums);
+        row.extend([cell(&e.reason), cell(&e.reference), cell(&e.actor)]);
+        w.write_record(&row).map_err(fail)?;
+    }
+    let bytes = w.into_inner().map_err(|e| ApiError::from(ServiceError::internal(anyhow::anyhow!("csv: {e}"))))?;
+    let mut resp = bytes.into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Some(c) = &page.next_cursor
+        && let Ok(v) = HeaderValue::from_str(c)
+    {
+        resp.headers_mut().insert("next-cursor", v);
+    }
+    Ok(resp)
+}

@@ -1,0 +1,211 @@
+//! Banning a file a live subscription uses. With stock to spare, the
+//! subscription gets a replacement: both records, the subscription's file
+//! list and two ban entries commit together with the intent that owes both
+//! moves. Without, the file stays in use, is flagged (it goes to banned/ when
+//! it comes back, see `revoke::destination`), and the owner is told.
+
+use super::super::items::{from_item, json};
+use super::super::model::{FileRecord, OrderRecord, SubscriptionRecord};
+use super::super::stock::{CommitError, StockEntry, add, commit};
+use super::super::{Ctx, ServiceError, keys, sweeps};
+use super::intent::{AdjustIntent, finish, pending};
+use super::{Action, FileResult, Outcome, at, keeps_holds, relocate, unchanged};
+use crate::domain::Location;
+use crate::ports::{Change, Cond, Index, Query, Write};
+
+/// Replacement candidates read per try.
+const CANDIDATES: usize = 10;
+
+enum Step {
+    Done(FileResult),
+    /// The file or its subscription changed: read again.
+    Raced,
+    /// Someone took the candidate first.
+    Taken,
+    /// Open checkouts hold what is left.
+    Short,
+}
+
+/// `None`: raced, read again.
+pub(super) async fn ban(
+    ctx: &Ctx,
+    rec: &FileRecord,
+    reason: &str,
+    actor: &str,
+) -> Result<Option<FileResult>, ServiceError> {
+    let name = rec.name.as_str();
+    let Some(sub) = owner(ctx, rec).await? else {
+        return Ok(Some(FileResult::refused(name, "no live subscription lists it (it may be on its way back)")));
+    };
+    for candidate in free_files(ctx).await? {
+        match replace(ctx, rec, &sub, &candidate, reason, actor).await? {
+            Step::Done(r) => return Ok(Some(r)),
+            Step::Raced => return Ok(None),
+            Step::Taken => continue,
+            Step::Short => break,
+        }
+    }
+    if rec.ban_on_return {
+        return Ok(Some(FileResult {
+            detail: Some("already flagged".into()),
+            ..FileResult::new(name, Outcome::Unchanged)
+        }));
+    }
+    flag(ctx, rec, &sub, reason, actor).await
+}
+
+/// The live subscription that lists the file.
+async fn owner(ctx: &Ctx, rec: &FileRecord) -> Result<Option<SubscriptionRecord>, ServiceError> {
+    let Some(order_id) = &rec.order_id else { return Ok(None) };
+    let Some(item) = ctx.records.get(&keys::order(order_id)).await? else { return Ok(None) };
+    let order: OrderRecord = from_item(item)?;
+    // Add-on files belong to the subscription the add-on was for.
+    let sub_id = order.for_subscription.unwrap_or_else(|| format!("S{order_id}"));
+    let Some(item) = ctx.records.get(&keys::subscription(&sub_id)).await? else { return Ok(None) };
+    let sub: SubscriptionRecord = from_item(item)?;
+    let live = sub.ended.is_none() && sub.files.contains(&rec.name) && rec.user_id.as_ref() == Some(&sub.user_id);
+    Ok(live.then_some(sub))
+}
+
+/// Files the records list as unused, not in the middle of an adjustment.
+async fn free_files(ctx: &Ctx) -> Result<Vec<String>, ServiceError> {
+    let page = ctx.records.query(Query::new(Index::Gsi1, keys::files_at("unused")).limit(CANDIDATES)).await?;
+    let mut out = Vec::new();
+    for item in page.items {
+        let f: FileRecord = from_item(item)?;
+        if f.location == Location::Unused && !pending(ctx, &f.name).await? {
+            out.push(f.name);
+        }
+    }
+    Ok(out)
+}
+
+fn sub_guard(sub: &SubscriptionRecord) -> Cond {
+    Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)])
+}
+
+async fn replace(
+    ctx: &Ctx,
+    rec: &FileRecord,
+    sub: &SubscriptionRecord,
+    new: &str,
+    reason: &str,
+    actor: &str,
+) -> Result<Step, ServiceError> {
+    let (name, user, now) = (rec.name.as_str(), sub.user_id.as_str(), ctx.clock.now());
+    let moves = vec![
+        (format!("assigned/{user}/{name}"), Some(format!("banned/{name}"))),
+        (format!("unused/{new}"), Some(format!("assigned/{user}/{new}"))),
+    ];
+    let mut intent = AdjustIntent::new(ctx, name, Action::Ban, moves, actor);
+    let event = serde_json::json!({
+        "subscription_id": sub.subscription_id, "order_id": sub.order_id, "user_id": user, "email": sub.email,
+        "file": name, "replacement": new, "reason": reason,
+    });
+    intent.notify = Some(("subscription.file_replaced".into(), event));
+    let mut banned = relocate(name, Location::Banned, now);
+    banned.extend([Change::Remove("user_id".into()), Change::Remove("order_id".into())]);
+    banned.push(Change::Set("ban_on_return".into(), false.into()));
+    let mut given = relocate(new, Location::Assigned, now);
+    given.push(Change::Set("user_id".into(), user.into()));
+    given.push(Change::Set("order_id".into(), json(&rec.order_id)));
+    let files: Vec<String> = sub.files.iter().map(|f| if f == name { new.to_string() } else { f.clone() }).collect();
+    let flagged: Vec<String> = sub.flagged.iter().filter(|f| *f != name).cloned().collect();
+    let writes = vec![
+        intent.write()?,
+        Write::Update {
+            key: keys::file(name),
+            changes: banned,
+            cond: Some(Cond::And(vec![unchanged(rec), Cond::eq("user_id", user)])),
+        },
+        Write::Update { key: keys::file(new), changes: given, cond: Some(Cond::eq("location", "unused")) },
+        Write::Update {
+            key: keys::subscription(&sub.subscription_id),
+            changes: vec![
+                Change::Set("files".into(), json(&files)),
+                Change::Set("flagged".into(), json(&flagged)),
+                Change::Set("rev".into(), (sub.rev + 1).into()),
+            ],
+            cond: Some(sub_guard(sub)),
+        },
+    ];
+    let entry = |file: &str, change, why: String| StockEntry {
+        kind: crate::domain::LedgerKind::Ban,
+        file: Some(file.to_string()),
+        change,
+        reason: why,
+        reference: sub.subscription_id.clone(),
+        actor: actor.to_string(),
+    };
+    let entries = vec![
+        entry(name, add(at(Location::Assigned, -1), at(Location::Banned, 1)), reason.to_string()),
+        entry(
+            new,
+            add(at(Location::Unused, -1), at(Location::Assigned, 1)),
+            format!("replaces banned {name}: {reason}"),
+        ),
+    ];
+    match commit(ctx, writes, entries, keeps_holds).await {
+        Ok(_) => {}
+        Err(CommitError::Service(ServiceError::InsufficientStock { .. })) => return Ok(Step::Short),
+        Err(CommitError::Condition(0)) => {
+            finish(ctx, name).await?;
+            return Ok(Step::Raced);
+        }
+        Err(CommitError::Condition(2)) => return Ok(Step::Taken),
+        Err(CommitError::Condition(_)) => return Ok(Step::Raced),
+        Err(CommitError::Service(e)) => return Err(e),
+    }
+    ctx.faults.hit("adjust.after_commit")?;
+    finish(ctx, name).await?;
+    Ok(Step::Done(FileResult { replacement: Some(new.to_string()), ..FileResult::new(name, Outcome::Replaced) }))
+}
+
+/// No replacement: the decision is booked (a ban entry that moves nothing)
+/// and the owner told; the file goes to banned/ when it returns.
+async fn flag(
+    ctx: &Ctx,
+    rec: &FileRecord,
+    sub: &SubscriptionRecord,
+    reason: &str,
+    actor: &str,
+) -> Result<Option<FileResult>, ServiceError> {
+    let name = rec.name.as_str();
+    let mut flagged = sub.flagged.clone();
+    flagged.push(name.to_string());
+    let writes = vec![
+        Write::Update {
+            key: keys::file(name),
+            changes: vec![Change::Set("ban_on_return".into(), true.into())],
+            cond: Some(unchanged(rec)),
+        },
+        Write::Update {
+            key: keys::subscription(&sub.subscription_id),
+            changes: vec![
+                Change::Set("flagged".into(), json(&flagged)),
+                Change::Set("rev".into(), (sub.rev + 1).into()),
+            ],
+            cond: Some(sub_guard(sub)),
+        },
+    ];
+    let entry = StockEntry {
+        kind: crate::domain::LedgerKind::Ban,
+        file: Some(name.to_string()),
+        change: Default::default(),
+        reason: format!("{reason} (no replacement in stock: flagged, banned when it returns)"),
+        reference: sub.subscription_id.clone(),
+        actor: actor.to_string(),
+    };
+    match commit(ctx, writes, vec![entry], |_| Ok(())).await {
+        Ok(_) => {}
+        Err(CommitError::Condition(_)) => return Ok(None),
+        Err(CommitError::Service(e)) => return Err(e),
+    }
+    tracing::warn!(file = name, subscription_id = %sub.subscription_id, "banned file flagged: no replacement in stock");
+    let data = serde_json::json!({
+        "subscription_id": sub.subscription_id, "order_id": sub.order_id, "user_id": sub.user_id, "email": sub.email,
+        "file": name, "reason": reason,
+    });
+    sweeps::notify(ctx, "subscription.file_flagged", data).await;
+    Ok(Some(FileResult::new(name, Outcome::Flagged)))
+}

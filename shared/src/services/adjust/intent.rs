@@ -1,0 +1,101 @@
+//! The storage moves an adjustment still owes, written in the same commit as
+//! its decision and finished (idempotently) by the request, its retry, or
+//! reconcile once stale.
+
+use serde::{Deserialize, Serialize};
+
+use super::super::items::{from_item, mark_done, to_item};
+use super::super::{Ctx, ServiceError, keys, sweeps};
+use super::Action;
+use crate::domain::Timestamp;
+use crate::ports::{Cond, FileError, RecordError, Write};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdjustIntent {
+    pub id: String,
+    /// The file the adjustment is about (the intent's key).
+    pub file: String,
+    pub action: Action,
+    /// (from, to) storage keys; no `to` deletes the object (write off).
+    pub moves: Vec<(String, Option<String>)>,
+    /// Every file the moves touch (reconcile leaves them alone meanwhile).
+    pub files: Vec<String>,
+    pub actor: String,
+    pub created_at: Timestamp,
+    pub done: bool,
+    /// An event for the owner, sent once the files are in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<(String, serde_json::Value)>,
+}
+
+impl AdjustIntent {
+    pub fn new(ctx: &Ctx, file: &str, action: Action, moves: Vec<(String, Option<String>)>, actor: &str) -> Self {
+        let files = moves.iter().filter_map(|(from, _)| from.rsplit('/').next()).map(str::to_string).collect();
+        AdjustIntent {
+            id: ctx.ids.next_id(),
+            file: file.to_string(),
+            action,
+            moves,
+            files,
+            actor: actor.to_string(),
+            created_at: ctx.clock.now(),
+            done: false,
+            notify: None,
+        }
+    }
+
+    /// The conditional put: a file has at most one adjustment in flight.
+    pub fn write(&self) -> Result<Write, ServiceError> {
+        let gsi = (keys::INTENTS_INDEX.to_string(), keys::sort_at(self.created_at, &self.file));
+        Ok(Write::Put {
+            item: to_item(&keys::adjust_intent(&self.file), self, Some(gsi), None)?,
+            cond: Some(Cond::Or(vec![Cond::NotExists, Cond::eq("done", true)])),
+        })
+    }
+}
+
+/// Whether an adjustment of `file` has moves still to do.
+pub async fn pending(ctx: &Ctx, file: &str) -> Result<bool, ServiceError> {
+    Ok(load(ctx, file).await?.is_some())
+}
+
+async fn load(ctx: &Ctx, file: &str) -> Result<Option<AdjustIntent>, ServiceError> {
+    let Some(item) = ctx.records.get(&keys::adjust_intent(file)).await? else { return Ok(None) };
+    let intent: AdjustIntent = from_item(item)?;
+    Ok((!intent.done).then_some(intent))
+}
+
+/// Does the moves of `file`'s unfinished adjustment, if any, and marks it
+/// done. Safe to run any number of times, concurrently too.
+pub async fn finish(ctx: &Ctx, file: &str) -> Result<(), ServiceError> {
+    let Some(intent) = load(ctx, file).await? else { return Ok(()) };
+    for (n, (from, to)) in intent.moves.iter().enumerate() {
+        let moved = match to {
+            Some(to) => ctx.files.move_file(from, to).await,
+            None => ctx.files.delete(from).await,
+        };
+        match moved {
+            Ok(()) => {}
+            // Neither copy exists: the file vanished; reconcile reports it lost.
+            Err(FileError::NotFound(key)) => tracing::error!(%key, "adjusted file is gone from storage"),
+            Err(e) => return Err(e.into()),
+        }
+        if n == 0 {
+            ctx.faults.hit("adjust.after_first_move")?;
+        }
+    }
+    ctx.faults.hit("adjust.after_move")?;
+    let Write::Update { key, changes, cond } = mark_done(keys::adjust_intent(file)) else { return Ok(()) };
+    match ctx.records.update(&key, changes, cond).await {
+        Ok(_) => {
+            tracing::info!(file, action = ?intent.action, actor = %intent.actor, "adjustment finished");
+            if let Some((kind, data)) = intent.notify {
+                sweeps::notify(ctx, &kind, data).await;
+            }
+            Ok(())
+        }
+        // Someone else finished it first (and sent the event).
+        Err(RecordError::ConditionFailed { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

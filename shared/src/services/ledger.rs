@@ -1,0 +1,229 @@
+//! Reading the stock ledger for staff: filters, a summary per kind over the
+//! whole filter, newest first, in cursor pages.
+//!
+//! The ledger is one partition (`LEDGER`) sorted by `seq`, the counters'
+//! version, not by time. `at` is stamped under the counters' lock, so it
+//! follows `seq` up to clock skew between writers: the scan walks down from
+//! the newest entry, filters on `at`, and stops `SKEW_MILLIS` below `since`.
+//! Cost: each request reads every entry newer than `since` (all of them
+//! without it), because the summary covers the whole filter, not the page.
+//! Pages are cut by `seq`; entries written meanwhile are always newer, so
+//! they never shift a page: no duplicates, no gaps.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use super::items::from_item;
+use super::model::LedgerEntry;
+use super::{Ctx, ServiceError, keys};
+use crate::domain::{LedgerKind, Timestamp};
+use crate::ports::{Index, Query};
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 500;
+/// How far `at` may run against `seq` between two writers' clocks.
+pub const SKEW_MILLIS: i64 = 5 * 60 * 1000;
+const SCAN_PAGE: usize = 1000;
+const CURSOR_TAG: &str = "ledger1:";
+
+/// The query string as it arrives; every field is checked by `parse`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawQuery {
+    pub kind: Option<String>,
+    pub file: Option<String>,
+    pub reference: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// A checked ledger query.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LedgerQuery {
+    /// Empty: every kind.
+    pub kinds: Vec<LedgerKind>,
+    pub file: Option<String>,
+    pub reference: Option<String>,
+    /// Inclusive bounds on `at`.
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub limit: usize,
+    /// Only entries older than this `seq`.
+    pub before: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KindSummary {
+    pub entries: u64,
+    /// Sum of the entries' change of available stock.
+    pub delta: i64,
+}
+
+#[derive(Debug)]
+pub struct LedgerPage {
+    pub entries: Vec<LedgerEntry>,
+    pub summary: BTreeMap<&'static str, KindSummary>,
+    pub next_cursor: Option<String>,
+}
+
+fn bad(msg: impl Into<String>) -> ServiceError {
+    ServiceError::BadInput(msg.into())
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.is_empty())
+}
+
+/// A time as RFC 3339 (`2026-01-31T12:00:00Z`) or as epoch milliseconds.
+pub fn parse_time(field: &str, s: &str) -> Result<Timestamp, ServiceError> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<i64>().map(Timestamp).map_err(|_| bad(format!("{field}: epoch milliseconds out of range")));
+    }
+    Timestamp::parse_rfc3339(s)
+        .ok_or_else(|| bad(format!("{field}: '{s}' is neither RFC 3339 (2026-01-31T12:00:00Z) nor epoch milliseconds")))
+}
+
+/// Kinds, comma separated (`sale,refund`).
+fn parse_kinds(s: &str) -> Result<Vec<LedgerKind>, ServiceError> {
+    s.split(',')
+        .map(|k| {
+            serde_json::from_value::<LedgerKind>(serde_json::Value::String(k.trim().to_string()))
+                .map_err(|_| bad(format!("kind: '{}' is not a ledger kind", k.trim())))
+        })
+        .collect()
+}
+
+pub fn encode_cursor(seq: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_TAG}{seq}"))
+}
+
+fn decode_cursor(c: &str) -> Result<String, ServiceError> {
+    let refused = || bad("cursor: not a cursor this API returned");
+    let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| refused())?;
+    let text = String::from_utf8(bytes).map_err(|_| refused())?;
+    let seq = text.strip_prefix(CURSOR_TAG).ok_or_else(refused)?;
+    // `{version:012}.{n:03}`, as `keys::ledger` writes it.
+    let ok = seq.len() == 16
+        && seq.as_bytes()[12] == b'.'
+        && seq.bytes().enumerate().all(|(i, b)| i == 12 || b.is_ascii_digit());
+    if ok { Ok(seq.to_string()) } else { Err(refused()) }
+}
+
+impl LedgerQuery {
+    pub fn parse(raw: RawQuery) -> Result<Self, ServiceError> {
+        let limit = match non_empty(raw.limit) {
+            None => DEFAULT_LIMIT,
+            Some(l) => match l.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => return Err(bad(format!("limit: '{l}' is not a whole number from 1 to {MAX_LIMIT}"))),
+            },
+        };
+        let since = non_empty(raw.since).map(|s| parse_time("since", &s)).transpose()?;
+        let until = non_empty(raw.until).map(|s| parse_time("until", &s)).transpose()?;
+        if let (Some(a), Some(b)) = (since, until)
+            && a > b
+        {
+            return Err(bad("since is after until"));
+        }
+        Ok(LedgerQuery {
+            kinds: non_empty(raw.kind).map(|k| parse_kinds(&k)).transpose()?.unwrap_or_default(),
+            file: non_empty(raw.file),
+            reference: non_empty(raw.reference),
+            since,
+            until,
+            limit,
+            before: non_empty(raw.cursor).map(|c| decode_cursor(&c)).transpose()?,
+        })
+    }
+
+    /// Whether an entry passes the filters (the cursor aside).
+    pub fn matches(&self, e: &LedgerEntry) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&e.kind))
+            && self.file.as_ref().is_none_or(|f| e.file.as_ref() == Some(f))
+            && self.reference.as_ref().is_none_or(|r| *r == e.reference)
+            && self.since.is_none_or(|s| e.at >= s)
+            && self.until.is_none_or(|u| e.at <= u)
+    }
+}
+
+/// One page of matching entries, newest first, and the summary of all.
+pub async fn read(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError> {
+    let floor = q.since.map(|s| s.plus_millis(-SKEW_MILLIS));
+    let mut out = LedgerPage { entries: Vec::new(), summary: BTreeMap::new(), next_cursor: None };
+    let mut more = false;
+    let mut cursor = None;
+    'scan: loop {
+        let page = ctx
+            .records
+            .query(Query::new(Index::Table, keys::LEDGER_PK).descending().limit(SCAN_PAGE).after(cursor))
+            .await?;
+        for item in page.items {
+            let e: LedgerEntry = from_item(item)?;
+            if floor.is_some_and(|f| e.at < f) {
+                break 'scan;
+            }
+            if !q.matches(&e) {
+                continue;
+            }
+            let s = out.summary.entry(e.kind.as_str()).or_default();
+            s.entries += 1;
+            s.delta += e.delta;
+            if q.before.as_ref().is_some_and(|b| e.seq >= *b) {
+                continue;
+            }
+            if out.entries.len() < q.limit {
+                out.entries.push(e);
+            } else {
+                more = true;
+            }
+        }
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    if more {
+        out.next_cursor = out.entries.last().map(|e| encode_cursor(&e.seq));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(f: impl FnOnce(&mut RawQuery)) -> Result<LedgerQuery, ServiceError> {
+        let mut r = RawQuery::default();
+        f(&mut r);
+        LedgerQuery::parse(r)
+    }
+
+    #[test]
+    fn defaults_and_bounds() {
+        assert_eq!(raw(|_| {}).unwrap().limit, DEFAULT_LIMIT);
+        assert_eq!(raw(|r| r.limit = Some("500".into())).unwrap().limit, 500);
+        for l in ["0", "501", "-1", "x", "1.5"] {
+            assert!(raw(|r| r.limit = Some(l.into())).is_err(), "{l}");
+        }
+    }
+
+    #[test]
+    fn kinds_times_and_cursors_parse_or_refuse() {
+        let q = raw(|r| r.kind = Some("sale,write_off".into())).unwrap();
+        assert_eq!(q.kinds, vec![LedgerKind::Sale, LedgerKind::WriteOff]);
+        assert!(raw(|r| r.kind = Some("sales".into())).is_err());
+        assert_eq!(parse_time("since", "1700000000123").unwrap(), Timestamp(1_700_000_000_123));
+        assert_eq!(parse_time("since", "2023-11-14T22:13:20Z").unwrap(), Timestamp(1_700_000_000_000));
+        assert!(parse_time("since", "yesterday").is_err());
+        assert!(raw(|r| (r.since, r.until) = (Some("2000".into()), Some("1000".into()))).is_err());
+        let c = encode_cursor("000000000042.001");
+        assert_eq!(raw(|r| r.cursor = Some(c)).unwrap().before.as_deref(), Some("000000000042.001"));
+        for bad in ["!!", "abc", &URL_SAFE_NO_PAD.encode("ledger1:42"), &URL_SAFE_NO_PAD.encode("x:000000000042.001")] {
+            assert!(raw(|r| r.cursor = Some(bad.to_string())).is_err(), "{bad}");
+        }
+    }
+}

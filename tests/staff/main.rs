@@ -1,0 +1,10 @@
+//! The staff side over HTTP: ledger, adjustments, subscription deletion and
+//! the role table, each on a fresh stack.
+
+mod adjust;
+mod crash;
+mod delete;
+mod helpers;
+mod ledger;
+mod replay;
+mod roles;

@@ -1,0 +1,57 @@
+//! The role walk, generated from `STAFF_ROUTES` itself: every staff route
+//! refuses a missing, expired or foreign-signed token with 401, refuses each
+//! role the table leaves out with 403, and lets the others through (any
+//! status but 401/403, never the router's "no such route", never a 5xx).
+
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::json;
+use shared::config::LOCAL_JWT_SECRET;
+use shared::domain::Timestamp;
+use shared::http::auth::{Role, STAFF_ROUTES, mint};
+use stockroom_tests::{problem, spawn_app};
+
+use super::helpers::call;
+
+/// Path parameters become a dummy id.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|seg| if seg.starts_with('{') && seg.ends_with('}') { "01J0000000000000000DUMMYID" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_staff_route_answers_exactly_as_the_table_says() {
+    let app = spawn_app().await;
+    app.add_stock(1).await;
+    let now = Timestamp::system_now().secs();
+    let expired = mint(&SecretString::from(LOCAL_JWT_SECRET), "tester", Role::Admin, now - 60).unwrap();
+    let foreign = mint(&SecretString::from("not-the-stack-secret"), "tester", Role::Admin, now + 3600).unwrap();
+    assert!(STAFF_ROUTES.len() >= 8);
+    for (method, path, roles) in STAFF_ROUTES {
+        let m = Method::from_bytes(method.as_bytes()).unwrap();
+        let url = concrete(path);
+        let body = (m != Method::GET && m != Method::DELETE).then(|| json!({}));
+        for (what, token) in
+            [("no token", None), ("expired", Some(expired.as_str())), ("foreign key", Some(foreign.as_str()))]
+        {
+            let r = call(&app, m.clone(), &url, token, body.clone()).await;
+            let (status, _) = problem(r).await;
+            assert_eq!(status, 401, "{method} {path} with {what}");
+        }
+        for role in [Role::Admin, Role::InventoryManager, Role::CustomerService] {
+            let r = call(&app, m.clone(), &url, Some(&app.staff_token(role)), body.clone()).await;
+            let status = r.status().as_u16();
+            if roles.contains(&role) {
+                assert!(!matches!(status, 401 | 403 | 405) && status < 500, "{method} {path} as {role:?}: {status}");
+                if status == 404 {
+                    let (_, p) = problem(r).await;
+                    assert_ne!(p["detail"], "no such route", "{method} {path} is routed");
+                }
+            } else {
+                assert_eq!(status, 403, "{method} {path} as {role:?}");
+            }
+        }
+    }
+}
