@@ -157,3 +157,26 @@ async fn bad_requests_are_400_and_change_nothing() {
     assert_eq!(app.keys("unused/").await.len(), 1);
     assert_eq!(ledger(&app, "?kind=ban").await["entries"], json!([]));
 }
+
+/// A revoke that read the subscription before a ban swapped one of its files
+/// must still give back the file it has now, not the banned one.
+#[tokio::test]
+async fn a_ban_with_replacement_and_a_revoke_at_once_leave_nothing_assigned() {
+    let app = spawn_app().await;
+    for round in 0..10 {
+        app.add_stock(2).await;
+        let (_, user, sub, files) = buy(&app, "bronze").await;
+        let revoke_path = format!("/admin/subscriptions/{sub}/revoke");
+        let target = [files[0].as_str()];
+        let (banned, revoked) = tokio::join!(
+            adjust_as(&app, Role::Admin, "ban", &target, "reported"),
+            app.post_admin(&revoke_path, json!({})),
+        );
+        assert_eq!((banned.status(), revoked.status()), (StatusCode::OK, StatusCode::OK), "round {round}");
+        let prefix = format!("assigned/{user}/");
+        assert!(app.keys(&prefix).await.is_empty(), "round {round}: files left under {prefix}");
+        assert_eq!(app.entitlement(&sub).await["can_run"], false);
+        books_balance(&app).await;
+    }
+    settled(&app).await;
+}

@@ -24,7 +24,8 @@ pub enum RevokeOutcome {
 }
 
 /// The writes that end a subscription and record which files go back.
-/// Fails its conditions (index 0 or 1) when the subscription already ended.
+/// Fails its conditions (index 0 or 1) when the subscription already ended,
+/// or changed (files or dates) since `sub` was read: the caller reads again.
 pub fn begin(ctx: &Ctx, sub: &SubscriptionRecord, reason: EndReason, actor: &str) -> Result<Vec<Write>, ServiceError> {
     begin_noted(ctx, sub, reason, actor, None)
 }
@@ -62,7 +63,7 @@ pub fn begin_noted(
                 Change::Remove(GSI1PK.into()),
                 Change::Remove(GSI1SK.into()),
             ],
-            cond: Some(Cond::Absent("ended".into())),
+            cond: Some(Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)])),
         },
     ])
 }
@@ -85,12 +86,19 @@ pub async fn revoke_noted(
     actor: &str,
     note: Option<&str>,
 ) -> Result<RevokeOutcome, ServiceError> {
-    let sub = load(ctx, subscription_id).await?;
-    if sub.ended.is_none() {
+    for attempt in 0.. {
+        let sub = load(ctx, subscription_id).await?;
+        if sub.ended.is_some() {
+            break;
+        }
         match ctx.records.transact(begin_noted(ctx, &sub, reason, actor, note)?).await {
-            Ok(()) => {}
-            // Ended meanwhile by someone else: finish whatever they began.
-            Err(crate::ports::RecordError::ConditionFailed { .. }) => {}
+            Ok(()) => break,
+            // Ended or changed (a replacement file, an add-on) meanwhile:
+            // read again, so the intent lists the files it has now.
+            Err(crate::ports::RecordError::ConditionFailed { .. }) if attempt < 20 => {}
+            Err(crate::ports::RecordError::ConditionFailed { .. }) => {
+                return Err(ServiceError::Conflict(format!("subscription {subscription_id} keeps changing; try again")));
+            }
             Err(e) => return Err(e.into()),
         }
     }
