@@ -16,7 +16,9 @@ async fn main() -> ExitCode {
     // The stack logs at info; staff commands keep stderr for their errors.
     let default_filter = if serving { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let result = if serving { serve().await } else { local::cli::run(cli).await };

@@ -25,7 +25,9 @@ impl Api {
         let token = match g.token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             Some(t) => t.to_string(),
             None if is_local(&base) => super::token::auto_admin()?,
-            None => bail!("no token for {base}: pass --token or set STOCKROOM_TOKEN (tokens are minted only for a local URL)"),
+            None => bail!(
+                "no token for {base}: pass --token or set STOCKROOM_TOKEN (tokens are minted only for a local URL)"
+            ),
         };
         let http = Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -43,7 +45,12 @@ impl Api {
         self.send(Method::POST, path, |r| r.json(&serde_json::json!({}))).await
     }
 
-    async fn send(&self, method: Method, path: &str, build: impl FnOnce(RequestBuilder) -> RequestBuilder) -> anyhow::Result<Value> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        build: impl FnOnce(RequestBuilder) -> RequestBuilder,
+    ) -> anyhow::Result<Value> {
         let url = self.url(path)?;
         let what = format!("{method} {}", url.path());
         let req = build(self.http.request(method, url.clone()).bearer_auth(&self.token));
@@ -53,7 +60,8 @@ impl Api {
         if !status.is_success() {
             bail!("{what}: {}", refusal(status, &body));
         }
-        serde_json::from_str(&body).map_err(|e| anyhow!("{what}: the response is not JSON ({e}); is {} a Stockroom API?", self.base))
+        serde_json::from_str(&body)
+            .map_err(|e| anyhow!("{what}: the response is not JSON ({e}); is {} a Stockroom API?", self.base))
     }
 
     fn url(&self, path: &str) -> anyhow::Result<Url> {

@@ -35,7 +35,8 @@ pub async fn run(g: &Global, args: &UploadArgs) -> anyhow::Result<()> {
 
     let bar = ProgressBar::new(paths.len() as u64);
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut tally = Tally::default();
     let mut seen: HashMap<[u8; 32], String> = HashMap::new();
