@@ -55,12 +55,16 @@ pub async fn run(g: &Global, args: &UploadArgs) -> anyhow::Result<()> {
         let report = api.post("/admin/reconcile").await.map_err(|e| {
             anyhow!("{e:#}; the {} uploaded files are adopted when the stack starts or reconciles", tally.uploaded)
         })?;
-        let adopted = report.get("adopted").map(table::cell).unwrap_or_default();
-        println!("reconcile adopted {adopted} new files");
+        let field = |k: &str| report.get(k).map(table::cell).unwrap_or_default();
+        println!(
+            "reconcile adopted {} new files (scanned {}, repaired {}, errors {})",
+            field("adopted"),
+            field("scanned"),
+            field("repaired"),
+            field("errors")
+        );
         if g.json {
             println!("{report}");
-        } else {
-            table::print_report(&report, false, &["scanned", "adopted", "repaired"]);
         }
     }
     if tally.conflicts > 0 {
