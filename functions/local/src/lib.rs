@@ -16,9 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 mod backend;
-mod upload;
-
-pub use upload::upload;
+pub mod cli;
 
 /// A started stack. `stop` shuts it down and waits for every task, so the
 /// data directory can be opened again (tests restart it this way).

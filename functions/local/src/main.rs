@@ -1,32 +1,39 @@
-//! `cargo run`: the whole shop on 127.0.0.1:3000 (env PORT), data under
-//! ./.stockroom (env STOCKROOM_DATA).
-//! `cargo run -- token [admin|inventory_manager|customer_service]` prints a
-//! staff token signed with the configured (local) JWT secret.
-//! `cargo run -- upload DIR` adds the files of DIR to `unused/`.
+//! `stockroom`: the operator CLI, and the local stack. With no subcommand
+//! (`cargo run` at the workspace root) it serves the whole shop on
+//! 127.0.0.1:3000 (env PORT), data under ./.stockroom (env STOCKROOM_DATA).
+//! `stockroom --help` lists the staff commands.
 
+use std::process::ExitCode;
+
+use clap::Parser;
+use local::cli::{Cli, Command};
 use shared::config::{Config, Place};
-use shared::domain::Timestamp;
-use shared::http::auth::{Role, mint};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    // The stack logs at info; staff commands keep stderr for their errors.
+    let default_filter = if serving { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
+    let result = if serving { serve().await } else { local::cli::run(cli).await };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the context chain, no backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
     let cfg = Config::from_env(Place::Local)?;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("token") {
-        let role: Role =
-            serde_json::from_value(serde_json::Value::from(args.get(1).map(String::as_str).unwrap_or("admin")))
-                .map_err(|_| anyhow::anyhow!("role must be admin, inventory_manager or customer_service"))?;
-        println!("{}", mint(&cfg.jwt_secret, "local-operator", role, Timestamp::system_now().secs() + 12 * 3600)?);
-        return Ok(());
-    }
-    if args.first().map(String::as_str) == Some("upload") {
-        let dir = args.get(1).ok_or_else(|| anyhow::anyhow!("usage: upload DIR"))?;
-        return local::upload(&cfg, std::path::Path::new(dir)).await;
-    }
     let running = local::start(cfg).await?;
     println!("Stockroom listening on {} (Ctrl-C to stop)", running.url());
     tokio::signal::ctrl_c().await?;
