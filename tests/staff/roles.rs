@@ -55,3 +55,27 @@ async fn every_staff_route_answers_exactly_as_the_table_says() {
         }
     }
 }
+
+/// The README's role table, as `STAFF_ROUTES` says it must read.
+fn role_table() -> String {
+    let name = |r: &Role| match r {
+        Role::Admin => "admin",
+        Role::InventoryManager => "inventory_manager",
+        Role::CustomerService => "customer_service",
+    };
+    let mut out = String::from("| route | roles |\n|---|---|\n");
+    for (method, path, roles) in STAFF_ROUTES {
+        let roles: Vec<&str> = roles.iter().map(name).collect();
+        out.push_str(&format!("| `{method} {path}` | {} |\n", roles.join(", ")));
+    }
+    out
+}
+
+#[test]
+fn the_readme_shows_the_role_table_from_the_code() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let start = readme.find("<!-- roles:start -->\n").expect("README has <!-- roles:start -->") + 21;
+    let end = readme.find("<!-- roles:end -->").expect("README has <!-- roles:end -->");
+    let want = role_table();
+    assert!(readme[start..end] == want, "README role table is stale; it should read:\n{want}");
+}
