@@ -32,6 +32,8 @@ pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
     ("POST", "/admin/expire", &[Admin]),
     ("POST", "/admin/orders/{id}/refund", &[Admin]),
     ("POST", "/admin/subscriptions/{id}/revoke", &[Admin, CustomerService]),
+    ("GET", "/admin/subscriptions/{id}/usage", ALL),
+    ("POST", "/admin/subscriptions/{id}/seats/remove", &[Admin, CustomerService]),
 ];
 
 #[derive(Debug, Serialize, Deserialize)]
