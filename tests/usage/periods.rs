@@ -28,14 +28,20 @@ async fn a_period_resets_at_its_boundary_and_keeps_its_totals() {
     let e = app.entitlement(&sub).await;
     assert_eq!((used(&e), resets_at(&e)), (Some(0), boundary + 30 * DAY));
     let report = expire(&app).await;
-    assert_eq!((report["usage"]["reset"]["closed"].as_u64(), report["usage"]["reset"]["opened"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (report["usage"]["reset"]["closed"].as_u64(), report["usage"]["reset"]["opened"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(expire(&app).await["usage"]["reset"]["closed"], 0, "a period resets once");
     posts(&app, &sub, "b", 2).await;
     let h = history(&app, &sub).await;
     assert_eq!((h["current"]["period"].as_u64(), h["current"]["posts"].as_u64()), (Some(1), Some(2)));
     let past = h["past"].as_array().unwrap();
     assert_eq!(past.len(), 1);
-    assert_eq!((past[0]["period"].as_u64(), past[0]["posts"].as_u64(), past[0]["closed"].as_bool()), (Some(0), Some(5), Some(true)));
+    assert_eq!(
+        (past[0]["period"].as_u64(), past[0]["posts"].as_u64(), past[0]["closed"].as_bool()),
+        (Some(0), Some(5), Some(true))
+    );
     // Every staff role may read it.
     for role in [Role::InventoryManager, Role::CustomerService] {
         let url = format!("{}/admin/subscriptions/{sub}/usage", app.url);
@@ -56,10 +62,7 @@ async fn two_reset_runs_at_once_reset_each_period_once() {
         subs.push(sub);
     }
     advance(&app, 30 * DAY + 60).await;
-    let (a, b) = tokio::join!(
-        app.post_admin("/admin/expire", json!({})),
-        app.post_admin("/admin/expire", json!({}))
-    );
+    let (a, b) = tokio::join!(app.post_admin("/admin/expire", json!({})), app.post_admin("/admin/expire", json!({})));
     let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
     let closed = a["usage"]["reset"]["closed"].as_u64().unwrap() + b["usage"]["reset"]["closed"].as_u64().unwrap();
     assert_eq!(closed, 3);
@@ -78,6 +81,9 @@ async fn an_ended_subscription_gets_its_last_period_closed_and_no_new_one() {
     posts(&app, &sub, "a", 3).await;
     advance(&app, 32 * DAY).await;
     let report = expire(&app).await;
-    assert_eq!((report["usage"]["reset"]["closed"].as_u64(), report["usage"]["reset"]["opened"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (report["usage"]["reset"]["closed"].as_u64(), report["usage"]["reset"]["opened"].as_u64()),
+        (Some(1), Some(0))
+    );
     assert_eq!(history(&app, &sub).await["past"][0]["posts"], 3);
 }

@@ -23,7 +23,8 @@ async fn distinct_keys_at_once_add_up_exactly() {
     let app = spawn_app().await;
     app.add_stock(1).await;
     let (sub, _) = buy(&app, "bronze").await;
-    let bodies = (0..40).map(|i| json!({"metric": "posts", "quantity": i % 5 + 1, "idempotency_key": format!("k-{i}")}));
+    let bodies =
+        (0..40).map(|i| json!({"metric": "posts", "quantity": i % 5 + 1, "idempotency_key": format!("k-{i}")}));
     let replies = reports_at_once(&app, &sub, bodies.collect()).await;
     assert!(replies.iter().all(|(status, _)| *status == 200), "{replies:?}");
     let want: u64 = (0..40u64).map(|i| i % 5 + 1).sum();

@@ -55,14 +55,23 @@ async fn seats_are_snapshotted_daily_and_the_renewal_follows_them() {
     expire(&app).await;
     assert_eq!(seat_days(&app, &sub).await, 10);
     assert_eq!(renewal_quote(&app, &sub, &token, "nowpayments").await, 19_900);
-    let stock: Value = app.client.get(format!("{}/admin/stock", app.url)).bearer_auth(app.admin_token()).send().await.unwrap().json().await.unwrap();
+    let stock: Value = app
+        .client
+        .get(format!("{}/admin/stock", app.url))
+        .bearer_auth(app.admin_token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stock["assigned"], 3);
 }
 
 #[tokio::test]
 async fn seat_removal_refuses_what_it_cannot_do() {
     let app = spawn_app().await;
-    app.add_stock(5).await;
+    app.add_stock(6).await;
     let (starter, _) = buy(&app, "gold").await;
     let gold_file = file_names(&app.entitlement(&starter).await)[0].clone();
     assert_eq!(problem(remove(&app, &starter, &gold_file).await).await.0, 400, "starter plans are not per seat");
@@ -72,9 +81,23 @@ async fn seat_removal_refuses_what_it_cannot_do() {
     assert_eq!(problem(remove(&app, "nope", "a.session").await).await.0, 404);
     let files = file_names(&app.entitlement(&sub).await);
     let url = format!("{}/admin/subscriptions/{sub}/seats/remove", app.url);
-    let r = app.client.post(&url).bearer_auth(app.staff_token(Role::InventoryManager)).json(&json!({"file": files[0]})).send().await.unwrap();
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(app.staff_token(Role::InventoryManager))
+        .json(&json!({"file": files[0]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(problem(r).await.0, 403);
-    let r = app.client.post(&url).bearer_auth(app.staff_token(Role::CustomerService)).json(&json!({"file": files[0]})).send().await.unwrap();
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(app.staff_token(Role::CustomerService))
+        .json(&json!({"file": files[0]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(remove(&app, &sub, &files[1]).await.status(), 200);
     assert_eq!(problem(remove(&app, &sub, &files[2]).await).await.0, 400, "the last seat stays");

@@ -102,7 +102,13 @@ pub fn seat_price_for(price: &Money, seat_price: &Money, default_seats: u32, sea
 }
 
 /// Checks a plan's quotas and seat price.
-pub fn validate(id: &str, quotas: &Quotas, seat_price: Option<&Money>, price: &Money, files: u32) -> Result<(), ParseError> {
+pub fn validate(
+    id: &str,
+    quotas: &Quotas,
+    seat_price: Option<&Money>,
+    price: &Money,
+    files: u32,
+) -> Result<(), ParseError> {
     for (metric, q) in quotas {
         if q.limit == 0 || q.limit > MAX_QUOTA {
             let why = format!("{id}: quota {} must be 1 to {MAX_QUOTA}", metric.as_str());
@@ -114,7 +120,8 @@ pub fn validate(id: &str, quotas: &Quotas, seat_price: Option<&Money>, price: &M
             && seat.currency == price.currency
             && seat.amount.checked_mul(i64::from(files)).is_some_and(|all| all <= price.amount);
         if !fits {
-            let why = format!("{id}: seat_price must be positive, in the plan's currency, and x files at most the price");
+            let why =
+                format!("{id}: seat_price must be positive, in the plan's currency, and x files at most the price");
             return Err(ParseError::new("product.seat_price", why));
         }
     }

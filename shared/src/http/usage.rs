@@ -10,8 +10,8 @@ use super::AppState;
 use super::auth::{Staff, service_only};
 use super::body::{RawBody, parse_json};
 use super::error::ApiError;
-use crate::services::usage::{self, ReportRequest, UsageError};
 use crate::services::seats;
+use crate::services::usage::{self, ReportRequest, UsageError};
 
 /// `POST /subscriptions/{id}/usage` (service token). 200 with the receipt,
 /// also for a replay of the same key and body.
@@ -29,7 +29,10 @@ pub async fn report(
             StatusCode::CONFLICT,
             "subscription-ended",
             "The subscription has ended",
-            format!("subscription {id} is {}; usage is not accepted", serde_json::json!(state).as_str().unwrap_or("ended")),
+            format!(
+                "subscription {id} is {}; usage is not accepted",
+                serde_json::json!(state).as_str().unwrap_or("ended")
+            ),
         )),
         Err(UsageError::Service(e)) => Err(e.into()),
     }

@@ -91,7 +91,10 @@ fn begin(ctx: &Ctx, sub: &SubscriptionRecord, file: &str, actor: &str) -> Result
     let gsi = (keys::SEAT_INTENTS_INDEX.to_string(), keys::sort_at(now, &format!("{id}#{file}")));
     let files: Vec<&String> = sub.files.iter().filter(|f| *f != file).collect();
     Ok(vec![
-        Write::Put { item: to_item(&keys::seat_removal(id, file), &intent, Some(gsi), None)?, cond: Some(Cond::NotExists) },
+        Write::Put {
+            item: to_item(&keys::seat_removal(id, file), &intent, Some(gsi), None)?,
+            cond: Some(Cond::NotExists),
+        },
         Write::Update {
             key: keys::subscription(id),
             changes: vec![Change::Set("files".into(), json(&files)), Change::Set("rev".into(), (sub.rev + 1).into())],

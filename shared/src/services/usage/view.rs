@@ -105,7 +105,11 @@ pub async fn history(ctx: &Ctx, id: &str) -> Result<UsageHistory, ServiceError> 
         let page = ctx.records.query(q).await?;
         for item in page.items {
             let p: PeriodRecord = from_item(item)?;
-            if p.period == n { current = Some(p) } else if p.period < n { past.push(p) }
+            if p.period == n {
+                current = Some(p)
+            } else if p.period < n {
+                past.push(p)
+            }
         }
         match page.next {
             Some(c) => cursor = Some(c),
