@@ -1,5 +1,6 @@
 //! Lambda (EventBridge schedule, every 15 min): checks stale unpaid orders
-//! with their provider, releases lapsed holds, requeues lost fulfilment.
+//! with their provider, releases lapsed holds, requeues lost fulfilment;
+//! `expire_job` also runs the usage jobs (period resets, seat snapshots).
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::usage::{Quotas, UsageFail};
 use super::{Money, ParseError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +36,16 @@ pub struct Product {
     pub validity_days: u32,
     #[serde(default)]
     pub kind: ProductKind,
+    /// Limits per 30-day usage period (none: unmetered).
+    #[serde(default, skip_serializing_if = "Quotas::is_empty")]
+    pub quotas: Quotas,
+    /// Entitlement when usage cannot be read: "open" (default) or "closed".
+    #[serde(default)]
+    pub usage_fail: UsageFail,
+    /// Set for plans priced per seat (file): `price` buys `files` seats, each
+    /// seat more or fewer moves it by this (see `usage::seat_price_for`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat_price: Option<Money>,
 }
 
 impl Product {
@@ -69,6 +80,7 @@ impl Product {
         if !times_ok {
             return Err(ParseError::new("product", format!("{}: interval and validity must be positive", self.id)));
         }
+        super::usage::validate(&self.id, &self.quotas, self.seat_price.as_ref(), &self.price, self.files)?;
         Ok(self)
     }
 }
@@ -115,5 +127,34 @@ mod tests {
         assert_eq!(row("elite").tier, Tier::Enterprise);
         assert_eq!((row("extra-account").kind, row("extra-account").files), (ProductKind::ExtraFiles, 1));
         assert_eq!((row("extend-30").kind, row("extend-30").validity_days), (ProductKind::Extend, 30));
+    }
+}
+
+#[cfg(test)]
+mod usage_tests {
+    use super::*;
+    use crate::domain::usage::{Metric, seat_price_for};
+
+    #[test]
+    fn default_quotas_allow_what_the_interval_allows_and_enterprise_is_per_seat() {
+        for p in default_catalog().unwrap().into_iter().filter(|p| p.kind == ProductKind::Plan) {
+            let q = p.quotas.get(&Metric::Posts).copied().unwrap();
+            assert_eq!(q.limit, u64::from(p.files) * (30 * 86_400 / u64::from(p.interval_seconds)), "{}", p.id);
+            assert_eq!(q.hard, p.tier == Tier::Starter, "{}", p.id);
+            let seat = p.seat_price.clone();
+            assert_eq!(seat.is_some(), p.tier == Tier::Enterprise, "{}", p.id);
+            if let Some(seat) = seat {
+                assert_eq!(seat_price_for(&p.price, &seat, p.files, p.files), p.price, "{}", p.id);
+            }
+        }
+    }
+
+    #[test]
+    fn a_bad_quota_in_a_seed_is_a_parse_error() {
+        let bad = CATALOG_JSON.replace("\"limit\": 720", "\"limit\": 0");
+        let products: Vec<Product> = serde_json::from_str(&bad).unwrap();
+        assert!(products.into_iter().map(Product::validate).any(|r| r.is_err()));
+        let unknown = CATALOG_JSON.replace("{\"posts\": {\"limit\": 720", "{\"likes\": {\"limit\": 720");
+        assert!(serde_json::from_str::<Vec<Product>>(&unknown).is_err());
     }
 }

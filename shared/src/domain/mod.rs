@@ -10,6 +10,7 @@ mod payment;
 mod stock;
 mod subscription;
 mod time;
+pub mod usage;
 
 pub use catalog::{Product, ProductKind, Tier, default_catalog};
 pub use email::Email;

@@ -35,6 +35,8 @@ pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
     ("DELETE", "/admin/subscriptions/{id}", &[Admin]),
     ("GET", "/admin/ledger", ALL),
     ("POST", "/admin/stock/adjust", &[Admin, InventoryManager]),
+    ("GET", "/admin/subscriptions/{id}/usage", ALL),
+    ("POST", "/admin/subscriptions/{id}/seats/remove", &[Admin, CustomerService]),
 ];
 
 #[derive(Debug, Serialize, Deserialize)]

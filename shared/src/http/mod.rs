@@ -8,6 +8,7 @@ pub mod body;
 pub mod error;
 pub mod sandbox;
 pub mod storefront;
+pub mod usage;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub fn storefront_routes() -> Router<AppState> {
         .route("/checkout", post(storefront::checkout))
         .route("/orders/{order_id}", get(storefront::order))
         .route("/subscriptions/{id}/entitlement", get(storefront::entitlement))
+        .route("/subscriptions/{id}/usage", post(usage::report))
 }
 
 pub fn webhook_routes() -> Router<AppState> {
@@ -75,6 +77,8 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/admin/subscriptions/{id}", delete(admin::delete_subscription))
         .route("/admin/ledger", get(admin::ledger))
         .route("/admin/stock/adjust", post(admin::adjust))
+        .route("/admin/subscriptions/{id}/usage", get(usage::history))
+        .route("/admin/subscriptions/{id}/seats/remove", post(usage::remove_seat))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::staff_only))
 }
 

@@ -62,6 +62,29 @@ pub fn subscription(id: &str) -> Key {
 /// Subscriptions by valid_until (expiry reads the due ones).
 pub const SUBS_INDEX: &str = "SUBS";
 
+/// Usage of a subscription in 30-day period `n` (counters, seat-days).
+pub fn usage_period(subscription_id: &str, n: u64) -> Key {
+    Key::new(format!("SUB#{subscription_id}"), format!("USAGE#{n:06}"))
+}
+pub const USAGE_PERIOD_PREFIX: &str = "USAGE#";
+/// Open usage periods by end (the reset job reads the ended ones).
+pub const USAGE_DUE_INDEX: &str = "USAGE_DUE";
+/// A usage report's idempotency key, scoped to its subscription.
+pub fn usage_report(subscription_id: &str, key: &str) -> Key {
+    let h = hex::encode(Sha256::digest(key.as_bytes()));
+    Key::new(format!("SUB#{subscription_id}"), format!("USAGEKEY#{h}"))
+}
+/// A subscription's seat count on day `day` (days since the epoch).
+pub fn seat_snapshot(subscription_id: &str, day: i64) -> Key {
+    Key::new(format!("SUB#{subscription_id}"), format!("SEATS#{day:08}"))
+}
+/// A seat (file) leaving a subscription, written before the file moves.
+pub fn seat_removal(subscription_id: &str, file: &str) -> Key {
+    Key::new(format!("SUB#{subscription_id}"), format!("SEATREMOVE#{file}"))
+}
+/// Unfinished seat removals by creation time.
+pub const SEAT_INTENTS_INDEX: &str = "SEAT_INTENTS";
+
 pub const LEDGER_PK: &str = "LEDGER";
 pub fn ledger(seq: u64, n: usize) -> Key {
     Key::new(LEDGER_PK, format!("{seq:012}.{n:03}"))

@@ -22,9 +22,11 @@ pub mod reconcile;
 pub mod refunds;
 pub mod restock;
 pub mod revoke;
+pub mod seats;
 pub mod stock;
 pub mod subscriptions;
 pub mod sweeps;
+pub mod usage;
 pub mod webhooks;
 pub mod worker;
 

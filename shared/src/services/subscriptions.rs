@@ -16,6 +16,9 @@ pub struct Entitlement {
     pub valid_until: String,
     /// Storage keys under `assigned/{user}/`.
     pub files: Vec<String>,
+    /// Usage in the current period and whether it could be read.
+    #[serde(flatten)]
+    pub usage: super::usage::UsageView,
 }
 
 pub async fn entitlement(ctx: &Ctx, id: &str) -> Result<Entitlement, ServiceError> {
@@ -32,12 +35,14 @@ pub async fn entitlement(ctx: &Ctx, id: &str) -> Result<Entitlement, ServiceErro
         }
         _ => Vec::new(),
     };
+    let usage = super::usage::view(ctx, &s).await;
     Ok(Entitlement {
         subscription_id: s.subscription_id,
-        can_run: state == SubscriptionState::Active,
+        can_run: state == SubscriptionState::Active && usage.allows_run(),
         state,
         interval_seconds: s.interval_seconds,
         valid_until: s.valid_until.rfc3339(),
         files,
+        usage,
     })
 }

@@ -21,6 +21,8 @@ pub struct ExpireReport {
     pub moved_to_grace: u64,
     pub expired: u64,
     pub files_released: u64,
+    /// Usage resets, seat snapshots and stale seat removals.
+    pub usage: super::usage::JobsReport,
 }
 
 /// The expiry schedule: first ask providers about stale unpaid orders (so a
@@ -35,6 +37,7 @@ pub async fn expire_job(ctx: &Ctx) -> Result<ExpireReport, ServiceError> {
     }
     let paid_requeued = requeue_paid(ctx).await?;
     let subs = super::expiry::run(ctx).await?;
+    let usage = super::usage::jobs(ctx).await;
     Ok(ExpireReport {
         payments_verified,
         holds_released,
@@ -42,6 +45,7 @@ pub async fn expire_job(ctx: &Ctx) -> Result<ExpireReport, ServiceError> {
         moved_to_grace: subs.moved_to_grace,
         expired: subs.expired,
         files_released: subs.files_released,
+        usage,
     })
 }
 

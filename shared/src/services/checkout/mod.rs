@@ -38,6 +38,7 @@ pub async fn checkout(
         .await?
         .ok_or_else(|| ServiceError::BadInput(format!("product_id: no product '{}'", req.product_id)))?;
     let purchase = purpose::resolve(ctx, &req, &product).await?;
+    let product = super::seats::priced(ctx, product, purchase.purpose, purchase.for_subscription.as_deref()).await?;
     if !req.new {
         match open_order(ctx, &req).await? {
             Open::Same(r) => return Ok(Outcome::Replayed(*r)),

@@ -1,0 +1,13 @@
+//! Usage metering: the bot engine reports use per subscription; each report
+//! is counted once (its key is written in the same transaction as the
+//! counter), into the subscription's current 30-day period.
+
+mod period;
+mod report;
+mod reset;
+mod view;
+
+pub use period::{PeriodRecord, open_changes};
+pub use report::{ReportRequest, UsageError, UsageReceipt, record};
+pub use reset::{JobsReport, ResetReport, jobs, reset_due};
+pub use view::{MetricUsage, UsageHistory, UsageStatus, UsageView, history, view};

@@ -1,0 +1,118 @@
+//! The reset job: each usage period that has ended is closed (its totals
+//! stay, for history) and the subscription's current period is opened, in
+//! one transaction guarded by the old period not being closed yet, so two
+//! runs at once reset it once.
+
+use serde::Serialize;
+
+use super::period::{self, PeriodRecord, open_changes};
+use crate::domain::{SubscriptionState, subscription_state};
+use crate::ports::records::{GSI1PK, GSI1SK};
+use crate::ports::{Change, Cond, Index, Query, RecordError, Write};
+use crate::services::items::{from_item, json};
+use crate::services::{Ctx, ServiceError, keys, revoke, seats};
+
+#[derive(Debug, Default, Serialize)]
+pub struct ResetReport {
+    /// Periods closed by this run.
+    pub closed: u64,
+    /// New periods opened (not for subscriptions that have ended).
+    pub opened: u64,
+}
+
+/// What the usage jobs did in one run of the expiry schedule.
+#[derive(Debug, Default, Serialize)]
+pub struct JobsReport {
+    pub reset: ResetReport,
+    pub seats: seats::SnapshotReport,
+    pub seat_removals_finished: u64,
+    /// Jobs that failed this run (logged; the next run tries again).
+    pub failed: u32,
+}
+
+/// The usage jobs, run with the expiry schedule (every 15 min; the snapshot
+/// records once a day). A failing one is logged and does not stop expiry.
+pub async fn jobs(ctx: &Ctx) -> JobsReport {
+    let mut report = JobsReport::default();
+    match reset_due(ctx).await {
+        Ok(r) => report.reset = r,
+        Err(e) => {
+            tracing::error!(error = ?e, "usage reset failed");
+            report.failed += 1;
+        }
+    }
+    match seats::snapshot(ctx).await {
+        Ok(r) => report.seats = r,
+        Err(e) => {
+            tracing::error!(error = ?e, "seat snapshot failed");
+            report.failed += 1;
+        }
+    }
+    match seats::finish_stale(ctx).await {
+        Ok(n) => report.seat_removals_finished = n,
+        Err(e) => {
+            tracing::error!(error = ?e, "finishing seat removals failed");
+            report.failed += 1;
+        }
+    }
+    report
+}
+
+pub async fn reset_due(ctx: &Ctx) -> Result<ResetReport, ServiceError> {
+    let now = ctx.clock.now();
+    let mut report = ResetReport::default();
+    // Closing takes periods out of the index, so read from the start each page.
+    loop {
+        let q = Query::new(Index::Gsi1, keys::USAGE_DUE_INDEX).sk(keys::up_to(keys::sort_at(now, "~"))).limit(100);
+        let page = ctx.records.query(q).await?;
+        let mut progressed = false;
+        for item in page.items {
+            let p: PeriodRecord = from_item(item)?;
+            // The index may lag: re-check what was read.
+            if p.closed || p.end > now {
+                continue;
+            }
+            let (closed, opened) = close(ctx, &p).await?;
+            progressed |= closed;
+            report.closed += u64::from(closed);
+            report.opened += u64::from(opened);
+        }
+        if page.next.is_none() || !progressed {
+            return Ok(report);
+        }
+    }
+}
+
+/// Closes period `p` and opens the current one (if the subscription is
+/// live). Returns (closed by us, opened by us).
+async fn close(ctx: &Ctx, p: &PeriodRecord) -> Result<(bool, bool), ServiceError> {
+    let now = ctx.clock.now();
+    let sub = revoke::load(ctx, &p.subscription_id).await?;
+    let mut writes = vec![Write::Update {
+        key: keys::usage_period(&p.subscription_id, p.period),
+        changes: vec![
+            Change::Set("closed".into(), json(&true)),
+            Change::Set("closed_at".into(), json(&now)),
+            Change::Remove(GSI1PK.into()),
+            Change::Remove(GSI1SK.into()),
+        ],
+        cond: Some(Cond::And(vec![Cond::Exists, Cond::Ne("closed".into(), json(&true))])),
+    }];
+    let state = subscription_state(sub.valid_until, sub.ended, now);
+    let live = matches!(state, SubscriptionState::Active | SubscriptionState::Grace);
+    let n = period::current(ctx, &sub);
+    if live && n > p.period {
+        let cond = Cond::Ne("closed".into(), json(&true));
+        let key = keys::usage_period(&sub.subscription_id, n);
+        writes.push(Write::Update { key, changes: open_changes(&sub, n), cond: Some(cond) });
+    }
+    let opens = writes.len() > 1;
+    match ctx.records.transact(writes).await {
+        Ok(()) => {
+            tracing::info!(subscription_id = %p.subscription_id, period = p.period, used = p.posts, "usage period closed");
+            Ok((true, opens))
+        }
+        Err(RecordError::ConditionFailed { .. }) | Err(RecordError::Conflict) => Ok((false, false)),
+        Err(e) => Err(e.into()),
+    }
+}
