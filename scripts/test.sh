@@ -25,7 +25,7 @@ say "all crates: unit tests, embedded suites, AWS conformance on moto"
 cargo test --workspace --all-targets
 
 say "black-box suites on the AWS emulator"
-STOCKROOM_TEST_BACKEND=aws cargo test -p stockroom-tests --features aws --test purchase
+STOCKROOM_TEST_BACKEND=aws cargo test -p stockroom-tests --features aws --tests
 
 say "SAM template lint"
 scripts/lint-infra.sh
