@@ -2,6 +2,7 @@
 //! value once held is valid.
 
 mod catalog;
+mod credits;
 mod email;
 mod ids;
 mod money;
@@ -12,6 +13,7 @@ mod subscription;
 mod time;
 
 pub use catalog::{Product, ProductKind, Tier, default_catalog};
+pub use credits::{Action, Balance, CreditRules, Direction, Effect, EntryKind, TransferState, decide, effect};
 pub use email::Email;
 pub use ids::{FileName, IdempotencyKey, OrderId, UserId};
 pub use money::{Currency, Money};

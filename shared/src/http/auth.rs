@@ -32,6 +32,11 @@ pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
     ("POST", "/admin/expire", &[Admin]),
     ("POST", "/admin/orders/{id}/refund", &[Admin]),
     ("POST", "/admin/subscriptions/{id}/revoke", &[Admin, CustomerService]),
+    ("GET", "/admin/customers/{email}/credits", &[Admin, CustomerService]),
+    ("POST", "/admin/credits/gifts", &[Admin, CustomerService]),
+    ("POST", "/admin/credits/gifts/{id}/deactivate", &[Admin, CustomerService]),
+    ("POST", "/admin/orders/{id}/deactivate", &[Admin, CustomerService]),
+    ("POST", "/admin/credits/post", &[Admin]),
 ];
 
 #[derive(Debug, Serialize, Deserialize)]

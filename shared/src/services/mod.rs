@@ -12,6 +12,7 @@ pub mod addons;
 pub mod alerts;
 pub mod catalog;
 pub mod checkout;
+pub mod credits;
 pub mod fulfil;
 pub mod holds;
 pub mod limits;
