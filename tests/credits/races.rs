@@ -90,7 +90,8 @@ async fn refund_event_and_staff_deactivation_at_once() {
     run_job(&app).await;
     assert_eq!(balance(&app, email).await, (35, 0, 0));
     let refund_event = app.sandbox_pay(&order, json!({"status": "refunded"}));
-    let staff_refund = app.post_admin(&format!("/admin/orders/{order}/refund"), json!({}));
+    let refund_path = format!("/admin/orders/{order}/refund");
+    let staff_refund = app.post_admin(&refund_path, json!({}));
     let (_, _, d) = tokio::join!(refund_event, staff_refund, deactivate_order(&app, &order));
     assert!(d["credits"] == "reversed" || d["credits"] == "unchanged", "{d}");
     app.wait_for(&order, &token, "refunded").await;

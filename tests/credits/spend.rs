@@ -15,15 +15,14 @@ async fn app() -> TestApp {
 
 /// An open order of `email` whose token proves the credits are theirs.
 async fn proof(app: &TestApp, email: &str) -> Value {
-    let r = checkout(app, email, "silver", json!({})).await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let v: Value = r.json().await.unwrap();
+    let (_, _, v) = created(checkout(app, email, "silver", json!({})).await).await;
     json!({"use_credits": true, "credits_proof": {"order_id": v["order_id"], "order_token": v["order_token"]}})
 }
 
 async fn created(r: reqwest::Response) -> (String, String, Value) {
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let status = r.status();
     let v: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{v}");
     (s(&v["order_id"]), s(&v["order_token"]), v)
 }
 
@@ -105,7 +104,8 @@ async fn overspending_is_refused_even_at_once() {
     gift(&app, email, 10).await;
     let with = proof(&app, email).await;
     // Two checkouts racing for the same 10 credits: one gets them.
-    let (a, b) = tokio::join!(checkout(&app, email, "bronze", with.clone()), checkout(&app, email, "gold", with.clone()));
+    let (a, b) =
+        tokio::join!(checkout(&app, email, "bronze", with.clone()), checkout(&app, email, "gold", with.clone()));
     let codes = [a.status(), b.status()];
     assert!(codes.contains(&StatusCode::CREATED), "{codes:?}");
     let (_, _, pending_out) = balance(&app, email).await;
@@ -134,7 +134,7 @@ async fn a_negative_balance_stays_visible_and_refuses_spending() {
     advance(&app, HOLD_SECS + 1).await;
     run_job(&app).await;
     assert_eq!(balance(&app, email).await, (30, 0, 0));
-    app.add_stock(3).await;
+    app.add_stock(6).await;
     let with = proof(&app, email).await;
     let (id, token, _) = created(checkout(&app, email, "bronze", with.clone()).await).await;
     app.wait_for(&id, &token, "fulfilled").await;

@@ -86,12 +86,16 @@ pub struct Audit {
     pub spendable: i64,
     /// The same sums recomputed from the entries.
     pub entries: Balance,
+    /// Entries the account has counted, and entries found.
+    pub version: i64,
     pub count: usize,
 }
 
 impl Audit {
     pub fn ok(&self) -> bool {
-        self.account == self.entries && self.spendable == self.account.spendable()
+        self.account == self.entries
+            && self.spendable == self.account.spendable()
+            && usize::try_from(self.version).is_ok_and(|v| v == self.count)
     }
 }
 
@@ -100,18 +104,27 @@ impl Audit {
 pub async fn audit(ctx: &Ctx, email: &str) -> Result<Audit, ServiceError> {
     let email = Email::parse(email).map_err(|e| ServiceError::BadInput(e.to_string()))?;
     let user = UserId::for_email(&email);
-    let a = super::spend::account(ctx, user.as_str()).await?;
-    let list = entries(ctx, user.as_str()).await?;
-    let mut sum = Balance::default();
-    for e in &list {
-        sum.posted += e.posted;
-        sum.pending_in += e.pending_in;
-        sum.pending_out += e.pending_out;
+    // Not one snapshot: read the account around the entries and try again
+    // if an entry landed in between (the version counts entries).
+    for _ in 0..20 {
+        let a = super::spend::account(ctx, user.as_str()).await?;
+        let list = entries(ctx, user.as_str()).await?;
+        if super::spend::account(ctx, user.as_str()).await?.version != a.version {
+            continue;
+        }
+        let mut sum = Balance::default();
+        for e in &list {
+            sum.posted += e.posted;
+            sum.pending_in += e.pending_in;
+            sum.pending_out += e.pending_out;
+        }
+        return Ok(Audit {
+            account: Balance { posted: a.posted, pending_in: a.pending_in, pending_out: a.pending_out },
+            spendable: a.spendable,
+            entries: sum,
+            version: a.version,
+            count: list.len(),
+        });
     }
-    Ok(Audit {
-        account: Balance { posted: a.posted, pending_in: a.pending_in, pending_out: a.pending_out },
-        spendable: a.spendable,
-        entries: sum,
-        count: list.len(),
-    })
+    Err(ServiceError::Conflict(format!("credits of {email} kept changing while audited")))
 }
