@@ -58,6 +58,10 @@ pub fn settings(cfg: &Config) -> Settings {
         requeue_after_millis: cfg.requeue_after_secs * 1000,
         pending_per_email: cfg.pending_per_email.max(1),
         pending_per_ip: cfg.pending_per_ip,
+        credits: crate::domain::CreditRules {
+            minor_per_credit: cfg.credit_minor_per_credit,
+            hold_millis: cfg.credit_hold_hours * 3_600_000,
+        },
     }
 }
 

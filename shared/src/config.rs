@@ -51,6 +51,10 @@ pub struct Config {
     pub pending_per_email: u32,
     /// Open orders per client address; 0 = off (local: every caller is 127.0.0.1).
     pub pending_per_ip: u32,
+    /// Loyalty credits: minor units of price per credit, and the hours an
+    /// earned credit stays pending.
+    pub credit_minor_per_credit: i64,
+    pub credit_hold_hours: i64,
     /// Live payments: provider API endpoints and keys, and where Stripe
     /// Checkout sends the buyer back to.
     pub nowpayments_api_url: String,
@@ -145,6 +149,14 @@ impl Config {
             jobs_every_secs: number(&get, "STOCKROOM_JOBS_EVERY_SECS", 30)?,
             pending_per_email: number(&get, "STOCKROOM_PENDING_PER_EMAIL", 2)?,
             pending_per_ip: number(&get, "STOCKROOM_PENDING_PER_IP", if place == Place::Local { 0 } else { 5 })?,
+            credit_minor_per_credit: positive(
+                number(&get, "STOCKROOM_CREDIT_MINOR_PER_CREDIT", 100)?,
+                "STOCKROOM_CREDIT_MINOR_PER_CREDIT",
+            )?,
+            credit_hold_hours: positive(
+                number(&get, "STOCKROOM_CREDIT_HOLD_HOURS", 48)?,
+                "STOCKROOM_CREDIT_HOLD_HOURS",
+            )?,
             nowpayments_api_url: get("NOWPAYMENTS_API_URL").unwrap_or_else(|| "https://api.nowpayments.io".into()),
             nowpayments_api_key: secret("NOWPAYMENTS_API_KEY", "")?,
             stripe_api_url: get("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into()),

@@ -120,6 +120,10 @@ async fn jobs(ctx: Arc<Ctx>, sweeper: backend::Sweeper, every: Duration, mut sto
             Ok(report) => tracing::debug!(?report, "expiry job"),
             Err(e) => tracing::error!(error = ?e, "expiry job failed"),
         }
+        match shared::services::credits::post_due(&ctx, "schedule:credits").await {
+            Ok(report) => tracing::debug!(?report, "credits job"),
+            Err(e) => tracing::error!(error = ?e, "credits job failed"),
+        }
         if let Err(e) = shared::services::reconcile::run(&ctx, "schedule:reconcile").await {
             tracing::error!(error = ?e, "reconcile failed");
         }

@@ -2,6 +2,7 @@
 //! value once held is valid.
 
 mod catalog;
+mod credits;
 mod email;
 mod ids;
 mod money;
@@ -13,6 +14,7 @@ mod time;
 pub mod usage;
 
 pub use catalog::{Product, ProductKind, Tier, default_catalog};
+pub use credits::{Action, Balance, CreditRules, Direction, Effect, EntryKind, TransferState, decide, effect};
 pub use email::Email;
 pub use ids::{FileName, IdempotencyKey, OrderId, UserId};
 pub use money::{Currency, Money};

@@ -37,6 +37,11 @@ pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
     ("POST", "/admin/stock/adjust", &[Admin, InventoryManager]),
     ("GET", "/admin/subscriptions/{id}/usage", ALL),
     ("POST", "/admin/subscriptions/{id}/seats/remove", &[Admin, CustomerService]),
+    ("GET", "/admin/customers/{email}/credits", &[Admin, CustomerService]),
+    ("POST", "/admin/credits/gifts", &[Admin, CustomerService]),
+    ("POST", "/admin/credits/gifts/{id}/deactivate", &[Admin, CustomerService]),
+    ("POST", "/admin/orders/{id}/deactivate", &[Admin, CustomerService]),
+    ("POST", "/admin/credits/post", &[Admin]),
 ];
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -93,6 +93,9 @@ impl From<ServiceError> for ApiError {
                 a.retry_after = Some(1);
                 a
             }
+            E::InsufficientCredits(d) => {
+                ApiError::new(StatusCode::CONFLICT, "insufficient-credits", "Not enough spendable credits", d)
+            }
             E::TooMany(d) => {
                 let mut a =
                     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-open-orders", "Too many unpaid orders", d);

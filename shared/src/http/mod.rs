@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod credits;
 pub mod error;
 pub mod sandbox;
 pub mod storefront;
@@ -79,6 +80,11 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/admin/stock/adjust", post(admin::adjust))
         .route("/admin/subscriptions/{id}/usage", get(usage::history))
         .route("/admin/subscriptions/{id}/seats/remove", post(usage::remove_seat))
+        .route("/admin/customers/{email}/credits", get(credits::view))
+        .route("/admin/credits/gifts", post(credits::gift))
+        .route("/admin/credits/gifts/{id}/deactivate", post(credits::deactivate_gift))
+        .route("/admin/orders/{id}/deactivate", post(credits::deactivate_order))
+        .route("/admin/credits/post", post(credits::post))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::staff_only))
 }
 

@@ -46,7 +46,7 @@ pub async fn pay(
     let bundle =
         orders::load(&s.ctx, &order_id).await?.ok_or_else(|| ApiError::not_found(format!("no order {order_id}")))?;
     let payment = bundle.payment.ok_or_else(|| ApiError::not_found("the order has no invoice yet"))?;
-    let amount = body.amount.unwrap_or(bundle.order.price.amount);
+    let amount = body.amount.unwrap_or(bundle.order.amount_due().amount);
     if amount < 0 {
         return Err(ApiError::bad_request("amount must not be negative"));
     }
@@ -54,7 +54,7 @@ pub async fn pay(
     let (provider, raw_body, headers) = match bundle.order.provider {
         ProviderKind::Nowpayments => {
             // As NOWPayments does: less than due is partially_paid.
-            let default = if amount < bundle.order.price.amount { "partially_paid" } else { "finished" };
+            let default = if amount < bundle.order.amount_due().amount { "partially_paid" } else { "finished" };
             let status = body.status.as_deref().unwrap_or(default);
             let ipn = nowpayments_ipn(&bundle.order, &payment, status, amount)?;
             let text = ipn.to_string();
@@ -101,7 +101,7 @@ fn nowpayments_ipn(order: &OrderRecord, p: &PaymentRecord, status: &str, amount:
         "invoice_id": null,
         "payment_status": status,
         "pay_address": p.pay_address,
-        "price_amount": decimal(&order.price),
+        "price_amount": decimal(&order.amount_due()),
         "price_currency": order.price.currency.as_str().to_ascii_lowercase(),
         "pay_amount": pay_amount,
         "actually_paid": decimal(&paid),

@@ -21,6 +21,8 @@ pub struct Settings {
     pub pending_per_email: u32,
     /// Open orders one client address may have at once; 0 turns it off.
     pub pending_per_ip: u32,
+    /// Loyalty credits: earn rate and hold.
+    pub credits: crate::domain::CreditRules,
 }
 
 /// Everything a use case needs: the ports, the settings and test hooks.

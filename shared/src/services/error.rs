@@ -16,6 +16,8 @@ pub enum ServiceError {
     AmountMismatch(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    InsufficientCredits(String),
     #[error("too many open orders: {0}")]
     TooMany(String),
     #[error("payment provider failed")]

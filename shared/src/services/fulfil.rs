@@ -62,7 +62,19 @@ pub async fn handle(ctx: &Ctx, body: &str) -> Result<FulfilOutcome, ServiceError
     }
 }
 
+/// Fulfils the order, then writes the credit it earns (here, not inside
+/// the steps, so a redelivery after a crash between the two still earns it).
 pub async fn fulfil(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceError> {
+    let outcome = fulfil_once(ctx, order_id).await?;
+    if matches!(outcome, FulfilOutcome::Fulfilled { .. } | FulfilOutcome::AlreadyDone)
+        && let Some(b) = load(ctx, order_id).await?
+    {
+        super::credits::earn(ctx, &b.order).await?;
+    }
+    Ok(outcome)
+}
+
+async fn fulfil_once(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceError> {
     let bundle = load(ctx, order_id).await?.ok_or_else(|| ServiceError::NotFound(format!("no order {order_id}")))?;
     match bundle.order.status {
         OrderStatus::Fulfilled => return Ok(FulfilOutcome::AlreadyDone),
@@ -82,7 +94,7 @@ pub async fn fulfil(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceE
         None => match claim(ctx, &bundle).await? {
             Claim::Claimed(i) => i,
             Claim::Short => return backorder(ctx, &bundle.order).await,
-            Claim::Raced => return Box::pin(fulfil(ctx, order_id)).await,
+            Claim::Raced => return Box::pin(fulfil_once(ctx, order_id)).await,
         },
     };
     ctx.faults.hit("fulfil.after_claim")?;
@@ -261,7 +273,7 @@ async fn finish(ctx: &Ctx, order: &OrderRecord, intent: &IntentRecord) -> Result
         Ok(()) => {}
         // Done by another run, or the order was refunded meanwhile: look
         // again (a refunded order gets its claim handed back).
-        Err(RecordError::ConditionFailed { .. }) => return Box::pin(fulfil(ctx, &order.order_id)).await,
+        Err(RecordError::ConditionFailed { .. }) => return Box::pin(fulfil_once(ctx, &order.order_id)).await,
         Err(e) => return Err(e.into()),
     }
     tracing::info!(order_id = %order.order_id, %subscription_id, files = intent.files.len(), "order fulfilled");

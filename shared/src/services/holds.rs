@@ -32,7 +32,13 @@ pub async fn release(
         }
     }
     match commit(ctx, writes, vec![release_entry(&order.order_id, count, reason, actor)], |_| Ok(())).await {
-        Ok(_) => Ok(true),
+        Ok(_) => {
+            if to.is_some() && order.credits > 0 {
+                // The order will not be paid: its pending spend is voided.
+                super::credits::after_payment(ctx, &order.order_id, actor).await;
+            }
+            Ok(true)
+        }
         Err(CommitError::Condition(_)) => Ok(false),
         Err(CommitError::Service(e)) => Err(e),
     }

@@ -13,6 +13,7 @@ pub mod adjust;
 pub mod alerts;
 pub mod catalog;
 pub mod checkout;
+pub mod credits;
 pub mod fulfil;
 pub mod holds;
 pub mod ledger;

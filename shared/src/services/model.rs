@@ -55,6 +55,18 @@ pub struct OrderRecord {
     /// The subscription a renewal or add-on is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub for_subscription: Option<String>,
+    /// Loyalty credits spent on this order, and the price they cover.
+    #[serde(default)]
+    pub credits: i64,
+    #[serde(default)]
+    pub credits_minor: i64,
+}
+
+impl OrderRecord {
+    /// What the payment provider is to collect: the price less credits.
+    pub fn amount_due(&self) -> Money {
+        Money::new(self.price.amount - self.credits_minor, self.price.currency.clone())
+    }
 }
 
 /// The invoice an order is paid through.

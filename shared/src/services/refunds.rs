@@ -113,6 +113,8 @@ pub async fn refund_order(ctx: &Ctx, order_id: &str, actor: &str) -> Result<Refu
         let b = load(ctx, order_id).await?.ok_or_else(|| ServiceError::NotFound(format!("no order {order_id}")))?;
         let from = b.order.status;
         if from == OrderStatus::Refunded {
+            // A repeat finishes what a cut-short first call may have left.
+            super::credits::on_refund(ctx, order_id, actor).await;
             return Ok(RefundReport { order_id: order_id.into(), status: from, revoke: None });
         }
         if !from.can_move_to(OrderStatus::Refunded) {
@@ -125,6 +127,7 @@ pub async fn refund_order(ctx: &Ctx, order_id: &str, actor: &str) -> Result<Refu
         let lead = vec![Write::Update { key: keys::order(order_id), changes, cond: Some(is_status(from)) }];
         match commit_refund(ctx, &b, lead, actor).await? {
             Ok(ending) => {
+                super::credits::on_refund(ctx, order_id, actor).await;
                 let revoke = match ending {
                     Some(sid) => Some(revoke::finish(ctx, &sid).await?),
                     None => None,

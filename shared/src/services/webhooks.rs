@@ -72,7 +72,7 @@ pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError
 fn doubtful(ev: &PaymentEvent, b: &OrderBundle) -> bool {
     ev.provider == ProviderKind::Nowpayments
         && ev.outcome == PaymentOutcome::Paid
-        && check_amount(&b.order.price, ev) != AmountCheck::Ok
+        && check_amount(&b.order.amount_due(), ev) != AmountCheck::Ok
 }
 
 /// The provider's own answer for this payment, to act on instead of the
@@ -99,7 +99,7 @@ async fn apply(
     let order = &b.order;
     let mut missing = None;
     if matches!(target, OrderStatus::Paid | OrderStatus::PartiallyPaid) {
-        match check_amount(&order.price, ev) {
+        match check_amount(&order.amount_due(), ev) {
             AmountCheck::Ok => {}
             AmountCheck::Under { missing: m, currency } => {
                 target = OrderStatus::PartiallyPaid;
@@ -168,6 +168,13 @@ async fn apply(
         Err(_) => return Ok(None),
     }
     tracing::info!(order_id = %order.order_id, event_id = %ev.event_id, %from, to = %target, "order moved");
+    match target {
+        OrderStatus::Refunded => super::credits::on_refund(ctx, &order.order_id, ev.provider.as_str()).await,
+        OrderStatus::Paid | OrderStatus::Expired | OrderStatus::Failed if order.credits > 0 => {
+            super::credits::after_payment(ctx, &order.order_id, ev.provider.as_str()).await
+        }
+        _ => {}
+    }
     if let Some(sub) = ending {
         // The files go back through the queue; reconcile finishes the intent
         // if this message is lost.

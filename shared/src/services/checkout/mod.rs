@@ -1,9 +1,10 @@
 //! `POST /checkout`: hold the plan's files and open an invoice.
 
+mod credits;
 mod purpose;
 mod request;
 
-pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, Outcome};
+pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, CreditsProof, Outcome};
 
 use super::items::{from_item, json, to_item};
 use super::model::{HoldRecord, IdempotencyRecord, OrderRecord, PaymentRecord};
@@ -21,6 +22,7 @@ enum Slot {
     OpenPointer,
     EmailLimit,
     IpLimit,
+    Credits,
 }
 
 pub async fn checkout(
@@ -48,7 +50,16 @@ pub async fn checkout(
         }
     }
     let mut order = new_order(ctx, &req, &product, &purchase);
-    let (writes, slots) = open_writes(ctx, &mut order, &req, key.as_ref(), &request_hash)?;
+    if let Some(proof) = &req.credits_proof {
+        credits::apply(ctx, &mut order, proof).await?;
+    }
+    let (mut writes, mut slots) = open_writes(ctx, &mut order, &req, key.as_ref(), &request_hash)?;
+    if order.credits > 0 {
+        for w in super::credits::opening_writes(ctx, &order)? {
+            writes.push(w);
+            slots.push(Slot::Credits);
+        }
+    }
     let wanted = purchase.files;
     let entries = if wanted == 0 {
         Vec::new()
@@ -75,6 +86,11 @@ pub async fn checkout(
             return refused(ctx, slots.get(i).copied(), &req, key.as_ref(), &request_hash).await;
         }
         Err(CommitError::Service(e)) => return Err(e),
+    }
+    if order.amount_due().amount <= 0 {
+        // Credits pay it all: no provider, the order is paid now.
+        let payment = credits::paid_in_full(ctx, &mut order).await?;
+        return Ok(Outcome::Created(response(ctx, &order, &payment)?));
     }
     let payment = open_invoice(ctx, &order, &product, &req).await?;
     Ok(Outcome::Created(response(ctx, &order, &payment)?))
@@ -106,6 +122,9 @@ async fn refused(
             "this address already has {} unpaid orders; pay one or wait for its hold to end",
             ctx.settings.pending_per_ip
         ))),
+        Some(Slot::Credits) => {
+            Err(ServiceError::InsufficientCredits("the credits were spent meanwhile; check out again".into()))
+        }
         Some(Slot::Record) | None => {
             Err(ServiceError::internal(anyhow::anyhow!("checkout write failed its condition")))
         }
@@ -147,6 +166,8 @@ fn new_order(ctx: &Ctx, req: &CheckoutRequest, product: &Product, p: &purpose::P
         open_pointer: None,
         purpose: p.purpose,
         for_subscription: p.for_subscription.clone(),
+        credits: 0,
+        credits_minor: 0,
     }
 }
 
@@ -225,7 +246,7 @@ async fn open_invoice(
         order_id: OrderId::parse(&order.order_id).map_err(|e| ServiceError::internal(anyhow::anyhow!(e)))?,
         product_id: product.id.clone(),
         product_name: product.name.clone(),
-        price: product.price.clone(),
+        price: order.amount_due(),
         pay_currency: req.pay_currency.clone(),
         expires_at: order.reserved_until,
         email: order.email.clone(),
@@ -323,5 +344,7 @@ fn response(ctx: &Ctx, order: &OrderRecord, p: &PaymentRecord) -> Result<Checkou
             pay_currency: p.pay_currency.clone(),
             checkout_url: p.checkout_url.clone(),
         },
+        credits_used: order.credits,
+        amount_due: order.amount_due(),
     })
 }

@@ -27,6 +27,19 @@ pub struct CheckoutBody {
     /// The token of the order that bought the subscription: proof it is yours.
     #[serde(default)]
     pub order_token: Option<String>,
+    /// Pay part or all of the price with loyalty credits; needs `credits_proof`.
+    #[serde(default)]
+    pub use_credits: bool,
+    /// An earlier order of the same email and its order token: proof that
+    /// the credits are the buyer's.
+    #[serde(default)]
+    pub credits_proof: Option<CreditsProof>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct CreditsProof {
+    pub order_id: String,
+    pub order_token: String,
 }
 
 /// A purchase for an existing subscription.
@@ -47,6 +60,8 @@ pub struct CheckoutRequest {
     /// The caller's address as the edge saw it (never a client header).
     pub client_ip: Option<String>,
     pub for_subscription: Option<ForSubscription>,
+    /// Credits to be used, with the proof they are the buyer's.
+    pub credits_proof: Option<CreditsProof>,
 }
 
 impl CheckoutBody {
@@ -87,6 +102,15 @@ impl CheckoutBody {
             }
             (None, None, _) => None,
         };
+        let credits_proof = match (self.use_credits, self.credits_proof) {
+            (true, Some(p)) => Some(p),
+            (true, None) => {
+                return Err(ServiceError::BadInput(
+                    "use_credits needs credits_proof: {order_id, order_token} of an earlier order of this email".into(),
+                ));
+            }
+            (false, _) => None,
+        };
         Ok(CheckoutRequest {
             email,
             product_id: self.product_id,
@@ -95,6 +119,7 @@ impl CheckoutBody {
             new: self.new,
             client_ip: None,
             for_subscription,
+            credits_proof,
         })
     }
 }
@@ -114,6 +139,7 @@ impl CheckoutRequest {
             self.new,
             target
         );
+        let text = if self.credits_proof.is_some() { format!("{text}\ncredits") } else { text };
         hex::encode(Sha256::digest(text.as_bytes()))
     }
 }
@@ -126,10 +152,18 @@ pub struct CheckoutResponse {
     pub price: Money,
     pub reserved_until: String,
     pub payment: Invoice,
+    /// Credits paying part of the price, and what is left to pay.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub credits_used: i64,
+    pub amount_due: Money,
 }
 
 /// Whether the response is a new order (201) or an existing one (200).
 pub enum Outcome {
     Created(CheckoutResponse),
     Replayed(CheckoutResponse),
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }

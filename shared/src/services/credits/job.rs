@@ -1,0 +1,72 @@
+//! The credits job: settles pending transfers that are due. Earned credits
+//! post if their purchase is still active (else they are voided); spends
+//! follow their order. Two runs at once settle each transfer once: the
+//! transfer's state is the condition of every write.
+
+use serde::Serialize;
+
+use super::ledger::{self, Outcome};
+use super::records::TransferRecord;
+use crate::domain::{Action, EntryKind, OrderStatus, TransferState};
+use crate::ports::{Index, Query};
+use crate::services::items::from_item;
+use crate::services::{Ctx, ServiceError, keys};
+
+#[derive(Debug, Default, Serialize)]
+pub struct PostReport {
+    pub scanned: u32,
+    pub posted: u32,
+    pub voided: u32,
+    /// Settled by someone else meanwhile, or an order still open.
+    pub skipped: u32,
+}
+
+pub async fn post_due(ctx: &Ctx, actor: &str) -> Result<PostReport, ServiceError> {
+    let upto = keys::sort_at(ctx.clock.now(), "~");
+    let mut report = PostReport::default();
+    let mut cursor = None;
+    loop {
+        let q = Query::new(Index::Gsi1, keys::CREDITS_DUE_INDEX).sk(keys::up_to(upto.clone())).limit(100).after(cursor);
+        let page = ctx.records.query(q).await?;
+        for item in page.items {
+            let seen: TransferRecord = from_item(item)?;
+            report.scanned += 1;
+            let outcome = settle(ctx, &seen, actor).await?;
+            match outcome {
+                Some(Outcome::Wrote(EntryKind::Post)) => report.posted += 1,
+                Some(Outcome::Wrote(EntryKind::Void)) => report.voided += 1,
+                _ => report.skipped += 1,
+            }
+        }
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    if report.posted + report.voided > 0 {
+        tracing::info!(?report, "credits job");
+    }
+    Ok(report)
+}
+
+/// One due transfer. The index may lag: `transition` re-reads it.
+async fn settle(ctx: &Ctx, t: &TransferRecord, actor: &str) -> Result<Option<Outcome>, ServiceError> {
+    if t.state != TransferState::Pending || t.due_at.is_none_or(|d| d > ctx.clock.now()) {
+        return Ok(None);
+    }
+    let status = match &t.order_id {
+        Some(o) => crate::services::orders::load(ctx, o).await?.map(|b| b.order.status),
+        None => None,
+    };
+    let action = match (t.origin, status) {
+        // Still active: the purchase stands.
+        (EntryKind::Earn, Some(OrderStatus::Fulfilled)) => Action::Post,
+        (EntryKind::Earn, _) => Action::Deactivate,
+        (EntryKind::Spend, Some(s)) => match super::spend::action_for(s) {
+            Some(a) => a,
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    ledger::transition(ctx, &t.id, action, actor).await
+}

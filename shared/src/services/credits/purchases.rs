@@ -1,0 +1,115 @@
+//! Credits a purchase earns, and deactivating a purchase: a pending earn is
+//! voided, a posted one reversed, once, whichever of post and deactivate
+//! comes first.
+
+use serde::Serialize;
+
+use super::ledger::{self, Outcome};
+use super::records::TransferRecord;
+use crate::domain::{Action, Direction, EntryKind, OrderId, OrderStatus, TransferState};
+use crate::ports::{Change, Cond, RecordError, Write};
+use crate::services::model::OrderRecord;
+use crate::services::{Ctx, ServiceError, keys};
+
+/// The earn transfer of an order (one per order, so a retry finds it).
+pub fn earn_id(order_id: &str) -> String {
+    format!("E{order_id}")
+}
+
+/// Writes the pending credit a fulfilled order earns: floor(cash paid /
+/// rate), due after the hold. Credits spent on the order earn nothing.
+/// Repeating it (queue redelivery) writes nothing more.
+pub async fn earn(ctx: &Ctx, order: &OrderRecord) -> Result<bool, ServiceError> {
+    if order.status != OrderStatus::Fulfilled {
+        return Ok(false);
+    }
+    let rules = ctx.settings.credits;
+    let amount = rules.earned(order.amount_due().amount);
+    if amount <= 0 {
+        return Ok(false);
+    }
+    let now = ctx.clock.now();
+    let t = TransferRecord {
+        id: earn_id(&order.order_id),
+        user_id: order.user_id.clone(),
+        email: order.email.clone(),
+        origin: EntryKind::Earn,
+        dir: Direction::In,
+        amount,
+        state: TransferState::Pending,
+        reversed: false,
+        order_id: Some(order.order_id.clone()),
+        reason: format!("purchase of {}", order.product_id),
+        actor: "fulfil".into(),
+        created_at: now,
+        due_at: Some(now.plus_millis(rules.hold_millis)),
+    };
+    // False: earned already, or the purchase was deactivated first.
+    ledger::open(ctx, &t, false).await
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeactivateReport {
+    pub order_id: String,
+    /// voided, reversed, or unchanged (already done, or nothing earned).
+    pub credits: &'static str,
+    pub amount: i64,
+}
+
+/// Marks the purchase inactive for credits: its pending credit is voided
+/// (or, if none was written yet, it can never be), a posted one reversed.
+pub async fn deactivate(ctx: &Ctx, order_id: &str, actor: &str) -> Result<DeactivateReport, ServiceError> {
+    let id = OrderId::parse(order_id).map_err(|_| ServiceError::NotFound(format!("no order {order_id}")))?;
+    let order = crate::services::orders::load(ctx, id.as_str())
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no order {order_id}")))?
+        .order;
+    let flag = vec![Change::Set("credits_deactivated_by".into(), actor.into())];
+    ctx.records.update(&keys::order(id.as_str()), flag, Some(Cond::Exists)).await?;
+    let xid = earn_id(id.as_str());
+    for _ in 0..8 {
+        if let Some(outcome) = ledger::transition(ctx, &xid, Action::Deactivate, actor).await? {
+            let amount = ledger::load(ctx, &xid).await?.map(|t| t.amount).unwrap_or(0);
+            let credits = match outcome {
+                Outcome::Wrote(EntryKind::Void) => "voided",
+                Outcome::Wrote(_) => "reversed",
+                Outcome::Unchanged(_) => "unchanged",
+            };
+            return Ok(DeactivateReport { order_id: order_id.into(), credits, amount });
+        }
+        // Nothing earned yet: a voided, empty transfer in its place means
+        // it never will be (earning needs the id to be free).
+        let now = ctx.clock.now();
+        let stone = TransferRecord {
+            id: xid.clone(),
+            user_id: order.user_id.clone(),
+            email: order.email.clone(),
+            origin: EntryKind::Earn,
+            dir: Direction::In,
+            amount: 0,
+            state: TransferState::Voided,
+            reversed: false,
+            order_id: Some(order.order_id.clone()),
+            reason: "purchase deactivated before it earned".into(),
+            actor: actor.into(),
+            created_at: now,
+            due_at: None,
+        };
+        let put = Write::Put { item: ledger::transfer_item(&stone)?, cond: Some(Cond::NotExists) };
+        match ctx.records.transact(vec![put]).await {
+            Ok(()) => return Ok(DeactivateReport { order_id: order_id.into(), credits: "unchanged", amount: 0 }),
+            Err(RecordError::ConditionFailed { .. } | RecordError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ServiceError::Conflict(format!("credits of order {order_id} kept changing; try again")))
+}
+
+/// After a refund: the purchase is deactivated. Logged, not failed: the
+/// refund stands, and the credits job voids a pending credit of a refunded
+/// order on its own.
+pub async fn on_refund(ctx: &Ctx, order_id: &str, actor: &str) {
+    if let Err(e) = deactivate(ctx, order_id, actor).await {
+        tracing::error!(order_id, error = ?e, "could not deactivate the refunded purchase's credits");
+    }
+}

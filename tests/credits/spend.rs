@@ -1,0 +1,167 @@
+//! Spending credits at checkout: a pending debit, posted when the order is
+//! paid, voided when it expires or fails; never below zero.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use stockroom_tests::{TestApp, problem, s, spawn_app_with};
+
+use super::helpers::*;
+
+/// The order that proves the credits stays open beside the one spending
+/// them, so allow a few open orders per email.
+async fn app() -> TestApp {
+    spawn_app_with(|c| c.pending_per_email = 10).await
+}
+
+/// An open order of `email` whose token proves the credits are theirs.
+async fn proof(app: &TestApp, email: &str) -> Value {
+    let (_, _, v) = created(checkout(app, email, "silver", json!({})).await).await;
+    json!({"use_credits": true, "credits_proof": {"order_id": v["order_id"], "order_token": v["order_token"]}})
+}
+
+async fn created(r: reqwest::Response) -> (String, String, Value) {
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    (s(&v["order_id"]), s(&v["order_token"]), v)
+}
+
+#[tokio::test]
+async fn partial_spend_is_pending_then_posted_when_paid() {
+    let app = app().await;
+    let email = "part@example.com";
+    app.add_stock(3).await;
+    gift(&app, email, 10).await;
+    let with = proof(&app, email).await;
+    let (id, token, v) = created(checkout(&app, email, "bronze", with).await).await;
+    assert_eq!((v["credits_used"].as_i64(), v["amount_due"]["amount"].as_i64()), (Some(10), Some(2000)), "{v}");
+    assert_eq!(balance(&app, email).await, (10, 0, 10));
+    assert_eq!(credits(&app, email).await["spendable"], 0);
+
+    // The provider is checked against the remainder: less is partially paid.
+    app.sandbox_pay(&id, json!({"amount": 1900})).await;
+    app.wait_for(&id, &token, "partially_paid").await;
+    assert_eq!(balance(&app, email).await, (10, 0, 10));
+    app.sandbox_pay(&id, json!({})).await;
+    app.wait_for(&id, &token, "fulfilled").await;
+    // Paid: the spend posts; the $20 paid in cash earns 20, pending.
+    let v = wait_credits(&app, email, |v| v["pending_in"] == 20).await;
+    assert_eq!((v["posted"].as_i64(), v["pending_out"].as_i64()), (Some(0), Some(0)), "{v}");
+}
+
+#[tokio::test]
+async fn credits_paying_the_whole_price_pay_the_order_at_once() {
+    let app = app().await;
+    let email = "full@example.com";
+    app.add_stock(3).await;
+    gift(&app, email, 40).await;
+    let with = proof(&app, email).await;
+    let (id, token, v) = created(checkout(&app, email, "bronze", with).await).await;
+    assert_eq!((v["credits_used"].as_i64(), v["amount_due"]["amount"].as_i64()), (Some(30), Some(0)), "{v}");
+    assert_eq!(v["status"], "paid");
+    app.wait_for(&id, &token, "fulfilled").await;
+    assert_eq!(balance(&app, email).await, (10, 0, 0));
+    assert_eq!(kinds(&app, email, "earn").await, 0, "credits spent earn nothing");
+}
+
+#[tokio::test]
+async fn expiry_voids_the_spend() {
+    let app = app().await;
+    let email = "exp@example.com";
+    app.add_stock(3).await;
+    gift(&app, email, 10).await;
+    let with = proof(&app, email).await;
+    let (id, token, _) = created(checkout(&app, email, "bronze", with).await).await;
+    assert_eq!(balance(&app, email).await, (10, 0, 10));
+    advance(&app, 31 * 60).await;
+    assert_eq!(app.post_admin("/admin/expire", json!({})).await.status(), 200);
+    app.wait_for(&id, &token, "expired").await;
+    assert_eq!(balance(&app, email).await, (10, 0, 0));
+    assert_eq!(kinds(&app, email, "void").await, 1);
+    // The job finds nothing more to do with it.
+    run_job(&app).await;
+    assert_eq!(balance(&app, email).await, (10, 0, 0));
+}
+
+#[tokio::test]
+async fn a_failed_payment_voids_the_spend() {
+    let app = app().await;
+    let email = "fail@example.com";
+    app.add_stock(3).await;
+    gift(&app, email, 10).await;
+    let with = proof(&app, email).await;
+    let (id, token, _) = created(checkout(&app, email, "bronze", with).await).await;
+    app.sandbox_pay(&id, json!({"status": "failed"})).await;
+    app.wait_for(&id, &token, "failed").await;
+    assert_eq!(balance(&app, email).await, (10, 0, 0));
+}
+
+#[tokio::test]
+async fn overspending_is_refused_even_at_once() {
+    let app = app().await;
+    let email = "over@example.com";
+    app.add_stock(6).await;
+    gift(&app, email, 10).await;
+    let with = proof(&app, email).await;
+    // Two checkouts racing for the same 10 credits: one gets them.
+    let (a, b) =
+        tokio::join!(checkout(&app, email, "bronze", with.clone()), checkout(&app, email, "gold", with.clone()));
+    let codes = [a.status(), b.status()];
+    assert!(codes.contains(&StatusCode::CREATED), "{codes:?}");
+    let (_, _, pending_out) = balance(&app, email).await;
+    assert_eq!(pending_out, 10, "spent once");
+    assert_eq!(credits(&app, email).await["spendable"], 0);
+    for r in [a, b] {
+        if r.status() != StatusCode::CREATED {
+            let (code, body) = problem(r).await;
+            assert_eq!(code, StatusCode::CONFLICT);
+            assert!(body["type"].as_str().unwrap().ends_with("/insufficient-credits"), "{body}");
+        }
+    }
+    // Nothing left to spend: refused.
+    let (code, body) = problem(checkout(&app, email, "diamond", with).await).await;
+    assert_eq!(code, StatusCode::CONFLICT, "{body}");
+}
+
+/// Earned 30, spent 30, then the earning purchase is deactivated: -30,
+/// shown as such, and spending is refused until it is positive again.
+#[tokio::test]
+async fn a_negative_balance_stays_visible_and_refuses_spending() {
+    let app = app().await;
+    let email = "neg@example.com";
+    let (first, _) = buy(&app, email, "bronze").await;
+    wait_credits(&app, email, |v| v["pending_in"] == 30).await;
+    advance(&app, HOLD_SECS + 1).await;
+    run_job(&app).await;
+    assert_eq!(balance(&app, email).await, (30, 0, 0));
+    app.add_stock(6).await;
+    let with = proof(&app, email).await;
+    let (id, token, _) = created(checkout(&app, email, "bronze", with.clone()).await).await;
+    app.wait_for(&id, &token, "fulfilled").await;
+    assert_eq!(balance(&app, email).await, (0, 0, 0));
+    assert_eq!(deactivate_order(&app, &first).await["credits"], "reversed");
+    assert_eq!(balance(&app, email).await, (-30, 0, 0));
+    let (code, body) = problem(checkout(&app, email, "bronze", with.clone()).await).await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    assert!(body["type"].as_str().unwrap().ends_with("/insufficient-credits"), "{body}");
+    gift(&app, email, 31).await;
+    assert_eq!(balance(&app, email).await, (1, 0, 0));
+    let (_, _, v) = created(checkout(&app, email, "gold", with).await).await;
+    assert_eq!(v["credits_used"], 1);
+}
+
+#[tokio::test]
+async fn spending_needs_a_proof_of_the_same_email() {
+    let app = app().await;
+    app.add_stock(3).await;
+    gift(&app, "mine@example.com", 10).await;
+    let other = proof(&app, "other@example.com").await;
+    let (code, _) = problem(checkout(&app, "mine@example.com", "bronze", other).await).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let (code, _) = problem(checkout(&app, "mine@example.com", "bronze", json!({"use_credits": true})).await).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let forged = json!({"use_credits": true, "credits_proof": {"order_id": "01JAAAAAAAAAAAAAAAAAAAAAAA", "order_token": "ot_00"}});
+    let (code, _) = problem(checkout(&app, "mine@example.com", "bronze", forged).await).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert_eq!(balance(&app, "mine@example.com").await, (10, 0, 0));
+}
