@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, the black-box suites on the embedded backend,
 # the port conformance suite and the black-box suites again on the AWS
-# emulator (moto server, installed into ./.venv), and the SAM template lint.
+# emulator (moto server, installed into ./.venv), the local stack against
+# its OpenAPI document (schemathesis), and the SAM template lint.
 # Starts what it needs and stops it again.
 #
 # Under CI=true a missing emulator is a failure, never a skip.
@@ -23,6 +24,9 @@ echo "moto at $AWS_ENDPOINT_URL"
 
 say "all crates: unit tests, embedded suites, AWS conformance on moto"
 cargo test --workspace --all-targets
+
+say "the local stack against its OpenAPI document (schemathesis)"
+scripts/schemathesis.sh
 
 say "black-box suites on the AWS emulator"
 STOCKROOM_TEST_BACKEND=aws cargo test -p stockroom-tests --features aws --tests

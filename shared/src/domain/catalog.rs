@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use super::usage::{Quotas, UsageFail};
 use super::{Money, ParseError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     Starter,
@@ -11,7 +11,7 @@ pub enum Tier {
 }
 
 /// What buying a product does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProductKind {
     /// A subscription plan: files, posting interval, validity.
@@ -25,7 +25,7 @@ pub enum ProductKind {
 }
 
 /// A plan or add-on: the one source of price and limits.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Product {
     pub id: String,
     pub name: String,

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use super::ParseError;
 
 /// ISO 4217 code, upper case (`USD`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(value_type = String, pattern = "^[A-Z]{3}$", example = "USD")]
 #[serde(try_from = "String", into = "String")]
 pub struct Currency(String);
 
@@ -48,7 +49,8 @@ impl From<Currency> for String {
 }
 
 /// An amount in integer minor units (cents) of a currency. Never a float.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"amount": 5500, "currency": "USD"}))]
 pub struct Money {
     pub amount: i64,
     pub currency: Currency,

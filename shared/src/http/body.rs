@@ -36,6 +36,32 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::bad_request("the body is empty; JSON expected"));
     }
+    // serde also reads a struct from a JSON array (`["a@b.c", ...]`); bodies
+    // here are objects only.
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON for this request: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Body {
+        #[allow(dead_code)]
+        a: Option<i64>,
+    }
+
+    /// Found by schemathesis: serde reads a struct from an array too.
+    #[test]
+    fn only_objects_are_bodies() {
+        for bad in [&b"[null]"[..], b" [1]", b"null", b"7", b"\"x\""] {
+            let e = parse_json::<Body>(bad).unwrap_err();
+            assert_eq!((e.status, e.kind), (StatusCode::BAD_REQUEST, "invalid-request"), "{bad:?}");
+        }
+        assert!(parse_json::<Body>(b" {\"a\": 1}").is_ok());
+    }
 }

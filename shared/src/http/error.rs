@@ -17,13 +17,21 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// The body of every error (RFC 9457), served as `application/problem+json`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `https://stockroom.dev/problems/{cause}`, stable per cause.
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
+    #[schema(
+        pattern = "^https://stockroom\\.dev/problems/[a-z-]+$",
+        example = "https://stockroom.dev/problems/insufficient-stock"
+    )]
+    pub kind: String,
+    pub title: &'static str,
+    /// The HTTP status, repeated.
+    #[schema(minimum = 400, maximum = 599)]
+    pub status: u16,
+    pub detail: String,
 }
 
 pub const PROBLEM_BASE: &str = "https://stockroom.dev/problems/";
@@ -52,7 +60,7 @@ impl IntoResponse for ApiError {
             kind: format!("{PROBLEM_BASE}{}", self.kind),
             title: self.title,
             status: self.status.as_u16(),
-            detail: &self.detail,
+            detail: self.detail,
         };
         let text = serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}"));
         let mut resp = (self.status, text).into_response();

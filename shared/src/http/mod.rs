@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod credits;
 pub mod error;
+pub mod openapi;
 pub mod sandbox;
 pub mod storefront;
 pub mod usage;
@@ -52,9 +53,11 @@ pub struct AppState {
     pub sandbox: Option<Arc<sandbox::SandboxKeys>>,
 }
 
-/// Catalog, checkout, order status, entitlement.
+/// Catalog, checkout, order status, entitlement, and the API's OpenAPI
+/// document (the checkout function serves it too).
 pub fn storefront_routes() -> Router<AppState> {
     Router::new()
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/products", get(storefront::products))
         .route("/checkout", post(storefront::checkout))
         .route("/orders/{order_id}", get(storefront::order))

@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::body::{RawBody, parse_json};
 use super::error::ApiError;
+use super::openapi::responses::*;
+use super::openapi::schemas::{ClockNow, SandboxPayment};
 use crate::domain::{Money, ProviderKind, Timestamp};
 use crate::ports::clock::OffsetClock;
 use crate::providers::{nowpayments, stripe};
@@ -27,7 +29,7 @@ pub struct SandboxKeys {
     pub clock: Arc<OffsetClock>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct PayBody {
     /// NOWPayments payment_status, or a Stripe event type (or paid, failed,
     /// expired, refunded). Default: paid in full.
@@ -36,6 +38,16 @@ pub struct PayBody {
     pub amount: Option<i64>,
 }
 
+#[utoipa::path(post, path = "/sandbox/pay/{order_id}", tag = "sandbox",
+    params(("order_id" = String, Path)),
+    request_body(content = Option<PayBody>, description = "Empty: paid in full"),
+    responses(
+        (status = 200, description = "The signed webhook was posted; what the webhook route answered", body = SandboxPayment),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 500, response = Internal),
+    ))]
 pub async fn pay(
     State(s): State<AppState>,
     Path(order_id): Path<String>,
@@ -146,11 +158,21 @@ fn stripe_event(order: &OrderRecord, p: &PaymentRecord, kind: &str, amount: i64,
            "livemode": false, "data": {"object": object}})
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ClockBody {
+    /// Seconds to move forward: 0 to ten years.
+    #[schema(minimum = 0, maximum = 315_360_000)]
     pub advance_seconds: i64,
 }
 
+#[utoipa::path(post, path = "/sandbox/clock", tag = "sandbox",
+    request_body = ClockBody,
+    responses(
+        (status = 200, description = "The local stack's clock, moved", body = ClockNow),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+    ))]
 pub async fn clock(State(s): State<AppState>, RawBody(raw): RawBody) -> Result<Response, ApiError> {
     let keys = s.sandbox.clone().ok_or_else(|| ApiError::not_found("the sandbox is off"))?;
     let body: ClockBody = parse_json(&raw)?;

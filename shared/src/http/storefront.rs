@@ -10,20 +10,28 @@ use serde::Serialize;
 use super::auth::{bearer_token, service_only};
 use super::body::{RawBody, parse_json};
 use super::error::ApiError;
+use super::openapi::responses::*;
 use super::{AppState, ClientIp};
 use crate::domain::{IdempotencyKey, Product};
-use crate::services::checkout::{self, CheckoutBody, Outcome};
+use crate::services::checkout::{self, CheckoutBody, CheckoutResponse, Outcome};
+use crate::services::orders::OrderView;
+use crate::services::subscriptions::Entitlement;
 use crate::services::{catalog, orders, stock, subscriptions};
 
 /// A catalog entry as the storefront sees it: the product and whether
 /// enough stock is free to buy it now.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ProductView {
     #[serde(flatten)]
     pub product: Product,
     pub in_stock: bool,
 }
 
+#[utoipa::path(get, path = "/products", tag = "storefront",
+    responses(
+        (status = 200, description = "The catalog, each product with whether it can be bought now", body = [ProductView]),
+        (status = 500, response = Internal),
+    ))]
 pub async fn products(State(s): State<AppState>) -> Result<Json<Vec<ProductView>>, ApiError> {
     let available = stock::read_counts(&s.ctx).await?.counts.available();
     let list = catalog::list(&s.ctx).await?;
@@ -31,6 +39,31 @@ pub async fn products(State(s): State<AppState>) -> Result<Json<Vec<ProductView>
     Ok(Json(list.into_iter().map(view).collect()))
 }
 
+/// The checkout's optional header (documentation only; read from `HeaderMap`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct CheckoutHeaders {
+    /// Repeat a checkout safely: the same key and body give the same order
+    /// (200); the same key with another body is refused (422).
+    #[param(rename = "Idempotency-Key", required = false, pattern = "^[!-~]{1,255}$")]
+    pub idempotency_key: String,
+}
+
+#[utoipa::path(post, path = "/checkout", tag = "storefront",
+    params(CheckoutHeaders),
+    request_body = CheckoutBody,
+    responses(
+        (status = 201, description = "Order created; the plan's files are held until `reserved_until`", body = CheckoutResponse),
+        (status = 200, description = "The same Idempotency-Key and body again: the same order", body = CheckoutResponse),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooMany),
+        (status = 500, response = Internal),
+        (status = 502, response = ProviderDown),
+    ))]
 pub async fn checkout(
     State(s): State<AppState>,
     ip: Option<Extension<ClientIp>>,
@@ -52,6 +85,14 @@ pub async fn checkout(
     })
 }
 
+#[utoipa::path(get, path = "/orders/{order_id}", tag = "storefront",
+    params(("order_id" = String, Path, description = "From the checkout response")),
+    security(("order_token" = [])),
+    responses(
+        (status = 200, description = "The order, and its subscription once fulfilled", body = OrderView),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    ))]
 pub async fn order(
     State(s): State<AppState>,
     Path(order_id): Path<String>,
@@ -61,6 +102,15 @@ pub async fn order(
     Ok(Json(view).into_response())
 }
 
+#[utoipa::path(get, path = "/subscriptions/{id}/entitlement", tag = "bot",
+    params(("id" = String, Path, description = "Subscription id")),
+    security(("service_token" = [])),
+    responses(
+        (status = 200, description = "What the bot may do with this subscription now", body = Entitlement),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    ))]
 pub async fn entitlement(
     State(s): State<AppState>,
     Path(id): Path<String>,

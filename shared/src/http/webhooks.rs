@@ -10,10 +10,26 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::body::RawBody;
 use super::error::ApiError;
+use super::openapi::responses::*;
+use super::openapi::schemas::{NowPaymentsIpn, Received, StripeEvent};
 use crate::domain::{PaymentEvent, ProviderKind};
 use crate::providers::{WebhookVerifier, nowpayments, stripe};
 use crate::services::webhooks::ingest;
 
+#[utoipa::path(post, path = "/webhooks/nowpayments", tag = "webhooks",
+    params(("x-nowpayments-sig" = String, Header,
+        description = "Hex HMAC-SHA512 (IPN secret) of the body re-serialised with keys sorted, no whitespace")),
+    request_body(content = NowPaymentsIpn, description = "A NOWPayments IPN"),
+    responses(
+        (status = 200, description = "Verified (also a duplicate, an event of no interest, an unknown order)", body = Received),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = Internal),
+        (status = 502, response = ProviderDown),
+    ))]
 pub async fn nowpayments_route(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -22,6 +38,20 @@ pub async fn nowpayments_route(
     receive(&s, ProviderKind::Nowpayments, &headers, &raw).await
 }
 
+#[utoipa::path(post, path = "/webhooks/stripe", tag = "webhooks",
+    params(("Stripe-Signature" = String, Header,
+        description = "`t={unix secs},v1={hex HMAC-SHA256 of \"{t}.{raw body}\"}`, 300 s tolerance")),
+    request_body(content = StripeEvent, description = "A Stripe event"),
+    responses(
+        (status = 200, description = "Verified (also a duplicate, an event of no interest, an unknown order)", body = Received),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = Internal),
+        (status = 502, response = ProviderDown),
+    ))]
 pub async fn stripe_route(
     State(s): State<AppState>,
     headers: HeaderMap,

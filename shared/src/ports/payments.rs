@@ -21,7 +21,7 @@ pub struct InvoiceRequest {
 }
 
 /// What the storefront needs to send the buyer to pay.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Invoice {
     pub provider: ProviderKind,
     pub payment_id: String,

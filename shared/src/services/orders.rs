@@ -53,21 +53,23 @@ pub fn order_index(order: &OrderRecord) -> (String, String) {
     (keys::orders_by_status(order.status), keys::sort_at(order.updated_at, &order.order_id))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionView {
     pub id: String,
     pub state: SubscriptionState,
+    #[schema(format = DateTime)]
     pub valid_until: String,
     pub interval_seconds: u32,
     pub files: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub order_id: String,
     pub status: OrderStatus,
     pub product_id: String,
     pub price: Money,
+    #[schema(format = DateTime)]
     pub reserved_until: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<String>,

@@ -99,7 +99,7 @@ pub async fn return_claim(ctx: &Ctx, b: &OrderBundle) -> Result<(), ServiceError
     revoke::finish(ctx, &format!("S{}", b.order.order_id)).await.map(|_| ())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RefundReport {
     pub order_id: String,
     pub status: OrderStatus,

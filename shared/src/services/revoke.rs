@@ -14,7 +14,7 @@ use crate::domain::{EndReason, LedgerKind, Location, StockCounts};
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Cond, Write};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum RevokeOutcome {
     Revoked {
         files: Vec<String>,

@@ -7,12 +7,13 @@ use super::model::SubscriptionRecord;
 use super::{Ctx, ServiceError, keys};
 use crate::domain::{SubscriptionState, subscription_state};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Entitlement {
     pub subscription_id: String,
     pub state: SubscriptionState,
     pub can_run: bool,
     pub interval_seconds: u32,
+    #[schema(format = DateTime)]
     pub valid_until: String,
     /// Storage keys under `assigned/{user}/`.
     pub files: Vec<String>,

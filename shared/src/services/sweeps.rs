@@ -12,7 +12,7 @@ pub const VERIFY_AFTER_MILLIS: i64 = 10 * 60 * 1000;
 /// Provider look-ups per run at most (their APIs are rate limited).
 pub const VERIFY_PER_RUN: usize = 20;
 
-#[derive(Debug, Default, serde::Serialize)]
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct ExpireReport {
     /// Stale unpaid orders whose provider said something new.
     pub payments_verified: u64,

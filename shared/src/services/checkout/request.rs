@@ -8,11 +8,15 @@ use crate::ports::Invoice;
 use crate::services::ServiceError;
 
 /// The body as sent; `parse` turns it into a `CheckoutRequest`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CheckoutBody {
+    #[schema(example = "buyer@example.com")]
     pub email: String,
+    #[schema(example = "silver")]
     pub product_id: String,
+    #[schema(value_type = ProviderKind)]
     pub provider: String,
+    /// NOWPayments only: the coin to pay in (`btc`, `usdttrc20`).
     #[serde(default)]
     pub pay_currency: Option<String>,
     /// Another order even though one for this email and product is open.
@@ -144,12 +148,15 @@ impl CheckoutRequest {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CheckoutResponse {
     pub order_id: String,
+    /// Bearer token for `GET /orders/{order_id}`.
     pub order_token: String,
     pub status: OrderStatus,
     pub price: Money,
+    /// The plan's files are held until then.
+    #[schema(format = DateTime)]
     pub reserved_until: String,
     pub payment: Invoice,
     /// Credits paying part of the price, and what is left to pay.

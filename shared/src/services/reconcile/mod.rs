@@ -46,7 +46,7 @@ impl Default for Options {
 }
 
 /// What one run found and did.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ReconcileReport {
     /// Storage keys listed (every prefix).
     pub scanned: u64,

@@ -1,0 +1,159 @@
+//! The OpenAPI 3.1 document of the HTTP API, generated from the code with
+//! utoipa: handlers carry `#[utoipa::path]`, body types derive `ToSchema`,
+//! error responses are named once in `responses`. Served at
+//! `GET /openapi.json` and checked in as `infra/openapi.json` (the test
+//! below fails when they differ). The staff routes are documented in
+//! `admin` (see there for how to add one).
+
+pub mod admin;
+pub mod responses;
+pub mod schemas;
+
+use std::sync::LazyLock;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi as Document, Ref, RefOr};
+use utoipa::{Modify, OpenApi};
+
+use super::AppState;
+use super::auth::STAFF_ROUTES;
+use super::error::Problem;
+use super::{sandbox, storefront, webhooks};
+use responses::*;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Stockroom",
+        description = "Time-limited plans fulfilled from a finite stock of files. Money is integer minor \
+            units plus an ISO currency. Errors are RFC 9457 problem+json with a stable `type` per cause.",
+    ),
+    paths(
+        storefront::products, storefront::checkout, storefront::order, storefront::entitlement,
+        webhooks::nowpayments_route, webhooks::stripe_route,
+        admin::stock, admin::reconcile, admin::expire, admin::refund, admin::revoke,
+        sandbox::pay, sandbox::clock,
+        openapi_json,
+    ),
+    components(schemas(Problem), responses(
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, Unprocessable, TooMany, Internal,
+        ProviderDown,
+    )),
+    modifiers(&SecuritySchemes, &StaffRoles),
+    tags(
+        (name = "storefront", description = "Catalog, checkout, order status"),
+        (name = "bot", description = "The bot engine's entitlement check (service token)"),
+        (name = "webhooks", description = "Payment providers' signed notifications"),
+        (name = "staff", description = "Staff operations (JWT; the roles each allows are in its description)"),
+        (name = "sandbox", description = "Local stack only, with the sandbox on"),
+        (name = "meta", description = "This document"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// The three bearer credentials.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut Document) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        let bearer = |format: Option<&str>, what: &str| {
+            let mut b = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(what));
+            if let Some(f) = format {
+                b = b.bearer_format(f);
+            }
+            SecurityScheme::Http(b.build())
+        };
+        c.add_security_scheme(
+            "staff_jwt",
+            bearer(Some("JWT"), "Staff JWT, HS256, claims sub, role (admin, inventory_manager, customer_service), exp"),
+        );
+        c.add_security_scheme("service_token", bearer(None, "The bot engine's service token"));
+        c.add_security_scheme(
+            "order_token",
+            bearer(None, "The `order_token` of the checkout response; a wrong or missing one answers 404"),
+        );
+    }
+}
+
+/// Every staff operation: the roles `STAFF_ROUTES` allows, and 401 / 403.
+struct StaffRoles;
+
+impl Modify for StaffRoles {
+    fn modify(&self, doc: &mut Document) {
+        for (method, path, roles) in STAFF_ROUTES {
+            let Some(op) = doc.paths.paths.get_mut(*path).and_then(|item| operation(item, method)) else {
+                continue; // not documented yet: the test below says so
+            };
+            let names: Vec<String> =
+                roles.iter().filter_map(|r| serde_json::to_value(r).ok()?.as_str().map(String::from)).collect();
+            let line = format!("Roles: {}.", names.join(", "));
+            op.description = Some(match op.description.take() {
+                Some(d) => format!("{d}\n\n{line}"),
+                None => line,
+            });
+            for (status, name) in [("401", "Unauthorized"), ("403", "Forbidden")] {
+                op.responses.responses.insert(status.into(), RefOr::Ref(Ref::from_response_name(name)));
+            }
+        }
+    }
+}
+
+fn operation<'a>(item: &'a mut PathItem, method: &str) -> Option<&'a mut Operation> {
+    match method {
+        "GET" => item.get.as_mut(),
+        "POST" => item.post.as_mut(),
+        "PUT" => item.put.as_mut(),
+        "PATCH" => item.patch.as_mut(),
+        "DELETE" => item.delete.as_mut(),
+        _ => None,
+    }
+}
+
+/// The document as generated (utoipa fills an empty licence in from the
+/// crate, which has none).
+pub fn document() -> Document {
+    let mut doc = ApiDoc::openapi();
+    doc.info.license = None;
+    doc
+}
+
+/// The whole document (as checked in), pretty, with a final newline.
+pub fn document_json() -> String {
+    static FULL: LazyLock<String> = LazyLock::new(|| to_json(document()));
+    FULL.clone()
+}
+
+/// The document without the sandbox routes, for stacks that do not serve them.
+fn without_sandbox_json() -> String {
+    static PUBLIC: LazyLock<String> = LazyLock::new(|| {
+        let mut doc = document();
+        doc.paths.paths.retain(|path, _| !path.starts_with("/sandbox/"));
+        if let Some(tags) = doc.tags.as_mut() {
+            tags.retain(|t| t.name != "sandbox");
+        }
+        to_json(doc)
+    });
+    PUBLIC.clone()
+}
+
+fn to_json(doc: Document) -> String {
+    let mut text = doc.to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "This OpenAPI 3.1 document (sandbox routes only where the sandbox is on)",
+        content_type = "application/json", body = serde_json::Value)))]
+pub async fn openapi_json(State(s): State<AppState>) -> impl IntoResponse {
+    let text = if s.sandbox.is_some() { document_json() } else { without_sandbox_json() };
+    ([(header::CONTENT_TYPE, "application/json")], text)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,148 @@
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::*;
+
+fn checked_in() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/openapi.json")
+}
+
+/// `infra/openapi.json` is what the code generates. To refresh it:
+/// `STOCKROOM_WRITE_OPENAPI=1 cargo test -p shared --lib openapi`.
+#[test]
+fn checked_in_document_is_current() {
+    let want = document_json();
+    let path = checked_in();
+    if std::env::var_os("STOCKROOM_WRITE_OPENAPI").is_some() {
+        std::fs::write(&path, &want).unwrap();
+        return;
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have != want {
+        let line = have.lines().zip(want.lines()).position(|(a, b)| a != b).unwrap_or(0) + 1;
+        panic!(
+            "infra/openapi.json differs from the document the code generates (first at line {line}).\n\
+             Regenerate it and commit the result:\n  \
+             STOCKROOM_WRITE_OPENAPI=1 cargo test -p shared --lib openapi"
+        );
+    }
+}
+
+fn doc() -> Value {
+    serde_json::from_str(&document_json()).unwrap()
+}
+
+#[test]
+fn is_openapi_3_1_with_the_contract_routes() {
+    let d = doc();
+    assert_eq!(d["openapi"], "3.1.0");
+    let mut ops: Vec<String> = Vec::new();
+    for (path, item) in d["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            ops.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    ops.sort();
+    let mut want = vec![
+        "GET /products",
+        "POST /checkout",
+        "GET /orders/{order_id}",
+        "GET /subscriptions/{id}/entitlement",
+        "POST /webhooks/nowpayments",
+        "POST /webhooks/stripe",
+        "POST /sandbox/pay/{order_id}",
+        "POST /sandbox/clock",
+        "GET /openapi.json",
+    ];
+    want.extend(STAFF_ROUTES.iter().map(|(m, p, _)| -> &str { Box::leak(format!("{m} {p}").into_boxed_str()) }));
+    want.sort();
+    assert_eq!(ops, want);
+}
+
+/// A staff route added to `STAFF_ROUTES` must be documented (see `admin`).
+#[test]
+fn every_staff_route_is_documented() {
+    let d = doc();
+    for (method, path, roles) in STAFF_ROUTES {
+        let op = &d["paths"][path][method.to_lowercase()];
+        assert!(op.is_object(), "{method} {path} is in STAFF_ROUTES but not in the OpenAPI document");
+        assert_eq!(op["security"][0]["staff_jwt"], serde_json::json!([]), "{method} {path}: staff_jwt");
+        for status in ["401", "403"] {
+            assert!(op["responses"][status].is_object(), "{method} {path}: {status}");
+        }
+        let desc = op["description"].as_str().unwrap_or_default();
+        for r in *roles {
+            let name = serde_json::to_value(r).unwrap();
+            assert!(desc.contains(name.as_str().unwrap()), "{method} {path}: role {name} not named in {desc:?}");
+        }
+    }
+}
+
+/// Every error response is problem+json with the Problem schema.
+#[test]
+fn errors_are_problem_json() {
+    let d = doc();
+    let responses = d["components"]["responses"].as_object().unwrap();
+    assert!(responses.len() >= 10);
+    for (name, r) in responses {
+        let schema = &r["content"]["application/problem+json"]["schema"]["$ref"];
+        assert_eq!(schema, "#/components/schemas/Problem", "{name}");
+    }
+    let problem = &d["components"]["schemas"]["Problem"];
+    let mut required: Vec<&str> = problem["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    required.sort();
+    assert_eq!(required, ["detail", "status", "title", "type"]);
+    for (path, item) in d["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let target = r["$ref"].as_str().unwrap_or_default();
+                    assert!(target.starts_with("#/components/responses/"), "{method} {path} {status}: {r}");
+                }
+            }
+        }
+    }
+}
+
+/// The field names API.md fixes, as the document shows them.
+#[test]
+fn bodies_carry_the_contract_fields() {
+    let d = doc();
+    let props = |name: &str| -> Vec<String> {
+        let s = &d["components"]["schemas"][name];
+        let own = s["properties"].as_object().cloned().unwrap_or_default();
+        let mut all: Vec<String> = own.keys().cloned().collect();
+        for part in s["allOf"].as_array().cloned().unwrap_or_default() {
+            let inner = match part["$ref"].as_str() {
+                Some(r) => d["components"]["schemas"][r.rsplit('/').next().unwrap()].clone(),
+                None => part,
+            };
+            all.extend(inner["properties"].as_object().cloned().unwrap_or_default().keys().cloned());
+        }
+        all
+    };
+    let has = |name: &str, fields: &[&str]| {
+        let got = props(name);
+        for f in fields {
+            assert!(got.iter().any(|g| g == f), "{name} lacks {f}: {got:?}");
+        }
+    };
+    has("ProductView", &["id", "name", "tier", "price", "files", "interval_seconds", "validity_days", "in_stock"]);
+    has("Money", &["amount", "currency"]);
+    has("CheckoutBody", &["email", "product_id", "provider", "pay_currency"]);
+    has("CheckoutResponse", &["order_id", "order_token", "status", "price", "reserved_until", "payment"]);
+    has("Invoice", &["provider", "payment_id", "pay_address", "pay_amount", "pay_currency", "checkout_url"]);
+    has("OrderView", &["order_id", "status", "product_id", "price", "subscription"]);
+    has("SubscriptionView", &["id", "state", "valid_until", "interval_seconds", "files"]);
+    has("Entitlement", &["subscription_id", "state", "can_run", "interval_seconds", "valid_until", "files"]);
+    has("StockView", &["unused", "reserved", "assigned", "banned", "frozen", "available"]);
+    has("ReconcileReport", &["scanned", "adopted", "repaired", "orphans", "ghosts", "duplicates"]);
+    has("ClockBody", &["advance_seconds"]);
+    has("PayBody", &["status", "amount"]);
+    assert_eq!(d["components"]["schemas"]["OrderStatus"]["enum"].as_array().unwrap().len(), 9);
+    assert_eq!(
+        d["components"]["schemas"]["SubscriptionState"]["enum"],
+        serde_json::json!(["active", "grace", "expired", "revoked"])
+    );
+}
