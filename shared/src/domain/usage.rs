@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{Money, ParseError, Timestamp};
 
 /// What the bot engine reports. Unknown metrics are refused, not stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     Posts,
@@ -32,7 +32,7 @@ impl Metric {
 
 /// A limit per 30-day period. A hard quota stops the bot once spent; a soft
 /// one is only shown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Quota {
     pub limit: u64,
@@ -40,7 +40,7 @@ pub struct Quota {
 }
 
 /// What entitlement does when usage cannot be read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UsageFail {
     /// Let the bot run (the default: an outage of metering is not the buyer's).

@@ -97,7 +97,9 @@ pub async fn revoke_noted(
             // read again, so the intent lists the files it has now.
             Err(crate::ports::RecordError::ConditionFailed { .. }) if attempt < 20 => {}
             Err(crate::ports::RecordError::ConditionFailed { .. }) => {
-                return Err(ServiceError::Conflict(format!("subscription {subscription_id} keeps changing; try again")));
+                return Err(ServiceError::Conflict(format!(
+                    "subscription {subscription_id} keeps changing; try again"
+                )));
             }
             Err(e) => return Err(e.into()),
         }

@@ -40,7 +40,7 @@ pub struct CheckoutBody {
     pub credits_proof: Option<CreditsProof>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreditsProof {
     pub order_id: String,
     pub order_token: String,

@@ -18,7 +18,7 @@ use crate::domain::usage::{period_index, seat_price_for};
 use crate::domain::{Product, SubscriptionState, subscription_state};
 use crate::ports::{Change, Cond, Index, Query, RecordError, Write};
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct SnapshotReport {
     /// Live subscriptions seen.
     pub subscriptions: u64,

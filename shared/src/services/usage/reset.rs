@@ -12,7 +12,7 @@ use crate::ports::{Change, Cond, Index, Query, RecordError, Write};
 use crate::services::items::{from_item, json};
 use crate::services::{Ctx, ServiceError, keys, revoke, seats};
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct ResetReport {
     /// Periods closed by this run.
     pub closed: u64,
@@ -21,7 +21,7 @@ pub struct ResetReport {
 }
 
 /// What the usage jobs did in one run of the expiry schedule.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct JobsReport {
     pub reset: ResetReport,
     pub seats: seats::SnapshotReport,

@@ -12,7 +12,7 @@ use crate::services::items::from_item;
 use crate::services::model::SubscriptionRecord;
 use crate::services::{Ctx, ServiceError, catalog, keys, revoke};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UsageStatus {
     Ok,
@@ -22,7 +22,7 @@ pub enum UsageStatus {
     UnavailableClosed,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MetricUsage {
     /// None when usage could not be read.
     pub used: Option<u64>,
@@ -32,7 +32,7 @@ pub struct MetricUsage {
     pub resets_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UsageView {
     pub usage: BTreeMap<Metric, MetricUsage>,
     pub usage_status: UsageStatus,
