@@ -64,6 +64,7 @@ async fn one(plan: &str) -> anyhow::Result<()> {
         new: false,
         client_ip: None,
         for_subscription: None,
+        credits_proof: None,
     };
     let Outcome::Created(order) = checkout::checkout(&ctx, req, None).await? else { anyhow::bail!("not created") };
     let at_checkout = split(&counter);
