@@ -49,6 +49,7 @@ fn is_openapi_3_1_with_the_contract_routes() {
         "POST /checkout",
         "GET /orders/{order_id}",
         "GET /subscriptions/{id}/entitlement",
+        "POST /subscriptions/{id}/usage",
         "POST /webhooks/nowpayments",
         "POST /webhooks/stripe",
         "POST /sandbox/pay/{order_id}",
