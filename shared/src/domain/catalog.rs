@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::usage::{Quotas, UsageFail};
@@ -40,7 +38,7 @@ pub struct Product {
     pub kind: ProductKind,
     /// Limits per 30-day usage period (none: unmetered).
     #[serde(default, skip_serializing_if = "Quotas::is_empty")]
-    #[schema(value_type = BTreeMap<super::usage::Metric, super::usage::Quota>)]
+    #[schema(value_type = std::collections::BTreeMap<super::usage::Metric, super::usage::Quota>)]
     pub quotas: Quotas,
     /// Entitlement when usage cannot be read: "open" (default) or "closed".
     #[serde(default)]

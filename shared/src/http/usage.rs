@@ -71,7 +71,7 @@ pub async fn history(State(s): State<AppState>, Path(id): Path<String>) -> Resul
 #[serde(deny_unknown_fields)]
 pub struct RemoveSeat {
     /// A file (seat) of the subscription.
-    #[schema(example = "acct-01.txt")]
+    #[schema(value_type = crate::domain::FileName)]
     pub file: String,
 }
 

@@ -57,7 +57,7 @@ impl Action {
 pub struct AdjustRequest {
     pub action: Action,
     /// 1 to 500 distinct file names.
-    #[schema(min_items = 1, max_items = 500, example = json!(["acct-01.txt"]))]
+    #[schema(value_type = Vec<crate::domain::FileName>, min_items = 1, max_items = 500)]
     pub files: Vec<String>,
     /// Why (1 to 500 characters); booked in the ledger.
     #[serde(default)]
