@@ -84,11 +84,12 @@ PY
 )
 export STAFF_TOKEN SERVICE_TOKEN=$STOCKROOM_SERVICE_TOKEN
 
-# Real data for the routes that need an id: three paid orders (one to read,
-# one to refund, one whose subscription is revoked) and one pending order
-# for the sandbox to pay. Their ids go into the config, so those operations
-# answer 200 and their bodies are checked too.
-"$python" - "$url" >"$work/ids.env" <<'PY'
+# Real data for the routes that need an id: paid orders (one to read, one to
+# refund, one whose subscription is revoked, one whose subscription is
+# deleted, a per-seat plan for usage and seats), one pending order for the
+# sandbox to pay, and a credits gift to the reader's email. Their ids go into
+# the config, so those operations answer 200 and their bodies are checked too.
+"$python" - "$url" "$STAFF_TOKEN" >"$work/ids.env" <<'PY'
 import json, sys, time, urllib.request
 url = sys.argv[1]
 def call(method, path, body=None, token=None):
@@ -97,8 +98,8 @@ def call(method, path, body=None, token=None):
     if token:
         req.add_header("authorization", f"Bearer {token}")
     return json.load(urllib.request.urlopen(req, timeout=10))
-def order(i, pay=True):
-    o = call("POST", "/checkout", {"email": f"st{i}@example.com", "product_id": "bronze", "provider": "stripe"})
+def order(i, pay=True, product="bronze"):
+    o = call("POST", "/checkout", {"email": f"st{i}@example.com", "product_id": product, "provider": "stripe"})
     if pay:
         call("POST", f"/sandbox/pay/{o['order_id']}", {})
     return o
@@ -110,8 +111,13 @@ def subscription(o):
         time.sleep(0.1)
     sys.exit(f"order {o['order_id']} was not fulfilled")
 read, refund, revoke, pending = order(1), order(2), order(3), order(4, pay=False)
+delete, seats = order(5), order(6, product="basic")
 print(f"READ_ORDER={read['order_id']} READ_TOKEN={read['order_token']} READ_SUB={subscription(read)}")
 print(f"REFUND_ORDER={refund['order_id']} REVOKE_SUB={subscription(revoke)} PENDING_ORDER={pending['order_id']}")
+staff = sys.argv[2]
+gift = call("POST", "/admin/credits/gifts", {"email": "st1@example.com", "amount": 500, "reason": "schemathesis"}, staff)
+print(f"DELETE_SUB={subscription(delete)} SEATS_SUB={subscription(seats)} SEATS_ORDER={seats['order_id']}")
+print(f"CREDITS_EMAIL=st1@example.com GIFT_ID={gift['id']}")
 PY
 set -a
 # shellcheck disable=SC1091
@@ -144,6 +150,34 @@ parameters = { "path.id" = "${REVOKE_SUB}" }
 [[operations]]
 include-name = "POST /sandbox/pay/{order_id}"
 parameters = { "path.order_id" = "${PENDING_ORDER}" }
+
+[[operations]]
+include-name = "DELETE /admin/subscriptions/{id}"
+parameters = { "path.id" = "${DELETE_SUB}" }
+
+[[operations]]
+include-name = "POST /subscriptions/{id}/usage"
+parameters = { "path.id" = "${SEATS_SUB}" }
+
+[[operations]]
+include-name = "GET /admin/subscriptions/{id}/usage"
+parameters = { "path.id" = "${SEATS_SUB}" }
+
+[[operations]]
+include-name = "POST /admin/subscriptions/{id}/seats/remove"
+parameters = { "path.id" = "${SEATS_SUB}" }
+
+[[operations]]
+include-name = "GET /admin/customers/{email}/credits"
+parameters = { "path.email" = "${CREDITS_EMAIL}" }
+
+[[operations]]
+include-name = "POST /admin/credits/gifts/{id}/deactivate"
+parameters = { "path.id" = "${GIFT_ID}" }
+
+[[operations]]
+include-name = "POST /admin/orders/{id}/deactivate"
+parameters = { "path.id" = "${SEATS_ORDER}" }
 TOML
 
 # Checks: the response ones (server errors, documented statuses, content

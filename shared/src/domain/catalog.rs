@@ -38,6 +38,7 @@ pub struct Product {
     pub kind: ProductKind,
     /// Limits per 30-day usage period (none: unmetered).
     #[serde(default, skip_serializing_if = "Quotas::is_empty")]
+    #[schema(value_type = std::collections::BTreeMap<super::usage::Metric, super::usage::Quota>)]
     pub quotas: Quotas,
     /// Entitlement when usage cannot be read: "open" (default) or "closed".
     #[serde(default)]

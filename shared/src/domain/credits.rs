@@ -50,8 +50,9 @@ pub enum Direction {
     Out,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = CreditEntryKind)]
 pub enum EntryKind {
     Earn,
     Post,

@@ -66,8 +66,9 @@ impl fmt::Display for UserId {
 
 /// The name of one stock file (no directories): what staff upload into
 /// `unused/`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, pattern = "^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]{0,199}$", example = "acct-01.txt")]
 pub struct FileName(String);
 
 impl FileName {

@@ -30,14 +30,25 @@ const SCAN_PAGE: usize = 1000;
 const CURSOR_TAG: &str = "ledger1:";
 
 /// The query string as it arrives; every field is checked by `parse`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawQuery {
+    /// Ledger kinds, comma separated (`sale,refund`).
+    #[param(example = "sale,refund")]
     pub kind: Option<String>,
+    /// Only entries of this file.
     pub file: Option<String>,
+    /// Only entries with this reference (an order id, `adjust:...`).
     pub reference: Option<String>,
+    /// Inclusive lower bound on `at`: RFC 3339 (`2026-01-31T12:00:00Z`) or epoch milliseconds.
+    #[param(example = "2026-01-31T12:00:00Z")]
     pub since: Option<String>,
+    /// Inclusive upper bound on `at`, as `since`.
     pub until: Option<String>,
+    /// Entries per page (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
+    /// A `next_cursor` (or `Next-Cursor` header) from an earlier page.
     pub cursor: Option<String>,
 }
 
@@ -56,7 +67,7 @@ pub struct LedgerQuery {
     pub before: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct KindSummary {
     pub entries: u64,
     /// Sum of the entries' change of available stock.

@@ -10,6 +10,8 @@
 //! `Next-Cursor` header (absent on the last page), and there is no summary.
 //! Free-text cells that a spreadsheet would run as a formula get a leading `'`.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -19,24 +21,42 @@ use serde::Serialize;
 
 use super::super::AppState;
 use super::super::error::ApiError;
-use crate::domain::StockCounts;
+use super::super::openapi::responses::*;
+use crate::domain::{LedgerKind, StockCounts};
 use crate::services::ServiceError;
-use crate::services::ledger::{self, LedgerQuery, RawQuery};
+use crate::services::ledger::{self, KindSummary, LedgerQuery, RawQuery};
 use crate::services::model::LedgerEntry;
 
-#[derive(Serialize)]
-struct EntryView<'a> {
+/// One stock ledger entry.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = LedgerEntryView)]
+pub struct EntryView<'a> {
     id: &'a str,
+    #[schema(format = DateTime)]
     at: String,
+    #[schema(value_type = LedgerKind)]
     kind: &'static str,
     file: Option<&'a str>,
+    /// Change of available stock (unused - reserved), and its value around it.
     delta: i64,
     before: i64,
     after: i64,
+    /// All counts after this entry.
     counts: StockCounts,
     reason: &'a str,
     reference: &'a str,
     actor: &'a str,
+}
+
+/// A page of the ledger, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LedgerPageView<'a> {
+    entries: Vec<EntryView<'a>>,
+    /// Per kind, over every entry the filters match (not just this page).
+    #[schema(value_type = BTreeMap<LedgerKind, KindSummary>)]
+    summary: &'a BTreeMap<&'static str, KindSummary>,
+    /// Pass as `cursor` for the next page; null on the last.
+    next_cursor: Option<&'a str>,
 }
 
 fn view(e: &LedgerEntry) -> EntryView<'_> {
@@ -55,6 +75,16 @@ fn view(e: &LedgerEntry) -> EntryView<'_> {
     }
 }
 
+#[utoipa::path(get, path = "/admin/ledger", tag = "staff", operation_id = "stock_ledger", security(("staff_jwt" = [])),
+    params(RawQuery),
+    responses(
+        (status = 200, description = "A page of matching entries, newest first. With `Accept: text/csv`, the same \
+            page as CSV (header row, no summary) and the next page's cursor in `Next-Cursor`",
+            content((LedgerPageView = "application/json"), (String = "text/csv")),
+            headers(("Next-Cursor" = String, description = "CSV only: the next page's cursor; absent on the last page"))),
+        (status = 400, response = BadRequest),
+        (status = 500, response = Internal),
+    ))]
 pub async fn ledger(
     State(s): State<AppState>,
     query: Result<Query<RawQuery>, QueryRejection>,
@@ -66,8 +96,11 @@ pub async fn ledger(
     if wants_csv(&headers) {
         return csv_page(&page);
     }
-    let entries: Vec<EntryView<'_>> = page.entries.iter().map(view).collect();
-    let body = serde_json::json!({"entries": entries, "summary": page.summary, "next_cursor": page.next_cursor});
+    let body = LedgerPageView {
+        entries: page.entries.iter().map(view).collect(),
+        summary: &page.summary,
+        next_cursor: page.next_cursor.as_deref(),
+    };
     Ok(Json(body).into_response())
 }
 

@@ -1,7 +1,7 @@
 //! Staff routes (behind `auth::staff_only`).
 
-mod adjust;
-mod ledger;
+pub mod adjust;
+pub mod ledger;
 
 pub use adjust::adjust;
 pub use ledger::{CSV_HEADER, ledger};
@@ -13,19 +13,38 @@ use serde::Serialize;
 use super::AppState;
 use super::auth::Staff;
 use super::error::ApiError;
+use super::openapi::responses::*;
 use crate::domain::EndReason;
+use crate::services::reconcile::ReconcileReport;
+use crate::services::refunds::RefundReport;
+use crate::services::revoke::RevokeOutcome;
 use crate::services::{ServiceError, refunds, revoke, stock, sweeps};
 
-#[derive(Serialize)]
+/// File counts by place, listed from storage (the truth).
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct StockView {
     pub unused: u64,
+    /// Files held for unpaid orders.
     pub reserved: i64,
     pub assigned: u64,
     pub banned: u64,
     pub frozen: u64,
+    /// unused minus reserved, never below 0.
     pub available: i64,
 }
 
+/// The answer of revoke and delete.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RevokeResult {
+    pub subscription_id: String,
+    pub outcome: RevokeOutcome,
+}
+
+#[utoipa::path(get, path = "/admin/stock", tag = "staff", security(("staff_jwt" = [])),
+    responses(
+        (status = 200, description = "Stock counted from storage", body = StockView),
+        (status = 500, response = Internal),
+    ))]
 /// Counts from storage listings (the truth); reserved from the holds.
 pub async fn stock(State(s): State<AppState>) -> Result<Json<StockView>, ApiError> {
     let ctx = &s.ctx;
@@ -55,16 +74,39 @@ async fn count(ctx: &crate::services::Ctx, prefix: &str) -> Result<u64, ServiceE
 }
 
 /// The reconcile job, now: adopts new stock, repairs drift, returns its report.
+#[utoipa::path(post, path = "/admin/reconcile", tag = "staff", security(("staff_jwt" = [])),
+    responses(
+        (status = 200, description = "The reconcile job, run now: new files under unused/ adopted, drift repaired",
+            body = ReconcileReport),
+        (status = 409, response = Conflict),
+        (status = 500, response = Internal),
+    ))]
 pub async fn reconcile(State(s): State<AppState>, Extension(staff): Extension<Staff>) -> Result<Response, ApiError> {
     let report = crate::services::reconcile::run(&s.ctx, &format!("staff:{}", staff.sub)).await?;
     Ok(Json(report).into_response())
 }
 
+#[utoipa::path(post, path = "/admin/expire", tag = "staff", security(("staff_jwt" = [])),
+    responses(
+        (status = 200, description = "The expiry job, run now: what moved to grace, expired, was released",
+            body = sweeps::ExpireReport),
+        (status = 409, response = Conflict),
+        (status = 500, response = Internal),
+    ))]
 pub async fn expire(State(s): State<AppState>) -> Result<Json<sweeps::ExpireReport>, ApiError> {
     Ok(Json(sweeps::expire_job(&s.ctx).await?))
 }
 
 /// Records a refund made at the provider and takes the files back.
+#[utoipa::path(post, path = "/admin/orders/{id}/refund", tag = "staff", security(("staff_jwt" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "Order refunded (again: unchanged), its files revoked to unused/",
+            body = RefundReport),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 500, response = Internal),
+    ))]
 pub async fn refund(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -74,19 +116,39 @@ pub async fn refund(
     Ok(Json(report).into_response())
 }
 
+#[utoipa::path(post, path = "/admin/subscriptions/{id}/revoke", tag = "staff", security(("staff_jwt" = [])),
+    params(("id" = String, Path, description = "Subscription id")),
+    responses(
+        (status = 200, description = "Subscription revoked (or it had ended before), files back in unused/",
+            body = RevokeResult),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 500, response = Internal),
+    ))]
 pub async fn revoke(
     State(s): State<AppState>,
     Path(id): Path<String>,
     Extension(staff): Extension<Staff>,
 ) -> Result<Response, ApiError> {
     let outcome = revoke::revoke(&s.ctx, &id, EndReason::Revoked, &format!("staff:{}", staff.sub)).await?;
-    Ok(Json(serde_json::json!({"subscription_id": id, "outcome": outcome})).into_response())
+    Ok(Json(RevokeResult { subscription_id: id, outcome }).into_response())
 }
 
 /// `DELETE /admin/subscriptions/{id}`: ends it now, as revoke does (files
 /// back to stock, ledger kind revoke, owner notified), but admin only and
 /// booked as "deleted by staff" rather than "revoked". Idempotent: once
 /// ended, it answers 200 with outcome `AlreadyEnded`. Unknown id: 404.
+#[utoipa::path(delete, path = "/admin/subscriptions/{id}", tag = "staff", security(("staff_jwt" = [])),
+    description = "Ends the subscription now, as revoke does (files back to stock, ledger kind revoke, owner \
+        notified), booked as \"deleted by staff\". Idempotent: once ended, 200 with outcome `AlreadyEnded`.",
+    params(("id" = String, Path, description = "Subscription id")),
+    responses(
+        (status = 200, description = "Subscription ended (or it had ended before), files back in unused/",
+            body = RevokeResult),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 500, response = Internal),
+    ))]
 pub async fn delete_subscription(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -94,7 +156,7 @@ pub async fn delete_subscription(
 ) -> Result<Response, ApiError> {
     let actor = format!("staff:{}", staff.sub);
     let outcome = revoke::revoke_noted(&s.ctx, &id, EndReason::Revoked, &actor, Some(DELETED)).await?;
-    Ok(Json(serde_json::json!({"subscription_id": id, "outcome": outcome})).into_response())
+    Ok(Json(RevokeResult { subscription_id: id, outcome }).into_response())
 }
 
 /// The ledger reason and event note of a deleted subscription.

@@ -2,10 +2,16 @@
 //! utoipa: handlers carry `#[utoipa::path]`, body types derive `ToSchema`,
 //! error responses are named once in `responses`. Served at
 //! `GET /openapi.json` and checked in as `infra/openapi.json` (the test
-//! below fails when they differ). The staff routes are documented in
-//! `admin` (see there for how to add one).
+//! below fails when they differ).
+//!
+//! To document a new route: put `#[utoipa::path(...)]` on its handler
+//! (staff routes: `tag = "staff", security(("staff_jwt" = []))`, and every
+//! status the handler and the service errors it maps can return, besides
+//! 401 and 403, which `StaffRoles` adds with the roles from
+//! `auth::STAFF_ROUTES`), derive `utoipa::ToSchema` on its body types, and
+//! list the handler in `ApiDoc`'s `paths(...)`. The tests fail until a route
+//! in `STAFF_ROUTES` is documented.
 
-pub mod admin;
 pub mod responses;
 pub mod schemas;
 
@@ -22,7 +28,7 @@ use utoipa::{Modify, OpenApi};
 use super::AppState;
 use super::auth::STAFF_ROUTES;
 use super::error::Problem;
-use super::{sandbox, storefront, webhooks};
+use super::{admin, credits, sandbox, storefront, usage, webhooks};
 use responses::*;
 
 #[derive(OpenApi)]
@@ -34,8 +40,12 @@ use responses::*;
     ),
     paths(
         storefront::products, storefront::checkout, storefront::order, storefront::entitlement,
+        usage::report,
         webhooks::nowpayments_route, webhooks::stripe_route,
-        admin::stock, admin::reconcile, admin::expire, admin::refund, admin::revoke,
+        admin::stock, admin::reconcile, admin::expire, admin::refund, admin::revoke, admin::delete_subscription,
+        admin::ledger::ledger, admin::adjust::adjust,
+        usage::history, usage::remove_seat,
+        credits::view, credits::gift, credits::deactivate_gift, credits::deactivate_order, credits::post,
         sandbox::pay, sandbox::clock,
         openapi_json,
     ),
@@ -46,7 +56,7 @@ use responses::*;
     modifiers(&SecuritySchemes, &StaffRoles),
     tags(
         (name = "storefront", description = "Catalog, checkout, order status"),
-        (name = "bot", description = "The bot engine's entitlement check (service token)"),
+        (name = "bot", description = "The bot engine: entitlement check and usage reports (service token)"),
         (name = "webhooks", description = "Payment providers' signed notifications"),
         (name = "staff", description = "Staff operations (JWT; the roles each allows are in its description)"),
         (name = "sandbox", description = "Local stack only, with the sandbox on"),

@@ -26,9 +26,11 @@ pub struct Forbidden(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct NotFound(pub Problem);
 
-/// Not enough stock (type `insufficient-stock`), or the thing is in a state
-/// that refuses this, or it kept changing under us (type `conflict`, with
-/// Retry-After): try again.
+/// Not enough stock (type `insufficient-stock`); not enough spendable
+/// credits for a checkout with `use_credits` (type `insufficient-credits`);
+/// usage reported for a subscription that has ended (type
+/// `subscription-ended`); or the thing is in a state that refuses this, or
+/// it kept changing under us (type `conflict`, with Retry-After): try again.
 #[derive(ToResponse)]
 #[response(
     content_type = "application/problem+json",

@@ -31,8 +31,9 @@ use crate::ports::{Change, Cond, Write};
 pub const MAX_FILES: usize = 500;
 const ATTEMPTS: usize = 5;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = AdjustAction)]
 pub enum Action {
     Ban,
     Freeze,
@@ -52,16 +53,21 @@ impl Action {
 }
 
 /// The request body as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AdjustRequest {
     pub action: Action,
+    /// 1 to 500 distinct file names.
+    #[schema(value_type = Vec<crate::domain::FileName>, min_items = 1, max_items = 500)]
     pub files: Vec<String>,
+    /// Why (1 to 500 characters); booked in the ledger.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = AdjustOutcome)]
 pub enum Outcome {
     Banned,
     Frozen,
@@ -81,7 +87,8 @@ pub enum Outcome {
     Refused,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = AdjustResult)]
 pub struct FileResult {
     pub file: String,
     pub outcome: Outcome,

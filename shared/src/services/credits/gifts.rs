@@ -10,14 +10,20 @@ use crate::services::{Ctx, ServiceError};
 /// Most credits one gift may give (a typo guard).
 pub const MAX_GIFT: i64 = 1_000_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct GiftBody {
+    #[schema(example = "buyer@example.com")]
     pub email: String,
+    /// Whole credits, 1 to 1,000,000.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub amount: i64,
+    /// Why (1 to 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
-#[derive(Debug, Serialize)]
+/// The gift, posted at once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GiftReceipt {
     pub id: String,
     pub email: String,
@@ -54,10 +60,11 @@ pub async fn gift(ctx: &Ctx, body: GiftBody, actor: &str) -> Result<GiftReceipt,
     Ok(GiftReceipt { id: t.id, email: t.email, amount: t.amount })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GiftDeactivated {
     pub id: String,
     /// reversed, or unchanged (reversed before).
+    #[schema(value_type = String, pattern = "^(reversed|unchanged)$")]
     pub credits: &'static str,
     pub amount: i64,
 }

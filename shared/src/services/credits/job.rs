@@ -12,7 +12,10 @@ use crate::ports::{Index, Query};
 use crate::services::items::from_item;
 use crate::services::{Ctx, ServiceError, keys};
 
-#[derive(Debug, Default, Serialize)]
+/// What the credits job did: pending credits whose hold ended posted (paid
+/// orders) or voided (orders that failed or expired).
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = CreditsPostReport)]
 pub struct PostReport {
     pub scanned: u32,
     pub posted: u32,

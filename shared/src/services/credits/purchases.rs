@@ -48,10 +48,12 @@ pub async fn earn(ctx: &Ctx, order: &OrderRecord) -> Result<bool, ServiceError> 
     ledger::open(ctx, &t, false).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = OrderCreditsDeactivated)]
 pub struct DeactivateReport {
     pub order_id: String,
     /// voided, reversed, or unchanged (already done, or nothing earned).
+    #[schema(value_type = String, pattern = "^(voided|reversed|unchanged)$")]
     pub credits: &'static str,
     pub amount: i64,
 }

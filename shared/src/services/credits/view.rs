@@ -9,12 +9,14 @@ use crate::ports::{Index, Query, SkRange};
 use crate::services::items::from_item;
 use crate::services::{Ctx, ServiceError, keys};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = CreditEntry)]
 pub struct EntryView {
     pub id: String,
     pub kind: crate::domain::EntryKind,
     pub amount: i64,
     pub reference: String,
+    #[schema(format = DateTime)]
     pub at: String,
     pub actor: String,
     /// The entry's change of the posted balance (0 for pending steps).
@@ -22,12 +24,14 @@ pub struct EntryView {
     pub reason: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A customer's credits (whole credits) and every entry, oldest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreditsView {
     pub email: String,
     pub posted: i64,
     pub pending_in: i64,
     pub pending_out: i64,
+    /// posted minus pending_out: what checkout may spend now.
     pub spendable: i64,
     pub entries: Vec<EntryView>,
 }

@@ -24,12 +24,14 @@ struct SeatIntent {
     done: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = SeatRemoved)]
 pub struct RemoveOutcome {
     pub subscription_id: String,
     pub file: String,
     /// Where the file went (unused, or banned when staff had flagged it).
     pub to: Location,
+    /// Seats (files) left.
     pub seats: usize,
 }
 

@@ -12,15 +12,19 @@ use crate::services::items::{from_item, json};
 use crate::services::model::SubscriptionRecord;
 use crate::services::{Ctx, ServiceError, keys};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// One 30-day usage period (times in epoch milliseconds).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = UsagePeriod)]
 pub struct PeriodRecord {
     #[serde(default)]
     pub subscription_id: String,
     #[serde(default)]
     pub period: u64,
     #[serde(default = "zero")]
+    #[schema(value_type = i64)]
     pub start: Timestamp,
     #[serde(default = "zero")]
+    #[schema(value_type = i64)]
     pub end: Timestamp,
     #[serde(default)]
     pub posts: u64,
@@ -33,6 +37,7 @@ pub struct PeriodRecord {
     #[serde(default)]
     pub closed: bool,
     #[serde(default)]
+    #[schema(value_type = Option<i64>)]
     pub closed_at: Option<Timestamp>,
 }
 

@@ -17,16 +17,22 @@ use crate::services::model::SubscriptionRecord;
 use crate::services::{Ctx, ServiceError, catalog, keys, revoke};
 
 /// The body as sent; `parse` checks it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
+    #[schema(value_type = Metric)]
     pub metric: String,
+    /// How many happened (posts made).
+    #[schema(minimum = 1, maximum = 10_000)]
     pub quantity: i64,
+    /// The bot engine's id of this report: the same key and body again is
+    /// answered with the same receipt and counted once; another body is 422.
+    #[schema(pattern = "^[!-~]{1,255}$")]
     pub idempotency_key: String,
 }
 
 /// What a report did. A replay of the same key gets the same receipt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UsageReceipt {
     pub subscription_id: String,
     pub metric: Metric,
@@ -35,6 +41,7 @@ pub struct UsageReceipt {
     /// Used in the period after this report.
     pub used: u64,
     pub limit: Option<u64>,
+    #[schema(format = DateTime)]
     pub resets_at: String,
     /// A hard quota is spent (the report still counts: the posts happened).
     pub quota_spent: bool,

@@ -29,6 +29,7 @@ pub struct MetricUsage {
     /// None when the plan does not limit this metric.
     pub limit: Option<u64>,
     pub hard: bool,
+    #[schema(format = DateTime)]
     pub resets_at: String,
 }
 
@@ -79,7 +80,7 @@ pub async fn view(ctx: &Ctx, sub: &SubscriptionRecord) -> UsageView {
     UsageView { usage, usage_status: status }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UsageHistory {
     pub subscription_id: String,
     /// Seats (files) now.
