@@ -8,19 +8,8 @@ fn until(e: &Value) -> i64 {
     Timestamp::parse_rfc3339(e["valid_until"].as_str().unwrap()).unwrap().secs()
 }
 
-/// Pays a checkout body and waits for it: the order as the buyer sees it.
-async fn buy(app: &TestApp, body: Value) -> Value {
-    let r = app.post("/checkout", body).await;
-    assert_eq!(r.status(), 201);
-    let c: Value = r.json().await.unwrap();
-    app.sandbox_pay(&s(&c["order_id"]), json!({})).await;
-    let mut o = app.wait_for(&s(&c["order_id"]), &s(&c["order_token"]), "fulfilled").await;
-    o["order_token"] = c["order_token"].clone();
-    o
-}
-
 async fn plan(app: &TestApp, product: &str) -> (String, String) {
-    let o = buy(app, json!({"email": "ann@example.com", "product_id": product, "provider": "stripe"})).await;
+    let o = app.buy_body(json!({"email": "ann@example.com", "product_id": product, "provider": "stripe"})).await;
     (s(&o["subscription"]["id"]), s(&o["order_token"]))
 }
 
@@ -34,7 +23,7 @@ async fn a_renewal_in_grace_extends_from_valid_until_and_keeps_the_files() {
     app.post_admin("/admin/expire", json!({})).await;
     assert_eq!(app.entitlement(&sub).await["state"], "grace");
     let body = json!({"email": "ann@example.com", "product_id": "bronze", "provider": "stripe", "renew_subscription_id": sub, "order_token": token});
-    buy(&app, body).await;
+    app.buy_body(body).await;
     let e = app.entitlement(&sub).await;
     assert_eq!((e["state"].as_str(), e["can_run"].as_bool()), (Some("active"), Some(true)));
     assert_eq!(until(&e), before + 30 * DAY);
@@ -51,7 +40,7 @@ async fn a_renewal_after_expiry_gets_files_again() {
     app.post_admin("/admin/expire", json!({})).await;
     assert!(app.keys("assigned/").await.is_empty());
     let body = json!({"email": "ann@example.com", "product_id": "bronze", "provider": "stripe", "renew_subscription_id": sub, "order_token": token});
-    let o = buy(&app, body).await;
+    let o = app.buy_body(body).await;
     let e = app.entitlement(&s(&o["subscription"]["id"])).await;
     assert_eq!(e["state"], "active");
     assert_eq!(e["files"].as_array().unwrap().len(), 1);
@@ -64,7 +53,7 @@ async fn an_extra_account_adds_a_file_to_the_same_buyer() {
     app.add_stock(5).await;
     let (sub, token) = plan(&app, "gold").await;
     let body = json!({"email": "ann@example.com", "product_id": "extra-account", "provider": "nowpayments", "subscription_id": sub, "order_token": token});
-    buy(&app, body).await;
+    app.buy_body(body).await;
     let e = app.entitlement(&sub).await;
     let files = e["files"].as_array().unwrap();
     assert_eq!(files.len(), 4);
@@ -81,7 +70,7 @@ async fn an_extension_adds_days_only_to_plans_it_may_extend() {
     let (sub, token) = plan(&app, "bronze").await;
     let before = until(&app.entitlement(&sub).await);
     let body = json!({"email": "ann@example.com", "product_id": "extend-30", "provider": "stripe", "subscription_id": sub, "order_token": token});
-    buy(&app, body).await;
+    app.buy_body(body).await;
     assert_eq!(until(&app.entitlement(&sub).await), before + 30 * DAY);
     let (gold, gold_token) = plan(&app, "gold").await;
     let body = json!({"email": "ann@example.com", "product_id": "extend-30", "provider": "stripe", "subscription_id": gold, "order_token": gold_token});

@@ -6,7 +6,7 @@ mod helpers;
 
 use std::time::Duration;
 
-use helpers::{advance, books_balance, buy, events, n, reconcile, record, settled};
+use helpers::{advance, books_balance, buy, n, reconcile, record, settled};
 use serde_json::json;
 use shared::domain::EndReason;
 use shared::ports::{Change, Key};
@@ -40,14 +40,14 @@ async fn ghosts_follow_their_file_or_are_marked_lost() {
     let files = &app.ctx().files;
     files.move_file(&format!("assigned/{user}/{}", moved[0]), &format!("frozen/{}", moved[0])).await.unwrap();
     files.delete(&format!("assigned/{user}/{}", gone[0])).await.unwrap();
-    events(&app, "").await;
+    app.events("").await;
     let r = reconcile(&app).await;
     assert_eq!((n(&r, "ghosts"), n(&r, "repaired"), n(&r, "lost")), (2, 2, 1), "{r}");
     assert_eq!(record(&app, &moved[0]).await.unwrap().storage_key(), format!("frozen/{}", moved[0]));
     assert!(record(&app, &gone[0]).await.is_none(), "a lost file has no stock record");
     let tomb = app.ctx().records.get(&Key::new(format!("FILE#{}", gone[0]), "LOST")).await.unwrap().unwrap();
     assert_eq!(tomb["order_id"], order_id.as_str());
-    let lost = events(&app, "stock.lost").await;
+    let lost = app.events("stock.lost").await;
     assert_eq!(lost.len(), 1);
     assert_eq!(lost[0]["file"], gone[0].as_str());
     books_balance(&app, 0).await;
@@ -175,7 +175,7 @@ async fn low_stock_is_announced_once_per_dip() {
     let app = spawn_app().await;
     app.add_stock(3).await;
     // 3 available, 2 purchases each: every plan of 2+ files is low.
-    let mut low: Vec<String> = events(&app, "stock.low").await.iter().map(|d| s(&d["product_id"])).collect();
+    let mut low: Vec<String> = app.events("stock.low").await.iter().map(|d| s(&d["product_id"])).collect();
     low.sort();
     assert_eq!(low, ["basic", "diamond", "elite", "gold", "pro", "silver"]);
     assert_eq!(n(&reconcile(&app).await, "low_stock_alerts"), 0, "still the same dip");
@@ -184,7 +184,7 @@ async fn low_stock_is_announced_once_per_dip() {
     let (x, y) = tokio::join!(alerts::check_low_stock(app.ctx(), 2), alerts::check_low_stock(app.ctx(), 2));
     assert_eq!(x.unwrap() + y.unwrap(), 1, "one alert per dip, even from two checks at once");
     assert_eq!(alerts::check_low_stock(app.ctx(), 2).await.unwrap(), 0);
-    let again = events(&app, "stock.low").await;
+    let again = app.events("stock.low").await;
     assert_eq!(again.len(), 1);
     assert_eq!((s(&again[0]["product_id"]), again[0]["threshold"].as_i64()), ("silver".into(), Some(4)));
 }

@@ -6,7 +6,7 @@ use shared::http::auth::Role;
 use shared::services::{keys, stock};
 use stockroom_tests::{problem, s, spawn_app};
 
-use super::helpers::{adjust, adjust_as, books_balance, buy, events, ledger, record, settled};
+use super::helpers::{adjust, adjust_as, books_balance, buy, ledger, record, settled};
 
 fn outcomes(results: &[Value]) -> Vec<String> {
     results.iter().map(|r| s(&r["outcome"])).collect()
@@ -58,7 +58,7 @@ async fn banning_an_assigned_file_hands_out_a_replacement() {
     let app = spawn_app().await;
     app.add_stock(2).await;
     let (_, user, sub, files) = buy(&app, "bronze").await;
-    events(&app, "").await;
+    app.events("").await;
     let r = adjust(&app, "ban", &[&files[0]], "reported by platform").await;
     assert_eq!(outcomes(&r), ["replaced"]);
     let new = s(&r[0]["replacement"]);
@@ -68,7 +68,7 @@ async fn banning_an_assigned_file_hands_out_a_replacement() {
     let ent = app.entitlement(&sub).await;
     assert_eq!(ent["files"], json!([format!("assigned/{user}/{new}")]));
     assert_eq!(ent["can_run"], true);
-    let ev = events(&app, "subscription.file_replaced").await;
+    let ev = app.events("subscription.file_replaced").await;
     assert_eq!(ev.len(), 1);
     assert_eq!((s(&ev[0]["file"]), s(&ev[0]["replacement"])), (files[0].clone(), new.clone()));
     let bans = ledger(&app, &format!("?kind=ban&reference={sub}")).await;
@@ -82,12 +82,12 @@ async fn banning_an_assigned_file_with_no_stock_flags_it_until_it_returns() {
     let app = spawn_app().await;
     app.add_stock(1).await;
     let (_, user, sub, files) = buy(&app, "bronze").await;
-    events(&app, "").await;
+    app.events("").await;
     let r = adjust(&app, "ban", &[&files[0]], "reported").await;
     assert_eq!(outcomes(&r), ["flagged"]);
     assert_eq!(outcomes(&adjust(&app, "ban", &[&files[0]], "again").await), ["unchanged"]);
     assert_eq!(app.keys("assigned/").await, vec![format!("assigned/{user}/{}", files[0])], "still in use");
-    let ev = events(&app, "subscription.file_flagged").await;
+    let ev = app.events("subscription.file_flagged").await;
     assert_eq!((ev.len(), s(&ev[0]["subscription_id"])), (1, sub.clone()));
     assert_eq!(ev[0]["email"], "buyer@example.com");
     let sub_item = app.ctx().records.get(&keys::subscription(&sub)).await.unwrap().unwrap();

@@ -4,7 +4,7 @@
 use serde_json::json;
 use stockroom_tests::{problem, s, spawn_app};
 
-use super::helpers::{adjust, adjust_as, advance, books_balance, buy, events, ledger, reconcile, record, settled};
+use super::helpers::{adjust, adjust_as, advance, books_balance, buy, ledger, reconcile, record, settled};
 use shared::domain::Location;
 use shared::http::auth::Role;
 
@@ -56,7 +56,7 @@ async fn a_replacement_that_crashed_between_moves_is_finished_by_reconcile() {
     let app = spawn_app().await;
     app.add_stock(2).await;
     let (_, user, sub, files) = buy(&app, "bronze").await;
-    events(&app, "").await;
+    app.events("").await;
     app.ctx().faults.arm("adjust.after_first_move", 1);
     let (status, _) = problem(adjust_as(&app, Role::Admin, "ban", &[&files[0]], "reported").await).await;
     assert_eq!(status, 500);
@@ -71,7 +71,7 @@ async fn a_replacement_that_crashed_between_moves_is_finished_by_reconcile() {
     let key = s(&ent["files"][0]);
     assert!(key.starts_with(&format!("assigned/{user}/")) && !key.ends_with(&files[0]));
     assert_eq!(app.keys("assigned/").await, vec![key]);
-    assert_eq!(events(&app, "subscription.file_replaced").await.len(), 1, "the owner is told once");
+    assert_eq!(app.events("subscription.file_replaced").await.len(), 1, "the owner is told once");
     books_balance(&app).await;
     settled(&app).await;
 }

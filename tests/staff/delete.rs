@@ -6,14 +6,14 @@ use shared::http::admin::DELETED;
 use shared::http::auth::Role;
 use stockroom_tests::{problem, spawn_app};
 
-use super::helpers::{books_balance, buy, call, events, ledger, settled};
+use super::helpers::{books_balance, buy, call, ledger, settled};
 
 #[tokio::test]
 async fn deleting_a_subscription_gives_its_files_back_once() {
     let app = spawn_app().await;
     app.add_stock(3).await;
     let (_, _, sub, files) = buy(&app, "silver").await;
-    events(&app, "").await;
+    app.events("").await;
     let path = format!("/admin/subscriptions/{sub}");
     let cs = call(&app, Method::DELETE, &path, Some(&app.staff_token(Role::CustomerService)), None).await;
     assert_eq!(cs.status(), 403);
@@ -30,7 +30,7 @@ async fn deleting_a_subscription_gives_its_files_back_once() {
         (page["entries"][0]["reason"].as_str(), page["entries"][0]["actor"].as_str()),
         (Some(DELETED), Some("staff:tester"))
     );
-    let ended = events(&app, "subscription.ended").await;
+    let ended = app.events("subscription.ended").await;
     assert_eq!((ended.len(), ended[0]["note"].as_str()), (1, Some(DELETED)));
 
     let again = call(&app, Method::DELETE, &path, Some(&admin), None).await;

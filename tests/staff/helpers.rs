@@ -1,7 +1,5 @@
 //! Staff calls, purchases and the books, for the staff suite.
 
-use std::time::Duration;
-
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use shared::http::auth::Role;
@@ -113,22 +111,4 @@ pub async fn settled(app: &TestApp) {
         assert_eq!(r[f], 0, "{f}: {r}");
     }
     assert_eq!((r["counters_checked"].as_bool(), r["counters_fixed"].as_bool()), (Some(true), Some(false)), "{r}");
-}
-
-/// Events of one type on the events queue (taken off it; others dropped).
-pub async fn events(app: &TestApp, kind: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    loop {
-        let batch = app.ctx().events.receive(10, Duration::from_secs(600)).await.unwrap();
-        if batch.is_empty() {
-            return out;
-        }
-        for m in batch {
-            app.ctx().events.delete(&m.receipt).await.unwrap();
-            let v: Value = serde_json::from_str(&m.body).unwrap();
-            if v["type"] == kind {
-                out.push(v["data"].clone());
-            }
-        }
-    }
 }

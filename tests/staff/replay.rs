@@ -107,16 +107,7 @@ async fn replaying_the_ledger_from_empty_gives_todays_counts() {
     let now = stock::read_counts(app.ctx()).await.unwrap().counts;
     assert_eq!(replayed, now, "replay == counters");
     assert_eq!(vec![now.unused, now.assigned, now.banned, now.frozen], listed(&app).await, "counters == listings");
-    let view: Value = app
-        .client
-        .get(format!("{}/admin/stock", app.url))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = app.get_admin("/admin/stock").await;
     assert_eq!(view["available"].as_i64().unwrap(), available);
     let summary = ledger(&app, "?limit=1").await["summary"].clone();
     let total: i64 = summary.as_object().unwrap().values().map(|k| k["delta"].as_i64().unwrap()).sum();

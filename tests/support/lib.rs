@@ -182,6 +182,44 @@ impl TestApp {
         LOCAL_STRIPE_WEBHOOK_SECRET
     }
 
+    /// A GET with an admin token that must answer 200: its JSON.
+    pub async fn get_admin(&self, path: &str) -> Value {
+        let r =
+            self.client.get(format!("{}{path}", self.url)).bearer_auth(self.admin_token()).send().await.expect("GET");
+        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+        r.json().await.expect("json")
+    }
+
+    /// Pays a checkout body and waits for it: the order as the buyer sees
+    /// it, with its token.
+    pub async fn buy_body(&self, body: Value) -> Value {
+        let r = self.post("/checkout", body).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let c: Value = r.json().await.expect("json");
+        self.sandbox_pay(&s(&c["order_id"]), json!({})).await;
+        let mut o = self.wait_for(&s(&c["order_id"]), &s(&c["order_token"]), "fulfilled").await;
+        o["order_token"] = c["order_token"].clone();
+        o
+    }
+
+    /// Events of one type on the events queue (all are taken off it).
+    pub async fn events(&self, kind: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        loop {
+            let batch = self.ctx().events.receive(10, Duration::from_secs(600)).await.expect("receive");
+            if batch.is_empty() {
+                return out;
+            }
+            for m in batch {
+                self.ctx().events.delete(&m.receipt).await.expect("delete");
+                let v: Value = serde_json::from_str(&m.body).expect("event json");
+                if v["type"] == kind {
+                    out.push(v["data"].clone());
+                }
+            }
+        }
+    }
+
     /// Ledger entries of one kind (read straight from the store).
     pub async fn ledger_count(&self, kind: &str) -> usize {
         use shared::ports::{Index, Query};

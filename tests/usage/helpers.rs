@@ -18,20 +18,9 @@ pub async fn set_plan(app: &TestApp, id: &str, f: impl FnOnce(&mut Product)) {
     app.ctx().records.put(to_item(&key, &p, None, None).unwrap(), None).await.unwrap();
 }
 
-/// Pays a checkout body and waits for it: the order, with its token.
-pub async fn buy_body(app: &TestApp, body: Value) -> Value {
-    let r = app.post("/checkout", body).await;
-    assert_eq!(r.status(), 201);
-    let c: Value = r.json().await.unwrap();
-    app.sandbox_pay(&s(&c["order_id"]), json!({})).await;
-    let mut o = app.wait_for(&s(&c["order_id"]), &s(&c["order_token"]), "fulfilled").await;
-    o["order_token"] = c["order_token"].clone();
-    o
-}
-
 /// A new subscription to `product`: (subscription id, order token).
 pub async fn buy(app: &TestApp, product: &str) -> (String, String) {
-    let o = buy_body(app, json!({"email": "ann@example.com", "product_id": product, "provider": "stripe"})).await;
+    let o = app.buy_body(json!({"email": "ann@example.com", "product_id": product, "provider": "stripe"})).await;
     (s(&o["subscription"]["id"]), s(&o["order_token"]))
 }
 

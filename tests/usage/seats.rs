@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 use shared::http::auth::Role;
 use stockroom_tests::{TestApp, problem, s, spawn_app};
 
-use crate::helpers::{DAY, advance, buy, buy_body, expire, history};
+use crate::helpers::{DAY, advance, buy, expire, history};
 
 async fn seat_days(app: &TestApp, sub: &str) -> u64 {
     history(app, sub).await["current"]["seat_days"].as_u64().unwrap()
@@ -36,7 +36,7 @@ async fn seats_are_snapshotted_daily_and_the_renewal_follows_them() {
     assert_eq!(seat_days(&app, &sub).await, 3, "one snapshot a day");
     // A seat more: the extra-account add-on works for per-seat plans.
     let body = json!({"email": "ann@example.com", "product_id": "extra-account", "provider": "stripe", "subscription_id": sub, "order_token": token});
-    buy_body(&app, body).await;
+    app.buy_body(body).await;
     let files = file_names(&app.entitlement(&sub).await);
     assert_eq!(files.len(), 4);
     advance(&app, DAY).await;
@@ -55,16 +55,7 @@ async fn seats_are_snapshotted_daily_and_the_renewal_follows_them() {
     expire(&app).await;
     assert_eq!(seat_days(&app, &sub).await, 10);
     assert_eq!(renewal_quote(&app, &sub, &token, "nowpayments").await, 19_900);
-    let stock: Value = app
-        .client
-        .get(format!("{}/admin/stock", app.url))
-        .bearer_auth(app.admin_token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stock = app.get_admin("/admin/stock").await;
     assert_eq!(stock["assigned"], 3);
 }
 

@@ -1,7 +1,5 @@
 //! Helpers for the reconcile suite: run it, read the books, drain events.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use shared::services::items::from_item;
 use shared::services::model::FileRecord;
@@ -72,24 +70,6 @@ pub async fn buy(app: &TestApp, product: &str) -> (String, String, Vec<String>) 
     let files = order["subscription"]["files"].as_array().unwrap().iter().map(s).collect();
     let item = app.ctx().records.get(&keys::order(&order_id)).await.unwrap().unwrap();
     (order_id, s(&item["user_id"]), files)
-}
-
-/// Events of one type on the events queue (taken off it).
-pub async fn events(app: &TestApp, kind: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    loop {
-        let batch = app.ctx().events.receive(10, Duration::from_secs(600)).await.unwrap();
-        if batch.is_empty() {
-            return out;
-        }
-        for m in batch {
-            app.ctx().events.delete(&m.receipt).await.unwrap();
-            let v: Value = serde_json::from_str(&m.body).unwrap();
-            if v["type"] == kind {
-                out.push(v["data"].clone());
-            }
-        }
-    }
 }
 
 pub async fn advance(app: &TestApp, seconds: i64) {
