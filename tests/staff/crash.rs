@@ -75,3 +75,21 @@ async fn a_replacement_that_crashed_between_moves_is_finished_by_reconcile() {
     books_balance(&app).await;
     settled(&app).await;
 }
+
+#[tokio::test]
+async fn a_replacement_that_crashed_after_its_moves_is_booked_by_reconcile() {
+    let app = spawn_app().await;
+    app.add_stock(2).await;
+    let (_, user, sub, files) = buy(&app, "bronze").await;
+    app.ctx().faults.arm("adjust.after_move", 1);
+    let (status, _) = problem(adjust_as(&app, Role::Admin, "ban", &[&files[0]], "reported").await).await;
+    assert_eq!(status, 500);
+    assert_eq!((app.keys("banned/").await.len(), app.keys("assigned/").await.len()), (1, 1), "moved, not booked");
+    advance(&app, 600).await;
+    let r = reconcile(&app).await;
+    assert_eq!(r["stale_intents"], 1, "{r}");
+    let key = s(&app.entitlement(&sub).await["files"][0]);
+    assert!(key.starts_with(&format!("assigned/{user}/")) && !key.ends_with(&files[0]));
+    books_balance(&app).await;
+    settled(&app).await;
+}

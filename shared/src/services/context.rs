@@ -36,6 +36,7 @@ pub struct Ctx {
     pub ids: Arc<dyn IdGen>,
     pub settings: Settings,
     pub faults: Faults,
+    pub worker: super::worker::WorkerMetrics,
     /// Serialises stock-counter commits inside one process so that concurrent
     /// requests do not spin on the optimistic lock; across processes the
     /// version check alone keeps counts right.
@@ -64,6 +65,7 @@ impl Ctx {
             ids,
             settings,
             faults: Faults::default(),
+            worker: Default::default(),
             stock_lock: tokio::sync::Mutex::new(()),
         }
     }

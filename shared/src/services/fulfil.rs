@@ -66,10 +66,11 @@ pub async fn handle(ctx: &Ctx, body: &str) -> Result<FulfilOutcome, ServiceError
 /// the steps, so a redelivery after a crash between the two still earns it).
 pub async fn fulfil(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceError> {
     let outcome = fulfil_once(ctx, order_id).await?;
-    if matches!(outcome, FulfilOutcome::Fulfilled { .. } | FulfilOutcome::AlreadyDone)
-        && let Some(b) = load(ctx, order_id).await?
-    {
-        super::credits::earn(ctx, &b.order).await?;
+    if matches!(outcome, FulfilOutcome::Fulfilled { .. } | FulfilOutcome::AlreadyDone) {
+        ctx.faults.hit("fulfil.after_finish")?;
+        if let Some(b) = load(ctx, order_id).await? {
+            super::credits::earn(ctx, &b.order).await?;
+        }
     }
     Ok(outcome)
 }

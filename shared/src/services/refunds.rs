@@ -40,6 +40,8 @@ pub async fn commit_refund(
         leading.extend(claim_back(ctx, b, actor)?);
         ending = Some(sub_id.clone());
     }
+    // The purchase's credits end in the same commit (see `refund_writes`).
+    leading.extend(super::credits::refund_writes(ctx, order, actor).await?);
     if let Some(hold) = &b.hold {
         leading.push(Write::Delete { key: keys::hold(&order.order_id), cond: Some(Cond::Exists) });
         entries.push(super::holds::release_entry(&order.order_id, hold.count, "refunded before fulfilment", actor));
@@ -113,9 +115,15 @@ pub async fn refund_order(ctx: &Ctx, order_id: &str, actor: &str) -> Result<Refu
         let b = load(ctx, order_id).await?.ok_or_else(|| ServiceError::NotFound(format!("no order {order_id}")))?;
         let from = b.order.status;
         if from == OrderStatus::Refunded {
-            // A repeat finishes what a cut-short first call may have left.
+            // A repeat finishes what a cut-short first call may have left:
+            // the credits and the files (both idempotent).
             super::credits::on_refund(ctx, order_id, actor).await;
-            return Ok(RefundReport { order_id: order_id.into(), status: from, revoke: None });
+            let sid = b.order.subscription_id.clone().unwrap_or_else(|| format!("S{order_id}"));
+            let revoke = match revoke::finish(ctx, &sid).await? {
+                revoke::RevokeOutcome::AlreadyEnded => None,
+                done => Some(done),
+            };
+            return Ok(RefundReport { order_id: order_id.into(), status: from, revoke });
         }
         if !from.can_move_to(OrderStatus::Refunded) {
             return Err(ServiceError::Conflict(format!(
@@ -127,7 +135,9 @@ pub async fn refund_order(ctx: &Ctx, order_id: &str, actor: &str) -> Result<Refu
         let lead = vec![Write::Update { key: keys::order(order_id), changes, cond: Some(is_status(from)) }];
         match commit_refund(ctx, &b, lead, actor).await? {
             Ok(ending) => {
+                ctx.faults.hit("refund.after_commit")?;
                 super::credits::on_refund(ctx, order_id, actor).await;
+                ctx.faults.hit("refund.after_credits")?;
                 let revoke = match ending {
                     Some(sid) => Some(revoke::finish(ctx, &sid).await?),
                     None => None,

@@ -168,6 +168,9 @@ async fn apply(
         Err(_) => return Ok(None),
     }
     tracing::info!(order_id = %order.order_id, event_id = %ev.event_id, %from, to = %target, "order moved");
+    if target == OrderStatus::Refunded {
+        ctx.faults.hit("refund.after_commit")?;
+    }
     match target {
         OrderStatus::Refunded => super::credits::on_refund(ctx, &order.order_id, ev.provider.as_str()).await,
         OrderStatus::Paid | OrderStatus::Expired | OrderStatus::Failed if order.credits > 0 => {

@@ -40,6 +40,9 @@ pub async fn post_due(ctx: &Ctx, actor: &str) -> Result<PostReport, ServiceError
                 Some(Outcome::Wrote(EntryKind::Void)) => report.voided += 1,
                 _ => report.skipped += 1,
             }
+            if matches!(outcome, Some(Outcome::Wrote(_))) {
+                ctx.faults.hit("credits.after_post")?;
+            }
         }
         match page.next {
             Some(c) => cursor = Some(c),

@@ -100,18 +100,9 @@ pub async fn load(ctx: &Ctx, id: &str) -> Result<Option<TransferRecord>, Service
 pub async fn transition(ctx: &Ctx, id: &str, action: Action, actor: &str) -> Result<Option<Outcome>, ServiceError> {
     for _ in 0..ATTEMPTS {
         let Some(t) = load(ctx, id).await? else { return Ok(None) };
-        let Some((kind, state, reversed)) = decide(t.state, t.reversed, action) else {
+        let Some((kind, writes)) = transition_writes(ctx, &t, action, actor)? else {
             return Ok(Some(Outcome::Unchanged(t.state)));
         };
-        let mut changes =
-            vec![Change::Set("state".into(), json(&state)), Change::Set("reversed".into(), reversed.into())];
-        if state != TransferState::Pending {
-            changes.push(Change::Remove(GSI1PK.into()));
-            changes.push(Change::Remove(GSI1SK.into()));
-        }
-        let same = Cond::And(vec![Cond::Eq("state".into(), json(&t.state)), Cond::eq("reversed", t.reversed)]);
-        let mut writes = vec![Write::Update { key: keys::credit_transfer(id), changes, cond: Some(same) }];
-        writes.extend(entry_writes(ctx, &t, kind, actor, false)?);
         match ctx.records.transact(writes).await {
             Ok(()) => {
                 tracing::info!(transfer = id, ?kind, amount = t.amount, actor, "credit entry");
@@ -123,4 +114,24 @@ pub async fn transition(ctx: &Ctx, id: &str, action: Action, actor: &str) -> Res
         }
     }
     Err(ServiceError::Conflict(format!("credit transfer {id} kept changing; try again")))
+}
+
+/// The writes applying `action` to `t` as read (its state is their first
+/// condition), or `None` when there is nothing to do.
+pub fn transition_writes(
+    ctx: &Ctx,
+    t: &TransferRecord,
+    action: Action,
+    actor: &str,
+) -> Result<Option<(EntryKind, Vec<Write>)>, ServiceError> {
+    let Some((kind, state, reversed)) = decide(t.state, t.reversed, action) else { return Ok(None) };
+    let mut changes = vec![Change::Set("state".into(), json(&state)), Change::Set("reversed".into(), reversed.into())];
+    if state != TransferState::Pending {
+        changes.push(Change::Remove(GSI1PK.into()));
+        changes.push(Change::Remove(GSI1SK.into()));
+    }
+    let same = Cond::And(vec![Cond::Eq("state".into(), json(&t.state)), Cond::eq("reversed", t.reversed)]);
+    let mut writes = vec![Write::Update { key: keys::credit_transfer(&t.id), changes, cond: Some(same) }];
+    writes.extend(entry_writes(ctx, t, kind, actor, false)?);
+    Ok(Some((kind, writes)))
 }

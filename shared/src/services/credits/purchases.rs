@@ -68,6 +68,7 @@ pub async fn deactivate(ctx: &Ctx, order_id: &str, actor: &str) -> Result<Deacti
         .order;
     let flag = vec![Change::Set("credits_deactivated_by".into(), actor.into())];
     ctx.records.update(&keys::order(id.as_str()), flag, Some(Cond::Exists)).await?;
+    ctx.faults.hit("credits.after_flag")?;
     let xid = earn_id(id.as_str());
     for _ in 0..8 {
         if let Some(outcome) = ledger::transition(ctx, &xid, Action::Deactivate, actor).await? {
@@ -81,23 +82,8 @@ pub async fn deactivate(ctx: &Ctx, order_id: &str, actor: &str) -> Result<Deacti
         }
         // Nothing earned yet: a voided, empty transfer in its place means
         // it never will be (earning needs the id to be free).
-        let now = ctx.clock.now();
-        let stone = TransferRecord {
-            id: xid.clone(),
-            user_id: order.user_id.clone(),
-            email: order.email.clone(),
-            origin: EntryKind::Earn,
-            dir: Direction::In,
-            amount: 0,
-            state: TransferState::Voided,
-            reversed: false,
-            order_id: Some(order.order_id.clone()),
-            reason: "purchase deactivated before it earned".into(),
-            actor: actor.into(),
-            created_at: now,
-            due_at: None,
-        };
-        let put = Write::Put { item: ledger::transfer_item(&stone)?, cond: Some(Cond::NotExists) };
+        let put =
+            Write::Put { item: ledger::transfer_item(&tombstone(ctx, &order, actor))?, cond: Some(Cond::NotExists) };
         match ctx.records.transact(vec![put]).await {
             Ok(()) => return Ok(DeactivateReport { order_id: order_id.into(), credits: "unchanged", amount: 0 }),
             Err(RecordError::ConditionFailed { .. } | RecordError::Conflict) => continue,
@@ -105,6 +91,41 @@ pub async fn deactivate(ctx: &Ctx, order_id: &str, actor: &str) -> Result<Deacti
         }
     }
     Err(ServiceError::Conflict(format!("credits of order {order_id} kept changing; try again")))
+}
+
+/// The empty, voided earn transfer that keeps an order from ever earning.
+fn tombstone(ctx: &Ctx, order: &OrderRecord, actor: &str) -> TransferRecord {
+    TransferRecord {
+        id: earn_id(&order.order_id),
+        user_id: order.user_id.clone(),
+        email: order.email.clone(),
+        origin: EntryKind::Earn,
+        dir: Direction::In,
+        amount: 0,
+        state: TransferState::Voided,
+        reversed: false,
+        order_id: Some(order.order_id.clone()),
+        reason: "purchase deactivated before it earned".into(),
+        actor: actor.into(),
+        created_at: ctx.clock.now(),
+        due_at: None,
+    }
+}
+
+/// The writes that deactivate an order's credits inside its refund's
+/// transaction, so a crash right after the refund cannot leave a posted
+/// credit standing (nothing else would ever reverse it). Their conditions
+/// fail when the transfer changed since it was read: the refund retries.
+pub async fn refund_writes(ctx: &Ctx, order: &OrderRecord, actor: &str) -> Result<Vec<Write>, ServiceError> {
+    match ledger::load(ctx, &earn_id(&order.order_id)).await? {
+        Some(t) => {
+            Ok(ledger::transition_writes(ctx, &t, Action::Deactivate, actor)?.map(|(_, w)| w).unwrap_or_default())
+        }
+        None => Ok(vec![Write::Put {
+            item: ledger::transfer_item(&tombstone(ctx, order, actor))?,
+            cond: Some(Cond::NotExists),
+        }]),
+    }
 }
 
 /// After a refund: the purchase is deactivated. Logged, not failed: the
