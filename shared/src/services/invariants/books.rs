@@ -11,7 +11,10 @@ use crate::domain::{OrderStatus, StockCounts};
 use crate::ports::{Index, Query};
 
 fn show(c: &StockCounts) -> String {
-    format!("unused {} reserved {} assigned {} banned {} frozen {}", c.unused, c.reserved, c.assigned, c.banned, c.frozen)
+    format!(
+        "unused {} reserved {} assigned {} banned {} frozen {}",
+        c.unused, c.reserved, c.assigned, c.banned, c.frozen
+    )
 }
 
 /// Files per location only (holds are not files).

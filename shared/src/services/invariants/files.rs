@@ -59,7 +59,10 @@ fn bump(c: &mut StockCounts, loc: Location) {
 
 /// Every stock key: file name -> (key, location). Keys that are not a
 /// stock file are not stock (reconcile leaves them alone too).
-async fn listings(ctx: &Ctx, report: &mut InvariantReport) -> Result<HashMap<String, Vec<(String, Location)>>, ServiceError> {
+async fn listings(
+    ctx: &Ctx,
+    report: &mut InvariantReport,
+) -> Result<HashMap<String, Vec<(String, Location)>>, ServiceError> {
     let mut out: HashMap<String, Vec<(String, Location)>> = HashMap::new();
     for loc in LOCATIONS {
         let prefix = format!("{}/", loc.as_str());
@@ -124,7 +127,9 @@ fn judge(rec: Option<&FileRecord>, listed: &[(String, Location)]) -> Option<Stri
         }
         Some(r) if keys.is_empty() => Some(format!("record says {}; no such file", r.storage_key())),
         Some(_) if keys.len() > 1 => Some(format!("one file at several places: {keys:?}")),
-        Some(r) if keys[0] != r.storage_key() => Some(format!("record says {}, file is at {}", r.storage_key(), keys[0])),
+        Some(r) if keys[0] != r.storage_key() => {
+            Some(format!("record says {}, file is at {}", r.storage_key(), keys[0]))
+        }
         Some(_) => None,
     }
 }
