@@ -204,7 +204,7 @@ async fn owners(
         }
     }
     for r in recs.values().filter(|r| r.location == Location::Assigned && !flight.contains(&r.name)) {
-        if !owner.get(r.name.as_str()).is_some_and(|s| Some(&s.user_id) == r.user_id.as_ref()) {
+        if owner.get(r.name.as_str()).is_none_or(|s| Some(&s.user_id) != r.user_id.as_ref()) {
             let key = r.storage_key();
             report.add(Invariant::OneOwner, format!("{key} belongs to no live subscription of that user"));
         }
