@@ -18,6 +18,7 @@ use tempfile::TempDir;
 
 mod backend;
 pub mod gateway;
+pub mod model;
 pub mod webhooks;
 
 pub struct TestApp {

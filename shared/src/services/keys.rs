@@ -133,6 +133,8 @@ pub fn credit_entry(user_id: &str, at: Timestamp, entry_id: &str) -> Key {
     Key::new(credit_pk(user_id), format!("{CREDIT_ENTRY_PREFIX}{}", sort_at(at, entry_id)))
 }
 pub const CREDIT_ENTRY_PREFIX: &str = "ENTRY#";
+/// Every credit account, by user id (the invariant checker reads them all).
+pub const CREDIT_ACCOUNTS_INDEX: &str = "CREDIT_ACCOUNTS";
 pub fn credit_transfer(id: &str) -> Key {
     Key::new(format!("XFER#{id}"), "XFER")
 }

@@ -16,6 +16,7 @@ pub mod checkout;
 pub mod credits;
 pub mod fulfil;
 pub mod holds;
+pub mod invariants;
 pub mod ledger;
 pub mod limits;
 pub mod orders;

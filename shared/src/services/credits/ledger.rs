@@ -41,6 +41,8 @@ pub fn entry_writes(
             Change::Add("version".into(), 1),
             Change::Set("user_id".into(), t.user_id.clone().into()),
             Change::Set("email".into(), t.email.clone().into()),
+            Change::Set(GSI1PK.into(), keys::CREDIT_ACCOUNTS_INDEX.into()),
+            Change::Set(GSI1SK.into(), t.user_id.clone().into()),
         ],
         cond: guard.then(|| Cond::Ge("spendable".into(), t.amount)),
     };

@@ -83,6 +83,8 @@ pub struct ReconcileReport {
     pub low_stock_alerts: u64,
     /// Items that failed and were skipped (logged); the next run retries.
     pub errors: u64,
+    /// The invariant checker's findings after this run's repairs.
+    pub invariants: super::invariants::InvariantReport,
 }
 
 impl ReconcileReport {
@@ -197,7 +199,11 @@ pub async fn run_with(ctx: &Ctx, actor: &str, options: &Options) -> Result<Recon
         run.report.backorders_queued = sweeps::queue_backorders(ctx).await?;
     }
     run.report.low_stock_alerts = alerts::check_low_stock(ctx, options.low_stock_purchases).await?;
-    let report = run.report;
+    let mut report = run.report;
+    report.invariants = super::invariants::check(ctx).await?;
+    if !report.invariants.ok() {
+        tracing::error!(violations = ?report.invariants.violations, "invariants broken after reconcile");
+    }
     if report.repairs() + report.orphans + report.in_flight + report.errors > 0 {
         tracing::info!(?report, "reconcile");
     }

@@ -1,0 +1,139 @@
+//! The books: counters against the listings, the holds and the ledger;
+//! credit accounts against their entries; paid orders against what came of
+//! them.
+
+use super::super::items::from_item;
+use super::super::model::{CountsRecord, HoldRecord, LedgerEntry, OrderRecord};
+use super::super::{Ctx, ServiceError, credits, keys};
+use super::files::Seen;
+use super::{Invariant, InvariantReport, PAGE, each};
+use crate::domain::{OrderStatus, StockCounts};
+use crate::ports::{Index, Query};
+
+fn show(c: &StockCounts) -> String {
+    format!(
+        "unused {} reserved {} assigned {} banned {} frozen {}",
+        c.unused, c.reserved, c.assigned, c.banned, c.frozen
+    )
+}
+
+/// Files per location only (holds are not files).
+fn files_only(c: &StockCounts) -> StockCounts {
+    StockCounts { reserved: 0, ..*c }
+}
+
+/// No oversell, and the ledger replays to the counters.
+pub(super) async fn stock(
+    ctx: &Ctx,
+    counts: &CountsRecord,
+    seen: &Seen,
+    report: &mut InvariantReport,
+) -> Result<(), ServiceError> {
+    let c = &counts.counts;
+    for (what, n) in [("listings", &seen.listed), ("file records", &seen.records)] {
+        if files_only(c) != *n {
+            report.add(Invariant::NoOversell, format!("counters say {}, {what} {}", show(&files_only(c)), show(n)));
+        }
+    }
+    let mut held = 0;
+    each(ctx, Query::new(Index::Gsi1, keys::HOLDS_INDEX).limit(PAGE), |item| {
+        held += i64::from(from_item::<HoldRecord>(item)?.count);
+        Ok(())
+    })
+    .await?;
+    if c.reserved != held {
+        report.add(Invariant::NoOversell, format!("reserved is {}, holds add up to {held}", c.reserved));
+    }
+    if c.reserved > c.unused || [c.unused, c.reserved, c.assigned, c.banned, c.frozen].iter().any(|n| *n < 0) {
+        report.add(Invariant::NoOversell, format!("impossible counters: {}", show(c)));
+    }
+    ledger(ctx, counts, report).await
+}
+
+/// Entries are gap-free (`{version}.{n}`), each continues from the one
+/// before, and the last one's counts are the counters.
+async fn ledger(ctx: &Ctx, counts: &CountsRecord, report: &mut InvariantReport) -> Result<(), ServiceError> {
+    let (mut prev, mut at) = (StockCounts::default(), (0u64, 0u64));
+    let mut found = Vec::new();
+    each(ctx, Query::new(Index::Table, keys::LEDGER_PK).limit(500), |item| {
+        let e: LedgerEntry = from_item(item)?;
+        report.ledger_entries += 1;
+        let (v, n) = e.seq.split_once('.').map_or((0, 0), |(v, n)| (v.parse().unwrap_or(0), n.parse().unwrap_or(0)));
+        if (v, n) != (at.0, at.1 + 1) && (v, n) != (at.0 + 1, 0) {
+            found.push(format!("entry {} follows {}.{}: a gap", e.seq, at.0, at.1));
+        }
+        if e.before != prev.available() || e.after != e.counts.available() || e.delta != e.after - e.before {
+            found.push(format!("entry {} does not continue from {}", e.seq, show(&prev)));
+        }
+        (prev, at) = (e.counts, (v, n));
+        Ok(())
+    })
+    .await?;
+    if prev != counts.counts || at.0 != counts.version {
+        found.push(format!(
+            "the ledger ends at version {} with {}; the counters are version {} with {}",
+            at.0,
+            show(&prev),
+            counts.version,
+            show(&counts.counts)
+        ));
+    }
+    found.into_iter().for_each(|f| report.add(Invariant::Ledger, f));
+    Ok(())
+}
+
+/// Every credit account's sums equal the sums of its entries.
+pub(super) async fn credits(ctx: &Ctx, report: &mut InvariantReport) -> Result<(), ServiceError> {
+    let mut emails = Vec::new();
+    each(ctx, Query::new(Index::Gsi1, keys::CREDIT_ACCOUNTS_INDEX).limit(PAGE), |item| {
+        emails.push(from_item::<credits::AccountRecord>(item)?.email);
+        Ok(())
+    })
+    .await?;
+    report.credit_accounts = emails.len() as u64;
+    for email in emails {
+        let audit = credits::audit(ctx, &email).await?;
+        if !audit.ok() {
+            report.add(Invariant::Credits, format!("credits of {email} do not add up: {audit:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// No paid order is left unfulfilled past the requeue window, and every
+/// fulfilled order names a subscription that exists.
+pub(super) async fn orders(ctx: &Ctx, report: &mut InvariantReport) -> Result<(), ServiceError> {
+    let cutoff = ctx.clock.now().plus_millis(-ctx.settings.requeue_after_millis);
+    let q = Query::new(Index::Gsi1, keys::orders_by_status(OrderStatus::Paid))
+        .sk(keys::up_to(keys::sort_at(cutoff, "~")))
+        .limit(PAGE);
+    let mut found = Vec::new();
+    each(ctx, q, |item| {
+        let o: OrderRecord = from_item(item)?;
+        if o.status == OrderStatus::Paid {
+            found.push(format!("order {} paid at {} and still not fulfilled", o.order_id, o.updated_at.rfc3339()));
+        }
+        Ok(())
+    })
+    .await?;
+    let mut fulfilled = Vec::new();
+    each(ctx, Query::new(Index::Gsi1, keys::orders_by_status(OrderStatus::Fulfilled)).limit(PAGE), |item| {
+        let o: OrderRecord = from_item(item)?;
+        if o.status == OrderStatus::Fulfilled {
+            fulfilled.push((o.order_id, o.subscription_id));
+        }
+        Ok(())
+    })
+    .await?;
+    for (order_id, sub) in fulfilled {
+        let exists = match &sub {
+            Some(s) => ctx.records.get(&keys::subscription(s)).await?.is_some(),
+            None => false,
+        };
+        if !exists {
+            found.push(format!("order {order_id} is fulfilled but its subscription {sub:?} does not exist"));
+        }
+    }
+    found.into_iter().for_each(|f| report.add(Invariant::PaidOrders, f));
+    Ok(())
+}

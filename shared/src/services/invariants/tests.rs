@@ -1,0 +1,159 @@
+//! Each check catches a violation planted behind the services' backs.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{Invariant, check};
+use crate::adapters::embedded::open_embedded;
+use crate::adapters::sandbox::SandboxGateway;
+use crate::config::{Config, Place};
+use crate::domain::Timestamp;
+use crate::ports::clock::{OffsetClock, UlidGen};
+use crate::ports::records::{GSI1PK, GSI1SK};
+use crate::ports::{Change, Item, Key};
+use crate::services::items::json as to_json;
+use crate::services::{Ctx, credits, keys, reconcile};
+
+async fn ctx_with_stock(dir: &std::path::Path, n: usize) -> Ctx {
+    let clock = Arc::new(OffsetClock::default());
+    let b = open_embedded(dir, clock.clone()).unwrap();
+    let cfg = Config::from_lookup(Place::Local, |_| None).unwrap();
+    let ctx = Ctx::new(
+        Arc::new(b.records),
+        Arc::new(b.files),
+        Arc::new(b.fulfil),
+        Arc::new(b.events),
+        Arc::new(SandboxGateway { public_url: "http://127.0.0.1".into() }),
+        clock,
+        Arc::new(UlidGen),
+        crate::app::settings(&cfg),
+    );
+    for i in 0..n {
+        ctx.files.put(&format!("unused/f{i}.session"), b"x".to_vec(), true).await.unwrap();
+    }
+    reconcile::run(&ctx, "test").await.unwrap();
+    ctx
+}
+
+/// The invariants the check found broken (it must be conclusive).
+async fn broken(ctx: &Ctx) -> Vec<Invariant> {
+    let r = check(ctx).await.unwrap();
+    assert!(r.settled, "{r:?}");
+    let mut v: Vec<Invariant> = r.violations.iter().map(|v| v.invariant).collect();
+    v.dedup();
+    v
+}
+
+fn item(key: &Key, mut v: Value, gsi: Option<(&str, &str)>) -> Item {
+    v["pk"] = key.pk.clone().into();
+    v["sk"] = key.sk.clone().into();
+    if let Some((p, s)) = gsi {
+        v[GSI1PK] = p.into();
+        v[GSI1SK] = s.into();
+    }
+    v.as_object().cloned().unwrap()
+}
+
+#[tokio::test]
+async fn a_clean_store_passes_and_a_file_moved_behind_its_back_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx_with_stock(dir.path(), 3).await;
+    let r = check(&ctx).await.unwrap();
+    assert!(r.ok() && r.settled, "{r:?}");
+    assert_eq!((r.files_listed, r.file_records, r.ledger_entries), (3, 3, 3));
+    ctx.files.move_file("unused/f0.session", "banned/f0.session").await.unwrap();
+    assert_eq!(broken(&ctx).await, [Invariant::Conservation, Invariant::NoOversell]);
+    // Reconcile repairs it, and the checker agrees.
+    reconcile::run(&ctx, "test").await.unwrap();
+    assert_eq!(broken(&ctx).await, []);
+}
+
+#[tokio::test]
+async fn a_file_with_no_record_or_a_copy_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx_with_stock(dir.path(), 2).await;
+    ctx.files.put("frozen/f1.session", b"x".to_vec(), true).await.unwrap();
+    assert_eq!(broken(&ctx).await, [Invariant::Conservation, Invariant::NoOversell]);
+    ctx.files.delete("frozen/f1.session").await.unwrap();
+    ctx.files.put("assigned/u9/new.session", b"x".to_vec(), true).await.unwrap();
+    assert_eq!(broken(&ctx).await, [Invariant::Conservation, Invariant::NoOversell]);
+}
+
+#[tokio::test]
+async fn two_subscriptions_with_one_file_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx_with_stock(dir.path(), 2).await;
+    for id in ["S1", "S2"] {
+        let sub = json!({"subscription_id": id, "order_id": "o", "user_id": "u1", "email": "a@example.com",
+            "product_id": "p", "files": ["f0.session"], "interval_seconds": 60,
+            "valid_until": to_json(&Timestamp(1)), "created_at": to_json(&Timestamp(0))});
+        let it = item(&keys::subscription(id), sub, Some((keys::SUBS_INDEX, id)));
+        ctx.records.put(it, None).await.unwrap();
+    }
+    let r = check(&ctx).await.unwrap();
+    let owner: Vec<&str> =
+        r.violations.iter().filter(|v| v.invariant == Invariant::OneOwner).map(|v| v.detail.as_str()).collect();
+    assert!(owner.iter().any(|d| d.contains("in subscriptions S1 and S2")), "{r:?}");
+    assert!(owner.iter().any(|d| d.contains("not at assigned/u1/f0.session")), "{r:?}");
+}
+
+#[tokio::test]
+async fn counters_holds_and_the_ledger_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx_with_stock(dir.path(), 2).await;
+    // A hold nobody counted.
+    let hold = json!({"order_id": "o1", "count": 1, "expires_at": to_json(&Timestamp(5))});
+    let it = item(&keys::hold("o1"), hold, Some((keys::HOLDS_INDEX, "x")));
+    ctx.records.put(it, None).await.unwrap();
+    assert_eq!(broken(&ctx).await, [Invariant::NoOversell]);
+    ctx.records.delete(&keys::hold("o1"), None).await.unwrap();
+    // A ledger line lost: a gap, and the replay no longer ends at the counters.
+    ctx.records.delete(&keys::ledger(1, 1), None).await.unwrap();
+    assert_eq!(broken(&ctx).await, [Invariant::Ledger]);
+    // Counters edited by hand disagree with listings, records and ledger.
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx_with_stock(dir.path(), 2).await;
+    ctx.records.update(&keys::stock_counts(), vec![Change::Set("unused".into(), 7.into())], None).await.unwrap();
+    assert_eq!(broken(&ctx).await, [Invariant::NoOversell, Invariant::Ledger]);
+}
+
+#[tokio::test]
+async fn credit_accounts_must_equal_their_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx_with_stock(dir.path(), 0).await;
+    let body = credits::GiftBody { email: "c@example.com".into(), amount: 5, reason: "thanks".into() };
+    credits::gift(&ctx, body, "staff").await.unwrap();
+    let r = check(&ctx).await.unwrap();
+    assert!(r.ok() && r.credit_accounts == 1, "{r:?}");
+    let user = crate::domain::UserId::for_email(&crate::domain::Email::parse("c@example.com").unwrap());
+    let key = keys::credit_account(user.as_str());
+    ctx.records.update(&key, vec![Change::Add("posted".into(), 3)], None).await.unwrap();
+    assert_eq!(broken(&ctx).await, [Invariant::Credits]);
+}
+
+fn order(id: &str, status: &str, at: Timestamp) -> Item {
+    let o = json!({"order_id": id, "email": "b@example.com", "user_id": "u1", "product_id": "p", "files": 1,
+        "interval_seconds": 60, "validity_days": 30, "price": {"amount": 500, "currency": "usd"},
+        "provider": "stripe", "status": status, "created_at": to_json(&at), "updated_at": to_json(&at),
+        "reserved_until": to_json(&at)});
+    let index = keys::orders_by_status(crate::domain::OrderStatus::parse(status).unwrap());
+    item(&keys::order(id), o, Some((&index, &keys::sort_at(at, id))))
+}
+
+#[tokio::test]
+async fn a_paid_order_left_alone_or_fulfilled_into_nothing_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx_with_stock(dir.path(), 0).await;
+    let now = ctx.clock.now();
+    // Paid just now: the worker still has time.
+    ctx.records.put(order("o1", "paid", now), None).await.unwrap();
+    assert_eq!(broken(&ctx).await, []);
+    let old = now.plus_millis(-ctx.settings.requeue_after_millis - 1000);
+    ctx.records.put(order("o2", "paid", old), None).await.unwrap();
+    ctx.records.put(order("o3", "fulfilled", now), None).await.unwrap();
+    let r = check(&ctx).await.unwrap();
+    let found: Vec<&str> = r.violations.iter().map(|v| v.detail.as_str()).collect();
+    assert_eq!(r.violations.len(), 2, "{r:?}");
+    assert!(found[0].contains("o2") && found[1].contains("o3"), "{r:?}");
+}
