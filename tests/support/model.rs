@@ -112,7 +112,9 @@ pub async fn run(seed: u64, schedules: usize, ops: usize) -> Result<Figures, Fai
         let mut rng = StdRng::seed_from_u64(seed.wrapping_add(index as u64));
         let schedule = generate(&mut rng, ops);
         total += schedule.iter().map(Vec::len).sum::<usize>();
-        match run_one(&schedule).await {
+        // Boxed: with the AWS adapters compiled in, the unboxed future nests
+        // deeper than the compiler's layout limit.
+        match Box::pin(run_one(&schedule)).await {
             Ok((f, r)) => (fulfilled, refunded) = (fulfilled + f, refunded + r),
             Err(why) => return Err(Failure { seed, index, schedule, why }),
         }
