@@ -34,4 +34,7 @@ STOCKROOM_TEST_BACKEND=aws cargo test -p stockroom-tests --features aws --tests
 say "SAM template lint"
 scripts/lint-infra.sh
 
+say "fuzz smoke: each target for 20 s (scripts/fuzz.sh SECONDS for longer)"
+scripts/fuzz.sh 20
+
 say "all tests passed"
