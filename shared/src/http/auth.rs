@@ -58,6 +58,13 @@ pub struct Staff {
     pub role: Role,
 }
 
+impl Staff {
+    /// How the ledgers name this member of staff.
+    pub fn actor(&self) -> String {
+        format!("staff:{}", self.sub)
+    }
+}
+
 pub fn mint(
     secret: &SecretString,
     sub: &str,

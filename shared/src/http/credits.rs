@@ -14,10 +14,6 @@ use crate::services::credits::{
     self, CreditsView, DeactivateReport, GiftBody, GiftDeactivated, GiftReceipt, PostReport,
 };
 
-fn actor(staff: &Staff) -> String {
-    format!("staff:{}", staff.sub)
-}
-
 #[utoipa::path(get, path = "/admin/customers/{email}/credits", tag = "staff", operation_id = "customer_credits", security(("staff_jwt" = [])),
     params(("email" = String, Path, description = "The customer's email")),
     responses(
@@ -44,7 +40,7 @@ pub async fn gift(
     RawBody(raw): RawBody,
 ) -> Result<(StatusCode, Json<GiftReceipt>), ApiError> {
     let body: GiftBody = parse_json(&raw)?;
-    Ok((StatusCode::CREATED, Json(credits::gift(&s.ctx, body, &actor(&staff)).await?)))
+    Ok((StatusCode::CREATED, Json(credits::gift(&s.ctx, body, &staff.actor()).await?)))
 }
 
 #[utoipa::path(post, path = "/admin/credits/gifts/{id}/deactivate", tag = "staff", security(("staff_jwt" = [])),
@@ -60,7 +56,7 @@ pub async fn deactivate_gift(
     Path(id): Path<String>,
     Extension(staff): Extension<Staff>,
 ) -> Result<Json<GiftDeactivated>, ApiError> {
-    Ok(Json(credits::deactivate_gift(&s.ctx, &id, &actor(&staff)).await?))
+    Ok(Json(credits::deactivate_gift(&s.ctx, &id, &staff.actor()).await?))
 }
 
 #[utoipa::path(post, path = "/admin/orders/{id}/deactivate", tag = "staff", security(("staff_jwt" = [])),
@@ -77,7 +73,7 @@ pub async fn deactivate_order(
     Path(id): Path<String>,
     Extension(staff): Extension<Staff>,
 ) -> Result<Json<DeactivateReport>, ApiError> {
-    Ok(Json(credits::deactivate_order(&s.ctx, &id, &actor(&staff)).await?))
+    Ok(Json(credits::deactivate_order(&s.ctx, &id, &staff.actor()).await?))
 }
 
 /// The credits job, now.
@@ -88,5 +84,5 @@ pub async fn deactivate_order(
         (status = 500, response = Internal),
     ))]
 pub async fn post(State(s): State<AppState>, Extension(staff): Extension<Staff>) -> Result<Json<PostReport>, ApiError> {
-    Ok(Json(credits::post_due(&s.ctx, &actor(&staff)).await?))
+    Ok(Json(credits::post_due(&s.ctx, &staff.actor()).await?))
 }

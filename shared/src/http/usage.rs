@@ -96,6 +96,6 @@ pub async fn remove_seat(
     RawBody(raw): RawBody,
 ) -> Result<Response, ApiError> {
     let body = parse_json::<RemoveSeat>(&raw)?;
-    let outcome = seats::remove(&s.ctx, &id, &body.file, &format!("staff:{}", staff.sub)).await?;
+    let outcome = seats::remove(&s.ctx, &id, &body.file, &staff.actor()).await?;
     Ok(Json(outcome).into_response())
 }

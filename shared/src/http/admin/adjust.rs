@@ -38,6 +38,6 @@ pub async fn adjust(
     RawBody(body): RawBody,
 ) -> Result<Json<AdjustResponse>, ApiError> {
     let req: AdjustRequest = parse_json(&body)?;
-    let results = adjust::adjust(&s.ctx, &req, &format!("staff:{}", staff.sub)).await?;
+    let results = adjust::adjust(&s.ctx, &req, &staff.actor()).await?;
     Ok(Json(AdjustResponse { action: req.action, results }))
 }

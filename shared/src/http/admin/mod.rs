@@ -82,7 +82,7 @@ async fn count(ctx: &crate::services::Ctx, prefix: &str) -> Result<u64, ServiceE
         (status = 500, response = Internal),
     ))]
 pub async fn reconcile(State(s): State<AppState>, Extension(staff): Extension<Staff>) -> Result<Response, ApiError> {
-    let report = crate::services::reconcile::run(&s.ctx, &format!("staff:{}", staff.sub)).await?;
+    let report = crate::services::reconcile::run(&s.ctx, &staff.actor()).await?;
     Ok(Json(report).into_response())
 }
 
@@ -112,7 +112,7 @@ pub async fn refund(
     Path(id): Path<String>,
     Extension(staff): Extension<Staff>,
 ) -> Result<Response, ApiError> {
-    let report = refunds::refund_order(&s.ctx, &id, &format!("staff:{}", staff.sub)).await?;
+    let report = refunds::refund_order(&s.ctx, &id, &staff.actor()).await?;
     Ok(Json(report).into_response())
 }
 
@@ -130,7 +130,7 @@ pub async fn revoke(
     Path(id): Path<String>,
     Extension(staff): Extension<Staff>,
 ) -> Result<Response, ApiError> {
-    let outcome = revoke::revoke(&s.ctx, &id, EndReason::Revoked, &format!("staff:{}", staff.sub)).await?;
+    let outcome = revoke::revoke(&s.ctx, &id, EndReason::Revoked, &staff.actor()).await?;
     Ok(Json(RevokeResult { subscription_id: id, outcome }).into_response())
 }
 
@@ -154,7 +154,7 @@ pub async fn delete_subscription(
     Path(id): Path<String>,
     Extension(staff): Extension<Staff>,
 ) -> Result<Response, ApiError> {
-    let actor = format!("staff:{}", staff.sub);
+    let actor = staff.actor();
     let outcome = revoke::revoke_noted(&s.ctx, &id, EndReason::Revoked, &actor, Some(DELETED)).await?;
     Ok(Json(RevokeResult { subscription_id: id, outcome }).into_response())
 }
