@@ -8,6 +8,7 @@
 
 mod counting;
 mod heap;
+#[cfg(feature = "aws")]
 mod purchase;
 
 use std::path::Path;
@@ -38,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [cmd, n] if cmd == "reconcile" => reconcile_bench(n.parse().context("N must be a whole number")?).await,
+        #[cfg(feature = "aws")]
         [cmd] if cmd == "purchase" => purchase::run().await,
         _ => bail!("usage: bench reconcile N | bench purchase"),
     }
