@@ -6,6 +6,8 @@
 //! and storage requests by kind. `bench purchase` counts the AWS requests of
 //! one purchase of each plan (see purchase.rs).
 
+#[cfg(feature = "aws")]
+mod coldstart;
 mod counting;
 mod heap;
 #[cfg(feature = "aws")]
@@ -41,7 +43,9 @@ async fn main() -> anyhow::Result<()> {
         [cmd, n] if cmd == "reconcile" => reconcile_bench(n.parse().context("N must be a whole number")?).await,
         #[cfg(feature = "aws")]
         [cmd] if cmd == "purchase" => purchase::run().await,
-        _ => bail!("usage: bench reconcile N | bench purchase"),
+        #[cfg(feature = "aws")]
+        [cmd, rest @ ..] if cmd == "coldstart" => coldstart::run(rest).await,
+        _ => bail!("usage: bench reconcile N | bench purchase | bench coldstart [DIR] [RUNS]"),
     }
 }
 
