@@ -2,13 +2,16 @@
 
 mod credits;
 mod purpose;
+mod repeat;
 mod request;
 
 pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, CreditsProof, Outcome};
 
+use repeat::{Open, open_order, pointer_topic, replay, response};
+
 use super::items::{from_item, json, to_item};
 use super::model::{HoldRecord, IdempotencyRecord, OrderRecord, PaymentRecord};
-use super::orders::{OrderBundle, load, order_index};
+use super::orders::order_index;
 use super::stock::{CommitError, StockEntry, commit, delta};
 use super::{Ctx, ServiceError, holds, keys, limits};
 use crate::domain::{IdempotencyKey, LedgerKind, OrderId, OrderStatus, Product, ProviderKind, StockCounts, UserId};
@@ -268,83 +271,4 @@ async fn open_invoice(
     ];
     let item = ctx.records.update(&keys::payment(&order.order_id), changes, Some(Cond::Exists)).await?;
     Ok(from_item(item)?)
-}
-
-/// The stored answer for a key seen before: same request -> the same order;
-/// another request -> 422.
-async fn replay(ctx: &Ctx, key: &IdempotencyKey, request_hash: &str) -> Result<Option<CheckoutResponse>, ServiceError> {
-    let Some(item) = ctx.records.get(&keys::idempotency(key.as_str())).await? else { return Ok(None) };
-    let rec: IdempotencyRecord = from_item(item)?;
-    if rec.request_hash != request_hash {
-        return Err(ServiceError::IdempotencyMismatch);
-    }
-    answer_for(ctx, &rec.order_id).await.map(Some)
-}
-
-/// What an open order is for: a plan, or a plan or add-on for one
-/// subscription (so a renewal is not mistaken for a new purchase).
-fn pointer_topic(req: &CheckoutRequest) -> String {
-    match &req.for_subscription {
-        Some(f) => format!("{}@{}", req.product_id, f.subscription_id),
-        None => req.product_id.clone(),
-    }
-}
-
-enum Open {
-    None,
-    Same(Box<CheckoutResponse>),
-    OtherProvider,
-}
-
-/// The open order this email already has for this product, if any.
-async fn open_order(ctx: &Ctx, req: &CheckoutRequest) -> Result<Open, ServiceError> {
-    let pointer = limits::open_pointer(req.email.as_str(), &pointer_topic(req));
-    let Some(item) = ctx.records.get(&pointer).await? else { return Ok(Open::None) };
-    let Some(order_id) = item.get("order_id").and_then(|v| v.as_str()) else { return Ok(Open::None) };
-    match load(ctx, order_id).await? {
-        Some(b) if b.order.status.is_open() && b.order.provider == req.provider => {
-            Ok(Open::Same(Box::new(answer_for(ctx, order_id).await?)))
-        }
-        Some(b) if b.order.status.is_open() => Ok(Open::OtherProvider),
-        _ => {
-            // A pointer left behind: clear it (if it is still that one).
-            let mine = Cond::Eq("order_id".into(), order_id.into());
-            match ctx.records.delete(&pointer, Some(mine)).await {
-                Ok(()) | Err(crate::ports::RecordError::ConditionFailed { .. }) => Ok(Open::None),
-                Err(e) => Err(e.into()),
-            }
-        }
-    }
-}
-
-async fn answer_for(ctx: &Ctx, order_id: &str) -> Result<CheckoutResponse, ServiceError> {
-    let Some(OrderBundle { order, payment, .. }) = load(ctx, order_id).await? else {
-        return Err(ServiceError::internal(anyhow::anyhow!("order {order_id} is referenced but missing")));
-    };
-    match payment {
-        Some(p) if p.payment_id.is_some() => response(ctx, &order, &p),
-        _ => Err(ServiceError::Conflict("the first request for this order is still in progress; retry".into())),
-    }
-}
-
-fn response(ctx: &Ctx, order: &OrderRecord, p: &PaymentRecord) -> Result<CheckoutResponse, ServiceError> {
-    let payment_id =
-        p.payment_id.clone().ok_or_else(|| ServiceError::internal(anyhow::anyhow!("payment without id")))?;
-    Ok(CheckoutResponse {
-        order_id: order.order_id.clone(),
-        order_token: ctx.order_token(&order.order_id),
-        status: order.status,
-        price: order.price.clone(),
-        reserved_until: order.reserved_until.rfc3339(),
-        payment: crate::ports::Invoice {
-            provider: p.provider,
-            payment_id,
-            pay_address: p.pay_address.clone(),
-            pay_amount: p.pay_amount.clone(),
-            pay_currency: p.pay_currency.clone(),
-            checkout_url: p.checkout_url.clone(),
-        },
-        credits_used: order.credits,
-        amount_due: order.amount_due(),
-    })
 }
