@@ -94,29 +94,11 @@ async fn known_unused(ctx: &Ctx, names: &[String]) -> Result<HashSet<String>, Se
 }
 
 async fn adopt(ctx: &Ctx, names: &[String], actor: &str) -> Result<u64, ServiceError> {
-    let now = ctx.clock.now();
     let mut writes = Vec::with_capacity(names.len());
     let mut entries = Vec::with_capacity(names.len());
     for name in names {
-        let rec = FileRecord {
-            name: name.clone(),
-            location: Location::Unused,
-            user_id: None,
-            order_id: None,
-            updated_at: now,
-            ban_on_return: false,
-        };
-        let gsi = (keys::files_at("unused"), name.clone());
-        writes
-            .push(Write::Put { item: to_item(&keys::file(name), &rec, Some(gsi), None)?, cond: Some(Cond::NotExists) });
-        entries.push(StockEntry {
-            kind: LedgerKind::Restock,
-            file: Some(name.clone()),
-            change: delta(1, 0, 0),
-            reason: "new file in unused/".into(),
-            reference: "stock-scan".into(),
-            actor: actor.to_string(),
-        });
+        writes.push(put_new(&new_file(ctx, name, Location::Unused))?);
+        entries.push(adopted(name, actor));
     }
     match commit(ctx, writes, entries, |_| Ok(())).await {
         Ok(_) => Ok(names.len() as u64),
@@ -130,5 +112,35 @@ async fn adopt(ctx: &Ctx, names: &[String], actor: &str) -> Result<u64, ServiceE
         }
         Err(CommitError::Condition(_)) => Ok(0),
         Err(CommitError::Service(e)) => Err(e),
+    }
+}
+
+/// The record of a file found in storage without one.
+pub(super) fn new_file(ctx: &Ctx, name: &str, loc: Location) -> FileRecord {
+    FileRecord {
+        name: name.to_string(),
+        location: loc,
+        user_id: None,
+        order_id: None,
+        updated_at: ctx.clock.now(),
+        ban_on_return: false,
+    }
+}
+
+/// Writes a new file's record; refused if it has one after all.
+pub(super) fn put_new(rec: &FileRecord) -> Result<Write, ServiceError> {
+    let gsi = (keys::files_at(rec.location.as_str()), rec.name.clone());
+    Ok(Write::Put { item: to_item(&keys::file(&rec.name), rec, Some(gsi), None)?, cond: Some(Cond::NotExists) })
+}
+
+/// The ledger entry of a new file in unused/ becoming stock.
+pub(super) fn adopted(name: &str, actor: &str) -> StockEntry {
+    StockEntry {
+        kind: LedgerKind::Restock,
+        file: Some(name.to_string()),
+        change: delta(1, 0, 0),
+        reason: "new file in unused/".into(),
+        reference: "stock-scan".into(),
+        actor: actor.to_string(),
     }
 }

@@ -5,13 +5,14 @@
 
 use std::collections::VecDeque;
 
-use super::super::items::{from_item, to_item};
+use super::super::items::from_item;
 use super::super::model::FileRecord;
+use super::super::restock::{adopted, new_file, put_new};
 use super::super::{ServiceError, keys};
 use super::settle::{Place, Settled, settle};
 use super::{Applied, PAGE, Run, one};
 use crate::domain::{FileName, LedgerKind, Location};
-use crate::ports::{Cond, Index, Query, Write};
+use crate::ports::{Index, Query};
 
 /// Two writes per file plus the counters stay under the 100-write limit.
 const BATCH: usize = 40;
@@ -103,22 +104,6 @@ async fn index_page(run: &mut Run<'_>, loc: Location, side: &mut Side) -> Result
     Ok(())
 }
 
-fn record(name: &str, loc: Location, run: &Run<'_>) -> FileRecord {
-    FileRecord {
-        name: name.to_string(),
-        location: loc,
-        user_id: None,
-        order_id: None,
-        updated_at: run.ctx.clock.now(),
-        ban_on_return: false,
-    }
-}
-
-fn put_new(rec: &FileRecord) -> Result<Write, ServiceError> {
-    let gsi = (keys::files_at(rec.location.as_str()), rec.name.clone());
-    Ok(Write::Put { item: to_item(&keys::file(&rec.name), rec, Some(gsi), None)?, cond: Some(Cond::NotExists) })
-}
-
 /// New files in unused/ become stock, a batch per commit. A file that has a
 /// record after all (the index lags, or it drifted here) is settled alone.
 async fn adopt(run: &mut Run<'_>, names: Vec<String>) -> Result<(), ServiceError> {
@@ -136,11 +121,8 @@ async fn adopt(run: &mut Run<'_>, names: Vec<String>) -> Result<(), ServiceError
         let mut writes = Vec::with_capacity(names.len());
         let mut entries = Vec::with_capacity(names.len());
         for name in &names {
-            writes.push(put_new(&record(name, Location::Unused, run))?);
-            entries.push(super::super::stock::StockEntry {
-                reference: "stock-scan".into(),
-                ..run.entry(LedgerKind::Restock, name, one(Location::Unused, 1), "new file in unused/".into())
-            });
+            writes.push(put_new(&new_file(run.ctx, name, Location::Unused))?);
+            entries.push(adopted(name, run.actor));
         }
         match run.commit(writes, entries).await? {
             Applied::Yes => {
@@ -171,7 +153,7 @@ async fn unrecorded(run: &mut Run<'_>, loc: Location, name: &str) -> Result<(), 
         }
         // No record at all: storage is the truth, so it is stock there.
         Settled::NoRecord => {
-            let rec = record(name, loc, run);
+            let rec = new_file(run.ctx, name, loc);
             let reason = format!("file in {loc}/ had no record");
             let entry = run.entry(LedgerKind::Reconcile, name, one(loc, 1), reason);
             if let Applied::Yes = run.commit(vec![put_new(&rec)?], vec![entry]).await? {
