@@ -2,14 +2,14 @@
 //! intent, the files taken, the hold converted, the sale ledger), so a file
 //! can be claimed only once.
 
+use crate::domain::{LedgerKind, Location, OrderStatus, Timestamp};
+use crate::ports::records::{GSI1PK, GSI1SK};
+use crate::ports::{Change, Cond, Index, Query, Write};
 use crate::services::items::{from_item, json, to_item};
 use crate::services::model::{FileRecord, IntentRecord, OrderRecord};
 use crate::services::orders::OrderBundle;
 use crate::services::stock::{CommitError, StockEntry, commit, delta};
 use crate::services::{Ctx, ServiceError, keys};
-use crate::domain::{LedgerKind, Location, OrderStatus, Timestamp};
-use crate::ports::records::{GSI1PK, GSI1SK};
-use crate::ports::{Change, Cond, Index, Query, Write};
 
 pub(super) enum Claim {
     Claimed(IntentRecord),

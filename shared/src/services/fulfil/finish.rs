@@ -10,7 +10,11 @@ use crate::services::model::{IntentRecord, OrderRecord, SubscriptionRecord};
 use crate::services::orders::{is_status, status_changes};
 use crate::services::{Ctx, ServiceError, credits, keys, sweeps};
 
-pub(super) async fn finish(ctx: &Ctx, order: &OrderRecord, intent: &IntentRecord) -> Result<FulfilOutcome, ServiceError> {
+pub(super) async fn finish(
+    ctx: &Ctx,
+    order: &OrderRecord,
+    intent: &IntentRecord,
+) -> Result<FulfilOutcome, ServiceError> {
     let now = ctx.clock.now();
     let paid_at = order.paid_at.unwrap_or(now);
     // Derived from the order so a retried finish writes the same subscription.
@@ -78,11 +82,7 @@ pub(super) async fn backorder(ctx: &Ctx, order: &OrderRecord) -> Result<FulfilOu
     if order.status == OrderStatus::Paid {
         let now = ctx.clock.now();
         let changes = status_changes(&order.order_id, OrderStatus::Backordered, now);
-        match ctx
-            .records
-            .update(&keys::order(&order.order_id), changes, Some(is_status(OrderStatus::Paid)))
-            .await
-        {
+        match ctx.records.update(&keys::order(&order.order_id), changes, Some(is_status(OrderStatus::Paid))).await {
             Ok(_) => {
                 tracing::warn!(order_id = %order.order_id, "paid order backordered: no stock");
                 sweeps::notify(

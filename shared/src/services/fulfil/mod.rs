@@ -111,4 +111,3 @@ async fn fulfil_once(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, Service
         _ => finish(ctx, &bundle.order, &intent).await,
     }
 }
-
