@@ -8,6 +8,8 @@
 
 mod claim;
 mod finish;
+#[cfg(test)]
+mod tests;
 
 use serde::{Deserialize, Serialize};
 
