@@ -1,12 +1,14 @@
 //! Port decorators that count requests, so a run shows what it would cost
-//! on DynamoDB and S3 (where each call is a billed request).
+//! on DynamoDB, S3 and SQS (where each call is a billed request).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use shared::ports::{
-    Change, Cond, FileError, FileMeta, FilePage, Files, Item, Key, Page, Query, RecordError, Records, Write,
+    Change, Cond, FileError, FileMeta, FilePage, Files, Item, Key, Message, Page, Query, Queue, QueueError,
+    RecordError, Records, Write,
 };
 
 #[derive(Debug, Default)]
@@ -18,6 +20,10 @@ pub struct Counts {
     pub query: AtomicU64,
     pub record_writes: AtomicU64,
     pub transact_items: AtomicU64,
+    /// Moves, also in `file_writes`: on S3 each is a copy and a delete.
+    pub moves: AtomicU64,
+    /// Queue sends, receives and deletes.
+    pub queue: AtomicU64,
 }
 
 impl Counts {
@@ -25,6 +31,22 @@ impl Counts {
         for c in self.all() {
             c.1.store(0, Ordering::Relaxed);
         }
+        self.moves.store(0, Ordering::Relaxed);
+        self.queue.store(0, Ordering::Relaxed);
+    }
+
+    /// DynamoDB requests: each get, query, write and transaction is one.
+    pub fn dynamodb(&self) -> u64 {
+        [&self.get, &self.query, &self.record_writes].iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    /// S3 requests: each list, head, put and delete is one, a move two.
+    pub fn s3(&self) -> u64 {
+        [&self.list, &self.head, &self.file_writes, &self.moves].iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    pub fn sqs(&self) -> u64 {
+        self.queue.load(Ordering::Relaxed)
     }
 
     fn all(&self) -> [(&'static str, &AtomicU64); 7] {
@@ -99,6 +121,7 @@ impl<F: Files> Files for CountingFiles<F> {
     }
     async fn move_file(&self, from: &str, to: &str) -> Result<(), FileError> {
         bump(&self.counts.file_writes, 1);
+        bump(&self.counts.moves, 1);
         self.inner.move_file(from, to).await
     }
     async fn put(&self, key: &str, bytes: Vec<u8>, if_absent: bool) -> Result<(), FileError> {
@@ -112,5 +135,30 @@ impl<F: Files> Files for CountingFiles<F> {
     async fn delete(&self, key: &str) -> Result<(), FileError> {
         bump(&self.counts.file_writes, 1);
         self.inner.delete(key).await
+    }
+}
+
+pub struct CountingQueue<Q> {
+    pub inner: Q,
+    pub counts: Arc<Counts>,
+}
+
+#[async_trait]
+impl<Q: Queue> Queue for CountingQueue<Q> {
+    async fn send(&self, body: String) -> Result<(), QueueError> {
+        bump(&self.counts.queue, 1);
+        self.inner.send(body).await
+    }
+    async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Message>, QueueError> {
+        bump(&self.counts.queue, 1);
+        self.inner.receive(max, visibility).await
+    }
+    async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
+        bump(&self.counts.queue, 1);
+        self.inner.delete(receipt).await
+    }
+    async fn dead_letter_count(&self) -> Result<usize, QueueError> {
+        bump(&self.counts.queue, 1);
+        self.inner.dead_letter_count().await
     }
 }

@@ -3,14 +3,15 @@
 //! their records, ten per user), runs reconcile (it adopts the new ones),
 //! then runs it again on the settled stock. For each run it prints the time,
 //! peak RSS (VmHWM, reset before the run), peak live heap above the start,
-//! and storage requests by kind. `bench purchase` counts the AWS requests of
-//! one purchase of each plan (see purchase.rs).
+//! and storage requests by kind. `bench purchase [embedded|aws]` counts the
+//! DynamoDB, S3 and SQS requests of one purchase of each plan (see
+//! purchase/mod.rs; aws needs the feature of that name). `bench coldstart`
+//! times each function binary's cold start (see coldstart.rs).
 
 #[cfg(feature = "aws")]
 mod coldstart;
 mod counting;
 mod heap;
-#[cfg(feature = "aws")]
 mod purchase;
 
 use std::path::Path;
@@ -41,11 +42,16 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [cmd, n] if cmd == "reconcile" => reconcile_bench(n.parse().context("N must be a whole number")?).await,
-        #[cfg(feature = "aws")]
-        [cmd] if cmd == "purchase" => purchase::run().await,
+        [cmd, rest @ ..] if cmd == "purchase" && rest.len() <= 1 => {
+            purchase::run(purchase::backend(rest.first().map(String::as_str))?).await
+        }
         #[cfg(feature = "aws")]
         [cmd, rest @ ..] if cmd == "coldstart" => coldstart::run(rest).await,
-        _ => bail!("usage: bench reconcile N | bench purchase | bench coldstart [DIR] [RUNS]"),
+        _ => bail!(
+            "usage: bench reconcile N | bench purchase [embedded{}]{}",
+            if cfg!(feature = "aws") { "|aws" } else { "" },
+            if cfg!(feature = "aws") { " | bench coldstart [DIR] [RUNS]" } else { "" }
+        ),
     }
 }
 

@@ -2,6 +2,7 @@
 //! bad input. After every step the balance is recomputed from the entries.
 
 mod bad_input;
+mod fulfilment;
 mod helpers;
 mod races;
 mod scenarios;

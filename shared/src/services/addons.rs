@@ -66,7 +66,8 @@ async fn target(ctx: &Ctx, order: &OrderRecord) -> Result<Option<SubscriptionRec
     Ok(sub.ended.is_none().then_some(sub))
 }
 
-/// Writes the subscription change and marks the order fulfilled. `None`
+/// Writes the subscription change, marks the order fulfilled and earns its
+/// credit. `None`
 /// when the subscription moved meanwhile (read again).
 async fn commit(
     ctx: &Ctx,
@@ -88,7 +89,9 @@ async fn commit(
         },
     ];
     writes.extend(extra);
-    match ctx.records.transact(writes).await {
+    // The credit is earned with the fulfilment, once.
+    let earn = super::credits::earn_writes(ctx, order)?;
+    match super::credits::transact_with_earn(ctx, writes, earn).await {
         Ok(()) => {
             tracing::info!(order_id = %order.order_id, subscription_id = %sub.subscription_id, purpose = ?order.purpose, "add-on fulfilled");
             Ok(Some(FulfilOutcome::Fulfilled { subscription_id: sub.subscription_id.clone(), files: Vec::new() }))

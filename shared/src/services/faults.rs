@@ -15,7 +15,7 @@ use super::ServiceError;
 /// Every named point, in the order the operations pass them. A test checks
 /// this list against the `hit("...")` calls in the source.
 pub const POINTS: &[&str] = &[
-    // assign: claim commit | moves | finish commit | credit earned
+    // assign: claim commit | moves | finish commit (the credit earned in it)
     "fulfil.after_claim",
     "fulfil.after_first_move",
     "fulfil.after_move",

@@ -67,10 +67,7 @@ pub fn entry_writes(
 /// A new transfer and its opening entry. False when it exists already (its
 /// id is derived from what it is for, so a retry finds it).
 pub async fn open(ctx: &Ctx, t: &TransferRecord, guard: bool) -> Result<bool, ServiceError> {
-    let kind = t.origin;
-    let mut writes = vec![Write::Put { item: transfer_item(t)?, cond: Some(Cond::NotExists) }];
-    writes.extend(entry_writes(ctx, t, kind, &t.actor, guard)?);
-    match ctx.records.transact(writes).await {
+    match ctx.records.transact(open_writes(ctx, t, guard)?).await {
         Ok(()) => Ok(true),
         Err(RecordError::ConditionFailed { index: 0, .. }) => Ok(false),
         Err(RecordError::ConditionFailed { .. }) => {
@@ -78,6 +75,14 @@ pub async fn open(ctx: &Ctx, t: &TransferRecord, guard: bool) -> Result<bool, Se
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The writes of `open`: the transfer first (it exists already: condition
+/// 0 fails), then its opening entry.
+pub fn open_writes(ctx: &Ctx, t: &TransferRecord, guard: bool) -> Result<Vec<Write>, ServiceError> {
+    let mut writes = vec![Write::Put { item: transfer_item(t)?, cond: Some(Cond::NotExists) }];
+    writes.extend(entry_writes(ctx, t, t.origin, &t.actor, guard)?);
+    Ok(writes)
 }
 
 /// The transfer's item, in the due index while pending.

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::ledger::{self, Outcome};
 use super::records::TransferRecord;
-use crate::domain::{Action, Direction, EntryKind, OrderId, OrderStatus, TransferState};
+use crate::domain::{Action, Direction, EntryKind, OrderId, TransferState};
 use crate::ports::{Change, Cond, RecordError, Write};
 use crate::services::model::OrderRecord;
 use crate::services::{Ctx, ServiceError, keys};
@@ -16,17 +16,16 @@ pub fn earn_id(order_id: &str) -> String {
     format!("E{order_id}")
 }
 
-/// Writes the pending credit a fulfilled order earns: floor(cash paid /
-/// rate), due after the hold. Credits spent on the order earn nothing.
-/// Repeating it (queue redelivery) writes nothing more.
-pub async fn earn(ctx: &Ctx, order: &OrderRecord) -> Result<bool, ServiceError> {
-    if order.status != OrderStatus::Fulfilled {
-        return Ok(false);
-    }
+/// The writes of the pending credit an order earns as it is fulfilled:
+/// floor(cash paid / rate), due after the hold; none when it earns nothing
+/// (credits spent on the order earn nothing). Meant for the transaction
+/// that marks the order fulfilled (see `transact_with_earn`), so the
+/// credit is written exactly when the order is fulfilled, once.
+pub fn earn_writes(ctx: &Ctx, order: &OrderRecord) -> Result<Vec<Write>, ServiceError> {
     let rules = ctx.settings.credits;
     let amount = rules.earned(order.amount_due().amount);
     if amount <= 0 {
-        return Ok(false);
+        return Ok(Vec::new());
     }
     let now = ctx.clock.now();
     let t = TransferRecord {
@@ -44,8 +43,25 @@ pub async fn earn(ctx: &Ctx, order: &OrderRecord) -> Result<bool, ServiceError> 
         created_at: now,
         due_at: Some(now.plus_millis(rules.hold_millis)),
     };
-    // False: earned already, or the purchase was deactivated first.
-    ledger::open(ctx, &t, false).await
+    ledger::open_writes(ctx, &t, false)
+}
+
+/// Runs a fulfilment's `writes` with the order's `earn` writes appended.
+/// When only the earn's conditions fail (its transfer exists: the purchase
+/// was deactivated first), the fulfilment is written alone: deactivated
+/// purchases earn nothing, and the order must still be fulfilled. Other
+/// failures are the caller's, with their indexes unchanged.
+pub async fn transact_with_earn(ctx: &Ctx, writes: Vec<Write>, earn: Vec<Write>) -> Result<(), RecordError> {
+    if earn.is_empty() {
+        return ctx.records.transact(writes).await;
+    }
+    let first = writes.len();
+    let mut all = writes.clone();
+    all.extend(earn);
+    match ctx.records.transact(all).await {
+        Err(RecordError::ConditionFailed { index, .. }) if index >= first => ctx.records.transact(writes).await,
+        other => other,
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -1,0 +1,115 @@
+//! Fulfilment of paid orders (invariants 2, 3, 5). Three steps, each safe to
+//! repeat, so a redelivered message finishes a half-done job:
+//! 1. claim: write the intent, mark the files taken, convert the hold and
+//!    write the sale ledger, in one commit (a file can be claimed only once);
+//! 2. move each file `unused/` -> `assigned/{user}/` (idempotent moves);
+//! 3. finish: write the subscription, mark the order fulfilled and write the
+//!    credit it earns, in one transaction.
+
+mod claim;
+mod finish;
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::Purpose;
+use super::orders::load;
+use super::{Ctx, ServiceError};
+use crate::domain::OrderStatus;
+use claim::{Claim, claim};
+use finish::{backorder, finish};
+
+/// A job on the fulfilment queue: hand out an order's files, or take a
+/// subscription's back.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Job {
+    Fulfil { order_id: String },
+    Revoke { revoke_subscription_id: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FulfilOutcome {
+    Fulfilled {
+        subscription_id: String,
+        files: Vec<String>,
+    },
+    AlreadyDone,
+    Backordered,
+    /// Not (or no longer) paid: nothing to hand out.
+    NotPaid(OrderStatus),
+}
+
+pub async fn enqueue(ctx: &Ctx, order_id: &str) -> Result<(), ServiceError> {
+    send(ctx, &Job::Fulfil { order_id: order_id.to_string() }).await
+}
+
+pub async fn enqueue_revoke(ctx: &Ctx, subscription_id: &str) -> Result<(), ServiceError> {
+    send(ctx, &Job::Revoke { revoke_subscription_id: subscription_id.to_string() }).await
+}
+
+async fn send(ctx: &Ctx, job: &Job) -> Result<(), ServiceError> {
+    let body = serde_json::to_string(job).map_err(ServiceError::internal)?;
+    Ok(ctx.fulfil_queue.send(body).await?)
+}
+
+/// Handles one queue message body.
+pub async fn handle(ctx: &Ctx, body: &str) -> Result<FulfilOutcome, ServiceError> {
+    let job: Job = serde_json::from_str(body).map_err(|e| ServiceError::BadInput(format!("queue message: {e}")))?;
+    match job {
+        Job::Fulfil { order_id } => fulfil(ctx, &order_id).await,
+        Job::Revoke { revoke_subscription_id } => {
+            super::revoke::finish(ctx, &revoke_subscription_id).await?;
+            Ok(FulfilOutcome::AlreadyDone)
+        }
+    }
+}
+
+/// Fulfils the order. The credit it earns is written in the finishing
+/// transaction, so a redelivery after a crash anywhere earns it exactly once.
+pub async fn fulfil(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceError> {
+    let outcome = fulfil_once(ctx, order_id).await?;
+    if matches!(outcome, FulfilOutcome::Fulfilled { .. } | FulfilOutcome::AlreadyDone) {
+        ctx.faults.hit("fulfil.after_finish")?;
+    }
+    Ok(outcome)
+}
+
+async fn fulfil_once(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceError> {
+    let bundle = load(ctx, order_id).await?.ok_or_else(|| ServiceError::NotFound(format!("no order {order_id}")))?;
+    match bundle.order.status {
+        OrderStatus::Fulfilled => return Ok(FulfilOutcome::AlreadyDone),
+        OrderStatus::Paid | OrderStatus::Backordered => {}
+        OrderStatus::Refunded if bundle.intent.as_ref().is_some_and(|i| !i.done) => {
+            super::refunds::return_claim(ctx, &bundle).await?;
+            return Ok(FulfilOutcome::NotPaid(OrderStatus::Refunded));
+        }
+        other => return Ok(FulfilOutcome::NotPaid(other)),
+    }
+    // A renewal of a live subscription, or an extension: no files to move.
+    if bundle.order.files == 0 && matches!(bundle.order.purpose, Purpose::Renew | Purpose::Extend) {
+        return super::addons::extend(ctx, &bundle.order).await;
+    }
+    let intent = match bundle.intent.clone() {
+        Some(i) => i,
+        None => match claim(ctx, &bundle).await? {
+            Claim::Claimed(i) => i,
+            Claim::Short => return backorder(ctx, &bundle.order).await,
+            Claim::Raced => return Box::pin(fulfil_once(ctx, order_id)).await,
+        },
+    };
+    ctx.faults.hit("fulfil.after_claim")?;
+    for (n, name) in intent.files.iter().enumerate() {
+        let to = format!("assigned/{}/{name}", intent.user_id);
+        ctx.files.move_file(&format!("unused/{name}"), &to).await?;
+        if n == 0 {
+            ctx.faults.hit("fulfil.after_first_move")?;
+        }
+    }
+    ctx.faults.hit("fulfil.after_move")?;
+    match bundle.order.purpose {
+        Purpose::ExtraFiles => super::addons::add_files(ctx, &bundle.order, &intent).await,
+        _ => finish(ctx, &bundle.order, &intent).await,
+    }
+}
