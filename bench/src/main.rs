@@ -8,6 +8,7 @@
 
 mod counting;
 mod heap;
+mod model;
 #[cfg(feature = "aws")]
 mod purchase;
 
@@ -41,7 +42,8 @@ async fn main() -> anyhow::Result<()> {
         [cmd, n] if cmd == "reconcile" => reconcile_bench(n.parse().context("N must be a whole number")?).await,
         #[cfg(feature = "aws")]
         [cmd] if cmd == "purchase" => purchase::run().await,
-        _ => bail!("usage: bench reconcile N | bench purchase"),
+        [cmd, rest @ ..] if cmd == "model" => model::run(rest).await,
+        _ => bail!("usage: bench reconcile N | bench purchase | bench model [SCHEDULES] [SEED]"),
     }
 }
 

@@ -8,6 +8,7 @@ mod apply;
 mod schedule;
 mod settle;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -75,22 +76,23 @@ pub async fn run_with(plan: Plan, mut progress: impl FnMut(&Figures)) -> Result<
     let started = Instant::now();
     let mut figures = Figures::default();
     let mut running = tokio::task::JoinSet::new();
+    let mut indexes = HashMap::new();
     let mut next = 0;
     loop {
         while next < plan.schedules && running.len() < plan.jobs.max(1) {
             let (index, s) = (next, schedule(plan.seed, next, plan.ops));
             // Boxed: with the AWS adapters compiled in, the unboxed future
             // nests deeper than the compiler's layout limit.
-            running.spawn(async move { (index, Box::pin(run_one(s)).await) });
+            let task = running.spawn(Box::pin(run_one(s)));
+            indexes.insert(task.id(), index);
             next += 1;
         }
-        let Some(done) = running.join_next().await else { break };
-        let (index, result) = done.map_err(|e| Failure {
-            seed: plan.seed,
-            index: usize::MAX,
-            schedule: Vec::new(),
-            why: format!("a schedule's task died: {e}"),
-        })?;
+        let Some(done) = running.join_next_with_id().await else { break };
+        let (id, result) = match done {
+            Ok((id, result)) => (id, result),
+            Err(e) => (e.id(), Err(format!("it panicked: {e}"))),
+        };
+        let index = indexes.remove(&id).unwrap_or(usize::MAX);
         match result {
             Ok((ops, outcomes)) => {
                 figures.schedules += 1;
