@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use shared::domain::OrderStatus;
 use shared::ports::{Index, Query};
-use shared::services::{keys, worker};
+use shared::services::{invariants, keys, worker};
 
 use super::apply::{check, send};
 use crate::TestApp;
@@ -39,10 +39,19 @@ pub async fn settle(app: &TestApp) -> Result<(), String> {
         let clean = inv["violations"].as_array().is_some_and(Vec::is_empty);
         let quiet = inv["in_flight"].as_array().is_some_and(Vec::is_empty);
         if clean && quiet && inv["settled"] == true {
-            return Ok(());
+            return checked(app).await;
         }
     }
     Err(format!("invariants after reconcile: {}", last["invariants"]))
+}
+
+/// The checker once more, directly, on the stack at rest.
+async fn checked(app: &TestApp) -> Result<(), String> {
+    let report = invariants::check(app.ctx()).await.map_err(|e| format!("invariant checker: {e}"))?;
+    if report.ok() && report.settled && report.in_flight.is_empty() {
+        return Ok(());
+    }
+    Err(format!("invariants at rest: {}", serde_json::to_string(&report).unwrap_or_default()))
 }
 
 /// Until no order is paid but unfulfilled and no intent is open (bounded).
