@@ -52,13 +52,12 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         }
         Err(fail) => {
             println!("bench model: VIOLATION in schedule {} of seed {seed}: {}", fail.index, fail.why);
+            let (ops, one) = (plan.ops, fail.replay_seed());
             println!(
-                "  replay it alone: cargo run --release -p bench --no-default-features -- model 1 {}",
-                fail.replay_seed()
+                "  replay it alone (a race may take several tries): STOCKROOM_MODEL_OPS={ops} bench model 1 {one}"
             );
             println!(
-                "  or: STOCKROOM_MODEL_SEED={} STOCKROOM_MODEL_SCHEDULES=1 cargo test -p stockroom-tests --test model",
-                fail.replay_seed()
+                "  or: STOCKROOM_MODEL_OPS={ops} STOCKROOM_MODEL_SEED={one} STOCKROOM_MODEL_SCHEDULES=1 cargo test -p stockroom-tests --test model"
             );
             println!("{fail:?}");
             bail!("the model run found a violation")

@@ -28,7 +28,8 @@ async fn random_schedules_keep_every_invariant() {
             assert!(f.schedules == plan.schedules, "every schedule ran");
         }
         Err(fail) => {
-            panic!("replay: STOCKROOM_MODEL_SEED={} STOCKROOM_MODEL_SCHEDULES=1\n{fail:?}", fail.replay_seed())
+            let (ops, one) = (plan.ops, fail.replay_seed());
+            panic!("replay: STOCKROOM_MODEL_OPS={ops} STOCKROOM_MODEL_SEED={one} STOCKROOM_MODEL_SCHEDULES=1\n{fail:?}")
         }
     }
 }
