@@ -12,6 +12,7 @@
 mod coldstart;
 mod counting;
 mod heap;
+mod model;
 mod purchase;
 
 use std::path::Path;
@@ -47,8 +48,9 @@ async fn main() -> anyhow::Result<()> {
         }
         #[cfg(feature = "aws")]
         [cmd, rest @ ..] if cmd == "coldstart" => coldstart::run(rest).await,
+        [cmd, rest @ ..] if cmd == "model" => model::run(rest).await,
         _ => bail!(
-            "usage: bench reconcile N | bench purchase [embedded{}]{}",
+            "usage: bench reconcile N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED]{}",
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { " | bench coldstart [DIR] [RUNS]" } else { "" }
         ),

@@ -10,9 +10,13 @@ use shared::config::Config;
 use shared::ports::PaymentGateway;
 use tempfile::TempDir;
 
+/// Whether `STOCKROOM_TEST_BACKEND=aws` asks for the AWS emulator.
+pub fn on_aws() -> bool {
+    std::env::var("STOCKROOM_TEST_BACKEND").is_ok_and(|b| b == "aws")
+}
+
 pub fn options(cfg: &mut Config, dir: &TempDir, gateway: Option<Arc<dyn PaymentGateway>>) -> Options {
-    let wants_aws = std::env::var("STOCKROOM_TEST_BACKEND").is_ok_and(|b| b == "aws");
-    if !wants_aws {
+    if !on_aws() {
         // `..` fills the `aws` field, which exists only with the feature.
         #[allow(clippy::needless_update)]
         return Options { gateway, ..Options::default() };

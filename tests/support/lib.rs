@@ -1,6 +1,7 @@
 //! `spawn_app` and friends: each test gets its own stack on port 0 with its
 //! own data directory, and talks to it over HTTP like a storefront would.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use shared::services::Ctx;
 use tempfile::TempDir;
 
 mod backend;
+pub use backend::on_aws;
 pub mod gateway;
 pub mod model;
 pub mod webhooks;
@@ -44,8 +46,16 @@ pub async fn spawn_app_with_gateway(gateway: Arc<dyn PaymentGateway>) -> TestApp
     spawn(|_| {}, Some(gateway)).await
 }
 
+/// A stack whose data directory is made under `parent`.
+pub async fn spawn_app_in(parent: &Path) -> TestApp {
+    spawn_in(tempfile::tempdir_in(parent).expect("temp dir"), |_| {}, None).await
+}
+
 async fn spawn(tweak: fn(&mut Config), gateway: Option<Arc<dyn PaymentGateway>>) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_in(tempfile::tempdir().expect("temp dir"), tweak, gateway).await
+}
+
+async fn spawn_in(dir: TempDir, tweak: fn(&mut Config), gateway: Option<Arc<dyn PaymentGateway>>) -> TestApp {
     let running = start(&dir, tweak, gateway.clone()).await;
     TestApp { url: running.url(), running: Some(running), dir, client: Client::new(), tweak, gateway }
 }

@@ -1,0 +1,103 @@
+//! Running one op against the stack over HTTP. Nothing here panics: a
+//! failure comes back as an error naming the op, so a long run can print
+//! the schedule that broke.
+
+use std::sync::Mutex;
+
+use reqwest::RequestBuilder;
+use serde_json::{Value, json};
+
+use super::schedule::{Op, Payment};
+use crate::{TestApp, s};
+
+/// Orders and stock files the schedule has made so far, oldest first.
+#[derive(Default)]
+pub struct State {
+    pub orders: Vec<String>,
+    pub files: Vec<String>,
+}
+
+pub async fn apply(app: &TestApp, state: &Mutex<State>, op: &Op) -> Result<(), String> {
+    let nth = |list: fn(&State) -> &Vec<String>, i: usize| {
+        let st = state.lock().unwrap_or_else(|p| p.into_inner());
+        let l = list(&st);
+        // Newest first: most ops are about recent orders and files.
+        (!l.is_empty()).then(|| l[l.len() - 1 - i % l.len()].clone())
+    };
+    let admin = |path: &str, body: Value| {
+        app.client.post(format!("{}{path}", app.url)).bearer_auth(app.admin_token()).json(&body)
+    };
+    let req = match op {
+        Op::Restock(n) => return restock(app, state, *n).await,
+        Op::Checkout { email, product, provider } => {
+            let body =
+                json!({"email": format!("buyer{email}@example.com"), "product_id": product, "provider": provider});
+            let r = send(app.client.post(format!("{}/checkout", app.url)).json(&body)).await?;
+            if r.status() == 201 {
+                let v: Value = r.json().await.map_err(|e| e.to_string())?;
+                state.lock().unwrap_or_else(|p| p.into_inner()).orders.push(s(&v["order_id"]));
+                return Ok(());
+            }
+            return check(r).await;
+        }
+        Op::Pay { order, payment, copies } => {
+            let Some(id) = nth(|s| &s.orders, *order) else { return Ok(()) };
+            let body = match payment {
+                Payment::Full => json!({}),
+                Payment::Short => json!({"amount": 1}),
+                Payment::Expired => json!({"status": "expired"}),
+                Payment::Failed => json!({"status": "failed"}),
+                Payment::Refunded => json!({"status": "refunded"}),
+            };
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..*copies {
+                let req = app.client.post(format!("{}/sandbox/pay/{id}", app.url)).json(&body);
+                tasks.spawn(async move { check(send(req).await?).await });
+            }
+            while let Some(r) = tasks.join_next().await {
+                r.map_err(|e| e.to_string())??;
+            }
+            return Ok(());
+        }
+        Op::Expire => admin("/admin/expire", json!({})),
+        Op::Reconcile => admin("/admin/reconcile", json!({})),
+        Op::Refund { order } => {
+            let Some(id) = nth(|s| &s.orders, *order) else { return Ok(()) };
+            admin(&format!("/admin/orders/{id}/refund"), json!({}))
+        }
+        Op::Adjust { action, file } => {
+            let Some(name) = nth(|s| &s.files, *file) else { return Ok(()) };
+            admin("/admin/stock/adjust", json!({"action": action, "files": [name], "reason": "model test"}))
+        }
+        Op::Clock(secs) => {
+            app.client.post(format!("{}/sandbox/clock", app.url)).json(&json!({"advance_seconds": secs}))
+        }
+    };
+    check(send(req).await?).await
+}
+
+/// New files under unused/, as an upload puts them, then a reconcile that
+/// adopts them (concurrently with whatever else the step does).
+async fn restock(app: &TestApp, state: &Mutex<State>, n: usize) -> Result<(), String> {
+    let mut names = Vec::new();
+    for _ in 0..n {
+        let name = format!("acct-{}.session", ulid::Ulid::new().to_string().to_lowercase());
+        app.ctx().files.put(&format!("unused/{name}"), b"session".to_vec(), true).await.map_err(|e| e.to_string())?;
+        names.push(name);
+    }
+    state.lock().unwrap_or_else(|p| p.into_inner()).files.extend(names);
+    let req = app.client.post(format!("{}/admin/reconcile", app.url)).bearer_auth(app.admin_token()).json(&json!({}));
+    check(send(req).await?).await
+}
+
+pub async fn send(req: RequestBuilder) -> Result<reqwest::Response, String> {
+    req.send().await.map_err(|e| format!("request failed: {e}"))
+}
+
+/// Refusals (4xx) are fine; a server error is a bug.
+pub async fn check(r: reqwest::Response) -> Result<(), String> {
+    if r.status().is_server_error() {
+        return Err(format!("{}: {}", r.status(), r.text().await.unwrap_or_default()));
+    }
+    Ok(())
+}

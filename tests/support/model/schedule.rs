@@ -1,0 +1,87 @@
+//! What a schedule is made of and how a seed turns into one.
+
+use rand::Rng;
+use rand::rngs::StdRng;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Payment {
+    /// The full amount, in each provider's own words (NOWPayments
+    /// `finished`, a completed Stripe session).
+    Full,
+    /// One minor unit: NOWPayments `partially_paid`, an underpaid session.
+    Short,
+    Expired,
+    Failed,
+    Refunded,
+}
+
+#[derive(Clone, Debug)]
+pub enum Op {
+    Restock(usize),
+    Checkout {
+        email: usize,
+        product: &'static str,
+        provider: &'static str,
+    },
+    /// The same webhook `copies` times at once; the order by position,
+    /// newest first.
+    Pay {
+        order: usize,
+        payment: Payment,
+        copies: usize,
+    },
+    Expire,
+    Reconcile,
+    Refund {
+        order: usize,
+    },
+    Adjust {
+        action: &'static str,
+        file: usize,
+    },
+    Clock(u64),
+}
+
+/// Ops in one step run at once; steps run one after the other.
+pub type Schedule = Vec<Vec<Op>>;
+
+pub fn generate(rng: &mut StdRng, ops: usize) -> Schedule {
+    let mut steps = vec![vec![Op::Restock(rng.random_range(2..8))]];
+    let mut left = ops.saturating_sub(1);
+    while left > 0 {
+        let width = rng.random_range(1..=3).min(left);
+        steps.push((0..width).map(|_| op(rng)).collect());
+        left -= width;
+    }
+    steps
+}
+
+fn op(rng: &mut StdRng) -> Op {
+    let pick = |rng: &mut StdRng, from: &[&'static str]| from[rng.random_range(0..from.len())];
+    match rng.random_range(0..100) {
+        0..20 => Op::Checkout {
+            email: rng.random_range(0..3),
+            product: pick(rng, &["bronze", "silver", "gold"]),
+            provider: pick(rng, &["nowpayments", "stripe"]),
+        },
+        20..55 => Op::Pay { order: rng.random_range(0..4), payment: payment(rng), copies: rng.random_range(1..4) },
+        55..61 => Op::Expire,
+        61..68 => Op::Reconcile,
+        68..74 => Op::Refund { order: rng.random_range(0..8) },
+        74..83 => Op::Restock(rng.random_range(1..4)),
+        83..91 => Op::Adjust { action: pick(rng, &["ban", "freeze", "unfreeze"]), file: rng.random_range(0..16) },
+        _ => Op::Clock(*[60, 900, 3600, 26 * 3600, 31 * 86400].get(rng.random_range(0..5)).unwrap_or(&60)),
+    }
+}
+
+/// Mostly paid in full, so most schedules fulfil orders; the rest are the
+/// late, short and contradictory events a provider also sends.
+fn payment(rng: &mut StdRng) -> Payment {
+    match rng.random_range(0..10) {
+        0..6 => Payment::Full,
+        6 => Payment::Short,
+        7 => Payment::Expired,
+        8 => Payment::Failed,
+        _ => Payment::Refunded,
+    }
+}
