@@ -4,12 +4,21 @@
 //! then runs it again on the settled stock. For each run it prints the time,
 //! peak RSS (VmHWM, reset before the run), peak live heap above the start,
 //! and storage requests by kind. `bench purchase` counts the AWS requests of
-//! one purchase of each plan (see purchase.rs).
+//! one purchase of each plan (see purchase.rs). `bench throughput [N] [C]`
+//! measures end-to-end orders/s through the HTTP router next to the raw
+//! durable commit rate (see throughput.rs); `bench contention` runs 1,000
+//! concurrent checkouts for 100 files against 1,000 uncontended ones (see
+//! contention.rs). Both run on the embedded backend.
 
+mod commits;
+mod contention;
 mod counting;
 mod heap;
 #[cfg(feature = "aws")]
 mod purchase;
+mod raw_commits;
+mod stack;
+mod throughput;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -41,7 +50,14 @@ async fn main() -> anyhow::Result<()> {
         [cmd, n] if cmd == "reconcile" => reconcile_bench(n.parse().context("N must be a whole number")?).await,
         #[cfg(feature = "aws")]
         [cmd] if cmd == "purchase" => purchase::run().await,
-        _ => bail!("usage: bench reconcile N | bench purchase"),
+        [cmd, rest @ ..] if cmd == "throughput" && rest.len() <= 2 => {
+            let arg = |i: usize, default: usize| -> anyhow::Result<usize> {
+                rest.get(i).map_or(Ok(default), |v| v.parse().context("N and C must be whole numbers"))
+            };
+            throughput::run(arg(0, 2000)?, arg(1, 16)?).await
+        }
+        [cmd] if cmd == "contention" => contention::run().await,
+        _ => bail!("usage: bench reconcile N | bench purchase | bench throughput [N] [C] | bench contention"),
     }
 }
 
