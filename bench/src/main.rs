@@ -5,15 +5,25 @@
 //! peak RSS (VmHWM, reset before the run), peak live heap above the start,
 //! and storage requests by kind. `bench purchase [embedded|aws]` counts the
 //! DynamoDB, S3 and SQS requests of one purchase of each plan (see
-//! purchase/mod.rs; aws needs the feature of that name). `bench coldstart`
-//! times each function binary's cold start (see coldstart.rs).
+//! purchase/mod.rs; aws needs the feature of that name). `bench throughput
+//! [N] [C]` measures end-to-end orders/s through the HTTP router next to the
+//! raw durable commit rate (see throughput.rs); `bench contention` runs 1,000
+//! concurrent checkouts for 100 files against 1,000 uncontended ones (see
+//! contention.rs); both on the embedded backend. `bench model` is the long
+//! model-based run; `bench coldstart` times each function binary's cold start
+//! (see coldstart.rs).
 
 #[cfg(feature = "aws")]
 mod coldstart;
+mod commits;
+mod contention;
 mod counting;
 mod heap;
 mod model;
 mod purchase;
+mod raw_commits;
+mod stack;
+mod throughput;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -49,8 +59,15 @@ async fn main() -> anyhow::Result<()> {
         #[cfg(feature = "aws")]
         [cmd, rest @ ..] if cmd == "coldstart" => coldstart::run(rest).await,
         [cmd, rest @ ..] if cmd == "model" => model::run(rest).await,
+        [cmd, rest @ ..] if cmd == "throughput" && rest.len() <= 2 => {
+            let arg = |i: usize, default: usize| -> anyhow::Result<usize> {
+                rest.get(i).map_or(Ok(default), |v| v.parse().context("N and C must be whole numbers"))
+            };
+            throughput::run(arg(0, 2000)?, arg(1, 16)?).await
+        }
+        [cmd] if cmd == "contention" => contention::run().await,
         _ => bail!(
-            "usage: bench reconcile N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED]{}",
+            "usage: bench reconcile N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention{}",
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { " | bench coldstart [DIR] [RUNS]" } else { "" }
         ),

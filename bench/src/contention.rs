@@ -1,0 +1,137 @@
+//! `bench contention`: 1,000 checkouts of bronze (one file each) sent at
+//! once through the HTTP router, against 100 files (contended: exactly 100
+//! may win, 900 must get 409 insufficient-stock) and against 1,000 files
+//! (uncontended: the same 1,000 concurrent checkouts, but stock for every
+//! one, so none is refused; they still share the one counters record, as
+//! every checkout does). Each pair runs with one instance (the local stack:
+//! its in-process stock lock queues the commits) and with eight instances
+//! on one store (like Lambda instances: only the counters' version lock
+//! orders them, and losers of a race retry).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use axum::http::Method;
+use serde_json::json;
+use shared::services::{invariants, reconcile, stock};
+
+use crate::commits::Snapshot;
+use crate::stack::{Stack, call, kind, open_holds, percentile_ms};
+
+const CHECKOUTS: usize = 1000;
+const SCARCE: usize = 100;
+const INSTANCES: [usize; 2] = [1, 8];
+
+pub async fn run() -> anyhow::Result<()> {
+    println!(
+        "bench contention: {CHECKOUTS} concurrent checkouts of bronze (1 file), through the HTTP router in-process, \
+         embedded backend; contended = {SCARCE} files, uncontended = {CHECKOUTS} files"
+    );
+    let mut failed = Vec::new();
+    for instances in INSTANCES {
+        let contended = round(instances, SCARCE, &mut failed).await?;
+        let uncontended = round(instances, CHECKOUTS, &mut failed).await?;
+        println!(
+            "  => {instances} instance(s): contended / uncontended time = {:.2} (goal <= 3)",
+            contended.as_secs_f64() / uncontended.as_secs_f64()
+        );
+    }
+    if !failed.is_empty() {
+        bail!("checks failed:\n  {}", failed.join("\n  "));
+    }
+    println!("all checks passed");
+    Ok(())
+}
+
+/// One run of `CHECKOUTS` concurrent checkouts over `files` files; returns
+/// its time and adds to `failed` every check that did not hold.
+async fn round(instances: usize, files: usize, failed: &mut Vec<String>) -> anyhow::Result<Duration> {
+    let stack = Arc::new(Stack::open(instances, files).await?);
+    let label = format!("{} instance(s), {files} files", instances);
+    let gate = Arc::new(tokio::sync::Barrier::new(CHECKOUTS + 1));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..CHECKOUTS {
+        let (stack, gate) = (stack.clone(), gate.clone());
+        tasks.spawn(async move {
+            let body = json!({"email": format!("buyer{i}@bench.example"), "product_id": "bronze",
+                "provider": "nowpayments"});
+            gate.wait().await;
+            let t = Instant::now();
+            let (status, answer) =
+                call(stack.router(i), Method::POST, "/checkout", &[], body.to_string().into_bytes()).await?;
+            Ok::<_, anyhow::Error>((kind(status, &answer), t.elapsed()))
+        });
+    }
+    let before = stack.tally.snapshot();
+    gate.wait().await;
+    let started = Instant::now();
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let mut latencies = Vec::with_capacity(CHECKOUTS);
+    while let Some(r) = tasks.join_next().await {
+        let (k, latency) = r??;
+        *kinds.entry(k).or_default() += 1;
+        latencies.push(latency);
+    }
+    let elapsed = started.elapsed();
+    let spent = stack.tally.snapshot().since(&before);
+    latencies.sort();
+    let answers: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} x{n}")).collect();
+    println!(
+        "{label}: {:.2} s, {:.0} checkouts/s; latency p50 {:.1} ms, p99 {:.1} ms; answers: {}",
+        elapsed.as_secs_f64(),
+        CHECKOUTS as f64 / elapsed.as_secs_f64(),
+        percentile_ms(&latencies, 50.0),
+        percentile_ms(&latencies, 99.0),
+        answers.join(", ")
+    );
+    println!("  {spent}");
+    verify(&stack, files, &kinds, &spent, &label, failed).await?;
+    Ok(elapsed)
+}
+
+/// Winners, holds and counters agree with the stock; every loser got the
+/// out-of-stock refusal; the invariant checker and reconcile find nothing.
+async fn verify(
+    stack: &Stack,
+    files: usize,
+    kinds: &BTreeMap<String, usize>,
+    spent: &Snapshot,
+    label: &str,
+    failed: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let ctx = stack.ctx();
+    let expected = files.min(CHECKOUTS);
+    let winners = kinds.get("201").copied().unwrap_or(0);
+    let refused = kinds.get("409 insufficient-stock").copied().unwrap_or(0);
+    let holds = open_holds(ctx).await?;
+    let counts = stock::read_counts(ctx).await?.counts;
+    let report = invariants::check(ctx).await?;
+    let rec = reconcile::run(ctx, "bench").await?;
+    println!(
+        "  check: winners {winners}, holds {holds}, counters reserved {} unused {} available {}; refused \
+         insufficient-stock {refused}; invariants {} violation(s) (settled {}); reconcile repairs {}, invariants {}",
+        counts.reserved,
+        counts.unused,
+        counts.available(),
+        report.violations.len() + report.more as usize,
+        report.settled,
+        rec.repairs(),
+        rec.invariants.violations.len() + rec.invariants.more as usize
+    );
+    let mut check = |ok: bool, what: String| {
+        if !ok {
+            failed.push(format!("{label}: {what}"));
+        }
+    };
+    check(winners == expected, format!("{winners} winners, expected {expected}"));
+    check(refused == CHECKOUTS - expected, format!("{refused} insufficient-stock refusals"));
+    check(holds == winners, format!("{holds} holds for {winners} winners"));
+    check(counts.reserved == winners as i64, format!("counters reserve {}", counts.reserved));
+    check(counts.unused == files as i64, format!("counters say {} unused", counts.unused));
+    check(report.ok() && report.settled, format!("invariants: {:?}", report.violations));
+    check(rec.repairs() == 0 && rec.invariants.ok(), format!("reconcile repaired {}", rec.repairs()));
+    check(spent.other_conditions == 0, format!("{} unexpected failed conditions", spent.other_conditions));
+    Ok(())
+}
