@@ -34,6 +34,18 @@ pub(crate) fn proc_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system, all threads) this process has used, from
+/// /proc/self/stat (clock ticks of 1/100 s): a figure that contention on a
+/// shared machine stretches less than wall time.
+pub(crate) fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    // utime and stime are fields 14 and 15; `rest` starts at field 3.
+    (f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)) as f64 / 100.0
+}
+
 pub(crate) fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }

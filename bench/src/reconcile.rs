@@ -3,7 +3,7 @@
 //! with the fulfilled order and live subscription fulfilment would have
 //! written), then reconcile (it adopts the new ones), reconcile again on the
 //! settled stock, and the bare listings for comparison. For each run it
-//! prints the time, peak RSS (VmHWM, reset before the run), peak live heap
+//! prints the time (and CPU time), peak RSS (VmHWM, reset before the run), peak live heap
 //! above the start, requests by kind and the report. A correct shop checks
 //! clean: any invariant violation fails the bench.
 
@@ -25,7 +25,7 @@ use shared::services::model::{CountsRecord, FileRecord, LedgerEntry, Subscriptio
 use shared::services::{Ctx, catalog, keys, reconcile};
 
 use super::counting::{CountingFiles, CountingRecords, Counts};
-use super::{heap, mib, proc_kib};
+use super::{cpu_secs, heap, mib, proc_kib};
 
 /// Every tenth file is assigned, ten to a user.
 const ASSIGNED_EVERY: usize = 10;
@@ -64,12 +64,12 @@ pub async fn bench(n: usize) -> anyhow::Result<()> {
         heap::reset_peak();
         let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
         let (rss0, heap0) = (proc_kib("VmRSS:"), heap::current());
-        let t = Instant::now();
+        let (t, cpu0) = (Instant::now(), cpu_secs());
         let r =
             if label.starts_with("baseline") { read_all(&ctx).await? } else { reconcile::run(&ctx, "bench").await? };
-        let secs = t.elapsed().as_secs_f64();
+        let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - cpu0);
         let hwm = if hwm_reset { "" } else { " (VmHWM not reset: whole process)" };
-        println!("{label}: {secs:.2} s");
+        println!("{label}: {secs:.2} s ({cpu:.2} s CPU)");
         println!(
             "  peak RSS {:.1} MiB{hwm} (RSS before {:.1} MiB); peak live heap {:.1} MiB above the {:.1} MiB at start",
             mib(proc_kib("VmHWM:") * 1024),

@@ -119,7 +119,11 @@ impl Listing {
     }
 
     /// The next (name, key), reading a page when the last one is used up.
-    async fn peek(&mut self, ctx: &Ctx, report: &mut InvariantReport) -> Result<Option<&(String, String)>, ServiceError> {
+    async fn peek(
+        &mut self,
+        ctx: &Ctx,
+        report: &mut InvariantReport,
+    ) -> Result<Option<&(String, String)>, ServiceError> {
         while self.buf.is_empty() && !self.done {
             let page = ctx.files.list(&self.prefix, self.after.as_deref(), PAGE).await?;
             report.files_listed += page.keys.len() as u64;
@@ -163,7 +167,12 @@ impl Records {
 }
 
 /// unused/, banned/ or frozen/ against its index, both in name order.
-async fn merge(ctx: &Ctx, loc: Location, walk: &mut Walk<'_>, report: &mut InvariantReport) -> Result<(), ServiceError> {
+async fn merge(
+    ctx: &Ctx,
+    loc: Location,
+    walk: &mut Walk<'_>,
+    report: &mut InvariantReport,
+) -> Result<(), ServiceError> {
     let (mut files, mut recs) = (Listing::new(loc), Records::new(loc));
     loop {
         let f = files.peek(ctx, report).await?;

@@ -98,7 +98,8 @@ pub(super) async fn replay(
             show(&counts.counts)
         ));
     }
-    let earned = if found.is_empty() { last.map(|anchor| LedgerCheckpoint { version: at.0, entries, anchor }) } else { None };
+    let earned =
+        if found.is_empty() { last.map(|anchor| LedgerCheckpoint { version: at.0, entries, anchor }) } else { None };
     found.into_iter().for_each(|f| report.add(Invariant::Ledger, f));
     Ok(earned)
 }

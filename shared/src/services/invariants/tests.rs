@@ -188,8 +188,11 @@ async fn the_replay_starts_at_the_checkpoint_and_still_catches_a_forged_entry_af
     zero_commit(&ctx).await;
     let r = check(&ctx).await.unwrap();
     assert!(r.ok() && r.ledger_read == 1 && r.ledger_entries == 4, "{r:?}");
-    let forged = vec![Change::Set("counts".into(), json!({"unused": 9, "reserved": 0, "assigned": 0,
-        "banned": 0, "frozen": 0}))];
+    let forged = vec![Change::Set(
+        "counts".into(),
+        json!({"unused": 9, "reserved": 0, "assigned": 0,
+        "banned": 0, "frozen": 0}),
+    )];
     ctx.records.update(&keys::ledger(2, 0), forged, None).await.unwrap();
     let r = check(&ctx).await.unwrap();
     assert_eq!(r.ledger_from.as_deref(), Some("000000000001.002"), "{r:?}");
