@@ -89,6 +89,11 @@ pub const LEDGER_PK: &str = "LEDGER";
 pub fn ledger(seq: u64, n: usize) -> Key {
     Key::new(LEDGER_PK, format!("{seq:012}.{n:03}"))
 }
+/// Where the invariant checker's ledger replay may start (not in the
+/// LEDGER partition, so reading the ledger never returns it).
+pub fn ledger_checkpoint() -> Key {
+    Key::new("STOCK", "LEDGER_CHECKPOINT")
+}
 
 pub fn catalog_seeded() -> Key {
     Key::new("META", "CATALOG_SEEDED")

@@ -166,7 +166,7 @@ pub struct CountsRecord {
     pub version: u64,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LedgerEntry {
     pub id: String,
     pub seq: String,

@@ -1,28 +1,21 @@
-//! The books: counters against the listings, the holds and the ledger;
+//! The books: counters against the listings and the holds;
 //! credit accounts against their entries; paid orders against what came of
 //! them.
 
 use super::super::items::from_item;
-use super::super::model::{CountsRecord, HoldRecord, LedgerEntry, OrderRecord};
+use super::super::model::{CountsRecord, HoldRecord, OrderRecord};
 use super::super::{Ctx, ServiceError, credits, keys};
 use super::files::Seen;
-use super::{Invariant, InvariantReport, PAGE, each};
+use super::{Invariant, InvariantReport, PAGE, each, show};
 use crate::domain::{OrderStatus, StockCounts};
 use crate::ports::{Index, Query};
-
-fn show(c: &StockCounts) -> String {
-    format!(
-        "unused {} reserved {} assigned {} banned {} frozen {}",
-        c.unused, c.reserved, c.assigned, c.banned, c.frozen
-    )
-}
 
 /// Files per location only (holds are not files).
 fn files_only(c: &StockCounts) -> StockCounts {
     StockCounts { reserved: 0, ..*c }
 }
 
-/// No oversell, and the ledger replays to the counters.
+/// No oversell: counters against listings, records and holds.
 pub(super) async fn stock(
     ctx: &Ctx,
     counts: &CountsRecord,
@@ -47,38 +40,6 @@ pub(super) async fn stock(
     if c.reserved > c.unused || [c.unused, c.reserved, c.assigned, c.banned, c.frozen].iter().any(|n| *n < 0) {
         report.add(Invariant::NoOversell, format!("impossible counters: {}", show(c)));
     }
-    ledger(ctx, counts, report).await
-}
-
-/// Entries are gap-free (`{version}.{n}`), each continues from the one
-/// before, and the last one's counts are the counters.
-async fn ledger(ctx: &Ctx, counts: &CountsRecord, report: &mut InvariantReport) -> Result<(), ServiceError> {
-    let (mut prev, mut at) = (StockCounts::default(), (0u64, 0u64));
-    let mut found = Vec::new();
-    each(ctx, Query::new(Index::Table, keys::LEDGER_PK).limit(500), |item| {
-        let e: LedgerEntry = from_item(item)?;
-        report.ledger_entries += 1;
-        let (v, n) = e.seq.split_once('.').map_or((0, 0), |(v, n)| (v.parse().unwrap_or(0), n.parse().unwrap_or(0)));
-        if (v, n) != (at.0, at.1 + 1) && (v, n) != (at.0 + 1, 0) {
-            found.push(format!("entry {} follows {}.{}: a gap", e.seq, at.0, at.1));
-        }
-        if e.before != prev.available() || e.after != e.counts.available() || e.delta != e.after - e.before {
-            found.push(format!("entry {} does not continue from {}", e.seq, show(&prev)));
-        }
-        (prev, at) = (e.counts, (v, n));
-        Ok(())
-    })
-    .await?;
-    if prev != counts.counts || at.0 != counts.version {
-        found.push(format!(
-            "the ledger ends at version {} with {}; the counters are version {} with {}",
-            at.0,
-            show(&prev),
-            counts.version,
-            show(&counts.counts)
-        ));
-    }
-    found.into_iter().for_each(|f| report.add(Invariant::Ledger, f));
     Ok(())
 }
 

@@ -1,21 +1,25 @@
-//! Conservation and one owner: every listed key against the file records
-//! and the live subscriptions, from paginated listings and index queries.
+//! Conservation and one owner, streamed. unused/, banned/ and frozen/ are
+//! merged page by page with their records index (both sorted by name), as
+//! reconcile does; assigned/ is sorted by user, so only its listing is held
+//! (name -> users) while the FILES#assigned index streams past. A file whose
+//! listing and record agree costs nothing more and is forgotten; the rest
+//! (suspects) are judged at the end from a strongly consistent read.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde_json::Value;
 
 use super::super::items::from_item;
-use super::super::model::{FileRecord, SubscriptionRecord};
+use super::super::model::FileRecord;
 use super::super::{Ctx, ServiceError, keys};
+use super::owners::Owners;
 use super::{Invariant, InvariantReport, PAGE, each};
 use crate::domain::{FileName, Location, StockCounts};
 use crate::ports::{Index, Query};
 
-const LOCATIONS: [Location; 4] = [Location::Unused, Location::Assigned, Location::Banned, Location::Frozen];
-
 /// Files per location as the records and as the listings see them (files
 /// in flight counted where their record says).
+#[derive(Default)]
 pub(super) struct Seen {
     pub records: StockCounts,
     pub listed: StockCounts,
@@ -57,63 +61,191 @@ fn bump(c: &mut StockCounts, loc: Location) {
     }
 }
 
-/// Every stock key: file name -> (key, location). Keys that are not a
-/// stock file are not stock (reconcile leaves them alone too).
-async fn listings(
-    ctx: &Ctx,
-    report: &mut InvariantReport,
-) -> Result<HashMap<String, Vec<(String, Location)>>, ServiceError> {
-    let mut out: HashMap<String, Vec<(String, Location)>> = HashMap::new();
-    for loc in LOCATIONS {
-        let prefix = format!("{}/", loc.as_str());
-        let mut after: Option<String> = None;
-        loop {
-            let page = ctx.files.list(&prefix, after.as_deref(), PAGE).await?;
+/// One check's walk over the files.
+struct Walk<'a> {
+    flight: &'a HashSet<String>,
+    seen: Seen,
+    /// Names whose listing and record disagreed, with the keys listed for them.
+    suspects: BTreeMap<String, Vec<(String, Location)>>,
+    owners: Owners,
+}
+
+impl Walk<'_> {
+    /// A listed stock key (not counted where an intent owns the file).
+    fn listed(&mut self, name: &str, key: String, loc: Location, agrees: bool) {
+        if self.flight.contains(name) {
+            return;
+        }
+        bump(&mut self.seen.listed, loc);
+        if !agrees {
+            self.suspects.entry(name.to_string()).or_default().push((key, loc));
+        }
+    }
+
+    /// A record from the index.
+    fn recorded(&mut self, rec: &FileRecord, agrees: bool, report: &mut InvariantReport) {
+        report.file_records += 1;
+        bump(&mut self.seen.records, rec.location);
+        if self.flight.contains(&rec.name) {
+            bump(&mut self.seen.listed, rec.location);
+        } else if !agrees {
+            self.suspects.entry(rec.name.clone()).or_default();
+        }
+    }
+}
+
+/// The stock file name of a key under `prefix` (users are not names).
+fn name_of(key: &str, prefix: &str, loc: Location) -> Option<String> {
+    let rest = key.strip_prefix(prefix).unwrap_or(key);
+    let name = match loc {
+        Location::Assigned => rest.split_once('/').map(|(_, n)| n).unwrap_or(""),
+        _ => rest,
+    };
+    FileName::parse(name).ok().map(|n| n.as_str().to_string())
+}
+
+/// Listing pages of one prefix.
+struct Listing {
+    prefix: String,
+    loc: Location,
+    buf: VecDeque<(String, String)>,
+    after: Option<String>,
+    done: bool,
+}
+
+impl Listing {
+    fn new(loc: Location) -> Self {
+        Listing { prefix: format!("{}/", loc.as_str()), loc, buf: VecDeque::new(), after: None, done: false }
+    }
+
+    /// The next (name, key), reading a page when the last one is used up.
+    async fn peek(
+        &mut self,
+        ctx: &Ctx,
+        report: &mut InvariantReport,
+    ) -> Result<Option<&(String, String)>, ServiceError> {
+        while self.buf.is_empty() && !self.done {
+            let page = ctx.files.list(&self.prefix, self.after.as_deref(), PAGE).await?;
             report.files_listed += page.keys.len() as u64;
             for key in page.keys {
-                let rest = key.strip_prefix(&prefix).unwrap_or(&key);
-                let name = match loc {
-                    Location::Assigned => rest.split_once('/').map(|(_, n)| n).unwrap_or(""),
-                    _ => rest,
-                };
-                if let Ok(n) = FileName::parse(name) {
-                    out.entry(n.as_str().to_string()).or_default().push((key.clone(), loc));
+                if let Some(name) = name_of(&key, &self.prefix, self.loc) {
+                    self.buf.push_back((name, key));
                 }
             }
-            match page.next {
-                Some(n) => after = Some(n),
-                None => break,
+            self.done = page.next.is_none();
+            self.after = page.next;
+        }
+        Ok(self.buf.front())
+    }
+}
+
+/// Index pages of one location's records.
+struct Records {
+    loc: Location,
+    buf: VecDeque<FileRecord>,
+    cursor: Option<String>,
+    done: bool,
+}
+
+impl Records {
+    fn new(loc: Location) -> Self {
+        Records { loc, buf: VecDeque::new(), cursor: None, done: false }
+    }
+
+    async fn peek(&mut self, ctx: &Ctx) -> Result<Option<&FileRecord>, ServiceError> {
+        while self.buf.is_empty() && !self.done {
+            let q = Query::new(Index::Gsi1, keys::files_at(self.loc.as_str())).limit(PAGE).after(self.cursor.take());
+            let page = ctx.records.query(q).await?;
+            for item in page.items {
+                self.buf.push_back(from_item(item)?);
+            }
+            self.done = page.next.is_none();
+            self.cursor = page.next;
+        }
+        Ok(self.buf.front())
+    }
+}
+
+/// unused/, banned/ or frozen/ against its index, both in name order.
+async fn merge(
+    ctx: &Ctx,
+    loc: Location,
+    walk: &mut Walk<'_>,
+    report: &mut InvariantReport,
+) -> Result<(), ServiceError> {
+    let (mut files, mut recs) = (Listing::new(loc), Records::new(loc));
+    loop {
+        let f = files.peek(ctx, report).await?;
+        let r = recs.peek(ctx).await?;
+        let step = match (f, r) {
+            (None, None) => return Ok(()),
+            (Some((f, _)), Some(r)) if *f == r.name => Step::Both,
+            (Some((f, _)), r) if r.is_none_or(|r| *f < r.name) => Step::Listed,
+            _ => Step::Recorded,
+        };
+        match step {
+            Step::Both => {
+                let (Some((name, key)), Some(rec)) = (files.buf.pop_front(), recs.buf.pop_front()) else { continue };
+                let agrees = rec.location == loc;
+                walk.listed(&name, key, loc, agrees);
+                walk.recorded(&rec, agrees, report);
+            }
+            Step::Listed => {
+                let Some((name, key)) = files.buf.pop_front() else { continue };
+                walk.listed(&name, key, loc, false);
+            }
+            Step::Recorded => {
+                let Some(rec) = recs.buf.pop_front() else { continue };
+                walk.recorded(&rec, false, report);
             }
         }
     }
-    Ok(out)
 }
 
-async fn records(ctx: &Ctx) -> Result<HashMap<String, FileRecord>, ServiceError> {
-    let mut out = HashMap::new();
-    for loc in LOCATIONS {
-        let q = Query::new(Index::Gsi1, keys::files_at(loc.as_str())).limit(PAGE);
-        each(ctx, q, |item| {
-            let rec: FileRecord = from_item(item)?;
-            out.insert(rec.name.clone(), rec);
-            Ok(())
-        })
-        .await?;
-    }
-    Ok(out)
+enum Step {
+    Both,
+    Listed,
+    Recorded,
 }
 
-async fn live_subscriptions(ctx: &Ctx) -> Result<Vec<SubscriptionRecord>, ServiceError> {
-    let mut out = Vec::new();
-    each(ctx, Query::new(Index::Gsi1, keys::SUBS_INDEX).limit(100), |item| {
-        let sub: SubscriptionRecord = from_item(item)?;
-        if sub.ended.is_none() {
-            out.push(sub);
+/// assigned/: the listing held by name, the index streamed against it.
+async fn assigned(ctx: &Ctx, walk: &mut Walk<'_>, report: &mut InvariantReport) -> Result<(), ServiceError> {
+    let mut listed: HashMap<String, Vec<String>> = HashMap::new();
+    let mut files = Listing::new(Location::Assigned);
+    while files.peek(ctx, report).await?.is_some() {
+        let Some((name, key)) = files.buf.pop_front() else { break };
+        if !walk.flight.contains(&name) {
+            bump(&mut walk.seen.listed, Location::Assigned);
+            listed.entry(name).or_default().push(key);
         }
-        Ok(())
-    })
-    .await?;
-    Ok(out)
+    }
+    let mut recs = Records::new(Location::Assigned);
+    while recs.peek(ctx).await?.is_some() {
+        let Some(rec) = recs.buf.pop_front() else { break };
+        let keys = listed.remove(&rec.name).unwrap_or_default();
+        let owner = rec.user_id.as_deref().filter(|_| rec.location == Location::Assigned);
+        // A name already suspect (listed elsewhere too) is judged whole later.
+        let agrees = owner.is_some()
+            && keys.len() == 1
+            && keys[0] == rec.storage_key()
+            && !walk.suspects.contains_key(&rec.name);
+        walk.recorded(&rec, agrees, report);
+        if agrees {
+            if let Some(user) = owner
+                && !walk.flight.contains(&rec.name)
+                && !walk.owners.claim(&rec.name, user, true)
+            {
+                walk.owners.unowned(&rec.storage_key());
+            }
+        } else if !walk.flight.contains(&rec.name) {
+            let entry = walk.suspects.entry(rec.name.clone()).or_default();
+            entry.extend(keys.into_iter().map(|k| (k, Location::Assigned)));
+        }
+    }
+    for (name, keys) in listed {
+        walk.suspects.entry(name).or_default().extend(keys.into_iter().map(|k| (k, Location::Assigned)));
+    }
+    Ok(())
 }
 
 /// What is wrong with one file's record against its listed keys, if anything.
@@ -134,80 +266,45 @@ fn judge(rec: Option<&FileRecord>, listed: &[(String, Location)]) -> Option<Stri
     }
 }
 
+/// Suspects, judged from a strongly consistent read (the index may lag the
+/// table, as on DynamoDB). A key that agreed in an earlier merge was not
+/// kept, so the other prefixes are looked up by head.
+async fn resolve(ctx: &Ctx, walk: &mut Walk<'_>, report: &mut InvariantReport) -> Result<(), ServiceError> {
+    for (name, mut listed) in std::mem::take(&mut walk.suspects) {
+        for loc in [Location::Unused, Location::Banned, Location::Frozen] {
+            let key = format!("{}/{name}", loc.as_str());
+            if !listed.iter().any(|(k, _)| *k == key) && ctx.files.head(&key).await?.is_some() {
+                listed.push((key, loc));
+            }
+        }
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        let fresh: Option<FileRecord> = ctx.records.get(&keys::file(&name)).await?.map(from_item).transpose()?;
+        if let Some(why) = judge(fresh.as_ref(), &listed) {
+            report.add(Invariant::Conservation, why);
+        }
+        if let Some(r) = fresh.filter(|r| r.location == Location::Assigned) {
+            let here = listed.iter().any(|(k, _)| *k == r.storage_key());
+            let owned = r.user_id.as_deref().is_some_and(|u| walk.owners.claim(&name, u, here));
+            if !owned {
+                walk.owners.unowned(&r.storage_key());
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(super) async fn check(
     ctx: &Ctx,
     flight: &HashSet<String>,
     report: &mut InvariantReport,
 ) -> Result<Seen, ServiceError> {
-    let listed = listings(ctx, report).await?;
-    let mut recs = records(ctx).await?;
-    report.file_records = recs.len() as u64;
-    let mut seen = Seen { records: StockCounts::default(), listed: StockCounts::default() };
-    let names: BTreeSet<String> = listed.keys().chain(recs.keys()).cloned().collect();
-    let none = Vec::new();
-    for name in &names {
-        let keys = listed.get(name).unwrap_or(&none);
-        if let Some(r) = recs.get(name) {
-            bump(&mut seen.records, r.location);
-        }
-        if flight.contains(name) {
-            if let Some(r) = recs.get(name) {
-                bump(&mut seen.listed, r.location);
-            }
-            continue;
-        }
-        keys.iter().for_each(|(_, loc)| bump(&mut seen.listed, *loc));
-        if judge(recs.get(name), keys).is_none() {
-            continue;
-        }
-        // The index may lag the table (DynamoDB): judge a strongly consistent read.
-        let fresh: Option<FileRecord> = ctx.records.get(&keys::file(name)).await?.map(from_item).transpose()?;
-        if let Some(why) = judge(fresh.as_ref(), keys) {
-            report.add(Invariant::Conservation, why);
-        }
-        match fresh {
-            Some(r) => recs.insert(name.clone(), r),
-            None => recs.remove(name),
-        };
+    let owners = Owners::load(ctx).await?;
+    let mut walk = Walk { flight, seen: Seen::default(), suspects: BTreeMap::new(), owners };
+    for loc in [Location::Unused, Location::Banned, Location::Frozen] {
+        merge(ctx, loc, &mut walk, report).await?;
     }
-    owners(ctx, &recs, &listed, flight, report).await?;
-    Ok(seen)
-}
-
-/// No file in two live subscriptions; each is under its user's prefix; each
-/// assigned record belongs to a live subscription of that user.
-async fn owners(
-    ctx: &Ctx,
-    recs: &HashMap<String, FileRecord>,
-    listed: &HashMap<String, Vec<(String, Location)>>,
-    flight: &HashSet<String>,
-    report: &mut InvariantReport,
-) -> Result<(), ServiceError> {
-    let mut owner: HashMap<&str, &SubscriptionRecord> = HashMap::new();
-    let subs = live_subscriptions(ctx).await?;
-    for sub in &subs {
-        for f in &sub.files {
-            if let Some(other) = owner.insert(f, sub) {
-                let (a, b) = (&other.subscription_id, &sub.subscription_id);
-                report.add(Invariant::OneOwner, format!("{f} is in subscriptions {a} and {b}"));
-            }
-            if flight.contains(f) {
-                continue;
-            }
-            let want = format!("assigned/{}/{f}", sub.user_id);
-            let here = listed.get(f.as_str()).is_some_and(|ks| ks.iter().any(|(k, _)| *k == want));
-            let rec_ok = recs.get(f.as_str()).is_some_and(|r| r.storage_key() == want);
-            if !here || !rec_ok {
-                let id = &sub.subscription_id;
-                report.add(Invariant::OneOwner, format!("subscription {id} lists {f}, which is not at {want}"));
-            }
-        }
-    }
-    for r in recs.values().filter(|r| r.location == Location::Assigned && !flight.contains(&r.name)) {
-        if owner.get(r.name.as_str()).is_none_or(|s| Some(&s.user_id) != r.user_id.as_ref()) {
-            let key = r.storage_key();
-            report.add(Invariant::OneOwner, format!("{key} belongs to no live subscription of that user"));
-        }
-    }
-    Ok(())
+    assigned(ctx, &mut walk, report).await?;
+    resolve(ctx, &mut walk, report).await?;
+    walk.owners.finish(flight, report);
+    Ok(walk.seen)
 }

@@ -8,9 +8,15 @@
 //! Files an unfinished intent names are in flight: they are listed in the
 //! report, not judged. A pass is only conclusive when the stock counters did
 //! not move while it read (`settled`); otherwise it is tried again.
+//!
+//! It streams the listings and file records (memory grows with assigned
+//! files and live subscriptions, not with stock) and replays the ledger from
+//! the checkpoint reconcile keeps (see ledger.rs for what that trusts).
 
 mod books;
 mod files;
+mod ledger;
+mod owners;
 #[cfg(test)]
 mod tests;
 
@@ -18,7 +24,10 @@ use serde::Serialize;
 
 use super::stock::read_counts;
 use super::{Ctx, ServiceError};
+use crate::domain::StockCounts;
 use crate::ports::{Item, Query};
+
+pub use ledger::LedgerCheckpoint;
 
 /// Which invariant a violation breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -49,10 +58,15 @@ pub struct InvariantReport {
     pub in_flight: Vec<String>,
     /// The stock counters did not move while the check read (so it is conclusive).
     pub settled: bool,
-    /// Storage keys, file records, ledger entries and credit accounts read.
+    /// Storage keys, file records and credit accounts read.
     pub files_listed: u64,
     pub file_records: u64,
+    /// Ledger entries the replay covers (up to the checkpoint, and read since).
     pub ledger_entries: u64,
+    /// Ledger entries read by this check.
+    pub ledger_read: u64,
+    /// The checkpoint entry the replay started after (none: from the start).
+    pub ledger_from: Option<String>,
     pub credit_accounts: u64,
 }
 
@@ -74,16 +88,38 @@ pub const MAX_VIOLATIONS: usize = 100;
 const PASSES: usize = 3;
 const PAGE: usize = 1000;
 
-/// Checks every invariant. Retries a pass during which stock moved; the last
-/// pass is returned either way, with `settled` telling which it was.
+/// Checks every invariant, replaying the ledger from its checkpoint.
+/// Retries a pass during which stock moved; the last pass is returned
+/// either way, with `settled` telling which it was.
 pub async fn check(ctx: &Ctx) -> Result<InvariantReport, ServiceError> {
-    let mut last = InvariantReport::default();
+    Ok(passes(ctx, true).await?.0)
+}
+
+/// As `check`, replaying the whole ledger.
+pub async fn check_full(ctx: &Ctx) -> Result<InvariantReport, ServiceError> {
+    Ok(passes(ctx, false).await?.0)
+}
+
+/// As `check`, then keeps the checkpoint the replay earned (reconcile).
+pub async fn check_and_checkpoint(ctx: &Ctx) -> Result<InvariantReport, ServiceError> {
+    let (report, earned) = passes(ctx, true).await?;
+    if let Some(cp) = earned
+        && report.ledger_read > 0
+    {
+        ledger::save(ctx, &cp).await?;
+    }
+    Ok(report)
+}
+
+async fn passes(ctx: &Ctx, from_checkpoint: bool) -> Result<(InvariantReport, Option<LedgerCheckpoint>), ServiceError> {
+    let mut last = (InvariantReport::default(), None);
     for _ in 0..PASSES {
         let before = read_counts(ctx).await?;
         let mut report = InvariantReport::default();
         let flight = files::in_flight(ctx, &mut report).await?;
         let seen = files::check(ctx, &flight, &mut report).await?;
         books::stock(ctx, &before, &seen, &mut report).await?;
+        let earned = ledger::replay(ctx, &before, from_checkpoint, &mut report).await?;
         books::credits(ctx, &mut report).await?;
         books::orders(ctx, &mut report).await?;
         // Intents that began meanwhile make the file checks inconclusive too.
@@ -92,11 +128,18 @@ pub async fn check(ctx: &Ctx) -> Result<InvariantReport, ServiceError> {
         let flight_after = files::in_flight(ctx, &mut again).await?;
         report.settled = after.version == before.version && flight_after.is_subset(&flight);
         if report.settled {
-            return Ok(report);
+            return Ok((report, earned));
         }
-        last = report;
+        last = (report, earned);
     }
     Ok(last)
+}
+
+fn show(c: &StockCounts) -> String {
+    format!(
+        "unused {} reserved {} assigned {} banned {} frozen {}",
+        c.unused, c.reserved, c.assigned, c.banned, c.frozen
+    )
 }
 
 /// Every item of a query, page by page.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{Invariant, check};
+use super::{Invariant, check, check_full};
 use crate::adapters::embedded::open_embedded;
 use crate::adapters::sandbox::SandboxGateway;
 use crate::config::{Config, Place};
@@ -156,4 +156,73 @@ async fn a_paid_order_left_alone_or_fulfilled_into_nothing_fails() {
     let found: Vec<&str> = r.violations.iter().map(|v| v.detail.as_str()).collect();
     assert_eq!(r.violations.len(), 2, "{r:?}");
     assert!(found[0].contains("o2") && found[1].contains("o3"), "{r:?}");
+}
+
+async fn zero_commit(ctx: &Ctx) {
+    let entry = crate::services::stock::StockEntry {
+        kind: crate::domain::LedgerKind::Reconcile,
+        file: None,
+        change: crate::domain::StockCounts::default(),
+        reason: "nothing moved".into(),
+        reference: "test".into(),
+        actor: "test".into(),
+    };
+    assert!(crate::services::stock::commit(ctx, Vec::new(), vec![entry], |_| Ok(())).await.is_ok());
+}
+
+#[tokio::test]
+async fn the_replay_starts_at_the_checkpoint_and_still_catches_a_forged_entry_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Reconcile adopted three files (entries 1.000-1.002) and kept a checkpoint.
+    let ctx = ctx_with_stock(dir.path(), 3).await;
+    let r = check(&ctx).await.unwrap();
+    assert!(r.ok(), "{r:?}");
+    assert_eq!((r.ledger_from.as_deref(), r.ledger_read, r.ledger_entries), (Some("000000000001.002"), 0, 3));
+    // What the checkpoint trusts: an entry before it edited is not looked at
+    // again, though a full replay still finds it.
+    let early = vec![Change::Set("before".into(), 5.into())];
+    ctx.records.update(&keys::ledger(1, 0), early, None).await.unwrap();
+    assert!(check(&ctx).await.unwrap().ok());
+    assert_eq!(check_full(&ctx).await.unwrap().violations[0].invariant, Invariant::Ledger);
+    // Entries after it are replayed from the checkpoint's counts.
+    zero_commit(&ctx).await;
+    let r = check(&ctx).await.unwrap();
+    assert!(r.ok() && r.ledger_read == 1 && r.ledger_entries == 4, "{r:?}");
+    let forged = vec![Change::Set(
+        "counts".into(),
+        json!({"unused": 9, "reserved": 0, "assigned": 0,
+        "banned": 0, "frozen": 0}),
+    )];
+    ctx.records.update(&keys::ledger(2, 0), forged, None).await.unwrap();
+    let r = check(&ctx).await.unwrap();
+    assert_eq!(r.ledger_from.as_deref(), Some("000000000001.002"), "{r:?}");
+    assert_eq!(broken(&ctx).await, [Invariant::Ledger]);
+    // A broken replay earns no checkpoint: reconcile does not move it on.
+    reconcile::run(&ctx, "test").await.unwrap();
+    assert_eq!(check(&ctx).await.unwrap().ledger_from.as_deref(), Some("000000000001.002"));
+}
+
+#[tokio::test]
+async fn a_checkpoint_from_another_ledger_state_is_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx_with_stock(dir.path(), 3).await;
+    zero_commit(&ctx).await;
+    reconcile::run(&ctx, "test").await.unwrap();
+    assert_eq!(check(&ctx).await.unwrap().ledger_from.as_deref(), Some("000000000002.000"));
+    let early = vec![Change::Set("before".into(), 5.into())];
+    ctx.records.update(&keys::ledger(1, 0), early, None).await.unwrap();
+    // The anchor entry is no longer what the checkpoint saw (a rebuilt ledger).
+    let anchor = keys::ledger(2, 0);
+    let stored = ctx.records.get(&anchor).await.unwrap().unwrap();
+    ctx.records.update(&anchor, vec![Change::Set("reason".into(), "other".into())], None).await.unwrap();
+    let r = check(&ctx).await.unwrap();
+    assert_eq!((r.ledger_from.as_deref(), r.ledger_read), (None, 4), "{r:?}");
+    assert_eq!(broken(&ctx).await, [Invariant::Ledger]);
+    // Nor is one ahead of the counters (a store restored from an older backup).
+    ctx.records.put(stored, None).await.unwrap();
+    assert_eq!(check(&ctx).await.unwrap().ledger_from.as_deref(), Some("000000000002.000"));
+    let behind = vec![Change::Set("version".into(), 1.into())];
+    ctx.records.update(&keys::stock_counts(), behind, None).await.unwrap();
+    let r = check(&ctx).await.unwrap();
+    assert_eq!((r.ledger_from.as_deref(), r.ledger_read), (None, 4), "{r:?}");
 }

@@ -200,7 +200,7 @@ pub async fn run_with(ctx: &Ctx, actor: &str, options: &Options) -> Result<Recon
     }
     run.report.low_stock_alerts = alerts::check_low_stock(ctx, options.low_stock_purchases).await?;
     let mut report = run.report;
-    report.invariants = super::invariants::check(ctx).await?;
+    report.invariants = super::invariants::check_and_checkpoint(ctx).await?;
     if !report.invariants.ok() {
         tracing::error!(violations = ?report.invariants.violations, "invariants broken after reconcile");
     }
