@@ -5,7 +5,7 @@
 //! listing and record agree costs nothing more and is forgotten; the rest
 //! (suspects) are judged at the end from a strongly consistent read.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -13,8 +13,9 @@ use super::super::items::from_item;
 use super::super::model::FileRecord;
 use super::super::{Ctx, ServiceError, keys};
 use super::owners::Owners;
-use super::{Invariant, InvariantReport, PAGE, each};
-use crate::domain::{FileName, Location, StockCounts};
+use super::pages::{Listing, Records};
+use super::{Invariant, InvariantReport, each};
+use crate::domain::{Location, StockCounts};
 use crate::ports::{Index, Query};
 
 /// Files per location as the records and as the listings see them (files
@@ -91,78 +92,6 @@ impl Walk<'_> {
         } else if !agrees {
             self.suspects.entry(rec.name.clone()).or_default();
         }
-    }
-}
-
-/// The stock file name of a key under `prefix` (users are not names).
-fn name_of(key: &str, prefix: &str, loc: Location) -> Option<String> {
-    let rest = key.strip_prefix(prefix).unwrap_or(key);
-    let name = match loc {
-        Location::Assigned => rest.split_once('/').map(|(_, n)| n).unwrap_or(""),
-        _ => rest,
-    };
-    FileName::parse(name).ok().map(|n| n.as_str().to_string())
-}
-
-/// Listing pages of one prefix.
-struct Listing {
-    prefix: String,
-    loc: Location,
-    buf: VecDeque<(String, String)>,
-    after: Option<String>,
-    done: bool,
-}
-
-impl Listing {
-    fn new(loc: Location) -> Self {
-        Listing { prefix: format!("{}/", loc.as_str()), loc, buf: VecDeque::new(), after: None, done: false }
-    }
-
-    /// The next (name, key), reading a page when the last one is used up.
-    async fn peek(
-        &mut self,
-        ctx: &Ctx,
-        report: &mut InvariantReport,
-    ) -> Result<Option<&(String, String)>, ServiceError> {
-        while self.buf.is_empty() && !self.done {
-            let page = ctx.files.list(&self.prefix, self.after.as_deref(), PAGE).await?;
-            report.files_listed += page.keys.len() as u64;
-            for key in page.keys {
-                if let Some(name) = name_of(&key, &self.prefix, self.loc) {
-                    self.buf.push_back((name, key));
-                }
-            }
-            self.done = page.next.is_none();
-            self.after = page.next;
-        }
-        Ok(self.buf.front())
-    }
-}
-
-/// Index pages of one location's records.
-struct Records {
-    loc: Location,
-    buf: VecDeque<FileRecord>,
-    cursor: Option<String>,
-    done: bool,
-}
-
-impl Records {
-    fn new(loc: Location) -> Self {
-        Records { loc, buf: VecDeque::new(), cursor: None, done: false }
-    }
-
-    async fn peek(&mut self, ctx: &Ctx) -> Result<Option<&FileRecord>, ServiceError> {
-        while self.buf.is_empty() && !self.done {
-            let q = Query::new(Index::Gsi1, keys::files_at(self.loc.as_str())).limit(PAGE).after(self.cursor.take());
-            let page = ctx.records.query(q).await?;
-            for item in page.items {
-                self.buf.push_back(from_item(item)?);
-            }
-            self.done = page.next.is_none();
-            self.cursor = page.next;
-        }
-        Ok(self.buf.front())
     }
 }
 

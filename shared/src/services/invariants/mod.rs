@@ -17,6 +17,7 @@ mod books;
 mod files;
 mod ledger;
 mod owners;
+mod pages;
 #[cfg(test)]
 mod tests;
 
