@@ -4,10 +4,14 @@
 //!    write the sale ledger, in one commit (a file can be claimed only once);
 //! 2. move each file `unused/` -> `assigned/{user}/` (idempotent moves);
 //! 3. finish: write the subscription, mark the order fulfilled and write the
-//!    credit it earns, in one transaction.
+//!    credit it earns, in one transaction; a run that lost that race puts
+//!    back any file its late moves took from stock (`strays`).
 
 mod claim;
 mod finish;
+#[cfg(test)]
+mod race_tests;
+mod strays;
 #[cfg(test)]
 mod tests;
 
@@ -108,8 +112,14 @@ async fn fulfil_once(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, Service
         }
     }
     ctx.faults.hit("fulfil.after_move")?;
-    match bundle.order.purpose {
-        Purpose::ExtraFiles => super::addons::add_files(ctx, &bundle.order, &intent).await,
-        _ => finish(ctx, &bundle.order, &intent).await,
+    let outcome = match bundle.order.purpose {
+        Purpose::ExtraFiles => super::addons::add_files(ctx, &bundle.order, &intent).await?,
+        _ => finish(ctx, &bundle.order, &intent).await?,
+    };
+    // Someone else finished or handed back the claim: our moves may have
+    // landed after the files went back.
+    if !matches!(outcome, FulfilOutcome::Fulfilled { .. }) {
+        strays::put_back(ctx, &bundle.order, &intent).await?;
     }
+    Ok(outcome)
 }

@@ -152,6 +152,10 @@ fn unchanged(rec: &FileRecord) -> Cond {
     if let Some(u) = &rec.user_id {
         all.push(Cond::eq("user_id", u.clone()));
     }
+    // The same buyer may get the file again within one clock tick.
+    if let Some(o) = &rec.order_id {
+        all.push(Cond::eq("order_id", o.clone()));
+    }
     Cond::And(all)
 }
 
