@@ -103,7 +103,12 @@ pub(super) async fn attach_orphans(run: &mut Run<'_>) -> Result<(), ServiceError
             None => break,
         }
     }
-    let mut left: Vec<String> = run.orphans.drain().map(|(u, n)| Place::assigned(&u).key(&n)).collect();
+    let mut left = Vec::new();
+    for (user, name) in std::mem::take(&mut run.orphans) {
+        if !super::found::return_to_stock(run, &user, &name).await? {
+            left.push(Place::assigned(&user).key(&name));
+        }
+    }
     left.sort();
     left.truncate(ORPHAN_SAMPLE);
     if !left.is_empty() {

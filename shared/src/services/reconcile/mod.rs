@@ -10,6 +10,7 @@
 
 mod assigned;
 mod counters;
+mod found;
 mod intents;
 mod par;
 mod scan;

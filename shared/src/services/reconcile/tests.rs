@@ -107,3 +107,30 @@ async fn bad_names_are_left_and_a_recordless_twin_is_adopted_once() {
     assert_eq!(again.repairs(), 0, "{again:?}");
     assert_eq!(again.rejected, 2);
 }
+
+/// A file marked lost that a stale mover then put under a buyer, with no
+/// record and no subscription, goes back to stock; an orphan reconcile never
+/// lost (no tombstone) is only reported.
+#[tokio::test]
+async fn a_lost_file_found_under_assigned_goes_back_to_stock() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = embedded_ctx(dir.path());
+    ctx.files.put("unused/a.session", b"x".to_vec(), true).await.unwrap();
+    assert_eq!(run(&ctx, "test").await.unwrap().adopted, 1);
+    ctx.files.delete("unused/a.session").await.unwrap();
+    assert_eq!(run(&ctx, "test").await.unwrap().lost, 1);
+
+    ctx.files.put("assigned/u1/a.session", b"x".to_vec(), true).await.unwrap();
+    let report = run(&ctx, "test").await.unwrap();
+    assert!(ctx.files.head("assigned/u1/a.session").await.unwrap().is_none());
+    assert!(ctx.files.head("unused/a.session").await.unwrap().is_some());
+    assert!(report.orphan_keys.is_empty() && report.invariants.ok(), "{report:?}");
+    let counts = stock::read_counts(&ctx).await.unwrap().counts;
+    assert_eq!((counts.unused, counts.assigned), (1, 0));
+    assert_eq!(run(&ctx, "test").await.unwrap().repaired, 0);
+
+    ctx.files.put("assigned/u2/b.session", b"x".to_vec(), true).await.unwrap();
+    let report = run(&ctx, "test").await.unwrap();
+    assert_eq!(report.orphan_keys, ["assigned/u2/b.session"], "{report:?}");
+    assert!(ctx.files.head("assigned/u2/b.session").await.unwrap().is_some());
+}
