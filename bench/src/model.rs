@@ -8,7 +8,7 @@
 //! (bench built with its default `aws` feature):
 //!   STOCKROOM_TEST_BACKEND=aws AWS_ENDPOINT_URL=http://127.0.0.1:5000 \
 //!   AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
-//!   cargo run --release -p bench -- model 500
+//!   cargo run --profile perf -p bench -- model 500
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
