@@ -3,13 +3,18 @@
 //!
 //! Records and every queue share one redb file; redb allows one open handle
 //! per file, so open it once (`open_embedded`) and hand the handle around.
+//! Writes to both go through one group-commit path (`group`).
 
 mod files;
 mod files_list;
+mod group;
+#[cfg(test)]
+mod group_tests;
 mod queue;
 mod records;
 mod records_eval;
 mod records_query;
+mod records_write;
 #[cfg(test)]
 mod tests;
 
@@ -48,8 +53,8 @@ pub struct Embedded {
 pub fn open_embedded(data_dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<Embedded> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let records = EmbeddedRecords::open(&data_dir.join(DATABASE_FILE))?;
-    let fulfil = EmbeddedQueue::open(records.database(), FULFIL_QUEUE, clock.clone())?;
-    let events = EmbeddedQueue::open(records.database(), EVENTS_QUEUE, clock)?;
+    let fulfil = EmbeddedQueue::open_in(records.writer(), FULFIL_QUEUE, clock.clone())?;
+    let events = EmbeddedQueue::open_in(records.writer(), EVENTS_QUEUE, clock)?;
     let files = DirFiles::open(data_dir.join(FILES_DIR))?;
     Ok(Embedded { records, fulfil, events, files })
 }

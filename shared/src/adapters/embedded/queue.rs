@@ -17,6 +17,7 @@ use redb::{Database, ReadableTable, Table, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::blocking;
+use super::group::{Step, Writer};
 use crate::ports::Clock;
 use crate::ports::queue::{MAX_RECEIVES, Message, Queue, QueueError};
 
@@ -38,6 +39,7 @@ struct Stored {
 #[derive(Clone)]
 pub struct EmbeddedQueue {
     db: Arc<Database>,
+    writer: Writer,
     name: String,
     dlq: String,
     clock: Arc<dyn Clock>,
@@ -53,6 +55,13 @@ impl EmbeddedQueue {
     /// The queue `name` (letters, digits, `-`, `_`, like SQS) in `db`,
     /// creating the tables when missing. Blocking.
     pub fn open(db: Arc<Database>, name: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::open_in(Writer::new(db), name, clock)
+    }
+
+    /// Like `open`, writing through `writer` so that queue and record writes
+    /// share group commits.
+    pub(super) fn open_in(writer: Writer, name: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = writer.database();
         let valid = !name.is_empty()
             && name.len() <= 75
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
@@ -61,7 +70,7 @@ impl EmbeddedQueue {
         txn.open_table(MESSAGES).context("creating queue table")?;
         txn.open_table(VISIBLE).context("creating queue index")?;
         txn.commit().context("creating queue tables")?;
-        Ok(EmbeddedQueue { db, name: name.to_string(), dlq: format!("{name}-dlq"), clock })
+        Ok(EmbeddedQueue { db, writer, name: name.to_string(), dlq: format!("{name}-dlq"), clock })
     }
 
     pub fn name(&self) -> &str {
@@ -76,19 +85,13 @@ impl EmbeddedQueue {
 #[async_trait]
 impl Queue for EmbeddedQueue {
     async fn send(&self, body: String) -> Result<(), QueueError> {
-        let (db, name, now) = (self.db.clone(), self.name.clone(), self.now_ms());
-        blocking(
-            move || {
-                let id = ulid::Ulid::new().to_string();
-                let msg = Stored { body, visible_at: now, receive_count: 0, receipt: None };
-                write_txn(&db, |txn| {
-                    let (mut messages, mut visible) = tables(txn)?;
-                    put(&mut messages, &mut visible, &name, &id, &msg)
-                })
-            },
-            QueueError::Unavailable,
-        )
-        .await
+        let (name, now) = (self.name.clone(), self.now_ms());
+        let id = ulid::Ulid::new().to_string();
+        let work = move |txn: &WriteTransaction| {
+            let msg = Stored { body: body.clone(), visible_at: now, receive_count: 0, receipt: None };
+            step(tables(txn).and_then(|(mut messages, mut visible)| put(&mut messages, &mut visible, &name, &id, &msg)))
+        };
+        self.writer.write(work, QueueError::Unavailable).await
     }
 
     async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Message>, QueueError> {
@@ -99,11 +102,8 @@ impl Queue for EmbeddedQueue {
         let this = self.clone();
         let now = self.now_ms();
         let hidden_until = now.saturating_add(i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX));
-        blocking(
-            move || write_txn(&this.db, |txn| this.receive_in(txn, max, now, hidden_until)),
-            QueueError::Unavailable,
-        )
-        .await
+        let work = move |txn: &WriteTransaction| step(this.receive_in(txn, max, now, hidden_until));
+        self.writer.write(work, QueueError::Unavailable).await
     }
 
     async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
@@ -111,21 +111,17 @@ impl Queue for EmbeddedQueue {
             Some((id, nonce)) if !id.is_empty() && !nonce.is_empty() => id.to_string(),
             _ => return Err(QueueError::BadReceipt),
         };
-        let (db, name) = (self.db.clone(), self.name.clone());
-        blocking(
-            move || {
-                write_txn(&db, |txn| {
-                    let (mut messages, mut visible) = tables(txn)?;
-                    if let Some(msg) = get(&messages, &name, &id)? {
-                        messages.remove((name.clone(), id.clone())).map_err(store_err)?;
-                        visible.remove((name, msg.visible_at, id)).map_err(store_err)?;
-                    }
-                    Ok(())
-                })
-            },
-            QueueError::Unavailable,
-        )
-        .await
+        let name = self.name.clone();
+        let work = move |txn: &WriteTransaction| {
+            step(tables(txn).and_then(|(mut messages, mut visible)| {
+                if let Some(msg) = get(&messages, &name, &id)? {
+                    messages.remove((name.clone(), id.clone())).map_err(store_err)?;
+                    visible.remove((name.clone(), msg.visible_at, id.clone())).map_err(store_err)?;
+                }
+                Ok(())
+            }))
+        };
+        self.writer.write(work, QueueError::Unavailable).await
     }
 
     async fn dead_letter_count(&self) -> Result<usize, QueueError> {
@@ -219,18 +215,12 @@ fn put(messages: &mut Messages, visible: &mut Visible, queue: &str, id: &str, ms
     Ok(())
 }
 
-/// Runs `work` in a write transaction, committing only when it succeeds.
-fn write_txn<T>(db: &Database, work: impl FnOnce(&WriteTransaction) -> Result<T, QueueError>) -> Result<T, QueueError> {
-    let txn = db.begin_write().map_err(store_err)?;
-    match work(&txn) {
-        Ok(value) => {
-            txn.commit().map_err(store_err)?;
-            Ok(value)
-        }
-        Err(e) => {
-            txn.abort().map_err(store_err)?;
-            Err(e)
-        }
+/// A queue step may have written before failing, so a failure breaks the
+/// shared transaction (the batch reruns without it).
+fn step<T>(result: Result<T, QueueError>) -> Step<T, QueueError> {
+    match result {
+        Ok(value) => Step::Answer(Ok(value)),
+        Err(e) => Step::Broken(e),
     }
 }
 

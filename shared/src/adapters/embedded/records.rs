@@ -2,33 +2,31 @@
 //! `(gsi1pk, gsi1sk, pk, sk)`, both written in one redb write transaction,
 //! so conditions and writes are atomic like DynamoDB's.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use redb::{Database, ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{Database, ReadableTable, Table, TableDefinition};
 use serde_json::Value;
 
-use super::records_eval::{
-    MAX_ITEM_BYTES, apply_changes, check_changes, check_item, check_key, gsi_entry, holds, invalid,
-};
+use super::group::Writer;
+use super::records_eval::check_key;
+use super::records_write::{apply_all, store, validate};
 use super::{blocking, records_query};
-use crate::ports::records::{
-    Change, Cond, Item, Key, MAX_TRANSACTION_ITEMS, Page, Query, RecordError, Records, TTL, Write,
-};
+use crate::ports::records::{Change, Cond, Item, Key, Page, Query, RecordError, Records, TTL, Write};
 
 pub(super) const ITEMS: TableDefinition<(String, String), &[u8]> = TableDefinition::new("records");
 pub(super) const GSI1: TableDefinition<(String, String, String, String), ()> = TableDefinition::new("records_gsi1");
 
-type ItemTable<'t> = Table<'t, (String, String), &'static [u8]>;
-type IndexTable<'t> = Table<'t, (String, String, String, String), ()>;
+pub(super) type ItemTable<'t> = Table<'t, (String, String), &'static [u8]>;
+pub(super) type IndexTable<'t> = Table<'t, (String, String, String, String), ()>;
 
 /// The record store. Cheap to clone; all clones share one database.
 #[derive(Clone, Debug)]
 pub struct EmbeddedRecords {
     db: Arc<Database>,
+    writer: Writer,
 }
 
 impl EmbeddedRecords {
@@ -44,12 +42,17 @@ impl EmbeddedRecords {
         txn.open_table(ITEMS).context("creating record table")?;
         txn.open_table(GSI1).context("creating index table")?;
         txn.commit().context("creating record tables")?;
-        Ok(EmbeddedRecords { db })
+        Ok(EmbeddedRecords { writer: Writer::new(db.clone()), db })
     }
 
     /// The database, to open queues in the same file.
     pub fn database(&self) -> Arc<Database> {
         self.db.clone()
+    }
+
+    /// The database's group-commit write path, for queues in the same file.
+    pub(super) fn writer(&self) -> Writer {
+        self.writer.clone()
     }
 
     /// Deletes items whose numeric `ttl` (epoch seconds) is at or before
@@ -59,9 +62,11 @@ impl EmbeddedRecords {
         blocking(move || sweep(&db, now_secs), RecordError::Unavailable).await
     }
 
+    /// Applies the writes all-or-nothing, batched with concurrent writers
+    /// into one durable commit; returns the item the last write left.
     async fn write(&self, writes: Vec<Write>) -> Result<Option<Item>, RecordError> {
-        let db = self.db.clone();
-        blocking(move || transact(&db, writes), RecordError::Unavailable).await
+        validate(&writes)?;
+        self.writer.write(move |txn| apply_all(txn, &writes), RecordError::Unavailable).await
     }
 }
 
@@ -114,109 +119,6 @@ impl Records for EmbeddedRecords {
         )
         .await
     }
-}
-
-/// Validates, then applies every write in one redb transaction; returns the
-/// item the last write left (what `update` returns).
-fn transact(db: &Database, writes: Vec<Write>) -> Result<Option<Item>, RecordError> {
-    if writes.len() > MAX_TRANSACTION_ITEMS {
-        return Err(invalid(format!("more than {MAX_TRANSACTION_ITEMS} writes")));
-    }
-    let mut keys = HashSet::new();
-    for write in &writes {
-        let key = match write {
-            Write::Put { item, .. } => check_item(item)?,
-            Write::Update { key, changes, .. } => {
-                check_changes(changes)?;
-                key.clone()
-            }
-            Write::Delete { key, .. } | Write::Check { key, .. } => key.clone(),
-        };
-        check_key(&key)?;
-        if !keys.insert(key) {
-            return Err(invalid("one transaction names the same item twice"));
-        }
-    }
-    let txn = db.begin_write().map_err(store_err)?;
-    let outcome = apply_all(&txn, writes);
-    match outcome {
-        Ok(last) => {
-            txn.commit().map_err(store_err)?;
-            Ok(last)
-        }
-        Err(e) => {
-            txn.abort().map_err(store_err)?;
-            Err(e)
-        }
-    }
-}
-
-fn apply_all(txn: &WriteTransaction, writes: Vec<Write>) -> Result<Option<Item>, RecordError> {
-    let mut items = txn.open_table(ITEMS).map_err(store_err)?;
-    let mut index = txn.open_table(GSI1).map_err(store_err)?;
-    let mut last = None;
-    for (i, write) in writes.into_iter().enumerate() {
-        last = apply(&mut items, &mut index, write, i)?;
-    }
-    Ok(last)
-}
-
-fn apply(items: &mut ItemTable, index: &mut IndexTable, write: Write, i: usize) -> Result<Option<Item>, RecordError> {
-    let (key, cond) = match &write {
-        Write::Put { item, cond } => (check_item(item)?, cond.as_ref()),
-        Write::Update { key, cond, .. } | Write::Delete { key, cond } => (key.clone(), cond.as_ref()),
-        Write::Check { key, cond } => (key.clone(), Some(cond)),
-    };
-    let current = load(items, &key)?;
-    if let Some(cond) = cond
-        && !holds(cond, current.as_ref())
-    {
-        return Err(RecordError::ConditionFailed { index: i, current });
-    }
-    let next = match write {
-        Write::Put { item, .. } => Some(item),
-        Write::Update { changes, .. } => Some(apply_changes(current.clone(), &key, changes)?),
-        Write::Delete { .. } => None,
-        Write::Check { .. } => return Ok(current),
-    };
-    store(items, index, &key, current.as_ref(), next.as_ref())?;
-    Ok(next)
-}
-
-fn load(items: &ItemTable, key: &Key) -> Result<Option<Item>, RecordError> {
-    let found = items.get((key.pk.clone(), key.sk.clone())).map_err(store_err)?;
-    found.map(|v| decode(v.value())).transpose()
-}
-
-/// Writes (or removes, for `None`) the item and keeps its index entry in step.
-fn store(
-    items: &mut ItemTable,
-    index: &mut IndexTable,
-    key: &Key,
-    old: Option<&Item>,
-    new: Option<&Item>,
-) -> Result<(), RecordError> {
-    if let Some((g, s)) = old.and_then(gsi_entry) {
-        index.remove((g, s, key.pk.clone(), key.sk.clone())).map_err(store_err)?;
-    }
-    let k = (key.pk.clone(), key.sk.clone());
-    match new {
-        Some(item) => {
-            check_item(item)?;
-            let bytes = serde_json::to_vec(item).map_err(|e| invalid(format!("item does not serialize: {e}")))?;
-            if bytes.len() > MAX_ITEM_BYTES {
-                return Err(invalid("item larger than 400 KB"));
-            }
-            items.insert(k, bytes.as_slice()).map_err(store_err)?;
-            if let Some((g, s)) = gsi_entry(item) {
-                index.insert((g, s, key.pk.clone(), key.sk.clone()), ()).map_err(store_err)?;
-            }
-        }
-        None => {
-            items.remove(k).map_err(store_err)?;
-        }
-    }
-    Ok(())
 }
 
 fn sweep(db: &Database, now_secs: i64) -> Result<usize, RecordError> {
