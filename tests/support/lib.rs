@@ -56,7 +56,9 @@ async fn spawn(tweak: fn(&mut Config), gateway: Option<Arc<dyn PaymentGateway>>)
 }
 
 async fn spawn_in(dir: TempDir, tweak: fn(&mut Config), gateway: Option<Arc<dyn PaymentGateway>>) -> TestApp {
-    let running = start(&dir, tweak, gateway.clone()).await;
+    // Boxed: the AWS backend's start is a deep future type, and every test
+    // awaiting it would otherwise hit the compiler's query depth limit.
+    let running = Box::pin(start(&dir, tweak, gateway.clone())).await;
     TestApp { url: running.url(), running: Some(running), dir, client: Client::new(), tweak, gateway }
 }
 
