@@ -11,15 +11,13 @@ use tokio::sync::Notify;
 
 use super::*;
 use crate::adapters::embedded::{DirFiles, open_embedded};
-use crate::adapters::sandbox::SandboxGateway;
-use crate::config::{Config, Place};
-use crate::domain::{Email, Location, ProviderKind};
-use crate::ports::clock::{OffsetClock, UlidGen};
+use crate::domain::{Email, Location};
+use crate::ports::clock::OffsetClock;
 use crate::ports::{FileError, FileMeta, FilePage, Files};
-use crate::services::checkout::{self, CheckoutRequest, Outcome};
 use crate::services::items::from_item;
 use crate::services::model::FileRecord;
-use crate::services::{catalog, keys, reconcile, refunds, restock, webhooks};
+use crate::services::{keys, reconcile, refunds};
+use crate::testkit::stack::{BUYER, local_ctx, paid_order};
 
 /// Files whose first move out of unused/ (once armed) waits for `release`.
 struct Gated {
@@ -63,42 +61,9 @@ async fn a_stalled_duplicate_run_does_not_move_a_refunded_file_back_to_the_buyer
         paused: Notify::new(),
         release: Notify::new(),
     });
-    let cfg = Config::from_lookup(Place::Local, |_| None).unwrap();
-    let ctx = Arc::new(Ctx::new(
-        Arc::new(b.records),
-        files.clone(),
-        Arc::new(b.fulfil),
-        Arc::new(b.events),
-        Arc::new(SandboxGateway { public_url: "http://127.0.0.1".into() }),
-        clock,
-        Arc::new(UlidGen),
-        crate::app::settings(&cfg),
-    ));
-    catalog::seed(&ctx).await.unwrap();
-    let product = catalog::get(&ctx, "bronze").await.unwrap().unwrap();
-    for i in 0..product.files {
-        ctx.files.put(&format!("unused/f{i}.session"), b"x".to_vec(), true).await.unwrap();
-    }
-    restock::adopt_new_files(&ctx, "test").await.unwrap();
-    let req = CheckoutRequest {
-        email: Email::parse("buyer@example.com").unwrap(),
-        product_id: "bronze".into(),
-        provider: ProviderKind::Nowpayments,
-        pay_currency: None,
-        new: false,
-        client_ip: None,
-        for_subscription: None,
-        credits_proof: None,
-    };
-    let Outcome::Created(order) = checkout::checkout(&ctx, req, None).await.unwrap() else { panic!("not created") };
-    let price = product.price.to_decimal().normalize().to_string();
-    let body = format!(
-        r#"{{"payment_id":{},"payment_status":"finished","order_id":"{}","price_amount":{price},"price_currency":"usd","pay_amount":{price},"actually_paid":{price},"pay_currency":"usdttrc20"}}"#,
-        order.payment.payment_id, order.order_id
-    );
-    webhooks::ingest(&ctx, &crate::providers::nowpayments::parse(body.as_bytes()).unwrap()).await.unwrap();
-    let id = order.order_id.clone();
-    let user = crate::domain::UserId::for_email(&Email::parse("buyer@example.com").unwrap()).as_str().to_string();
+    let ctx = Arc::new(local_ctx(Arc::new(b.records), files.clone(), (Arc::new(b.fulfil), Arc::new(b.events)), clock));
+    let id = paid_order(&ctx, "bronze").await;
+    let user = crate::domain::UserId::for_email(&Email::parse(BUYER).unwrap()).as_str().to_string();
 
     // Run one claims and stalls before its first move.
     files.armed.store(true, Ordering::SeqCst);
@@ -115,14 +80,13 @@ async fn a_stalled_duplicate_run_does_not_move_a_refunded_file_back_to_the_buyer
     let late = stalled.await.unwrap().unwrap();
     assert!(!matches!(late, FulfilOutcome::Fulfilled { .. }), "{late:?}");
 
-    for i in 0..product.files {
-        let name = format!("f{i}.session");
-        let rec: FileRecord = from_item(ctx.records.get(&keys::file(&name)).await.unwrap().unwrap()).unwrap();
-        assert_eq!(rec.location, Location::Unused, "{name}");
-        assert!(ctx.files.head(&format!("unused/{name}")).await.unwrap().is_some(), "{name} is back in stock");
-        let under_buyer = format!("assigned/{}/{name}", user);
-        assert!(ctx.files.head(&under_buyer).await.unwrap().is_none(), "{name} left under the buyer");
-    }
+    // Bronze: paid_order stocked its one file, f0.
+    let name = "f0.session";
+    let rec: FileRecord = from_item(ctx.records.get(&keys::file(name)).await.unwrap().unwrap()).unwrap();
+    assert_eq!(rec.location, Location::Unused, "{name}");
+    assert!(ctx.files.head(&format!("unused/{name}")).await.unwrap().is_some(), "{name} is back in stock");
+    let under_buyer = format!("assigned/{}/{name}", user);
+    assert!(ctx.files.head(&under_buyer).await.unwrap().is_none(), "{name} left under the buyer");
     let report = reconcile::run(&ctx, "test").await.unwrap();
     assert_eq!(report.lost, 0, "{report:?}");
     assert!(report.invariants.ok(), "{:?}", report.invariants);

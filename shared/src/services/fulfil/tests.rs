@@ -8,13 +8,10 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::adapters::embedded::{EmbeddedRecords, open_embedded};
-use crate::adapters::sandbox::SandboxGateway;
-use crate::config::{Config, Place};
-use crate::domain::{Email, ProviderKind};
-use crate::ports::clock::{OffsetClock, UlidGen};
+use crate::ports::clock::OffsetClock;
 use crate::ports::{Change, Cond, Item, Key, Page, Query, RecordError, Records, Write};
-use crate::services::checkout::{self, CheckoutRequest, Outcome};
-use crate::services::{catalog, credits, restock, webhooks};
+use crate::services::credits;
+use crate::testkit::stack::{BUYER, local_ctx, paid_order};
 
 struct Counted {
     inner: EmbeddedRecords,
@@ -62,45 +59,13 @@ async fn fulfilment_requests(plan: &str) -> (u64, FulfilOutcome, bool) {
     let clock = Arc::new(OffsetClock::default());
     let b = open_embedded(dir.path(), clock.clone()).unwrap();
     let records = Arc::new(Counted { inner: b.records, requests: AtomicU64::new(0) });
-    let cfg = Config::from_lookup(Place::Local, |_| None).unwrap();
-    let ctx = Ctx::new(
-        records.clone(),
-        Arc::new(b.files),
-        Arc::new(b.fulfil),
-        Arc::new(b.events),
-        Arc::new(SandboxGateway { public_url: "http://127.0.0.1".into() }),
-        clock,
-        Arc::new(UlidGen),
-        crate::app::settings(&cfg),
-    );
-    catalog::seed(&ctx).await.unwrap();
-    let product = catalog::get(&ctx, plan).await.unwrap().unwrap();
-    for i in 0..product.files {
-        ctx.files.put(&format!("unused/f{i}.session"), b"x".to_vec(), true).await.unwrap();
-    }
-    restock::adopt_new_files(&ctx, "test").await.unwrap();
-    let req = CheckoutRequest {
-        email: Email::parse("buyer@example.com").unwrap(),
-        product_id: plan.into(),
-        provider: ProviderKind::Nowpayments,
-        pay_currency: None,
-        new: false,
-        client_ip: None,
-        for_subscription: None,
-        credits_proof: None,
-    };
-    let Outcome::Created(order) = checkout::checkout(&ctx, req, None).await.unwrap() else { panic!("not created") };
-    let price = product.price.to_decimal().normalize().to_string();
-    let body = format!(
-        r#"{{"payment_id":{},"payment_status":"finished","order_id":"{}","price_amount":{price},"price_currency":"usd","pay_amount":{price},"actually_paid":{price},"pay_currency":"usdttrc20"}}"#,
-        order.payment.payment_id, order.order_id
-    );
-    webhooks::ingest(&ctx, &crate::providers::nowpayments::parse(body.as_bytes()).unwrap()).await.unwrap();
+    let ctx = local_ctx(records.clone(), Arc::new(b.files), (Arc::new(b.fulfil), Arc::new(b.events)), clock);
+    paid_order(&ctx, plan).await;
     let msg = ctx.fulfil_queue.receive(1, std::time::Duration::from_secs(30)).await.unwrap().remove(0);
     records.requests.store(0, Ordering::Relaxed);
     let outcome = handle(&ctx, &msg.body).await.unwrap();
     let used = records.requests.load(Ordering::Relaxed);
-    let earned = credits::view(&ctx, "buyer@example.com").await.unwrap().entries.len() == 1;
+    let earned = credits::view(&ctx, BUYER).await.unwrap().entries.len() == 1;
     (used, outcome, earned)
 }
 

@@ -1,34 +1,17 @@
 //! Each check catches a violation planted behind the services' backs.
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
 use super::{Invariant, check, check_full};
-use crate::adapters::embedded::open_embedded;
-use crate::adapters::sandbox::SandboxGateway;
-use crate::config::{Config, Place};
 use crate::domain::Timestamp;
-use crate::ports::clock::{OffsetClock, UlidGen};
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Item, Key};
 use crate::services::items::json as to_json;
 use crate::services::{Ctx, credits, keys, reconcile};
+use crate::testkit::stack::embedded_ctx;
 
 async fn ctx_with_stock(dir: &std::path::Path, n: usize) -> Ctx {
-    let clock = Arc::new(OffsetClock::default());
-    let b = open_embedded(dir, clock.clone()).unwrap();
-    let cfg = Config::from_lookup(Place::Local, |_| None).unwrap();
-    let ctx = Ctx::new(
-        Arc::new(b.records),
-        Arc::new(b.files),
-        Arc::new(b.fulfil),
-        Arc::new(b.events),
-        Arc::new(SandboxGateway { public_url: "http://127.0.0.1".into() }),
-        clock,
-        Arc::new(UlidGen),
-        crate::app::settings(&cfg),
-    );
+    let ctx = embedded_ctx(dir);
     for i in 0..n {
         ctx.files.put(&format!("unused/f{i}.session"), b"x".to_vec(), true).await.unwrap();
     }

@@ -1,14 +1,9 @@
-use std::sync::Arc;
-
 use super::assigned::parse_key;
 use super::settle::{Decision, Place, decide};
 use super::*;
-use crate::adapters::embedded::open_embedded;
-use crate::adapters::sandbox::SandboxGateway;
-use crate::config::{Config, Place as ConfigPlace};
 use crate::domain::Timestamp;
-use crate::ports::clock::{OffsetClock, UlidGen};
 use crate::services::model::FileRecord;
+use crate::testkit::stack::embedded_ctx;
 
 fn rec(location: Location, user: Option<&str>) -> FileRecord {
     FileRecord {
@@ -70,22 +65,6 @@ fn the_report_counts_repairs_not_findings() {
     r.counters_fixed = true;
     r.duplicates = 2;
     assert_eq!(r.repairs(), 3);
-}
-
-fn embedded_ctx(dir: &std::path::Path) -> Ctx {
-    let clock = Arc::new(OffsetClock::default());
-    let b = open_embedded(dir, clock.clone()).unwrap();
-    let cfg = Config::from_lookup(ConfigPlace::Local, |_| None).unwrap();
-    Ctx::new(
-        Arc::new(b.records),
-        Arc::new(b.files),
-        Arc::new(b.fulfil),
-        Arc::new(b.events),
-        Arc::new(SandboxGateway { public_url: "http://127.0.0.1".into() }),
-        clock,
-        Arc::new(UlidGen),
-        crate::app::settings(&cfg),
-    )
 }
 
 /// Bad names stay where they are; a recordless file in two prefixes is
