@@ -11,10 +11,10 @@ mod embedded;
 use std::sync::Arc;
 
 use anyhow::Context;
-use shared::domain::{Email, ProviderKind};
 use shared::providers::nowpayments;
-use shared::services::checkout::{self, CheckoutRequest, Outcome};
+use shared::services::checkout::{self, Outcome};
 use shared::services::{Ctx, catalog, fulfil, restock, webhooks};
+use shared::testkit::stack::{checkout_request, finished_ipn};
 
 pub const PLANS: [&str; 7] = ["bronze", "silver", "gold", "basic", "diamond", "pro", "elite"];
 
@@ -86,25 +86,12 @@ async fn one(plan: &str, stack: &Stack) -> anyhow::Result<()> {
     restock::adopt_new_files(ctx, "bench").await?;
 
     meter.reset();
-    let req = CheckoutRequest {
-        email: Email::parse("bench@example.com")?,
-        product_id: plan.into(),
-        provider: ProviderKind::Nowpayments,
-        pay_currency: None,
-        new: false,
-        client_ip: None,
-        for_subscription: None,
-        credits_proof: None,
-    };
+    let req = checkout_request("bench@example.com", plan);
     let Outcome::Created(order) = checkout::checkout(ctx, req, None).await? else { anyhow::bail!("not created") };
     let at_checkout = meter.read();
 
     meter.reset();
-    let price = product.price.to_decimal().normalize().to_string();
-    let body = format!(
-        r#"{{"payment_id":{},"payment_status":"finished","order_id":"{}","price_amount":{price},"price_currency":"usd","pay_amount":{price},"actually_paid":{price},"pay_currency":"usdttrc20"}}"#,
-        order.payment.payment_id, order.order_id
-    );
+    let body = finished_ipn(&order, &product.price.to_decimal().normalize().to_string());
     let event = nowpayments::parse(body.as_bytes())?;
     webhooks::ingest(ctx, &event).await?;
     let at_webhook = meter.read();

@@ -11,7 +11,7 @@ use crate::config::{Config, Place};
 use crate::domain::{Email, ProviderKind};
 use crate::ports::clock::{OffsetClock, UlidGen};
 use crate::ports::{Files, Queue, Records};
-use crate::services::checkout::{self, CheckoutRequest, Outcome};
+use crate::services::checkout::{self, CheckoutRequest, CheckoutResponse, Outcome};
 use crate::services::{Ctx, catalog, restock, webhooks};
 
 /// The buyer of `paid_order`.
@@ -46,8 +46,18 @@ pub async fn paid_order(ctx: &Ctx, plan: &str) -> String {
         ctx.files.put(&format!("unused/f{i}.session"), b"x".to_vec(), true).await.expect("stock file");
     }
     restock::adopt_new_files(ctx, "test").await.expect("adopt");
-    let req = CheckoutRequest {
-        email: Email::parse(BUYER).expect("email"),
+    let req = checkout_request(BUYER, plan);
+    let Ok(Outcome::Created(order)) = checkout::checkout(ctx, req, None).await else { panic!("checkout refused") };
+    let body = finished_ipn(&order, &product.price.to_decimal().normalize().to_string());
+    let event = crate::providers::nowpayments::parse(body.as_bytes()).expect("a valid IPN");
+    webhooks::ingest(ctx, &event).await.expect("webhook");
+    order.order_id
+}
+
+/// A NOWPayments checkout of `plan` by `email`, as the HTTP layer builds it.
+pub fn checkout_request(email: &str, plan: &str) -> CheckoutRequest {
+    CheckoutRequest {
+        email: Email::parse(email).expect("a valid email"),
         product_id: plan.into(),
         provider: ProviderKind::Nowpayments,
         pay_currency: None,
@@ -55,14 +65,13 @@ pub async fn paid_order(ctx: &Ctx, plan: &str) -> String {
         client_ip: None,
         for_subscription: None,
         credits_proof: None,
-    };
-    let Ok(Outcome::Created(order)) = checkout::checkout(ctx, req, None).await else { panic!("checkout refused") };
-    let price = product.price.to_decimal().normalize().to_string();
-    let body = format!(
+    }
+}
+
+/// NOWPayments' `finished` IPN body for `order`, paid `price` in full.
+pub fn finished_ipn(order: &CheckoutResponse, price: &str) -> String {
+    format!(
         r#"{{"payment_id":{},"payment_status":"finished","order_id":"{}","price_amount":{price},"price_currency":"usd","pay_amount":{price},"actually_paid":{price},"pay_currency":"usdttrc20"}}"#,
         order.payment.payment_id, order.order_id
-    );
-    let event = crate::providers::nowpayments::parse(body.as_bytes()).expect("a valid IPN");
-    webhooks::ingest(ctx, &event).await.expect("webhook");
-    order.order_id
+    )
 }
