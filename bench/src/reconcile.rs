@@ -15,14 +15,13 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use serde_json::json;
 use shared::adapters::embedded::{FILES_DIR, open_embedded};
-use shared::adapters::sandbox::SandboxGateway;
-use shared::config::{Config, Place};
 use shared::domain::{LedgerKind, Location, OrderStatus, StockCounts, Timestamp};
-use shared::ports::clock::{OffsetClock, UlidGen};
+use shared::ports::clock::OffsetClock;
 use shared::ports::{Clock, Index, Query, Records, Write};
 use shared::services::items::to_item;
 use shared::services::model::{CountsRecord, FileRecord, LedgerEntry, SubscriptionRecord};
 use shared::services::{Ctx, catalog, keys, reconcile};
+use shared::testkit::stack::local_ctx;
 
 use super::counting::{CountingFiles, CountingRecords, Counts};
 use super::{cpu_secs, heap, mib, proc_kib};
@@ -36,16 +35,11 @@ pub async fn bench(n: usize) -> anyhow::Result<()> {
     let clock = Arc::new(OffsetClock::default());
     let b = open_embedded(dir.path(), clock.clone())?;
     let counts = Arc::new(Counts::default());
-    let cfg = Config::from_lookup(Place::Local, |_| None).map_err(|e| anyhow::anyhow!("config: {e:?}"))?;
-    let ctx = Ctx::new(
+    let ctx = local_ctx(
         Arc::new(CountingRecords { inner: b.records.clone(), counts: counts.clone() }),
         Arc::new(CountingFiles { inner: b.files, counts: counts.clone() }),
-        Arc::new(b.fulfil),
-        Arc::new(b.events),
-        Arc::new(SandboxGateway { public_url: "http://127.0.0.1".into() }),
+        (Arc::new(b.fulfil), Arc::new(b.events)),
         clock.clone(),
-        Arc::new(UlidGen),
-        shared::app::settings(&cfg),
     );
     catalog::seed(&ctx).await?;
     let started = Instant::now();
