@@ -90,7 +90,11 @@ pub fn state(cfg: &Config, ports: Ports, gateway: Arc<dyn PaymentGateway>, clock
     });
     AppState {
         ctx: Arc::new(ctx),
-        auth: AuthKeys { jwt_secret: cfg.jwt_secret.clone(), service_token: cfg.service_token.clone() },
+        auth: AuthKeys {
+            jwt_secret: cfg.jwt_secret.clone(),
+            service_token: cfg.service_token.clone(),
+            max_token_secs: cfg.staff_token_max_hours.saturating_mul(3600),
+        },
         webhooks: Arc::new(webhooks),
         sandbox,
     }

@@ -37,6 +37,8 @@ pub struct Config {
     pub port: u16,
     pub public_url: String,
     pub jwt_secret: SecretString,
+    /// The longest a staff token may live (exp - iat), in hours.
+    pub staff_token_max_hours: i64,
     /// Key that order tokens are derived from (the buyer's link to an order).
     pub order_token_key: SecretString,
     pub service_token: SecretString,
@@ -72,6 +74,8 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// How long a staff token may live unless `STOCKROOM_STAFF_TOKEN_MAX_HOURS` says.
+pub const STAFF_TOKEN_MAX_HOURS: i64 = 12;
 pub const LOCAL_JWT_SECRET: &str = "local-dev-jwt-secret-change-me";
 pub const LOCAL_SERVICE_TOKEN: &str = "local-dev-service-token";
 pub const LOCAL_ORDER_TOKEN_KEY: &str = "local-dev-order-token-key";
@@ -139,6 +143,10 @@ impl Config {
             cancel_url: get("STOCKROOM_CANCEL_URL").unwrap_or_else(|| format!("{public_url}/cancelled")),
             public_url,
             jwt_secret: secret("STOCKROOM_JWT_SECRET", LOCAL_JWT_SECRET)?,
+            staff_token_max_hours: positive(
+                number(&get, "STOCKROOM_STAFF_TOKEN_MAX_HOURS", STAFF_TOKEN_MAX_HOURS)?,
+                "STOCKROOM_STAFF_TOKEN_MAX_HOURS",
+            )?,
             order_token_key: secret("STOCKROOM_ORDER_TOKEN_KEY", LOCAL_ORDER_TOKEN_KEY)?,
             service_token: secret("STOCKROOM_SERVICE_TOKEN", LOCAL_SERVICE_TOKEN)?,
             nowpayments_ipn_secrets: secrets("NOWPAYMENTS_IPN_SECRET", LOCAL_NOWPAYMENTS_IPN_SECRET)?,

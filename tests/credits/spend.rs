@@ -13,10 +13,13 @@ async fn app() -> TestApp {
     spawn_app_with(|c| c.pending_per_email = 10).await
 }
 
-/// An open order of `email` whose token proves the credits are theirs.
+/// A paid order of `email` whose token proves the credits are theirs. Its
+/// own credit is voided, so the balances below are only the test's.
 async fn proof(app: &TestApp, email: &str) -> Value {
-    let (_, _, v) = created(checkout(app, email, "silver", json!({})).await).await;
-    json!({"use_credits": true, "credits_proof": {"order_id": v["order_id"], "order_token": v["order_token"]}})
+    let (id, token) = buy(app, email, "bronze").await;
+    let r = app.post_admin(&format!("/admin/orders/{id}/deactivate"), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    json!({"use_credits": true, "credits_proof": {"order_id": id, "order_token": token}})
 }
 
 async fn created(r: reqwest::Response) -> (String, String, Value) {
@@ -61,7 +64,7 @@ async fn credits_paying_the_whole_price_pay_the_order_at_once() {
     assert_eq!(v["status"], "paid");
     app.wait_for(&id, &token, "fulfilled").await;
     assert_eq!(balance(&app, email).await, (10, 0, 0));
-    assert_eq!(kinds(&app, email, "earn").await, 0, "credits spent earn nothing");
+    assert_eq!(kinds(&app, email, "earn").await, 1, "only the proof's own purchase earned: credits spent earn nothing");
 }
 
 #[tokio::test]
@@ -77,7 +80,7 @@ async fn expiry_voids_the_spend() {
     assert_eq!(app.post_admin("/admin/expire", json!({})).await.status(), 200);
     app.wait_for(&id, &token, "expired").await;
     assert_eq!(balance(&app, email).await, (10, 0, 0));
-    assert_eq!(kinds(&app, email, "void").await, 1);
+    assert_eq!(kinds(&app, email, "void").await, 2, "the spend, beside the proof purchase's voided earn");
     // The job finds nothing more to do with it.
     run_job(&app).await;
     assert_eq!(balance(&app, email).await, (10, 0, 0));
@@ -148,6 +151,21 @@ async fn a_negative_balance_stays_visible_and_refuses_spending() {
     assert_eq!(balance(&app, email).await, (1, 0, 0));
     let (_, _, v) = created(checkout(&app, email, "gold", with).await).await;
     assert_eq!(v["credits_used"], 1);
+}
+
+/// Any checkout mints an open order's token: a stranger who knows an email
+/// opens one and offers it as proof. Refused; the balance is untouched.
+#[tokio::test]
+async fn an_open_order_is_no_proof() {
+    let app = app().await;
+    app.add_stock(3).await;
+    gift(&app, "mine@example.com", 40).await;
+    let (_, _, v) = created(checkout(&app, "mine@example.com", "silver", json!({})).await).await;
+    let stranger =
+        json!({"use_credits": true, "credits_proof": {"order_id": v["order_id"], "order_token": v["order_token"]}});
+    let (code, p) = problem(checkout(&app, "mine@example.com", "bronze", stranger).await).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(balance(&app, "mine@example.com").await, (40, 0, 0));
 }
 
 #[tokio::test]

@@ -6,15 +6,41 @@ fn body(email: &str, product: &str, new: bool) -> Value {
 }
 
 #[tokio::test]
-async fn a_repeated_checkout_returns_the_open_order() {
+async fn a_repeated_checkout_never_hands_out_the_open_orders_token() {
     let app = spawn_app().await;
     app.add_stock(5).await;
     let first: Value = app.post("/checkout", body("ann@example.com", "bronze", false)).await.json().await.unwrap();
-    let again = app.post("/checkout", body("ann@example.com", "bronze", false)).await;
+    let (status, p) = problem(app.post("/checkout", body("ann@example.com", "bronze", false)).await).await;
+    assert_eq!(status, 409, "{p}");
+    assert!(s(&p["type"]).ends_with("/order-open"), "{p}");
+    assert!(!p.to_string().contains(&s(&first["order_token"])), "the token is never in the answer");
+    assert_eq!(app.ledger_count("hold").await, 1, "the repeat held nothing");
+    // The link goes to the owner's email (an event the mailer sends).
+    let asked = app.events("order.link_requested").await;
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        (asked[0]["order_id"].clone(), asked[0]["email"].clone()),
+        (first["order_id"].clone(), json!("ann@example.com"))
+    );
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_is_how_a_browser_gets_its_order_back() {
+    let app = spawn_app().await;
+    app.add_stock(5).await;
+    let send = || {
+        app.client
+            .post(format!("{}/checkout", app.url))
+            .header("Idempotency-Key", "ann-browser-1")
+            .json(&body("ann@example.com", "bronze", false))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = send().await.unwrap();
     assert_eq!(again.status(), 200);
-    let again: Value = again.json().await.unwrap();
-    assert_eq!(first, again, "same order, same payment instructions");
-    assert_eq!(app.ledger_count("hold").await, 1);
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
 }
 
 #[tokio::test]

@@ -9,4 +9,5 @@ mod happy;
 mod lifecycle;
 mod limits;
 mod reconcile;
+mod refunds;
 mod webhooks;

@@ -1,5 +1,6 @@
 //! The role walk, generated from `STAFF_ROUTES` itself: every staff route
-//! refuses a missing, expired or foreign-signed token with 401, refuses each
+//! refuses a missing, expired, foreign-signed, nameless or too long-lived
+//! token with 401, refuses each
 //! role the table leaves out with 403, and lets the others through (any
 //! status but 401/403, never the router's "no such route", never a 5xx).
 
@@ -28,14 +29,21 @@ async fn every_staff_route_answers_exactly_as_the_table_says() {
     let now = Timestamp::system_now().secs();
     let expired = mint(&SecretString::from(LOCAL_JWT_SECRET), "tester", Role::Admin, now - 60).unwrap();
     let foreign = mint(&SecretString::from("not-the-stack-secret"), "tester", Role::Admin, now + 3600).unwrap();
+    // Who acted must be named, and a leaked token must not live for months.
+    let nobody = mint(&SecretString::from(LOCAL_JWT_SECRET), "", Role::Admin, now + 3600).unwrap();
+    let forever = mint(&SecretString::from(LOCAL_JWT_SECRET), "tester", Role::Admin, now + 13 * 3600).unwrap();
     assert!(STAFF_ROUTES.len() >= 8);
     for (method, path, roles) in STAFF_ROUTES {
         let m = Method::from_bytes(method.as_bytes()).unwrap();
         let url = concrete(path);
         let body = (m != Method::GET && m != Method::DELETE).then(|| json!({}));
-        for (what, token) in
-            [("no token", None), ("expired", Some(expired.as_str())), ("foreign key", Some(foreign.as_str()))]
-        {
+        for (what, token) in [
+            ("no token", None),
+            ("expired", Some(expired.as_str())),
+            ("foreign key", Some(foreign.as_str())),
+            ("empty sub", Some(nobody.as_str())),
+            ("lifetime over 12 h", Some(forever.as_str())),
+        ] {
             let r = call(&app, m.clone(), &url, token, body.clone()).await;
             let (status, _) = problem(r).await;
             assert_eq!(status, 401, "{method} {path} with {what}");

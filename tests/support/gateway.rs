@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use shared::adapters::sandbox::SandboxGateway;
-use shared::domain::{PaymentEvent, ProviderKind};
-use shared::ports::{Invoice, InvoiceRequest, PaymentGateway, ProviderError};
+use shared::domain::{Money, PaymentEvent, ProviderKind};
+use shared::ports::{Invoice, InvoiceRequest, PaymentGateway, ProviderError, RefundMade};
 use shared::providers::nowpayments;
 
 pub struct ScriptedGateway {
@@ -16,6 +16,8 @@ pub struct ScriptedGateway {
     pub down: AtomicBool,
     pub lookups: AtomicUsize,
     pub cancels: Mutex<Vec<String>>,
+    /// Refunds asked for: (payment id, amount in minor units, key).
+    pub refunds: Mutex<Vec<(String, i64, String)>>,
     answers: Mutex<HashMap<String, Vec<u8>>>,
 }
 
@@ -26,6 +28,7 @@ impl Default for ScriptedGateway {
             down: AtomicBool::new(false),
             lookups: AtomicUsize::new(0),
             cancels: Mutex::new(Vec::new()),
+            refunds: Mutex::new(Vec::new()),
             answers: Mutex::new(HashMap::new()),
         }
     }
@@ -67,5 +70,17 @@ impl PaymentGateway for ScriptedGateway {
         self.check_up()?;
         self.cancels.lock().unwrap().push(payment_id.to_string());
         Ok(())
+    }
+
+    async fn refund(
+        &self,
+        provider: ProviderKind,
+        payment_id: &str,
+        amount: &Money,
+        key: &str,
+    ) -> Result<RefundMade, ProviderError> {
+        self.check_up()?;
+        self.refunds.lock().unwrap().push((payment_id.to_string(), amount.amount, key.to_string()));
+        self.sandbox.refund(provider, payment_id, amount, key).await
     }
 }

@@ -62,7 +62,8 @@ impl OrderStatus {
     /// Whether `self -> to` is allowed:
     /// pending -> confirming -> paid -> fulfilled; unpaid -> partially_paid,
     /// expired, failed; paid -> backordered -> fulfilled; paid, backordered or
-    /// fulfilled -> refunded. A verified payment that lands after the hold
+    /// fulfilled -> refunded; money received for an order that never became
+    /// paid (partially paid, then lapsed or failed) -> refunded too. A verified payment that lands after the hold
     /// lapsed (expired/failed -> paid) is accepted, so nobody pays for nothing:
     /// fulfilment then finds stock or backorders.
     pub fn can_move_to(self, to: OrderStatus) -> bool {
@@ -71,8 +72,8 @@ impl OrderStatus {
             (self, to),
             (Pending, Confirming | PartiallyPaid | Paid | Expired | Failed)
                 | (Confirming, PartiallyPaid | Paid | Expired | Failed)
-                | (PartiallyPaid, Paid | Expired | Failed)
-                | (Expired | Failed, Paid)
+                | (PartiallyPaid, Paid | Expired | Failed | Refunded)
+                | (Expired | Failed, Paid | Refunded)
                 | (Paid, Fulfilled | Backordered | Refunded)
                 | (Backordered, Fulfilled | Refunded)
                 | (Fulfilled, Refunded)
@@ -126,8 +127,11 @@ mod tests {
             (PartiallyPaid, Paid),
             (PartiallyPaid, Expired),
             (PartiallyPaid, Failed),
+            (PartiallyPaid, Refunded),
             (Expired, Paid),
+            (Expired, Refunded),
             (Failed, Paid),
+            (Failed, Refunded),
             (Paid, Fulfilled),
             (Paid, Backordered),
             (Paid, Refunded),

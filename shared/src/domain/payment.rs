@@ -100,9 +100,24 @@ pub enum AmountCheck {
         missing: String,
         currency: String,
     },
+    /// More arrived than was due: paid, and the excess is recorded (never
+    /// silently kept).
+    Over {
+        excess: String,
+        currency: String,
+    },
     /// The event is for another price or currency than the order's: not ours
     /// to act on.
     Mismatch(String),
+}
+
+impl PaymentEvent {
+    /// What arrived, as decimal text and currency ("0.0012 btc"), when the
+    /// provider says.
+    pub fn received(&self) -> Option<String> {
+        let paid = self.actually_paid?;
+        Some(format!("{} {}", paid.normalize(), self.pay_currency.as_deref().unwrap_or_default()).trim().to_string())
+    }
 }
 
 /// Checks a paid event's amounts against the order's price.
@@ -126,11 +141,14 @@ pub fn check_amount(price: &Money, ev: &PaymentEvent) -> AmountCheck {
             return AmountCheck::Mismatch(format!("invoice price {p} does not match the order's {due}"));
         }
     }
-    if let (Some(expected), Some(paid)) = (ev.pay_amount, ev.actually_paid)
-        && paid < expected
-    {
-        let cur = ev.pay_currency.clone().unwrap_or_default();
-        return AmountCheck::Under { missing: (expected - paid).normalize().to_string(), currency: cur };
+    if let (Some(expected), Some(paid)) = (ev.pay_amount, ev.actually_paid) {
+        let currency = ev.pay_currency.clone().unwrap_or_default();
+        if paid < expected {
+            return AmountCheck::Under { missing: (expected - paid).normalize().to_string(), currency };
+        }
+        if paid > expected {
+            return AmountCheck::Over { excess: (paid - expected).normalize().to_string(), currency };
+        }
     }
     AmountCheck::Ok
 }

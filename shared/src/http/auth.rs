@@ -1,5 +1,5 @@
-//! Staff JWTs (HS256; claims sub, role, exp) and the one table of which roles
-//! each staff route allows. The bot engine's service token is checked here too.
+//! Staff JWTs (HS256; claims sub, role, iat, exp) and the one table of which
+//! roles each staff route allows. The bot engine's service token is checked here too.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderMap;
@@ -48,8 +48,12 @@ pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
 pub struct Claims {
     pub sub: String,
     pub role: Role,
+    pub iat: i64,
     pub exp: i64,
 }
+
+/// Clock skew allowed between the signer and this stack for `iat`.
+const IAT_SKEW_SECS: i64 = 60;
 
 /// The member of staff a request acts for (the ledger's `actor`).
 #[derive(Clone, Debug)]
@@ -71,7 +75,8 @@ pub fn mint(
     role: Role,
     exp_secs: i64,
 ) -> Result<String, jsonwebtoken::errors::Error> {
-    let claims = Claims { sub: sub.to_string(), role, exp: exp_secs };
+    let iat = crate::domain::Timestamp::system_now().secs();
+    let claims = Claims { sub: sub.to_string(), role, iat, exp: exp_secs };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
@@ -89,13 +94,36 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     bearer(headers)
 }
 
-fn verify(secret: &SecretString, token: &str) -> Result<Claims, ApiError> {
+/// Signature and expiry (by the real clock), then what the library leaves
+/// to us: a named member of staff, and a lifetime no longer than allowed, so
+/// a leaked token is not good for months.
+fn verify(keys: &AuthKeys, token: &str) -> Result<Claims, ApiError> {
     let mut v = Validation::new(Algorithm::HS256);
-    v.set_required_spec_claims(&["exp", "sub"]);
+    v.set_required_spec_claims(&["exp", "sub", "iat"]);
     v.leeway = 0;
-    jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.expose_secret().as_bytes()), &v)
-        .map(|d| d.claims)
-        .map_err(|e| ApiError::unauthorized(format!("staff token refused: {e}")))
+    let claims = jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(keys.jwt_secret.expose_secret().as_bytes()),
+        &v,
+    )
+    .map(|d| d.claims)
+    .map_err(|e| ApiError::unauthorized(format!("staff token refused: {e}")))?;
+    check_claims(&claims, keys.max_token_secs, crate::domain::Timestamp::system_now().secs())?;
+    Ok(claims)
+}
+
+fn check_claims(c: &Claims, max_secs: i64, now: i64) -> Result<(), ApiError> {
+    let refused = |why: String| Err(ApiError::unauthorized(format!("staff token refused: {why}")));
+    if c.sub.trim().is_empty() || c.sub.len() > 128 || c.sub.chars().any(char::is_control) {
+        return refused("sub must name the member of staff (1 to 128 printable characters)".into());
+    }
+    if c.iat > now.saturating_add(IAT_SKEW_SECS) {
+        return refused("iat is in the future".into());
+    }
+    if c.exp.saturating_sub(c.iat) > max_secs {
+        return refused(format!("it lives longer than the {} h allowed", max_secs / 3600));
+    }
+    Ok(())
 }
 
 /// Middleware for the staff router: 401 without a valid token, 403 for a role
@@ -105,7 +133,7 @@ pub async fn staff_only(State(state): State<AppState>, mut req: Request, next: N
     let method = req.method().as_str().to_string();
     let token = bearer(req.headers())
         .ok_or_else(|| ApiError::unauthorized("an `Authorization: Bearer <staff JWT>` header is required"))?;
-    let claims = verify(&state.auth.jwt_secret, token)?;
+    let claims = verify(&state.auth, token)?;
     let allowed = STAFF_ROUTES.iter().find(|(m, p, _)| *m == method && *p == path).map(|(_, _, r)| *r).unwrap_or(&[]);
     if !allowed.contains(&claims.role) {
         return Err(ApiError::forbidden(format!("{method} {path} is not allowed for role {:?}", claims.role)));
@@ -127,4 +155,59 @@ pub fn service_only(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErro
 pub struct AuthKeys {
     pub jwt_secret: SecretString,
     pub service_token: SecretString,
+    /// The longest a staff token may live (exp - iat).
+    pub max_token_secs: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> AuthKeys {
+        AuthKeys {
+            jwt_secret: SecretString::from("a-test-secret-of-enough-length!!"),
+            service_token: SecretString::from("svc"),
+            max_token_secs: crate::config::STAFF_TOKEN_MAX_HOURS * 3600,
+        }
+    }
+
+    fn sign(claims: &serde_json::Value) -> String {
+        let key = EncodingKey::from_secret(keys().jwt_secret.expose_secret().as_bytes());
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key).unwrap()
+    }
+
+    fn now() -> i64 {
+        crate::domain::Timestamp::system_now().secs()
+    }
+
+    #[test]
+    fn a_minted_token_verifies() {
+        let t = mint(&keys().jwt_secret, "ann", Role::Admin, now() + 600).unwrap();
+        assert_eq!(verify(&keys(), &t).unwrap().sub, "ann");
+    }
+
+    #[test]
+    fn empty_or_blank_sub_is_refused() {
+        for sub in ["", "   ", "a\u{7}b"] {
+            let t = sign(&serde_json::json!({"sub": sub, "role": "admin", "iat": now(), "exp": now() + 60}));
+            assert!(verify(&keys(), &t).is_err(), "sub {sub:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn iat_is_required_and_not_in_the_future() {
+        let no_iat = sign(&serde_json::json!({"sub": "ann", "role": "admin", "exp": now() + 60}));
+        assert!(verify(&keys(), &no_iat).is_err());
+        let ahead = sign(&serde_json::json!({"sub": "ann", "role": "admin", "iat": now() + 3600, "exp": now() + 7200}));
+        assert!(verify(&keys(), &ahead).is_err());
+    }
+
+    #[test]
+    fn lifetime_is_capped() {
+        let max = crate::config::STAFF_TOKEN_MAX_HOURS * 3600;
+        let long = sign(&serde_json::json!({"sub": "ann", "role": "admin", "iat": now(), "exp": now() + max + 1}));
+        assert!(verify(&keys(), &long).is_err());
+        let ok = sign(&serde_json::json!({"sub": "ann", "role": "admin", "iat": now(), "exp": now() + max}));
+        assert!(verify(&keys(), &ok).is_ok());
+    }
 }

@@ -104,6 +104,7 @@ impl From<ServiceError> for ApiError {
             E::InsufficientCredits(d) => {
                 ApiError::new(StatusCode::CONFLICT, "insufficient-credits", "Not enough spendable credits", d)
             }
+            E::OrderOpen(d) => ApiError::new(StatusCode::CONFLICT, "order-open", "An order for this plan is open", d),
             E::TooMany(d) => {
                 let mut a =
                     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-open-orders", "Too many unpaid orders", d);
@@ -116,7 +117,7 @@ impl From<ServiceError> for ApiError {
                     StatusCode::BAD_GATEWAY,
                     "payment-provider-unavailable",
                     "The payment provider is unavailable",
-                    "the payment provider could not create an invoice; nothing is held, please try again",
+                    "the payment provider did not answer or refused; nothing changed here, please try again",
                 )
             }
             other => {

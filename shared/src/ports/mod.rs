@@ -10,6 +10,6 @@ pub mod records;
 
 pub use clock::{Clock, IdGen};
 pub use files::{FileError, FileMeta, FilePage, Files};
-pub use payments::{Invoice, InvoiceRequest, PaymentGateway, ProviderError};
+pub use payments::{Invoice, InvoiceRequest, PaymentGateway, ProviderError, RefundMade};
 pub use queue::{Message, Queue, QueueError};
 pub use records::{Change, Cond, Index, Item, Key, Page, Query, RecordError, Records, SkRange, Write};

@@ -46,6 +46,15 @@ pub enum ProviderError {
     Unavailable(#[source] anyhow::Error),
 }
 
+/// How money went back to the buyer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundMade {
+    /// The provider refunded it; its refund id.
+    Provider(String),
+    /// The provider has no refund call (NOWPayments): staff send it by hand.
+    Manual,
+}
+
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
     async fn create_invoice(&self, req: &InvoiceRequest) -> Result<Invoice, ProviderError>;
@@ -60,4 +69,14 @@ pub trait PaymentGateway: Send + Sync {
     /// (Stripe: expire the Checkout Session). A no-op where the provider has
     /// no such call (NOWPayments payments simply lapse).
     async fn cancel(&self, provider: ProviderKind, payment_id: &str) -> Result<(), ProviderError>;
+
+    /// Gives `amount` of a payment back (Stripe: the Refunds API). The same
+    /// `key` again refunds once, so a retry after a lost answer is safe.
+    async fn refund(
+        &self,
+        provider: ProviderKind,
+        payment_id: &str,
+        amount: &Money,
+        key: &str,
+    ) -> Result<RefundMade, ProviderError>;
 }

@@ -18,6 +18,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error("{0}")]
     InsufficientCredits(String),
+    /// A repeat of an open order by someone who did not make it.
+    #[error("{0}")]
+    OrderOpen(String),
     #[error("too many open orders: {0}")]
     TooMany(String),
     #[error("payment provider failed")]

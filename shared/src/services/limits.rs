@@ -1,25 +1,37 @@
 //! Abuse limits: held stock is stock, so nobody may lock it all up for free.
-//! Each open (unpaid, holding) order counts against its email and its client
-//! address; the count goes down once, in the same write that moves the order
-//! out of the open states.
+//! Each open (unpaid, holding) order counts against its email and client
+//! address together, and against its client address alone; the count goes
+//! down once, in the same write that moves the order out of the open states.
+//! Never against the email alone: then a stranger who knows a buyer's email
+//! could use up that buyer's slots and lock them out for the whole hold.
 
 use serde_json::Value;
 
 use super::model::OrderRecord;
 use crate::ports::{Change, Cond, Key, Write};
 
-pub fn email_counter(email: &str) -> Key {
-    Key::new(format!("LIMIT#email#{email}"), "LIMIT")
+/// The counter for one email from one client address (the email alone when
+/// the edge saw no address, as on the local stack).
+pub fn email_counter(email: &str, ip: Option<&str>) -> Key {
+    match ip {
+        Some(ip) => Key::new(format!("LIMIT#email#{email}#ip#{ip}"), "LIMIT"),
+        None => Key::new(format!("LIMIT#email#{email}"), "LIMIT"),
+    }
 }
 
 pub fn ip_counter(ip: &str) -> Key {
     Key::new(format!("LIMIT#ip#{ip}"), "LIMIT")
 }
 
-/// Points at the open order for one email and product, so a repeated
-/// checkout returns it instead of holding more stock.
-pub fn open_pointer(email: &str, product_id: &str) -> Key {
-    Key::new(format!("OPEN#{email}#{product_id}"), "OPEN")
+/// Points at the open order for one email and product from one client
+/// address, so a repeated checkout (a double click, a retry without its
+/// Idempotency-Key) holds no more stock. Scoped by address so that nobody
+/// else's checkout for that email can block the buyer.
+pub fn open_pointer(email: &str, ip: Option<&str>, topic: &str) -> Key {
+    match ip {
+        Some(ip) => Key::new(format!("OPEN#{email}#ip#{ip}#{topic}"), "OPEN"),
+        None => Key::new(format!("OPEN#{email}#{topic}"), "OPEN"),
+    }
 }
 
 /// Counts one more open order on `key`; fails its condition at `max`.

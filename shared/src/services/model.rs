@@ -39,6 +39,13 @@ pub struct OrderRecord {
     /// What is still missing when partially paid ("0.0002 btc").
     #[serde(default)]
     pub missing: Option<String>,
+    /// What the provider said arrived ("0.0010 btc"), kept when the order
+    /// lapses so money received for an unpaid order stays visible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<String>,
+    /// What arrived beyond the price, to give back or credit by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overpaid: Option<String>,
     #[serde(default)]
     pub subscription_id: Option<String>,
     /// The provider's last status or event type, for support.

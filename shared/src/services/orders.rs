@@ -73,6 +73,13 @@ pub struct OrderView {
     pub reserved_until: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<String>,
+    /// What arrived, when the provider said (also for an order that lapsed
+    /// after part of the money came: it can be refunded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<String>,
+    /// What arrived beyond the price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overpaid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription: Option<SubscriptionView>,
 }
@@ -111,6 +118,8 @@ pub async fn view(ctx: &Ctx, order_id: &str, token: Option<&str>) -> Result<Orde
         price: order.price,
         reserved_until: order.reserved_until.rfc3339(),
         missing: order.missing,
+        received: order.received,
+        overpaid: order.overpaid,
         subscription,
     })
 }

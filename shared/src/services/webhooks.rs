@@ -72,7 +72,7 @@ pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError
 fn doubtful(ev: &PaymentEvent, b: &OrderBundle) -> bool {
     ev.provider == ProviderKind::Nowpayments
         && ev.outcome == PaymentOutcome::Paid
-        && check_amount(&b.order.amount_due(), ev) != AmountCheck::Ok
+        && matches!(check_amount(&b.order.amount_due(), ev), AmountCheck::Under { .. } | AmountCheck::Mismatch(_))
 }
 
 /// The provider's own answer for this payment, to act on instead of the
@@ -98,9 +98,11 @@ async fn apply(
 ) -> Result<Option<Effect>, ServiceError> {
     let order = &b.order;
     let mut missing = None;
+    let mut overpaid = None;
     if matches!(target, OrderStatus::Paid | OrderStatus::PartiallyPaid) {
         match check_amount(&order.amount_due(), ev) {
             AmountCheck::Ok => {}
+            AmountCheck::Over { excess, currency } => overpaid = Some(format!("{excess} {currency}")),
             AmountCheck::Under { missing: m, currency } => {
                 target = OrderStatus::PartiallyPaid;
                 missing = Some(format!("{m} {currency}"));
@@ -126,6 +128,14 @@ async fn apply(
     }
     if let Some(m) = &missing {
         changes.push(Change::Set("missing".into(), m.clone().into()));
+    }
+    if let Some(over) = &overpaid {
+        changes.push(Change::Set("overpaid".into(), over.clone().into()));
+    }
+    // Money that arrived is on the order, so an order that then lapses
+    // shows it was paid in part (and staff may refund it).
+    if let (Some(got), OrderStatus::Paid | OrderStatus::PartiallyPaid) = (ev.received(), target) {
+        changes.push(Change::Set("received".into(), got.into()));
     }
     let mut writes = vec![
         event_put(ctx, ev, &effect)?,
@@ -168,6 +178,15 @@ async fn apply(
         Err(_) => return Ok(None),
     }
     tracing::info!(order_id = %order.order_id, event_id = %ev.event_id, %from, to = %target, "order moved");
+    if let Some(over) = &overpaid {
+        tracing::warn!(order_id = %order.order_id, excess = %over, "overpaid");
+        super::sweeps::notify(
+            ctx,
+            "order.overpaid",
+            serde_json::json!({"order_id": order.order_id, "excess": over, "received": ev.received()}),
+        )
+        .await;
+    }
     if target == OrderStatus::Refunded {
         ctx.faults.hit("refund.after_commit")?;
     }
@@ -178,12 +197,21 @@ async fn apply(
         }
         _ => {}
     }
-    if let Some(sub) = ending {
+    match ending {
         // The files go back through the queue; reconcile finishes the intent
         // if this message is lost.
-        if let Err(e) = super::fulfil::enqueue_revoke(ctx, &sub).await {
-            tracing::error!(subscription_id = %sub, error = %e, "could not queue the revoke; reconcile will finish it");
+        Some(super::refunds::Returning::Ended(sub)) => {
+            if let Err(e) = super::fulfil::enqueue_revoke(ctx, &sub).await {
+                tracing::error!(subscription_id = %sub, error = %e, "could not queue the revoke; reconcile will finish it");
+            }
         }
+        // An add-on's files: few, moved now; the usage jobs finish a stale one.
+        Some(r @ super::refunds::Returning::Files { .. }) => {
+            if let Err(e) = r.finish(ctx).await {
+                tracing::error!(order_id = %order.order_id, error = %e, "could not take back the add-on's files; the usage jobs will");
+            }
+        }
+        None => {}
     }
     if target == OrderStatus::Paid {
         // If this send is lost, the paid-order sweep queues it again.

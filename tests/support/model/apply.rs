@@ -15,6 +15,8 @@ use crate::{TestApp, s};
 pub struct State {
     pub orders: Vec<String>,
     pub files: Vec<String>,
+    /// Each order's (email, token), to buy add-ons for its subscription.
+    pub owners: std::collections::HashMap<String, (String, String)>,
 }
 
 pub async fn apply(app: &TestApp, state: &Mutex<State>, op: &Op) -> Result<(), String> {
@@ -32,13 +34,17 @@ pub async fn apply(app: &TestApp, state: &Mutex<State>, op: &Op) -> Result<(), S
         Op::Checkout { email, product, provider } => {
             let body =
                 json!({"email": format!("buyer{email}@example.com"), "product_id": product, "provider": provider});
-            let r = send(app.client.post(format!("{}/checkout", app.url)).json(&body)).await?;
-            if r.status() == 201 {
-                let v: Value = r.json().await.map_err(|e| e.to_string())?;
-                state.lock().unwrap_or_else(|p| p.into_inner()).orders.push(s(&v["order_id"]));
-                return Ok(());
-            }
-            return check(r).await;
+            return open(app, state, body).await;
+        }
+        Op::Addon { order, product } => {
+            let Some(id) = nth(|s| &s.orders, *order) else { return Ok(()) };
+            let owner = state.lock().unwrap_or_else(|p| p.into_inner()).owners.get(&id).cloned();
+            let Some((email, token)) = owner else { return Ok(()) };
+            let r = send(app.client.get(format!("{}/orders/{id}", app.url)).bearer_auth(&token)).await?;
+            let v: Value = r.json().await.map_err(|e| e.to_string())?;
+            let Some(sub) = v["subscription"]["id"].as_str() else { return Ok(()) };
+            let body = json!({"email": email, "product_id": product, "provider": "nowpayments", "subscription_id": sub, "order_token": token});
+            return open(app, state, body).await;
         }
         Op::Pay { order, payment, copies } => {
             let Some(id) = nth(|s| &s.orders, *order) else { return Ok(()) };
@@ -74,6 +80,19 @@ pub async fn apply(app: &TestApp, state: &Mutex<State>, op: &Op) -> Result<(), S
         }
     };
     check(send(req).await?).await
+}
+
+/// A checkout; a new order joins the schedule's orders with its owner.
+async fn open(app: &TestApp, state: &Mutex<State>, body: Value) -> Result<(), String> {
+    let r = send(app.client.post(format!("{}/checkout", app.url)).json(&body)).await?;
+    if r.status() != 201 {
+        return check(r).await;
+    }
+    let v: Value = r.json().await.map_err(|e| e.to_string())?;
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+    st.orders.push(s(&v["order_id"]));
+    st.owners.insert(s(&v["order_id"]), (s(&body["email"]), s(&v["order_token"])));
+    Ok(())
 }
 
 /// New files under unused/, as an upload puts them, then a reconcile that

@@ -40,6 +40,13 @@ pub enum Op {
         file: usize,
     },
     Clock(u64),
+    /// An add-on (a file, or days) for the subscription of an order, by
+    /// position, bought with that order's token: its refund must take back
+    /// only what it bought.
+    Addon {
+        order: usize,
+        product: &'static str,
+    },
 }
 
 /// Ops in one step run at once; steps run one after the other.
@@ -70,6 +77,7 @@ fn op(rng: &mut StdRng) -> Op {
         68..74 => Op::Refund { order: rng.random_range(0..8) },
         74..83 => Op::Restock(rng.random_range(1..4)),
         83..91 => Op::Adjust { action: pick(rng, &["ban", "freeze", "unfreeze"]), file: rng.random_range(0..16) },
+        91..96 => Op::Addon { order: rng.random_range(0..6), product: pick(rng, &["extra-account", "extend-30"]) },
         _ => Op::Clock(*[60, 900, 3600, 26 * 3600, 31 * 86400].get(rng.random_range(0..5)).unwrap_or(&60)),
     }
 }

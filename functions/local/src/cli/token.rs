@@ -17,7 +17,7 @@ pub struct TokenArgs {
     /// Who the token names (the ledger's actor is `staff:<sub>`).
     #[arg(long, default_value = "local-operator")]
     pub sub: String,
-    /// Hours until it expires (1 to 720).
+    /// Hours until it expires (1 to STOCKROOM_STAFF_TOKEN_MAX_HOURS, 12 by default).
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..=720))]
     pub hours: i64,
 }
@@ -35,6 +35,13 @@ pub fn print(args: &TokenArgs) -> anyhow::Result<()> {
     let cfg = config()?;
     if cfg.jwt_secret.expose_secret() != LOCAL_JWT_SECRET {
         eprintln!("note: signed with STOCKROOM_JWT_SECRET from the environment, not the local default");
+    }
+    if args.hours > cfg.staff_token_max_hours {
+        bail!(
+            "--hours {} is over the {} h a staff token may live (STOCKROOM_STAFF_TOKEN_MAX_HOURS)",
+            args.hours,
+            cfg.staff_token_max_hours
+        );
     }
     let exp = Timestamp::system_now().secs() + args.hours * 3600;
     println!("{}", mint(&cfg.jwt_secret, sub, args.role, exp).context("signing the token")?);

@@ -82,7 +82,12 @@ async fn minted_tokens_work_against_the_api_with_their_role() {
     let (status, _) = app.api("POST", "/admin/reconcile", admin.stdout.trim()).await;
     assert_eq!(status, StatusCode::OK);
 
-    for bad in [&["token", "--role", "owner"][..], &["token", "--hours", "0"], &["token", "--sub", " "]] {
+    for bad in [
+        &["token", "--role", "owner"][..],
+        &["token", "--hours", "0"],
+        &["token", "--hours", "13"],
+        &["token", "--sub", " "],
+    ] {
         let run = app.cli(bad).await;
         assert_ne!(run.code, 0, "{bad:?}");
         assert!(run.stdout.is_empty(), "no token printed for {bad:?}");

@@ -75,7 +75,13 @@ impl Stack {
     }
 
     pub fn admin_token(&self) -> String {
-        mint(&LOCAL_JWT_SECRET.to_string().into(), "test", Role::Admin, 4_000_000_000).expect("mint")
+        mint(
+            &LOCAL_JWT_SECRET.to_string().into(),
+            "test",
+            Role::Admin,
+            shared::domain::Timestamp::system_now().secs() + 3600,
+        )
+        .expect("mint")
     }
 
     pub async fn api(&self, method: &str, path: &str, token: &str) -> (StatusCode, Value) {

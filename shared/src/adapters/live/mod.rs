@@ -11,8 +11,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::{PaymentEvent, ProviderKind};
-use crate::ports::{Invoice, InvoiceRequest, PaymentGateway, ProviderError};
+use crate::domain::{Money, PaymentEvent, ProviderKind};
+use crate::ports::{Invoice, InvoiceRequest, PaymentGateway, ProviderError, RefundMade};
 
 pub const NOWPAYMENTS_API_URL: &str = "https://api.nowpayments.io";
 pub const STRIPE_API_URL: &str = "https://api.stripe.com";
@@ -163,6 +163,20 @@ impl PaymentGateway for LiveGateway {
             // NOWPayments has no cancel call: an unpaid payment lapses.
             ProviderKind::Nowpayments => Ok(()),
             ProviderKind::Stripe => self.stripe.cancel(payment_id).await,
+        }
+    }
+
+    async fn refund(
+        &self,
+        provider: ProviderKind,
+        payment_id: &str,
+        amount: &Money,
+        key: &str,
+    ) -> Result<RefundMade, ProviderError> {
+        match provider {
+            // NOWPayments has no refund API: staff send the coins back by hand.
+            ProviderKind::Nowpayments => Ok(RefundMade::Manual),
+            ProviderKind::Stripe => self.stripe.refund(payment_id, amount, key).await.map(RefundMade::Provider),
         }
     }
 }

@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::http::{Api, Retry, check_id};
-use crate::domain::{PaymentEvent, PaymentOutcome, ProviderKind, Timestamp};
+use crate::domain::{Money, PaymentEvent, PaymentOutcome, ProviderKind, Timestamp};
 use crate::ports::{Invoice, InvoiceRequest, ProviderError};
 use crate::providers::stripe::parse;
 
 const SESSIONS: &str = "/v1/checkout/sessions";
+const REFUNDS: &str = "/v1/refunds";
 /// Stripe refuses an `expires_at` under 30 minutes or over 24 hours from
 /// creation; a minute of margin each side for clock skew and transit.
 const MIN_EXPIRY_SECS: i64 = 30 * 60 + 60;
@@ -30,6 +31,17 @@ pub(super) struct Stripe {
 struct Created {
     id: String,
     url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PaidSession {
+    id: String,
+    payment_intent: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Refunded {
+    id: String,
 }
 
 #[derive(Deserialize)]
@@ -136,6 +148,30 @@ impl Stripe {
             return Ok(());
         }
         self.api.body(reply, &self.key, message).map(drop)
+    }
+
+    /// Refunds `amount` of the session's payment: the session names its
+    /// payment intent, and the refund carries `Idempotency-Key: {key}`.
+    pub(super) async fn refund(&self, session_id: &str, amount: &Money, key: &str) -> Result<String, ProviderError> {
+        check_id(self.api.provider, session_id)?;
+        let path = format!("{SESSIONS}/{session_id}");
+        let reply = self.api.send(Method::GET, &path, Retry::Safe, |r| self.auth(r)).await?;
+        let raw = self.api.body(reply, &self.key, message)?;
+        let bad = |what: &str, why: &str| self.api.bad_answer(what, why);
+        let session: PaidSession = serde_json::from_slice(&raw).map_err(|e| bad(&path, &e.to_string()))?;
+        if session.id != session_id {
+            return Err(bad(&path, "the answer is for another session"));
+        }
+        let intent = session.payment_intent.filter(|p| !p.is_empty()).ok_or_else(|| bad(&path, "no payment_intent"))?;
+        check_id(self.api.provider, &intent).map_err(|_| bad(&path, "payment_intent is not a plain id"))?;
+        let form = [("payment_intent", intent), ("amount", amount.amount.to_string())];
+        let reply = self
+            .api
+            .send(Method::POST, REFUNDS, Retry::Safe, |r| self.auth(r).header("Idempotency-Key", key).form(&form))
+            .await?;
+        let raw = self.api.body(reply, &self.key, message)?;
+        let refund: Refunded = serde_json::from_slice(&raw).map_err(|e| bad(REFUNDS, &e.to_string()))?;
+        Ok(refund.id)
     }
 
     fn auth(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {

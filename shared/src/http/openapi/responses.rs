@@ -28,6 +28,9 @@ pub struct NotFound(pub Problem);
 
 /// Not enough stock (type `insufficient-stock`); not enough spendable
 /// credits for a checkout with `use_credits` (type `insufficient-credits`);
+/// a repeat checkout for a plan whose order this email has open, without
+/// that checkout's Idempotency-Key (type `order-open`: the order's link goes
+/// to the owner's email, never to the caller);
 /// usage reported for a subscription that has ended (type
 /// `subscription-ended`); or the thing is in a state that refuses this, or
 /// it kept changing under us (type `conflict`, with Retry-After): try again.

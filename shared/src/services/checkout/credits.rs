@@ -9,17 +9,19 @@ use crate::services::model::{OrderRecord, PaymentRecord};
 use crate::services::orders::{is_status, status_changes};
 use crate::services::{Ctx, ServiceError, credits, keys, limits};
 
-/// Checks the proof (an earlier order of this email, with its token) and
+/// Checks the proof (an earlier paid order of this email, with its token) and
 /// sets how many credits pay toward the order: as many as are spendable, up
 /// to the price. The checkout's own commit re-checks the balance.
 pub async fn apply(ctx: &Ctx, order: &mut OrderRecord, proof: &CreditsProof) -> Result<(), ServiceError> {
-    let refused = || ServiceError::BadInput("credits_proof is not an order of this email with its token".into());
+    let refused = || ServiceError::BadInput("credits_proof is not a paid order of this email with its token".into());
     if !ctx.order_token_ok(&proof.order_id, &proof.order_token) {
         return Err(refused());
     }
     let earlier = ctx.records.get(&keys::order(&proof.order_id)).await?.ok_or_else(refused)?;
     let earlier: OrderRecord = from_item(earlier)?;
-    if earlier.email != order.email {
+    // Any checkout mints an open order's token, so only an order that was
+    // paid (whose token went to whoever paid it) proves the buyer.
+    if earlier.email != order.email || earlier.paid_at.is_none() {
         return Err(refused());
     }
     let account = credits::account(ctx, &order.user_id).await?;

@@ -4,10 +4,12 @@ mod credits;
 mod purpose;
 mod repeat;
 mod request;
+#[cfg(test)]
+mod tests;
 
 pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, CreditsProof, Outcome};
 
-use repeat::{Open, open_order, pointer_topic, replay, response};
+use repeat::{Open, open_order, order_open, pointer_topic, replay, response};
 
 use super::items::{from_item, json, to_item};
 use super::model::{HoldRecord, IdempotencyRecord, OrderRecord, PaymentRecord};
@@ -46,7 +48,7 @@ pub async fn checkout(
     let product = super::seats::priced(ctx, product, purchase.purpose, purchase.for_subscription.as_deref()).await?;
     if !req.new {
         match open_order(ctx, &req).await? {
-            Open::Same(r) => return Ok(Outcome::Replayed(*r)),
+            Open::Same(id) => return Err(order_open(ctx, &req, &id).await),
             // Switching provider (crypto to card, say) is a new order.
             Open::OtherProvider => req.new = true,
             Open::None => {}
@@ -114,11 +116,11 @@ async fn refused(
             None => Err(busy()),
         },
         Some(Slot::OpenPointer) => match open_order(ctx, req).await? {
-            Open::Same(r) => Ok(Outcome::Replayed(*r)),
+            Open::Same(id) => Err(order_open(ctx, req, &id).await),
             _ => Err(busy()),
         },
         Some(Slot::EmailLimit) => Err(ServiceError::TooMany(format!(
-            "{} already has {} unpaid orders; pay one or wait for its hold to end",
+            "{} already has {} unpaid orders from this address; pay one or wait for its hold to end",
             req.email, ctx.settings.pending_per_email
         ))),
         Some(Slot::IpLimit) => Err(ServiceError::TooMany(format!(
@@ -163,6 +165,8 @@ fn new_order(ctx: &Ctx, req: &CheckoutRequest, product: &Product, p: &purpose::P
         reserved_until: now.plus_millis(hold_millis(ctx, req.provider)),
         paid_at: None,
         missing: None,
+        received: None,
+        overpaid: None,
         subscription_id: None,
         provider_status: None,
         limit_keys: Vec::new(),
@@ -192,12 +196,12 @@ fn open_writes(
         extra.push((Write::Put { item, cond: Some(Cond::NotExists) }, Slot::Idempotency));
     }
     if !req.new {
-        let pointer = limits::open_pointer(&order.email, &pointer_topic(req));
+        let pointer = limits::open_pointer(&order.email, req.client_ip.as_deref(), &pointer_topic(req));
         order.open_pointer = Some(pointer.pk.clone());
         let item = to_item(&pointer, &serde_json::json!({"order_id": id}), None, None)?;
         extra.push((Write::Put { item, cond: Some(Cond::NotExists) }, Slot::OpenPointer));
     }
-    let email = limits::email_counter(&order.email);
+    let email = limits::email_counter(&order.email, req.client_ip.as_deref());
     order.limit_keys.push(email.pk.clone());
     extra.push((limits::take(email, ctx.settings.pending_per_email), Slot::EmailLimit));
     if let (Some(ip), max) = (&req.client_ip, ctx.settings.pending_per_ip)

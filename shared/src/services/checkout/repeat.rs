@@ -35,19 +35,19 @@ pub(super) fn pointer_topic(req: &CheckoutRequest) -> String {
 
 pub(super) enum Open {
     None,
-    Same(Box<CheckoutResponse>),
+    /// This order, open with the same provider.
+    Same(String),
     OtherProvider,
 }
 
-/// The open order this email already has for this product, if any.
+/// The open order this email already has for this product from this
+/// address, if any.
 pub(super) async fn open_order(ctx: &Ctx, req: &CheckoutRequest) -> Result<Open, ServiceError> {
-    let pointer = limits::open_pointer(req.email.as_str(), &pointer_topic(req));
+    let pointer = limits::open_pointer(req.email.as_str(), req.client_ip.as_deref(), &pointer_topic(req));
     let Some(item) = ctx.records.get(&pointer).await? else { return Ok(Open::None) };
     let Some(order_id) = item.get("order_id").and_then(|v| v.as_str()) else { return Ok(Open::None) };
     match load(ctx, order_id).await? {
-        Some(b) if b.order.status.is_open() && b.order.provider == req.provider => {
-            Ok(Open::Same(Box::new(answer_for(ctx, order_id).await?)))
-        }
+        Some(b) if b.order.status.is_open() && b.order.provider == req.provider => Ok(Open::Same(order_id.into())),
         Some(b) if b.order.status.is_open() => Ok(Open::OtherProvider),
         _ => {
             // A pointer left behind: clear it (if it is still that one).
@@ -58,6 +58,24 @@ pub(super) async fn open_order(ctx: &Ctx, req: &CheckoutRequest) -> Result<Open,
             }
         }
     }
+}
+
+/// A repeat of an open order without its Idempotency-Key: its token is
+/// never handed to whoever asks (knowing an email and a plan proves
+/// nothing), so the answer is 409 and the order's link goes to its owner's
+/// email (the `order.link_requested` event; the mailer sends it).
+pub(super) async fn order_open(ctx: &Ctx, req: &CheckoutRequest, order_id: &str) -> ServiceError {
+    crate::services::sweeps::notify(
+        ctx,
+        "order.link_requested",
+        serde_json::json!({"order_id": order_id, "email": req.email.as_str()}),
+    )
+    .await;
+    ServiceError::OrderOpen(format!(
+        "an order for {} is already open for this email; its link was sent to that address \
+         (send the same Idempotency-Key to get it back here, or \"new\": true for another order)",
+        req.product_id
+    ))
 }
 
 async fn answer_for(ctx: &Ctx, order_id: &str) -> Result<CheckoutResponse, ServiceError> {

@@ -3,11 +3,11 @@
 //! them.
 
 use super::super::items::from_item;
-use super::super::model::{CountsRecord, HoldRecord, OrderRecord};
+use super::super::model::{CountsRecord, HoldRecord, OrderRecord, SubscriptionRecord};
 use super::super::{Ctx, ServiceError, credits, keys};
 use super::files::Seen;
 use super::{Invariant, InvariantReport, PAGE, each, show};
-use crate::domain::{OrderStatus, StockCounts};
+use crate::domain::{EndReason, OrderStatus, StockCounts};
 use crate::ports::{Index, Query};
 
 /// Files per location only (holds are not files).
@@ -86,15 +86,44 @@ pub(super) async fn orders(ctx: &Ctx, report: &mut InvariantReport) -> Result<()
         Ok(())
     })
     .await?;
+    let mut refunds = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (order_id, sub) in fulfilled {
-        let exists = match &sub {
-            Some(s) => ctx.records.get(&keys::subscription(s)).await?.is_some(),
-            None => false,
+        let record = match &sub {
+            Some(s) => ctx.records.get(&keys::subscription(s)).await?,
+            None => None,
         };
-        if !exists {
+        let Some(item) = record else {
             found.push(format!("order {order_id} is fulfilled but its subscription {sub:?} does not exist"));
+            continue;
+        };
+        let sub: SubscriptionRecord = from_item(item)?;
+        if seen.insert(sub.subscription_id.clone())
+            && let Some(why) = refund_overreach(ctx, &sub).await?
+        {
+            refunds.push(why);
         }
     }
     found.into_iter().for_each(|f| report.add(Invariant::PaidOrders, f));
+    refunds.into_iter().for_each(|f| report.add(Invariant::Refunds, f));
     Ok(())
+}
+
+/// A refund changes only what its order bought: a subscription that a
+/// fulfilled order still points at ended "refunded" only if the order that
+/// created it was refunded (not an add-on's or a renewal's).
+async fn refund_overreach(ctx: &Ctx, sub: &SubscriptionRecord) -> Result<Option<String>, ServiceError> {
+    if sub.ended != Some(EndReason::Refunded) {
+        return Ok(None);
+    }
+    let status = match ctx.records.get(&keys::order(&sub.order_id)).await? {
+        Some(item) => Some(from_item::<OrderRecord>(item)?.status),
+        None => None,
+    };
+    Ok((status != Some(OrderStatus::Refunded)).then(|| {
+        format!(
+            "subscription {} ended by a refund, but the order that created it ({}) is {status:?}",
+            sub.subscription_id, sub.order_id
+        )
+    }))
 }

@@ -1,8 +1,9 @@
 //! One checker for the invariants of DESIGN.md, read-only: conservation and
 //! one owner (listings vs records vs live subscriptions), no oversell
 //! (counters vs listings and holds), the stock ledger replaying to the
-//! counters, credit accounts equal to their entries, and no paid order left
-//! without a subscription, backorder or refund. Tests run it after every
+//! counters, credit accounts equal to their entries, no paid order left
+//! without a subscription, backorder or refund, and no subscription ended by
+//! a refund of anything but the order that created it. Tests run it after every
 //! schedule; reconcile reports it after its repairs.
 //!
 //! Files an unfinished intent names are in flight: they are listed in the
@@ -40,6 +41,8 @@ pub enum Invariant {
     Ledger,
     Credits,
     PaidOrders,
+    /// A refund reached past what its order bought.
+    Refunds,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -5,7 +5,7 @@
 
 mod remove;
 
-pub use remove::{RemoveOutcome, finish_stale, remove};
+pub use remove::{RemoveOutcome, finish_all, finish_stale, remove, take_back_writes};
 
 use serde::Serialize;
 use serde_json::Value;

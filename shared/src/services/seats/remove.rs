@@ -22,6 +22,20 @@ struct SeatIntent {
     actor: String,
     created_at: Timestamp,
     done: bool,
+    /// The ledger's kind and reason: a seat removed by staff, or an
+    /// add-on's file taken back by its refund.
+    #[serde(default = "seat_kind")]
+    kind: LedgerKind,
+    #[serde(default = "seat_reason")]
+    reason: String,
+}
+
+fn seat_kind() -> LedgerKind {
+    LedgerKind::Revoke
+}
+
+fn seat_reason() -> String {
+    "seat removed".into()
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -80,29 +94,59 @@ async fn check(ctx: &Ctx, sub: &SubscriptionRecord, file: &str) -> Result<(), Se
 }
 
 fn begin(ctx: &Ctx, sub: &SubscriptionRecord, file: &str, actor: &str) -> Result<Vec<Write>, ServiceError> {
+    take_back_writes(ctx, sub, &[file.to_string()], (LedgerKind::Revoke, "seat removed"), actor)
+}
+
+/// The writes that take `files` out of a live subscription (one intent per
+/// file, then the subscription without them), booked as `kind` with
+/// `reason` when `finish_all` moves them. They fail their conditions if the
+/// subscription ended or changed since `sub` was read: read again.
+pub fn take_back_writes(
+    ctx: &Ctx,
+    sub: &SubscriptionRecord,
+    files: &[String],
+    (kind, reason): (LedgerKind, &str),
+    actor: &str,
+) -> Result<Vec<Write>, ServiceError> {
     let now = ctx.clock.now();
     let id = &sub.subscription_id;
-    let intent = SeatIntent {
-        subscription_id: id.clone(),
-        user_id: sub.user_id.clone(),
-        file: file.to_string(),
-        actor: actor.to_string(),
-        created_at: now,
-        done: false,
-    };
-    let gsi = (keys::SEAT_INTENTS_INDEX.to_string(), keys::sort_at(now, &format!("{id}#{file}")));
-    let files: Vec<&String> = sub.files.iter().filter(|f| *f != file).collect();
-    Ok(vec![
-        Write::Put {
+    let mut writes = Vec::with_capacity(files.len() + 1);
+    for file in files {
+        let intent = SeatIntent {
+            subscription_id: id.clone(),
+            user_id: sub.user_id.clone(),
+            file: file.clone(),
+            actor: actor.to_string(),
+            created_at: now,
+            done: false,
+            kind,
+            reason: reason.to_string(),
+        };
+        let gsi = (keys::SEAT_INTENTS_INDEX.to_string(), keys::sort_at(now, &format!("{id}#{file}")));
+        writes.push(Write::Put {
             item: to_item(&keys::seat_removal(id, file), &intent, Some(gsi), None)?,
             cond: Some(Cond::NotExists),
-        },
-        Write::Update {
-            key: keys::subscription(id),
-            changes: vec![Change::Set("files".into(), json(&files)), Change::Set("rev".into(), (sub.rev + 1).into())],
-            cond: Some(Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)])),
-        },
-    ])
+        });
+    }
+    let left: Vec<&String> = sub.files.iter().filter(|f| !files.contains(f)).collect();
+    writes.push(Write::Update {
+        key: keys::subscription(id),
+        changes: vec![Change::Set("files".into(), json(&left)), Change::Set("rev".into(), (sub.rev + 1).into())],
+        cond: Some(Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)])),
+    });
+    Ok(writes)
+}
+
+/// Moves and books each of `files` taken back from `id` (idempotent; a
+/// file with no take-back begun is passed over).
+pub async fn finish_all(ctx: &Ctx, id: &str, files: &[String]) -> Result<(), ServiceError> {
+    for file in files {
+        match finish(ctx, id, file).await {
+            Ok(_) | Err(ServiceError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Moves the file back and books it, once.
@@ -140,10 +184,10 @@ async fn finish(ctx: &Ctx, id: &str, file: &str) -> Result<RemoveOutcome, Servic
         _ => delta(1, 0, -1),
     };
     let entry = StockEntry {
-        kind: LedgerKind::Revoke,
+        kind: intent.kind,
         file: Some(file.to_string()),
         change,
-        reason: "seat removed".into(),
+        reason: intent.reason.clone(),
         reference: id.to_string(),
         actor: intent.actor.clone(),
     };
@@ -156,7 +200,7 @@ async fn finish(ctx: &Ctx, id: &str, file: &str) -> Result<RemoveOutcome, Servic
         },
         Err(CommitError::Service(e)) => return Err(e),
     }
-    tracing::info!(subscription_id = %id, file, "seat removed");
+    tracing::info!(subscription_id = %id, file, reason = %intent.reason, "file taken back from a subscription");
     Ok(outcome)
 }
 

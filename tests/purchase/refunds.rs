@@ -1,0 +1,157 @@
+//! A refund gives back only what its order bought: an add-on's refund takes
+//! its file, a renewal's or extension's its days, and only the order that
+//! created a subscription ends it. Money that arrived for an order that then
+//! lapsed stays visible and can be refunded; money beyond the price is kept
+//! on the order, never dropped.
+
+use serde_json::{Value, json};
+use shared::domain::Timestamp;
+use stockroom_tests::{TestApp, problem, s, spawn_app};
+
+const DAY: i64 = 86_400;
+const EMAIL: &str = "ann@example.com";
+
+fn until(e: &Value) -> i64 {
+    Timestamp::parse_rfc3339(e["valid_until"].as_str().unwrap()).unwrap().secs()
+}
+
+/// A paid plan: (subscription id, order id, order token).
+async fn plan(app: &TestApp, product: &str) -> (String, String, String) {
+    let o = app.buy_body(json!({"email": EMAIL, "product_id": product, "provider": "stripe"})).await;
+    (s(&o["subscription"]["id"]), s(&o["order_id"]), s(&o["order_token"]))
+}
+
+/// A paid add-on or renewal for `sub`: its order id.
+async fn addon(app: &TestApp, product: &str, sub: &str, token: &str, renew: bool) -> String {
+    let target = if renew { "renew_subscription_id" } else { "subscription_id" };
+    let body =
+        json!({"email": EMAIL, "product_id": product, "provider": "nowpayments", target: sub, "order_token": token});
+    s(&app.buy_body(body).await["order_id"])
+}
+
+async fn refund(app: &TestApp, order_id: &str) -> (u16, Value) {
+    let r = app.post_admin(&format!("/admin/orders/{order_id}/refund"), json!({})).await;
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_add_on_refund_takes_back_only_its_file() {
+    let app = spawn_app().await;
+    app.add_stock(2).await;
+    let (sub, plan_order, token) = plan(&app, "bronze").await;
+    let base = app.entitlement(&sub).await["files"].clone();
+    let extra = addon(&app, "extra-account", &sub, &token, false).await;
+    assert_eq!(app.entitlement(&sub).await["files"].as_array().unwrap().len(), 2);
+
+    let (status, report) = refund(&app, &extra).await;
+    assert_eq!(status, 200, "{report}");
+    let e = app.entitlement(&sub).await;
+    assert_eq!((e["state"].as_str(), e["can_run"].as_bool()), (Some("active"), Some(true)), "the $30 plan lives on");
+    assert_eq!(e["files"], base, "the plan keeps its own file");
+    assert_eq!(app.keys("assigned/").await.len(), 1);
+    assert_eq!(app.keys("unused/").await.len(), 1, "the add-on's file is back in stock");
+    assert_eq!(app.ledger_count("refund").await, 1);
+
+    // Again: nothing more changes.
+    assert_eq!(refund(&app, &extra).await.0, 200);
+    assert_eq!(app.entitlement(&sub).await["files"], base);
+    assert_eq!(app.keys("unused/").await.len(), 1);
+
+    // The plan's own refund still ends it all.
+    assert_eq!(refund(&app, &plan_order).await.0, 200);
+    assert_eq!(app.entitlement(&sub).await["state"], "revoked");
+    assert_eq!(app.keys("unused/").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_provider_refund_of_an_add_on_takes_back_only_its_file() {
+    let app = spawn_app().await;
+    app.add_stock(2).await;
+    let (sub, _, token) = plan(&app, "bronze").await;
+    let base = app.entitlement(&sub).await["files"].clone();
+    let extra = addon(&app, "extra-account", &sub, &token, false).await;
+    let paid = app.sandbox_pay(&extra, json!({"status": "refunded"})).await;
+    assert_eq!(paid["webhook_status"], 200, "{paid}");
+    let e = app.entitlement(&sub).await;
+    assert_eq!(e["state"], "active");
+    assert_eq!(e["files"], base);
+    assert_eq!(app.keys("unused/").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_extension_refund_takes_back_only_its_days() {
+    let app = spawn_app().await;
+    app.add_stock(1).await;
+    let (sub, _, token) = plan(&app, "bronze").await;
+    let before = until(&app.entitlement(&sub).await);
+    let ext = addon(&app, "extend-30", &sub, &token, false).await;
+    assert_eq!(until(&app.entitlement(&sub).await), before + 30 * DAY);
+    assert_eq!(refund(&app, &ext).await.0, 200);
+    let e = app.entitlement(&sub).await;
+    assert_eq!(e["state"], "active", "the plan's own days stay");
+    assert_eq!(until(&e), before);
+    assert_eq!(app.keys("assigned/").await.len(), 1, "no file moves");
+}
+
+#[tokio::test]
+async fn a_renewal_refund_never_takes_time_already_used() {
+    let app = spawn_app().await;
+    app.add_stock(1).await;
+    let (sub, _, token) = plan(&app, "bronze").await;
+    let renewal = addon(&app, "bronze", &sub, &token, true).await;
+    // 40 days on: the plan's 30 are used, and 10 of the renewal's.
+    app.post("/sandbox/clock", json!({"advance_seconds": 40 * DAY})).await;
+    assert_eq!(refund(&app, &renewal).await.0, 200);
+    let now = app.post("/sandbox/clock", json!({"advance_seconds": 0})).await.json::<Value>().await.unwrap();
+    let now = Timestamp::parse_rfc3339(now["now"].as_str().unwrap()).unwrap().secs();
+    let e = app.entitlement(&sub).await;
+    assert!(until(&e) >= now - 1 && until(&e) <= now + 1, "cut back to now, not before: {e}");
+    assert_ne!(e["state"], "revoked", "a renewal's refund never revokes");
+    assert_eq!(app.keys("assigned/").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_partly_paid_order_that_lapsed_shows_the_money_and_can_be_refunded() {
+    let app = spawn_app().await;
+    app.add_stock(1).await;
+    let (id, token, _) = app.checkout_ok("bronze", "nowpayments").await;
+    app.sandbox_pay(&id, json!({"amount": 1000})).await;
+    let o = app.wait_for(&id, &token, "partially_paid").await;
+    assert!(o["received"].is_string(), "{o}");
+    app.post("/sandbox/clock", json!({"advance_seconds": 3600})).await;
+    app.post_admin("/admin/expire", json!({})).await;
+    let o = app.wait_for(&id, &token, "expired").await;
+    assert_eq!(o["received"], json!("10 usd"), "money received stays visible: {o}");
+
+    let (status, report) = refund(&app, &id).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(app.order(&id, &token).await["status"], "refunded");
+    assert_eq!(app.keys("unused/").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_order_with_no_money_received_is_not_refunded() {
+    let app = spawn_app().await;
+    app.add_stock(1).await;
+    let (id, token, _) = app.checkout_ok("bronze", "nowpayments").await;
+    app.post("/sandbox/clock", json!({"advance_seconds": 3600})).await;
+    app.post_admin("/admin/expire", json!({})).await;
+    app.wait_for(&id, &token, "expired").await;
+    let (status, p) = problem(app.post_admin(&format!("/admin/orders/{id}/refund"), json!({})).await).await;
+    assert_eq!(status, 409, "{p}");
+    assert_eq!(app.order(&id, &token).await["status"], "expired");
+}
+
+#[tokio::test]
+async fn an_overpayment_is_recorded_on_the_order_and_in_an_event() {
+    let app = spawn_app().await;
+    app.add_stock(1).await;
+    let (id, token, _) = app.checkout_ok("bronze", "nowpayments").await;
+    app.sandbox_pay(&id, json!({"amount": 3500})).await;
+    let o = app.wait_for(&id, &token, "fulfilled").await;
+    assert_eq!(o["overpaid"], json!("5 usd"), "{o}");
+    let events = app.events("order.overpaid").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["order_id"], json!(id));
+}
