@@ -122,7 +122,7 @@ async fn a_partly_paid_order_that_lapsed_shows_the_money_and_can_be_refunded() {
     app.post("/sandbox/clock", json!({"advance_seconds": 3600})).await;
     app.post_admin("/admin/expire", json!({})).await;
     let o = app.wait_for(&id, &token, "expired").await;
-    assert_eq!(o["received"], json!("10 usd"), "money received stays visible: {o}");
+    assert_eq!(o["received"], json!("10 usdttrc20"), "money received stays visible: {o}");
 
     let (status, report) = refund(&app, &id).await;
     assert_eq!(status, 200, "{report}");
@@ -150,8 +150,60 @@ async fn an_overpayment_is_recorded_on_the_order_and_in_an_event() {
     let (id, token, _) = app.checkout_ok("bronze", "nowpayments").await;
     app.sandbox_pay(&id, json!({"amount": 3500})).await;
     let o = app.wait_for(&id, &token, "fulfilled").await;
-    assert_eq!(o["overpaid"], json!("5 usd"), "{o}");
+    assert_eq!(o["overpaid"], json!("5 usdttrc20"), "{o}");
     let events = app.events("order.overpaid").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["order_id"], json!(id));
+}
+
+#[tokio::test]
+async fn a_staff_refund_of_a_stripe_order_refunds_at_stripe_once() {
+    let gw = std::sync::Arc::new(stockroom_tests::gateway::ScriptedGateway::default());
+    let app = stockroom_tests::spawn_app_with_gateway(gw.clone()).await;
+    app.add_stock(1).await;
+    let (_, order, _) = plan(&app, "bronze").await;
+    let (status, report) = refund(&app, &order).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["method"], "stripe");
+    assert!(report["refund_id"].as_str().is_some_and(|id| id.starts_with("re_")), "{report}");
+    assert_eq!(refund(&app, &order).await.0, 200);
+    let asked = gw.refunds.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "a repeat asks Stripe nothing: {asked:?}");
+    assert_eq!((asked[0].1, asked[0].2.clone()), (3000, format!("refund-{order}")));
+}
+
+#[tokio::test]
+async fn stripe_refused_means_nothing_changes() {
+    let gw = std::sync::Arc::new(stockroom_tests::gateway::ScriptedGateway::default());
+    let app = stockroom_tests::spawn_app_with_gateway(gw.clone()).await;
+    app.add_stock(1).await;
+    let (sub, order, token) = plan(&app, "bronze").await;
+    gw.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (status, _) = refund(&app, &order).await;
+    assert_eq!(status, 502);
+    assert_eq!(app.order(&order, &token).await["status"], "fulfilled");
+    assert_eq!(app.entitlement(&sub).await["state"], "active");
+}
+
+#[tokio::test]
+async fn a_refund_that_came_from_the_provider_is_not_sent_back_to_it() {
+    let gw = std::sync::Arc::new(stockroom_tests::gateway::ScriptedGateway::default());
+    let app = stockroom_tests::spawn_app_with_gateway(gw.clone()).await;
+    app.add_stock(1).await;
+    let (sub, order, token) = plan(&app, "bronze").await;
+    app.sandbox_pay(&order, json!({"status": "refunded"})).await;
+    app.wait_for(&order, &token, "refunded").await;
+    assert_eq!(app.entitlement(&sub).await["state"], "revoked");
+    assert!(gw.refunds.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_nowpayments_refund_is_recorded_as_by_hand() {
+    let app = spawn_app().await;
+    app.add_stock(1).await;
+    let (id, token, _) = app.checkout_ok("bronze", "nowpayments").await;
+    app.sandbox_pay(&id, json!({})).await;
+    app.wait_for(&id, &token, "fulfilled").await;
+    let (status, report) = refund(&app, &id).await;
+    assert_eq!((status, report["method"].as_str()), (200, Some("by_hand")), "{report}");
 }

@@ -202,3 +202,51 @@ async fn nowpayments_cancel_calls_nobody() {
     gateway(&base).cancel(ProviderKind::Nowpayments, "5745459419").await.unwrap();
     assert!(fake.seen().is_empty());
 }
+
+#[tokio::test]
+async fn stripe_refund_reads_the_payment_intent_and_refunds_it_once_per_key() {
+    let (fake, base) = fake().await;
+    let paid = SESSION.replace(r#""payment_intent": null"#, r#""payment_intent": "pi_3MtwBwLkdIwHu7ix28a3tqPa""#);
+    fake.answer(200, &paid);
+    fake.answer(200, r#"{"id": "re_1Nispe2eZvKYlo2Cd31jOCgZ", "object": "refund", "status": "succeeded"}"#);
+    let amount = shared::domain::Money::usd(3000);
+
+    let made = gateway(&base).refund(ProviderKind::Stripe, SESSION_ID, &amount, "refund-01JORDER").await.unwrap();
+
+    assert_eq!(made, shared::ports::RefundMade::Provider("re_1Nispe2eZvKYlo2Cd31jOCgZ".into()));
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    let path = format!("/v1/checkout/sessions/{SESSION_ID}");
+    assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("GET", path.as_str()));
+    assert_eq!((seen[1].method.as_str(), seen[1].path.as_str()), ("POST", "/v1/refunds"));
+    assert_eq!(seen[1].header("idempotency-key"), Some("refund-01JORDER"));
+    assert_eq!(seen[1].header("authorization"), Some(format!("Bearer {STRIPE_KEY}").as_str()));
+    let form = seen[1].form();
+    assert_eq!((form["payment_intent"].as_str(), form["amount"].as_str()), ("pi_3MtwBwLkdIwHu7ix28a3tqPa", "3000"));
+}
+
+#[tokio::test]
+async fn stripe_refund_of_an_unpaid_session_or_a_refusal_refunds_nothing() {
+    let (fake, base) = fake().await;
+    fake.answer(200, SESSION);
+    let amount = shared::domain::Money::usd(3000);
+    let err = gateway(&base).refund(ProviderKind::Stripe, SESSION_ID, &amount, "k").await;
+    assert!(err.is_err(), "a session with no payment intent has nothing to refund");
+    assert_eq!(fake.seen().len(), 1, "no refund was asked for");
+
+    let (fake, base) = fake().await;
+    let paid = SESSION.replace(r#""payment_intent": null"#, r#""payment_intent": "pi_1""#);
+    fake.answer(200, &paid);
+    fake.answer(400, r#"{"error": {"type": "invalid_request_error", "message": "Charge has already been refunded."}}"#);
+    let why = rejected(gateway(&base).refund(ProviderKind::Stripe, SESSION_ID, &amount, "k").await);
+    assert!(why.contains("already been refunded"), "{why}");
+}
+
+#[tokio::test]
+async fn nowpayments_refund_is_by_hand_and_calls_nobody() {
+    let (fake, base) = fake().await;
+    let amount = shared::domain::Money::usd(3000);
+    let made = gateway(&base).refund(ProviderKind::Nowpayments, "5745459419", &amount, "k").await.unwrap();
+    assert_eq!(made, shared::ports::RefundMade::Manual);
+    assert!(fake.seen().is_empty());
+}
