@@ -65,6 +65,11 @@ pub async fn apply(app: &TestApp, state: &Mutex<State>, op: &Op) -> Result<(), S
             }
             return Ok(());
         }
+        Op::Gift { email, amount } => admin(
+            "/admin/credits/gifts",
+            json!({"email": format!("buyer{email}@example.com"), "amount": amount, "reason": "model test"}),
+        ),
+        Op::Spend { email, stranger } => return spend(app, state, &format!("buyer{email}@example.com"), *stranger).await,
         Op::Expire => admin("/admin/expire", json!({})),
         Op::Reconcile => admin("/admin/reconcile", json!({})),
         Op::Refund { order } => {
@@ -93,6 +98,57 @@ async fn open(app: &TestApp, state: &Mutex<State>, body: Value) -> Result<(), St
     st.orders.push(s(&v["order_id"]));
     st.owners.insert(s(&v["order_id"]), (s(&body["email"]), s(&v["order_token"])));
     Ok(())
+}
+
+/// Spends `email`'s credits on a bronze plan. The oracle for who may: a
+/// stranger's proof (an open order they just made for that email) must be
+/// refused; the owner's (a paid order of theirs) may be.
+async fn spend(app: &TestApp, state: &Mutex<State>, email: &str, stranger: bool) -> Result<(), String> {
+    let proof = if stranger {
+        let body = json!({"email": email, "product_id": "bronze", "provider": "nowpayments", "new": true});
+        let r = send(app.client.post(format!("{}/checkout", app.url)).json(&body)).await?;
+        if r.status() != 201 {
+            return check(r).await;
+        }
+        let v: Value = r.json().await.map_err(|e| e.to_string())?;
+        state.lock().unwrap_or_else(|p| p.into_inner()).orders.push(s(&v["order_id"]));
+        (s(&v["order_id"]), s(&v["order_token"]))
+    } else {
+        match paid_order_of(app, state, email).await? {
+            Some(p) => p,
+            None => return Ok(()),
+        }
+    };
+    let body = json!({"email": email, "product_id": "bronze", "provider": "nowpayments", "new": true,
+        "use_credits": true, "credits_proof": {"order_id": proof.0, "order_token": proof.1}});
+    let r = send(app.client.post(format!("{}/checkout", app.url)).json(&body)).await?;
+    if stranger && r.status().is_success() {
+        return Err(format!("a stranger's open order spent {email}'s credits: {}", r.text().await.unwrap_or_default()));
+    }
+    if r.status() != 201 {
+        return check(r).await;
+    }
+    let v: Value = r.json().await.map_err(|e| e.to_string())?;
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+    st.orders.push(s(&v["order_id"]));
+    st.owners.insert(s(&v["order_id"]), (email.to_string(), s(&v["order_token"])));
+    Ok(())
+}
+
+/// One of `email`'s orders that was paid, with its token.
+async fn paid_order_of(app: &TestApp, state: &Mutex<State>, email: &str) -> Result<Option<(String, String)>, String> {
+    let mine: Vec<(String, String)> = {
+        let st = state.lock().unwrap_or_else(|p| p.into_inner());
+        st.owners.iter().filter(|(_, (e, _))| e == email).map(|(id, (_, t))| (id.clone(), t.clone())).collect()
+    };
+    for (id, token) in mine {
+        let r = send(app.client.get(format!("{}/orders/{id}", app.url)).bearer_auth(&token)).await?;
+        let v: Value = r.json().await.map_err(|e| e.to_string())?;
+        if matches!(v["status"].as_str(), Some("paid" | "fulfilled" | "backordered")) {
+            return Ok(Some((id, token)));
+        }
+    }
+    Ok(None)
 }
 
 /// New files under unused/, as an upload puts them, then a reconcile that

@@ -47,6 +47,18 @@ pub enum Op {
         order: usize,
         product: &'static str,
     },
+    /// Staff gift a buyer credits.
+    Gift {
+        email: usize,
+        amount: i64,
+    },
+    /// A checkout spending a buyer's credits, proved by one of their paid
+    /// orders (the owner) or by an open order a stranger just made for
+    /// their email (must be refused).
+    Spend {
+        email: usize,
+        stranger: bool,
+    },
 }
 
 /// Ops in one step run at once; steps run one after the other.
@@ -71,13 +83,15 @@ fn op(rng: &mut StdRng) -> Op {
             product: pick(rng, &["bronze", "silver", "gold"]),
             provider: pick(rng, &["nowpayments", "stripe"]),
         },
-        20..55 => Op::Pay { order: rng.random_range(0..4), payment: payment(rng), copies: rng.random_range(1..4) },
-        55..61 => Op::Expire,
-        61..68 => Op::Reconcile,
-        68..74 => Op::Refund { order: rng.random_range(0..8) },
-        74..83 => Op::Restock(rng.random_range(1..4)),
-        83..91 => Op::Adjust { action: pick(rng, &["ban", "freeze", "unfreeze"]), file: rng.random_range(0..16) },
-        91..96 => Op::Addon { order: rng.random_range(0..6), product: pick(rng, &["extra-account", "extend-30"]) },
+        20..50 => Op::Pay { order: rng.random_range(0..4), payment: payment(rng), copies: rng.random_range(1..4) },
+        50..56 => Op::Expire,
+        56..63 => Op::Reconcile,
+        63..69 => Op::Refund { order: rng.random_range(0..8) },
+        69..78 => Op::Restock(rng.random_range(1..4)),
+        78..86 => Op::Adjust { action: pick(rng, &["ban", "freeze", "unfreeze"]), file: rng.random_range(0..16) },
+        86..90 => Op::Addon { order: rng.random_range(0..6), product: pick(rng, &["extra-account", "extend-30"]) },
+        90..92 => Op::Gift { email: rng.random_range(0..3), amount: rng.random_range(1..60) },
+        92..94 => Op::Spend { email: rng.random_range(0..3), stranger: rng.random_bool(0.5) },
         _ => Op::Clock(*[60, 900, 3600, 26 * 3600, 31 * 86400].get(rng.random_range(0..5)).unwrap_or(&60)),
     }
 }
