@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use axum::http::Method;
 use serde_json::json;
+use shared::services::jobs::StepReport;
 use shared::services::{invariants, reconcile, stock};
 
 use crate::commits::Snapshot;
@@ -108,7 +109,7 @@ async fn verify(
     let holds = open_holds(ctx).await?;
     let counts = stock::read_counts(ctx).await?.counts;
     let report = invariants::check(ctx).await?;
-    let rec = reconcile::run(ctx, "bench").await?;
+    let rec = reconcile::run(ctx, "bench").await.all_ok()?;
     println!(
         "  check: winners {winners}, holds {holds}, counters reserved {} unused {} available {}; refused \
          insufficient-stock {refused}; invariants {} violation(s) (settled {}); reconcile repairs {}, invariants {}",

@@ -19,6 +19,7 @@ use shared::domain::{LedgerKind, Location, OrderStatus, StockCounts, Timestamp};
 use shared::ports::clock::OffsetClock;
 use shared::ports::{Clock, Index, Query, Records, Write};
 use shared::services::items::to_item;
+use shared::services::jobs::StepReport;
 use shared::services::model::{CountsRecord, FileRecord, LedgerEntry, SubscriptionRecord};
 use shared::services::{Ctx, catalog, keys, reconcile};
 use shared::testkit::stack::local_ctx;
@@ -59,8 +60,11 @@ pub async fn bench(n: usize) -> anyhow::Result<()> {
         let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
         let (rss0, heap0) = (proc_kib("VmRSS:"), heap::current());
         let (t, cpu0) = (Instant::now(), cpu_secs());
-        let r =
-            if label.starts_with("baseline") { read_all(&ctx).await? } else { reconcile::run(&ctx, "bench").await? };
+        let r = if label.starts_with("baseline") {
+            read_all(&ctx).await?
+        } else {
+            reconcile::run(&ctx, "bench").await.all_ok()?
+        };
         let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - cpu0);
         let hwm = if hwm_reset { "" } else { " (VmHWM not reset: whole process)" };
         println!("{label}: {secs:.2} s ({cpu:.2} s CPU)");

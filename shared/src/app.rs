@@ -10,7 +10,7 @@ use crate::adapters::sandbox::SandboxGateway;
 use crate::config::{Config, Payments};
 use crate::http::sandbox::SandboxKeys;
 use crate::http::{AppState, WebhookKeys, auth::AuthKeys};
-use crate::ports::clock::{OffsetClock, UlidGen};
+use crate::ports::clock::{OffsetClock, SystemClock, UlidGen};
 use crate::ports::{Clock, Files, PaymentGateway, Queue, Records};
 use crate::providers::{NowPaymentsVerifier, StripeVerifier};
 use crate::services::{Ctx, Settings};
@@ -80,6 +80,7 @@ pub fn state(cfg: &Config, ports: Ports, gateway: Arc<dyn PaymentGateway>, clock
     let webhooks = WebhookKeys {
         nowpayments: NowPaymentsVerifier::new(cfg.nowpayments_ipn_secrets.clone()),
         stripe: StripeVerifier::new(cfg.stripe_webhook_secrets.clone()),
+        signed_at: Arc::new(SystemClock),
     };
     let sandbox = (cfg.payments == Payments::Sandbox).then(|| {
         Arc::new(SandboxKeys {

@@ -41,7 +41,7 @@ pub const COVERED: &[(&str, &[&str])] = &[
 ];
 
 /// Points other suites crash at (staff stock changes, seats, usage, the
-/// lost fulfilment message).
+/// lost fulfilment message, a failing step of a scheduled job).
 const ELSEWHERE: &[&str] = &[
     "adjust.after_commit",     // tests/staff/crash.rs
     "adjust.after_first_move", // tests/staff/crash.rs
@@ -50,6 +50,8 @@ const ELSEWHERE: &[&str] = &[
     "seats.after_move",        // tests/usage/seats.rs
     "usage.read",              // tests/usage/quotas.rs
     "webhook.enqueue",         // tests/purchase/durability.rs, reconcile.rs
+    "expire.verify",           // shared services/sweeps.rs, functions/expire tests
+    "reconcile.repair",        // shared services/reconcile/tests.rs
 ];
 
 #[test]

@@ -52,3 +52,46 @@ async fn unknown_routes_and_methods_are_problems() {
         problem(app.client.post(format!("{}/admin/reconcile", app.url)).bearer_auth(cs).send().await.unwrap()).await;
     assert_eq!(status, 403);
 }
+
+/// A correctly signed NOWPayments IPN "finished" for a bronze order ($30),
+/// with `pay_amount` and `actually_paid` as the given raw JSON tokens.
+fn ipn_with_amounts(secret: &str, order_id: &str, payment_id: u64, pay_amount: &str, paid: &str) -> (Vec<u8>, String) {
+    let body = format!(
+        r#"{{"payment_id":{payment_id},"parent_payment_id":null,"payment_status":"finished","pay_address":"addr","price_amount":30,"price_currency":"usd","pay_amount":{pay_amount},"actually_paid":{paid},"pay_currency":"usdttrc20","order_id":"{order_id}","order_description":"plan","purchase_id":"1"}}"#
+    );
+    let sig = shared::providers::nowpayments::sign(secret, body.as_bytes()).expect("sign");
+    (body.into_bytes(), sig)
+}
+
+#[tokio::test]
+async fn signed_ipns_with_negative_or_impossible_amounts_are_400_and_change_nothing() {
+    let app = spawn_app().await;
+    app.add_stock(1).await;
+    let (order_id, token, _) = app.checkout_ok("bronze", "nowpayments").await;
+    let cases = [
+        ("-1", "-1"),
+        ("30", "-1"),
+        ("-30", "30"),
+        ("30", "-0.000001"),
+        ("30", "1e400"),
+        ("1e400", "1e400"),
+        ("30", r#""NaN""#),
+        ("30", r#""Infinity""#),
+        (r#""-inf""#, "30"),
+        ("30", "79228162514264337593543950336"),
+    ];
+    for (i, (pay_amount, paid)) in cases.into_iter().enumerate() {
+        let (raw, sig) = ipn_with_amounts(app.nowpayments_secret(), &order_id, 500 + i as u64, pay_amount, paid);
+        let (status, body) =
+            problem(app.post_raw("/webhooks/nowpayments", raw, &[("x-nowpayments-sig", sig)]).await).await;
+        assert_eq!(status, 400, "pay_amount {pay_amount}, actually_paid {paid}: {body}");
+        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.order(&order_id, &token).await["status"], "pending");
+    assert!(app.keys("assigned/").await.is_empty());
+    // The same order still takes a real payment afterwards: nothing was recorded.
+    let (raw, sig) = ipn_with_amounts(app.nowpayments_secret(), &order_id, 500, "30", "30");
+    assert_eq!(app.post_raw("/webhooks/nowpayments", raw, &[("x-nowpayments-sig", sig)]).await.status(), 200);
+    app.wait_for(&order_id, &token, "fulfilled").await;
+}

@@ -163,3 +163,36 @@ async fn stripe_expiry_releases_the_hold_at_once() {
     assert_eq!(app.order(&order_id, &token).await["status"], "expired");
     app.checkout_ok("bronze", "stripe").await;
 }
+
+#[tokio::test]
+async fn after_the_sandbox_clock_moves_webhooks_signed_with_real_time_still_verify() {
+    let app = spawn_app().await;
+    app.add_stock(1).await;
+    // Days ahead in business time: a provider's CLI still signs with real time.
+    let moved = app.post("/sandbox/clock", json!({"advance_seconds": 3 * 86_400})).await;
+    assert_eq!(moved.status(), 200);
+    let (order_id, token, _) = app.checkout_ok("bronze", "stripe").await;
+    let real = Timestamp::system_now();
+    let (raw, h) = stripe_event(
+        app.stripe_secret(),
+        "evt_stale",
+        "checkout.session.completed",
+        &order_id,
+        3000,
+        "usd",
+        real.plus_secs(-301),
+    );
+    let (status, _) = problem(app.post_raw("/webhooks/stripe", raw, &h).await).await;
+    assert_eq!(status, 401, "301 s from real time is stale");
+    assert_eq!(app.order(&order_id, &token).await["status"], "pending");
+    let (raw, h) =
+        stripe_event(app.stripe_secret(), "evt_real", "checkout.session.completed", &order_id, 3000, "usd", real);
+    assert_eq!(app.post_raw("/webhooks/stripe", raw, &h).await.status(), 200);
+    app.wait_for(&order_id, &token, "fulfilled").await;
+    // The sandbox's own signer signs with real time too.
+    let (order_id, _, _) = {
+        app.add_stock(1).await;
+        app.checkout_ok("bronze", "stripe").await
+    };
+    assert_eq!(app.sandbox_pay(&order_id, json!({})).await["webhook_status"], 200);
+}

@@ -20,9 +20,10 @@ async fn main() -> Result<(), Error> {
 }
 
 /// The event says only that it is time (any JSON is accepted); the report
-/// is logged and returned.
+/// is logged and returned, or the invocation fails after every step ran if
+/// any of them failed.
 async fn handler(ctx: &Ctx, _event: LambdaEvent<Value>) -> Result<Value, Error> {
-    lambda::job_result("expire", sweeps::expire_job(ctx).await)
+    lambda::job_steps("expire", sweeps::expire_job(ctx).await)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use shared::app;
 use shared::config::{Backend, Config};
 use shared::http::{AppState, full_router};
 use shared::ports::PaymentGateway;
+use shared::services::jobs::StepReport;
 use shared::services::{Ctx, catalog, restock, sweeps, worker};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -116,16 +117,18 @@ async fn jobs(ctx: Arc<Ctx>, sweeper: backend::Sweeper, every: Duration, mut sto
             _ = stopped.wait_for(|s| *s) => return,
             _ = tokio::time::sleep(every) => {}
         }
-        match sweeps::expire_job(&ctx).await {
-            Ok(report) => tracing::debug!(?report, "expiry job"),
-            Err(e) => tracing::error!(error = ?e, "expiry job failed"),
+        let report = sweeps::expire_job(&ctx).await;
+        match report.failed_steps().as_slice() {
+            [] => tracing::debug!(?report, "expiry job"),
+            failed => tracing::error!(?failed, ?report, "expiry job: steps failed"),
         }
         match shared::services::credits::post_due(&ctx, "schedule:credits").await {
             Ok(report) => tracing::debug!(?report, "credits job"),
             Err(e) => tracing::error!(error = ?e, "credits job failed"),
         }
-        if let Err(e) = shared::services::reconcile::run(&ctx, "schedule:reconcile").await {
-            tracing::error!(error = ?e, "reconcile failed");
+        let report = shared::services::reconcile::run(&ctx, "schedule:reconcile").await;
+        if let failed @ [_, ..] = report.failed_steps().as_slice() {
+            tracing::error!(?failed, ?report, "reconcile: steps failed");
         }
         sweeper.sweep(ctx.clock.now().secs()).await;
     }

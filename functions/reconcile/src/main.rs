@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
 /// The event says only that it is time (any JSON is accepted); the report
 /// is logged and returned.
 async fn handler(ctx: &Ctx, _event: LambdaEvent<Value>) -> Result<Value, Error> {
-    lambda::job_result("reconcile", reconcile::run(ctx, "schedule:reconcile").await)
+    lambda::job_steps("reconcile", reconcile::run(ctx, "schedule:reconcile").await)
 }
 
 #[cfg(test)]

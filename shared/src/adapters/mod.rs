@@ -5,3 +5,4 @@ pub mod aws;
 pub mod embedded;
 pub mod live;
 pub mod sandbox;
+pub mod token;

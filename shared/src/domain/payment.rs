@@ -120,20 +120,25 @@ impl PaymentEvent {
     }
 }
 
-/// Checks a paid event's amounts against the order's price.
+/// Checks a paid event's amounts against the order's price. The parsers
+/// refuse negative amounts; one that arrives here anyway (an event built
+/// elsewhere) is a mismatch, never a payment, and no difference is computed
+/// that could overflow.
 pub fn check_amount(price: &Money, ev: &PaymentEvent) -> AmountCheck {
     if let Some(cur) = &ev.price_currency
         && !cur.eq_ignore_ascii_case(price.currency.as_str())
     {
         return AmountCheck::Mismatch(format!("currency {cur} does not match the order's {}", price.currency.as_str()));
     }
+    if let Some(negative) =
+        [ev.price, ev.pay_amount, ev.actually_paid].into_iter().flatten().find(|d| *d < Decimal::ZERO)
+    {
+        return AmountCheck::Mismatch(format!("negative amount {negative}"));
+    }
     let due = price.to_decimal();
     if let Some(p) = ev.price {
         if p < due {
-            return AmountCheck::Under {
-                missing: (due - p).normalize().to_string(),
-                currency: price.currency.as_str().to_string(),
-            };
+            return under(due, p, price.currency.as_str());
         }
         if p > due && ev.pay_amount.is_some() {
             // A crypto invoice is created for the exact price; another price
@@ -142,15 +147,30 @@ pub fn check_amount(price: &Money, ev: &PaymentEvent) -> AmountCheck {
         }
     }
     if let (Some(expected), Some(paid)) = (ev.pay_amount, ev.actually_paid) {
-        let currency = ev.pay_currency.clone().unwrap_or_default();
+        let currency = ev.pay_currency.as_deref().unwrap_or_default();
         if paid < expected {
-            return AmountCheck::Under { missing: (expected - paid).normalize().to_string(), currency };
+            return under(expected, paid, currency);
         }
         if paid > expected {
-            return AmountCheck::Over { excess: (paid - expected).normalize().to_string(), currency };
+            // Both not negative: the excess fits; checked all the same.
+            return match paid.checked_sub(expected) {
+                Some(excess) => AmountCheck::Over { excess: excess.normalize().to_string(), currency: currency.into() },
+                None => AmountCheck::Mismatch(format!("amounts {paid} and {expected} cannot be compared")),
+            };
         }
     }
     AmountCheck::Ok
+}
+
+/// `less` is below `due`, both not negative, so the difference fits; checked
+/// all the same.
+fn under(due: Decimal, less: Decimal, currency: &str) -> AmountCheck {
+    match due.checked_sub(less) {
+        Some(missing) => {
+            AmountCheck::Under { missing: missing.normalize().to_string(), currency: currency.to_string() }
+        }
+        None => AmountCheck::Mismatch(format!("amounts {due} and {less} cannot be compared")),
+    }
 }
 
 #[cfg(test)]
@@ -198,6 +218,39 @@ mod tests {
         let mut e = ev();
         e.price = Some(Decimal::from_str("31").unwrap());
         assert!(matches!(check_amount(&Money::usd(3000), &e), AmountCheck::Mismatch(_)));
+    }
+
+    #[test]
+    fn negative_or_extreme_amounts_are_a_mismatch_never_a_payment() {
+        for field in 0..3 {
+            let mut e = ev();
+            let neg = Some(Decimal::from_str("-1").unwrap());
+            match field {
+                0 => e.price = neg,
+                1 => e.pay_amount = neg,
+                _ => e.actually_paid = neg,
+            }
+            assert!(matches!(check_amount(&Money::usd(3000), &e), AmountCheck::Mismatch(_)), "{field}");
+        }
+        // Both paid amounts negative used to compare as "paid enough".
+        let mut e = ev();
+        e.pay_amount = Some(Decimal::MIN);
+        e.actually_paid = Some(Decimal::MIN);
+        assert!(matches!(check_amount(&Money::usd(3000), &e), AmountCheck::Mismatch(_)));
+        // The largest amounts do not overflow the difference.
+        let mut e = ev();
+        e.pay_amount = Some(Decimal::MAX);
+        e.actually_paid = Some(Decimal::ZERO);
+        assert_eq!(
+            check_amount(&Money::usd(3000), &e),
+            AmountCheck::Under { missing: Decimal::MAX.to_string(), currency: "btc".into() }
+        );
+        let mut e = ev();
+        e.price = Some(Decimal::ZERO);
+        assert!(matches!(
+            check_amount(&Money::new(i64::MAX, crate::domain::Currency::usd()), &e),
+            AmountCheck::Under { .. }
+        ));
     }
 
     #[test]

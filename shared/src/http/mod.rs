@@ -19,6 +19,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 
+use crate::ports::Clock;
 use crate::providers::{NowPaymentsVerifier, StripeVerifier};
 use crate::services::Ctx;
 use error::ApiError;
@@ -42,6 +43,9 @@ pub async fn client_ip_from_socket(
 pub struct WebhookKeys {
     pub nowpayments: NowPaymentsVerifier,
     pub stripe: StripeVerifier,
+    /// Real time (`SystemClock`), not the business clock in `Ctx`: moving
+    /// the sandbox clock must not make every signature stale.
+    pub signed_at: Arc<dyn Clock>,
 }
 
 #[derive(Clone)]

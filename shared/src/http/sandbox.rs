@@ -62,7 +62,9 @@ pub async fn pay(
     if amount < 0 {
         return Err(ApiError::bad_request("amount must not be negative"));
     }
-    let now = s.ctx.clock.now();
+    // Signed with real time, as a provider's own CLI signs: the sandbox clock
+    // moves business time only.
+    let now = s.webhooks.signed_at.now();
     let (provider, raw_body, headers) = match bundle.order.provider {
         ProviderKind::Nowpayments => {
             // As NOWPayments does: less than due is partially_paid.

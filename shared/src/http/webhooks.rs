@@ -67,7 +67,8 @@ pub async fn receive(
     headers: &HeaderMap,
     raw: &[u8],
 ) -> Result<Response, ApiError> {
-    let now = s.ctx.clock.now();
+    // Freshness is real time; the business clock may have been moved.
+    let now = s.webhooks.signed_at.now();
     let verified = match provider {
         ProviderKind::Nowpayments => s.webhooks.nowpayments.verify(headers, raw, now),
         ProviderKind::Stripe => s.webhooks.stripe.verify(headers, raw, now),

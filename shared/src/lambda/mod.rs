@@ -19,6 +19,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::services::ServiceError;
+use crate::services::jobs::StepReport;
 
 /// JSON log lines on stdout, each carrying the spans it sits in, so the
 /// runtime's `requestId` (and `order_id` where one is known) is on every line.
@@ -65,4 +66,22 @@ pub fn job_result<T: Serialize>(
             Err(e.into())
         }
     }
+}
+
+/// Logs the report of a job that runs every step whatever fails, and
+/// returns it. Only after all steps ran does a failed one fail the
+/// invocation: EventBridge retries it and the function's Errors alarm fires,
+/// while the steps that worked have done their work.
+pub fn job_steps<T: Serialize + StepReport>(
+    job: &'static str,
+    report: T,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    let value = serde_json::to_value(&report)?;
+    let failed = report.failed_steps();
+    if failed.is_empty() {
+        tracing::info!(job, report = %value, "job done");
+        return Ok(value);
+    }
+    tracing::error!(job, ?failed, report = %value, "job steps failed");
+    Err(format!("{job}: steps failed: {}", failed.join(", ")).into())
 }

@@ -9,7 +9,20 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }
 
-/// Wall-clock time plus an offset that only grows (the sandbox clock).
+/// The machine's own time, never moved. Signature freshness (Stripe's 300 s)
+/// is judged by it: a provider signs with real time whatever the sandbox
+/// clock says.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::system_now()
+    }
+}
+
+/// Business time: wall-clock time plus an offset that only grows (the
+/// sandbox clock).
 #[derive(Debug, Default)]
 pub struct OffsetClock {
     offset_ms: AtomicI64,

@@ -88,8 +88,29 @@ impl<'a> Obj<'a> {
         decimal_text(&text).map(Some).ok_or_else(|| self.invalid(name, "expected a decimal number"))
     }
 
-    pub(crate) fn decimal_req(&self, name: &str) -> Result<Decimal, ParseError> {
-        self.decimal_opt(name)?.ok_or_else(|| self.missing(name))
+    /// An amount of money: a decimal that is not negative. NaN, infinities
+    /// and numbers too large for a `Decimal` are not decimals at all.
+    pub(crate) fn amount_opt(&self, name: &str) -> Result<Option<Decimal>, ParseError> {
+        match self.decimal_opt(name)? {
+            Some(d) if d.is_sign_negative() && !d.is_zero() => Err(self.invalid(name, "negative amount")),
+            other => Ok(other),
+        }
+    }
+
+    pub(crate) fn amount_req(&self, name: &str) -> Result<Decimal, ParseError> {
+        self.amount_opt(name)?.ok_or_else(|| self.missing(name))
+    }
+
+    /// An amount in minor units: an integer that is not negative.
+    pub(crate) fn minor_units_opt(&self, name: &str) -> Result<Option<i64>, ParseError> {
+        match self.i64_opt(name)? {
+            Some(n) if n < 0 => Err(self.invalid(name, "negative amount")),
+            other => Ok(other),
+        }
+    }
+
+    pub(crate) fn minor_units_req(&self, name: &str) -> Result<i64, ParseError> {
+        self.minor_units_opt(name)?.ok_or_else(|| self.missing(name))
     }
 
     pub(crate) fn i64_opt(&self, name: &str) -> Result<Option<i64>, ParseError> {
@@ -97,10 +118,6 @@ impl<'a> Obj<'a> {
             None => Ok(None),
             Some(t) => i64::from_str(t).map(Some).map_err(|_| self.invalid(name, "expected an integer")),
         }
-    }
-
-    pub(crate) fn i64_req(&self, name: &str) -> Result<i64, ParseError> {
-        self.i64_opt(name)?.ok_or_else(|| self.missing(name))
     }
 
     pub(crate) fn bool_req(&self, name: &str) -> Result<bool, ParseError> {
@@ -184,13 +201,23 @@ mod tests {
         assert_eq!(obj.str_opt("n").unwrap(), None);
         assert_eq!(obj.str_req("n"), Err(ParseError::Missing("n".into())));
         assert_eq!(obj.id_req("id").unwrap(), "12");
-        assert_eq!(obj.decimal_req("s").unwrap().to_string(), "0.5");
+        assert_eq!(obj.amount_req("s").unwrap().to_string(), "0.5");
         let inner = obj.obj_req("o").unwrap();
         assert_eq!(
-            inner.i64_req("i"),
+            inner.minor_units_req("i"),
             Err(ParseError::Invalid { field: "o.i".into(), reason: "expected an integer".into() })
         );
         assert!(matches!(obj.obj_req("a"), Err(ParseError::Invalid { .. })));
+        let amounts = Obj::root(br#"{"neg":-0.5,"zero":"-0","minor":-1}"#).unwrap();
+        assert_eq!(
+            amounts.amount_req("neg"),
+            Err(ParseError::Invalid { field: "neg".into(), reason: "negative amount".into() })
+        );
+        assert!(amounts.amount_req("zero").unwrap().is_zero());
+        assert_eq!(
+            amounts.minor_units_req("minor"),
+            Err(ParseError::Invalid { field: "minor".into(), reason: "negative amount".into() })
+        );
         assert_eq!(Obj::root(b"[1]").err(), Some(ParseError::NotObject));
         assert!(matches!(Obj::root(b"{nope").err(), Some(ParseError::NotJson(_))));
     }

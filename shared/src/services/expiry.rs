@@ -9,7 +9,7 @@ use super::items::from_item;
 use super::model::SubscriptionRecord;
 use super::revoke::{self, RevokeOutcome};
 use super::{Ctx, ServiceError, keys};
-use crate::domain::{EndReason, GRACE_MILLIS};
+use crate::domain::{EndReason, GRACE_MILLIS, Timestamp};
 use crate::ports::{Change, Cond, Index, Query, RecordError};
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct ExpiryReport {
     pub moved_to_grace: u64,
     pub expired: u64,
     pub files_released: u64,
+    /// Subscriptions whose step failed (logged); the others still moved.
+    pub failed: u64,
 }
 
 pub async fn run(ctx: &Ctx) -> Result<ExpiryReport, ServiceError> {
@@ -32,17 +34,9 @@ pub async fn run(ctx: &Ctx) -> Result<ExpiryReport, ServiceError> {
             if sub.ended.is_some() || sub.valid_until > now {
                 continue;
             }
-            if now < sub.valid_until.plus_millis(GRACE_MILLIS) {
-                if !sub.grace_noted && note_grace(ctx, &sub).await? {
-                    report.moved_to_grace += 1;
-                }
-                continue;
-            }
-            if let RevokeOutcome::Revoked { files } =
-                revoke::revoke(ctx, &sub.subscription_id, EndReason::Expired, "expire").await?
-            {
-                report.expired += 1;
-                report.files_released += files.len() as u64;
+            if let Err(e) = step(ctx, &sub, now, &mut report).await {
+                tracing::error!(subscription_id = %sub.subscription_id, error = ?e, "grace or expiry failed; the next run tries again");
+                report.failed += 1;
             }
         }
         match page.next {
@@ -50,6 +44,28 @@ pub async fn run(ctx: &Ctx) -> Result<ExpiryReport, ServiceError> {
             None => return Ok(report),
         }
     }
+}
+
+/// Grace or expiry for one due subscription.
+async fn step(
+    ctx: &Ctx,
+    sub: &SubscriptionRecord,
+    now: Timestamp,
+    report: &mut ExpiryReport,
+) -> Result<(), ServiceError> {
+    if now < sub.valid_until.plus_millis(GRACE_MILLIS) {
+        if !sub.grace_noted && note_grace(ctx, sub).await? {
+            report.moved_to_grace += 1;
+        }
+        return Ok(());
+    }
+    if let RevokeOutcome::Revoked { files } =
+        revoke::revoke(ctx, &sub.subscription_id, EndReason::Expired, "expire").await?
+    {
+        report.expired += 1;
+        report.files_released += files.len() as u64;
+    }
+    Ok(())
 }
 
 /// Marks the start of grace once and tells the buyer (renew now).

@@ -39,6 +39,9 @@ pub const POINTS: &[&str] = &[
     "seats.after_begin",
     "seats.after_move",
     "usage.read",
+    // scheduled jobs: a step that fails while the others still run
+    "expire.verify",
+    "reconcile.repair",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,6 +17,7 @@ pub mod credits;
 pub mod fulfil;
 pub mod holds;
 pub mod invariants;
+pub mod jobs;
 pub mod ledger;
 pub mod limits;
 pub mod orders;

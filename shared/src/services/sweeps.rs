@@ -2,6 +2,7 @@
 //! backorders waiting for stock, and the events outbox.
 
 use super::items::from_item;
+use super::jobs::{StepOutcome, StepReport, Steps};
 use super::model::OrderRecord;
 use super::{Ctx, ServiceError, keys};
 use crate::domain::OrderStatus;
@@ -23,30 +24,49 @@ pub struct ExpireReport {
     pub files_released: u64,
     /// Usage resets, seat snapshots and stale seat removals.
     pub usage: super::usage::JobsReport,
+    /// Every step, in order, and whether it went through. A failed step's
+    /// counts above stay 0; the steps after it still ran.
+    pub steps: Vec<StepOutcome>,
+}
+
+impl StepReport for ExpireReport {
+    fn steps(&self) -> &[StepOutcome] {
+        &self.steps
+    }
 }
 
 /// The expiry schedule: first ask providers about stale unpaid orders (so a
 /// payment that did land is not expired), then release lapsed holds, queue
 /// paid orders whose fulfilment message was lost, and move subscriptions
-/// into grace and out of it.
-pub async fn expire_job(ctx: &Ctx) -> Result<ExpireReport, ServiceError> {
-    let payments_verified = verify_stale(ctx, VERIFY_AFTER_MILLIS, VERIFY_PER_RUN).await?;
-    let holds_released = super::holds::release_lapsed(ctx).await?;
-    if holds_released > 0 {
-        queue_backorders(ctx).await?;
+/// into grace and out of it. Each step runs even when one before it failed
+/// (the report says which did).
+pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
+    let mut steps = Steps::default();
+    let mut report = ExpireReport::default();
+    let verify = async {
+        ctx.faults.hit("expire.verify")?;
+        verify_stale(ctx, VERIFY_AFTER_MILLIS, VERIFY_PER_RUN).await
+    };
+    report.payments_verified = steps.run("verify_payments", verify).await.unwrap_or(0);
+    report.holds_released = steps.run("release_holds", super::holds::release_lapsed(ctx)).await.unwrap_or(0);
+    if report.holds_released > 0 {
+        steps.run("queue_backorders", queue_backorders(ctx)).await;
     }
-    let paid_requeued = requeue_paid(ctx).await?;
-    let subs = super::expiry::run(ctx).await?;
-    let usage = super::usage::jobs(ctx).await;
-    Ok(ExpireReport {
-        payments_verified,
-        holds_released,
-        paid_requeued,
-        moved_to_grace: subs.moved_to_grace,
-        expired: subs.expired,
-        files_released: subs.files_released,
-        usage,
-    })
+    report.paid_requeued = steps.run("requeue_paid", requeue_paid(ctx)).await.unwrap_or(0);
+    // One subscription that cannot be revoked does not hold up the others.
+    match super::expiry::run(ctx).await {
+        Ok(subs) => {
+            steps.items("grace_and_expiry", subs.failed, "subscriptions");
+            report.moved_to_grace = subs.moved_to_grace;
+            report.expired = subs.expired;
+            report.files_released = subs.files_released;
+        }
+        Err(e) => steps.failed("grace_and_expiry", &e),
+    }
+    report.usage = super::usage::jobs(ctx).await;
+    steps.items("usage", report.usage.failed.into(), "usage jobs");
+    report.steps = steps.finish();
+    report
 }
 
 /// Queues fulfilment again for orders paid more than the configured time ago
@@ -128,4 +148,52 @@ pub async fn verify_stale(ctx: &Ctx, older_than_millis: i64, max: usize) -> Resu
         }
     }
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::adapters::embedded::open_embedded;
+    use crate::ports::clock::OffsetClock;
+    use crate::services::fulfil::{FulfilOutcome, handle};
+    use crate::testkit::stack::{local_ctx, paid_order};
+
+    #[tokio::test]
+    async fn a_failing_step_skips_nothing_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(OffsetClock::default());
+        let b = open_embedded(dir.path(), clock.clone()).unwrap();
+        let ctx =
+            local_ctx(Arc::new(b.records), Arc::new(b.files), (Arc::new(b.fulfil), Arc::new(b.events)), clock.clone());
+        paid_order(&ctx, "bronze").await;
+        let msg = ctx.fulfil_queue.receive(1, Duration::from_secs(30)).await.unwrap().remove(0);
+        assert!(matches!(handle(&ctx, &msg.body).await.unwrap(), FulfilOutcome::Fulfilled { .. }));
+
+        // Past valid_until (30 days): grace, while the first step fails.
+        clock.advance(30 * 86_400 + 3600);
+        ctx.faults.arm("expire.verify", 1);
+        let report = expire_job(&ctx).await;
+        assert_eq!(report.failed_steps(), ["verify_payments"], "{report:?}");
+        assert_eq!(report.steps[0].error.as_deref(), Some("injected fault at expire.verify"));
+        let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["verify_payments", "release_holds", "requeue_paid", "grace_and_expiry", "usage"]);
+        assert_eq!(report.moved_to_grace, 1, "{report:?}");
+
+        // Past grace: expiry, again with the first step failing.
+        clock.advance(25 * 3600);
+        ctx.faults.arm("expire.verify", 1);
+        let report = expire_job(&ctx).await;
+        assert_eq!(report.failed_steps(), ["verify_payments"], "{report:?}");
+        assert_eq!((report.expired, report.files_released), (1, 1), "{report:?}");
+        assert!(report.all_ok().is_err());
+
+        // Nothing armed: every step goes through.
+        let report = expire_job(&ctx).await;
+        assert!(report.failed_steps().is_empty(), "{report:?}");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["steps"][0], serde_json::json!({"name": "verify_payments", "ok": true}));
+    }
 }

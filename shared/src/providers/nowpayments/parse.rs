@@ -9,6 +9,8 @@ use crate::providers::fields::Obj;
 /// `payment_id` and `payment_status` are required. The amounts and currencies
 /// are required when the outcome moves money (paid, partially paid), so the
 /// money check never runs on nothing; otherwise they are read when present.
+/// An amount that is negative, or not a finite decimal, is refused whatever
+/// the status: a signed IPN is still not money until it reads as money.
 pub fn parse(raw: &[u8]) -> Result<PaymentEvent, ParseError> {
     let ipn = Obj::root(raw)?;
     let payment_id = ipn.id_req("payment_id")?;
@@ -21,18 +23,18 @@ pub fn parse(raw: &[u8]) -> Result<PaymentEvent, ParseError> {
         order_id: ipn.id_opt("order_id")?,
         payment_id: Some(payment_id),
         outcome,
-        price: ipn.decimal_opt("price_amount")?,
+        price: ipn.amount_opt("price_amount")?,
         price_currency: ipn.str_opt("price_currency")?,
-        pay_amount: ipn.decimal_opt("pay_amount")?,
-        actually_paid: ipn.decimal_opt("actually_paid")?,
+        pay_amount: ipn.amount_opt("pay_amount")?,
+        actually_paid: ipn.amount_opt("actually_paid")?,
         pay_currency: ipn.str_opt("pay_currency")?,
         is_repeat_deposit: ipn.is_set("parent_payment_id"),
     };
     if matches!(outcome, PaymentOutcome::Paid | PaymentOutcome::PartiallyPaid) {
-        event.price = Some(ipn.decimal_req("price_amount")?);
+        event.price = Some(ipn.amount_req("price_amount")?);
         event.price_currency = Some(ipn.str_req("price_currency")?);
-        event.pay_amount = Some(ipn.decimal_req("pay_amount")?);
-        event.actually_paid = Some(ipn.decimal_req("actually_paid")?);
+        event.pay_amount = Some(ipn.amount_req("pay_amount")?);
+        event.actually_paid = Some(ipn.amount_req("actually_paid")?);
         event.pay_currency = Some(ipn.str_req("pay_currency")?);
     }
     Ok(event)

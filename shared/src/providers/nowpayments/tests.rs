@@ -184,3 +184,38 @@ fn refuses_what_is_not_an_ipn() {
     let bare_paid = br#"{"payment_id":1,"payment_status":"finished","price_amount":30,"price_currency":"usd"}"#;
     assert_eq!(parse(bare_paid), Err(ParseError::Missing("pay_amount".into())));
 }
+
+#[test]
+fn refuses_negative_and_impossible_amounts() {
+    let body = |price: &str, pay: &str, paid: &str, status: &str| {
+        format!(
+            r#"{{"payment_id":1,"payment_status":"{status}","price_amount":{price},"price_currency":"usd",
+               "pay_amount":{pay},"actually_paid":{paid},"pay_currency":"btc"}}"#
+        )
+    };
+    let cases = [
+        ("30", "-1", "-1", "pay_amount"),
+        ("30", "0.1", "-1", "actually_paid"),
+        ("30", "0.1", "-0.00000001", "actually_paid"),
+        ("30", "0.1", "\"-0.1\"", "actually_paid"),
+        ("-30", "0.1", "0.1", "price_amount"),
+        ("30", "0.1", "1e400", "actually_paid"),
+        ("30", "1e400", "0.1", "pay_amount"),
+        ("30", "0.1", "\"NaN\"", "actually_paid"),
+        ("30", "0.1", "\"Infinity\"", "actually_paid"),
+        ("30", "0.1", "79228162514264337593543950336", "actually_paid"),
+    ];
+    // Refused whatever the status: an amount that is not money is not read.
+    for status in ["finished", "partially_paid", "waiting", "refunded"] {
+        for (price, pay, paid, field) in cases {
+            let got = parse(body(price, pay, paid, status).as_bytes());
+            assert!(
+                matches!(&got, Err(ParseError::Invalid { field: f, .. }) if f == field),
+                "{status} {price}/{pay}/{paid}: {got:?}"
+            );
+        }
+    }
+    // Zero is an amount (nothing arrived yet); the money check handles it.
+    let ev = parse(body("30", "0.1", "0", "partially_paid").as_bytes()).unwrap();
+    assert_eq!(ev.actually_paid, dec("0"));
+}

@@ -64,10 +64,13 @@ fn session(s: &Obj<'_>, kind: &str, ev: &mut PaymentEvent) -> Result<(), ParseEr
         Some(id) => Some(id),
         None => metadata_order_id(s)?,
     };
-    let amount =
-        if ev.outcome == PaymentOutcome::Paid { Some(s.i64_req("amount_total")?) } else { s.i64_opt("amount_total")? };
+    let amount = if ev.outcome == PaymentOutcome::Paid {
+        Some(s.minor_units_req("amount_total")?)
+    } else {
+        s.minor_units_opt("amount_total")?
+    };
     match amount {
-        Some(amount) => set_price(s, "amount_total", amount, ev),
+        Some(amount) => set_price(s, amount, ev),
         None => Ok(()),
     }
 }
@@ -82,7 +85,7 @@ fn charge(c: &Obj<'_>, ev: &mut PaymentEvent) -> Result<(), ParseError> {
         Some(id) => Some(id),
         None => Some(c.str_req("id")?),
     };
-    set_price(c, "amount_refunded", c.i64_req("amount_refunded")?, ev)
+    set_price(c, c.minor_units_req("amount_refunded")?, ev)
 }
 
 fn metadata_order_id(obj: &Obj<'_>) -> Result<Option<String>, ParseError> {
@@ -101,10 +104,8 @@ fn expandable_id(obj: &Obj<'_>, name: &str) -> Result<Option<String>, ParseError
 }
 
 /// Minor units to major units with the currency's exponent (5500 usd -> 55.00).
-fn set_price(obj: &Obj<'_>, field: &str, amount: i64, ev: &mut PaymentEvent) -> Result<(), ParseError> {
-    if amount < 0 {
-        return Err(obj.invalid(field, "negative amount"));
-    }
+/// `amount` was read with `minor_units_*`, so it is not negative.
+fn set_price(obj: &Obj<'_>, amount: i64, ev: &mut PaymentEvent) -> Result<(), ParseError> {
     let currency = Currency::parse(&obj.str_req("currency")?).map_err(|e| obj.invalid("currency", &e.reason))?;
     ev.price = Some(Decimal::new(amount, currency.exponent()));
     ev.price_currency = Some(currency.as_str().to_string());

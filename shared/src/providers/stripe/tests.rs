@@ -173,3 +173,25 @@ fn refuses_what_is_not_a_stripe_event() {
     let bad_currency = event("checkout.session.expired", r#"{"id":"cs_1","amount_total":1,"currency":"dollars"}"#);
     assert!(matches!(parse(&bad_currency), Err(ParseError::Invalid { field, .. }) if field == "data.object.currency"));
 }
+
+#[test]
+fn refuses_negative_amounts() {
+    let session = |amount: &str| {
+        event(
+            "checkout.session.completed",
+            &format!(r#"{{"id":"cs_1","payment_status":"paid","amount_total":{amount},"currency":"usd"}}"#),
+        )
+    };
+    for amount in ["-1", "-5500", "-9223372036854775808", "9223372036854775808", "1e3", "\"5500\""] {
+        let got = parse(&session(amount));
+        assert!(
+            matches!(&got, Err(ParseError::Invalid { field, .. }) if field == "data.object.amount_total"),
+            "{amount}: {got:?}"
+        );
+    }
+    let refund = event(
+        "charge.refunded",
+        r#"{"id":"ch_1","amount":5500,"amount_refunded":-5500,"currency":"usd","refunded":true,"metadata":{}}"#,
+    );
+    assert!(matches!(parse(&refund), Err(ParseError::Invalid { field, .. }) if field == "data.object.amount_refunded"));
+}

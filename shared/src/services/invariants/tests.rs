@@ -7,6 +7,7 @@ use crate::domain::Timestamp;
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Item, Key};
 use crate::services::items::json as to_json;
+use crate::services::jobs::StepReport;
 use crate::services::{Ctx, credits, keys, reconcile};
 use crate::testkit::stack::embedded_ctx;
 
@@ -15,7 +16,7 @@ async fn ctx_with_stock(dir: &std::path::Path, n: usize) -> Ctx {
     for i in 0..n {
         ctx.files.put(&format!("unused/f{i}.session"), b"x".to_vec(), true).await.unwrap();
     }
-    reconcile::run(&ctx, "test").await.unwrap();
+    reconcile::run(&ctx, "test").await.all_ok().unwrap();
     ctx
 }
 
@@ -48,7 +49,7 @@ async fn a_clean_store_passes_and_a_file_moved_behind_its_back_fails() {
     ctx.files.move_file("unused/f0.session", "banned/f0.session").await.unwrap();
     assert_eq!(broken(&ctx).await, [Invariant::Conservation, Invariant::NoOversell]);
     // Reconcile repairs it, and the checker agrees.
-    reconcile::run(&ctx, "test").await.unwrap();
+    reconcile::run(&ctx, "test").await.all_ok().unwrap();
     assert_eq!(broken(&ctx).await, []);
 }
 
@@ -181,7 +182,7 @@ async fn the_replay_starts_at_the_checkpoint_and_still_catches_a_forged_entry_af
     assert_eq!(r.ledger_from.as_deref(), Some("000000000001.002"), "{r:?}");
     assert_eq!(broken(&ctx).await, [Invariant::Ledger]);
     // A broken replay earns no checkpoint: reconcile does not move it on.
-    reconcile::run(&ctx, "test").await.unwrap();
+    reconcile::run(&ctx, "test").await.all_ok().unwrap();
     assert_eq!(check(&ctx).await.unwrap().ledger_from.as_deref(), Some("000000000001.002"));
 }
 
@@ -190,7 +191,7 @@ async fn a_checkpoint_from_another_ledger_state_is_not_used() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = ctx_with_stock(dir.path(), 3).await;
     zero_commit(&ctx).await;
-    reconcile::run(&ctx, "test").await.unwrap();
+    reconcile::run(&ctx, "test").await.all_ok().unwrap();
     assert_eq!(check(&ctx).await.unwrap().ledger_from.as_deref(), Some("000000000002.000"));
     let early = vec![Change::Set("before".into(), 5.into())];
     ctx.records.update(&keys::ledger(1, 0), early, None).await.unwrap();

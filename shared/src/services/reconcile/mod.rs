@@ -23,6 +23,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::alerts;
+use super::jobs::{StepOutcome, StepReport, Steps};
 use super::stock::{self, CommitError, StockEntry};
 use super::{Ctx, ServiceError, sweeps};
 use crate::domain::{LedgerKind, Location, StockCounts};
@@ -86,6 +87,15 @@ pub struct ReconcileReport {
     pub errors: u64,
     /// The invariant checker's findings after this run's repairs.
     pub invariants: super::invariants::InvariantReport,
+    /// Every step, in order, and whether it went through. A failed step's
+    /// counts stay 0; the steps after it still ran.
+    pub steps: Vec<StepOutcome>,
+}
+
+impl StepReport for ReconcileReport {
+    fn steps(&self) -> &[StepOutcome] {
+        &self.steps
+    }
 }
 
 impl ReconcileReport {
@@ -176,37 +186,53 @@ fn one(loc: Location, n: i64) -> StockCounts {
     c
 }
 
-pub async fn run(ctx: &Ctx, actor: &str) -> Result<ReconcileReport, ServiceError> {
+/// One run. Every step runs even when one before it failed; `steps` in the
+/// report says which did (the scheduled run then fails, after all of them).
+pub async fn run(ctx: &Ctx, actor: &str) -> ReconcileReport {
     run_with(ctx, actor, &Options::default()).await
 }
 
-pub async fn run_with(ctx: &Ctx, actor: &str, options: &Options) -> Result<ReconcileReport, ServiceError> {
+pub async fn run_with(ctx: &Ctx, actor: &str, options: &Options) -> ReconcileReport {
+    let mut steps = Steps::default();
     let mut run = Run::new(ctx, actor);
-    // Finish stale work first, so its files are settled before the scan.
-    intents::finish_stale(&mut run).await?;
-    let start = stock::read_counts(ctx).await?;
-    let pending_before = intents::pending(ctx).await?;
-    for loc in [Location::Unused, Location::Banned, Location::Frozen] {
-        scan::location(&mut run, loc).await?;
-    }
-    assigned::scan(&mut run).await?;
-    assigned::attach_orphans(&mut run).await?;
-    assigned::find_ghosts(&mut run).await?;
-    let pending_after = intents::pending(ctx).await?;
-    let quiet = pending_before == 0 && pending_after == 0 && run.report.in_flight == 0;
-    counters::verify(&mut run, start.version, quiet).await?;
-    run.report.requeued = sweeps::requeue_paid(ctx).await?;
-    if run.stock_returned {
-        run.report.backorders_queued = sweeps::queue_backorders(ctx).await?;
-    }
-    run.report.low_stock_alerts = alerts::check_low_stock(ctx, options.low_stock_purchases).await?;
+    steps.run("repair", repair(&mut run)).await;
+    let stock_returned = run.stock_returned;
     let mut report = run.report;
-    report.invariants = super::invariants::check_and_checkpoint(ctx).await?;
-    if !report.invariants.ok() {
-        tracing::error!(violations = ?report.invariants.violations, "invariants broken after reconcile");
+    report.requeued = steps.run("requeue_paid", sweeps::requeue_paid(ctx)).await.unwrap_or(0);
+    if stock_returned {
+        report.backorders_queued = steps.run("queue_backorders", sweeps::queue_backorders(ctx)).await.unwrap_or(0);
     }
+    let low_stock = alerts::check_low_stock(ctx, options.low_stock_purchases);
+    report.low_stock_alerts = steps.run("low_stock_alerts", low_stock).await.unwrap_or(0);
+    if let Some(invariants) = steps.run("invariants", super::invariants::check_and_checkpoint(ctx)).await {
+        if !invariants.ok() {
+            tracing::error!(violations = ?invariants.violations, "invariants broken after reconcile");
+        }
+        report.invariants = invariants;
+    }
+    report.steps = steps.finish();
     if report.repairs() + report.orphans + report.in_flight + report.errors > 0 {
         tracing::info!(?report, "reconcile");
     }
-    Ok(report)
+    report
+}
+
+/// Storage against records: its parts depend on one another (the counters
+/// are compared with what the scans matched), so the first failure ends it.
+async fn repair(run: &mut Run<'_>) -> Result<(), ServiceError> {
+    let ctx = run.ctx;
+    ctx.faults.hit("reconcile.repair")?;
+    // Finish stale work first, so its files are settled before the scan.
+    intents::finish_stale(run).await?;
+    let start = stock::read_counts(ctx).await?;
+    let pending_before = intents::pending(ctx).await?;
+    for loc in [Location::Unused, Location::Banned, Location::Frozen] {
+        scan::location(run, loc).await?;
+    }
+    assigned::scan(run).await?;
+    assigned::attach_orphans(run).await?;
+    assigned::find_ghosts(run).await?;
+    let pending_after = intents::pending(ctx).await?;
+    let quiet = pending_before == 0 && pending_after == 0 && run.report.in_flight == 0;
+    counters::verify(run, start.version, quiet).await
 }

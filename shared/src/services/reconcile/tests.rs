@@ -2,6 +2,7 @@ use super::assigned::parse_key;
 use super::settle::{Decision, Place, decide};
 use super::*;
 use crate::domain::Timestamp;
+use crate::services::jobs::StepReport;
 use crate::services::model::FileRecord;
 use crate::testkit::stack::embedded_ctx;
 
@@ -76,13 +77,13 @@ async fn bad_names_are_left_and_a_recordless_twin_is_adopted_once() {
     for key in ["unused/a.session", "banned/a.session", "unused/bad name", "unused/sub/b.session"] {
         ctx.files.put(key, b"x".to_vec(), true).await.unwrap();
     }
-    let report = run(&ctx, "test").await.unwrap();
+    let report = run(&ctx, "test").await.all_ok().unwrap();
     assert_eq!((report.adopted, report.duplicates, report.rejected), (1, 1, 2), "{report:?}");
     assert!(ctx.files.head("banned/a.session").await.unwrap().is_none());
     let counts = stock::read_counts(&ctx).await.unwrap().counts;
     assert_eq!((counts.unused, counts.banned), (1, 0));
     assert!(report.counters_checked && !report.counters_fixed, "{report:?}");
-    let again = run(&ctx, "test").await.unwrap();
+    let again = run(&ctx, "test").await.all_ok().unwrap();
     assert_eq!(again.repairs(), 0, "{again:?}");
     assert_eq!(again.rejected, 2);
 }
@@ -95,21 +96,35 @@ async fn a_lost_file_found_under_assigned_goes_back_to_stock() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = embedded_ctx(dir.path());
     ctx.files.put("unused/a.session", b"x".to_vec(), true).await.unwrap();
-    assert_eq!(run(&ctx, "test").await.unwrap().adopted, 1);
+    assert_eq!(run(&ctx, "test").await.all_ok().unwrap().adopted, 1);
     ctx.files.delete("unused/a.session").await.unwrap();
-    assert_eq!(run(&ctx, "test").await.unwrap().lost, 1);
+    assert_eq!(run(&ctx, "test").await.all_ok().unwrap().lost, 1);
 
     ctx.files.put("assigned/u1/a.session", b"x".to_vec(), true).await.unwrap();
-    let report = run(&ctx, "test").await.unwrap();
+    let report = run(&ctx, "test").await.all_ok().unwrap();
     assert!(ctx.files.head("assigned/u1/a.session").await.unwrap().is_none());
     assert!(ctx.files.head("unused/a.session").await.unwrap().is_some());
     assert!(report.orphan_keys.is_empty() && report.invariants.ok(), "{report:?}");
     let counts = stock::read_counts(&ctx).await.unwrap().counts;
     assert_eq!((counts.unused, counts.assigned), (1, 0));
-    assert_eq!(run(&ctx, "test").await.unwrap().repaired, 0);
+    assert_eq!(run(&ctx, "test").await.all_ok().unwrap().repaired, 0);
 
     ctx.files.put("assigned/u2/b.session", b"x".to_vec(), true).await.unwrap();
-    let report = run(&ctx, "test").await.unwrap();
+    let report = run(&ctx, "test").await.all_ok().unwrap();
     assert_eq!(report.orphan_keys, ["assigned/u2/b.session"], "{report:?}");
     assert!(ctx.files.head("assigned/u2/b.session").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_failed_repair_still_runs_the_independent_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = embedded_ctx(dir.path());
+    ctx.faults.arm("reconcile.repair", 1);
+    let report = run(&ctx, "test").await;
+    assert_eq!(report.failed_steps(), ["repair"], "{report:?}");
+    let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["repair", "requeue_paid", "low_stock_alerts", "invariants"]);
+    assert!(report.all_ok().is_err());
+    let report = run(&ctx, "test").await;
+    assert!(report.failed_steps().is_empty(), "{report:?}");
 }

@@ -11,6 +11,7 @@ use super::DynamoRecords;
 use super::convert::{check_changes, key_attrs, require_key, to_attrs};
 use super::errors::{cancelled, classify};
 use super::expr::Placeholders;
+use crate::adapters::token::transaction_token;
 use crate::ports::records::{Key, MAX_TRANSACTION_ITEMS, RecordError, Write};
 
 pub(super) async fn run(records: &DynamoRecords, writes: Vec<Write>) -> Result<(), RecordError> {
@@ -29,18 +30,50 @@ pub(super) async fn run(records: &DynamoRecords, writes: Vec<Write>) -> Result<(
             return Err(RecordError::Invalid(format!("key {}/{} written twice in one transaction", key.pk, key.sk)));
         }
     }
+    // One token per call, reused by every retry of it (see adapters::token).
+    let token = transaction_token(&ulid::Ulid::new().to_string(), &writes);
     let items = writes.into_iter().map(|w| item(&records.table, w)).collect::<Result<Vec<_>, _>>()?;
-    let req = records.client.transact_write_items().set_transact_items(Some(items));
-    match records.counter.call("dynamodb.TransactWriteItems", req.send()).await {
-        Ok(_) => Ok(()),
-        Err(e) => match e.as_service_error() {
+    let mut wait = IN_PROGRESS_FIRST_WAIT;
+    let mut attempt = 0;
+    loop {
+        let req = records
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .client_request_token(token.clone());
+        let e = match records.counter.call("dynamodb.TransactWriteItems", req.send()).await {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        match e.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                Err(cancelled(c.cancellation_reasons(), c.message().unwrap_or("cancelled")))
+                return Err(cancelled(c.cancellation_reasons(), c.message().unwrap_or("cancelled")));
             }
-            _ => Err(classify("TransactWriteItems", e)),
-        },
+            // An earlier attempt under this token (an SDK retry after a lost
+            // response) is still running: ask again with the same token and
+            // get its outcome, rather than guess.
+            Some(TransactWriteItemsError::TransactionInProgressException(_)) if attempt < IN_PROGRESS_RETRIES => {
+                tracing::warn!(%token, attempt, "transaction still in progress under its token; asking again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                attempt += 1;
+            }
+            // Same token, other writes: only a bug in the derivation could do
+            // that. Not retryable; nothing was written under this request.
+            Some(TransactWriteItemsError::IdempotentParameterMismatchException(_)) => {
+                tracing::error!(%token, "ClientRequestToken reused for other writes");
+                return Err(RecordError::Invalid(format!("transaction token {token} reused for other writes")));
+            }
+            // Still in progress after the retries: the outcome is unknown, so
+            // the caller re-reads (retryable), as after any lost response.
+            _ => return Err(classify("TransactWriteItems", e)),
+        }
     }
 }
+
+/// Asking again about a transaction still in progress: 50, 100, 200, 400 ms.
+const IN_PROGRESS_RETRIES: u32 = 4;
+const IN_PROGRESS_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 fn write_key(write: &Write) -> Result<Key, RecordError> {
     match write {
