@@ -23,6 +23,8 @@ pub struct Settings {
     pub pending_per_ip: u32,
     /// Loyalty credits: earn rate and hold.
     pub credits: crate::domain::CreditRules,
+    /// Which file names are stock; anything else in storage is left alone.
+    pub stock_pattern: crate::domain::StockPattern,
 }
 
 /// Everything a use case needs: the ports, the settings and test hooks.

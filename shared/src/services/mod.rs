@@ -19,6 +19,7 @@ pub mod holds;
 pub mod invariants;
 pub mod ledger;
 pub mod limits;
+pub(crate) mod listed;
 pub mod orders;
 pub mod reconcile;
 pub mod refunds;
