@@ -59,7 +59,8 @@ impl Ctx {
     ) -> Self {
         Ctx {
             records,
-            files,
+            // Every move and delete of a session file carries its journal.
+            files: Arc::new(super::sidecars::WithSidecars(files)),
             fulfil_queue,
             events,
             gateway,

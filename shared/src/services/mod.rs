@@ -26,6 +26,7 @@ pub mod refunds;
 pub mod restock;
 pub mod revoke;
 pub mod seats;
+mod sidecars;
 pub mod stock;
 pub mod subscriptions;
 pub mod sweeps;
