@@ -35,24 +35,28 @@ fn split(key: &str) -> Result<(Option<&str>, &str), String> {
     }
 }
 
-/// The judgement of one key on its own; a journal still needs its session
-/// file looked for (the key of which comes back).
-fn judge_alone(ctx: &Ctx, key: &str) -> Result<Listed, String> {
+/// One key judged on its own: a journal still needs its session file looked for.
+enum Alone {
+    Judged(Listed),
+    Journal { session: String },
+}
+
+fn judge_alone(ctx: &Ctx, key: &str) -> Alone {
     let (user, name) = match split(key) {
         Ok(parts) => parts,
-        Err(why) => return Ok(Listed::Rejected(why)),
+        Err(why) => return Alone::Judged(Listed::Rejected(why)),
     };
-    Ok(match ctx.settings.stock_pattern.judge(name) {
+    Alone::Judged(match ctx.settings.stock_pattern.judge(name) {
         Judged::Stock(n) => Listed::Stock { user: user.map(str::to_string), name: n.as_str().to_string() },
         Judged::Junk(why) => Listed::Rejected(why),
-        Judged::Sidecar { of } => return Err(format!("{}{of}", &key[..key.len() - name.len()])),
+        Judged::Sidecar { of } => return Alone::Journal { session: format!("{}{of}", &key[..key.len() - name.len()]) },
     })
 }
 
 /// The stock file a key holds, if it is one (journals and junk are not).
 pub(crate) fn stock(ctx: &Ctx, key: &str) -> Option<(Option<String>, String)> {
     match judge_alone(ctx, key) {
-        Ok(Listed::Stock { user, name }) => Some((user, name)),
+        Alone::Judged(Listed::Stock { user, name }) => Some((user, name)),
         _ => None,
     }
 }
@@ -65,10 +69,10 @@ pub(crate) async fn judge_page(ctx: &Ctx, keys: &[String]) -> Result<Vec<Listed>
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
         let judged = match judge_alone(ctx, key) {
-            Ok(listed) => listed,
-            Err(session) if in_page.contains(session.as_str()) => Listed::Sidecar,
-            Err(session) if ctx.files.head(&session).await?.is_some() => Listed::Sidecar,
-            Err(session) => Listed::Rejected(format!("a journal with no '{session}' beside it")),
+            Alone::Judged(listed) => listed,
+            Alone::Journal { session } if in_page.contains(session.as_str()) => Listed::Sidecar,
+            Alone::Journal { session } if ctx.files.head(&session).await?.is_some() => Listed::Sidecar,
+            Alone::Journal { session } => Listed::Rejected(format!("a journal with no '{session}' beside it")),
         };
         out.push(judged);
     }
