@@ -62,6 +62,7 @@ pub fn settings(cfg: &Config) -> Settings {
             minor_per_credit: cfg.credit_minor_per_credit,
             hold_millis: cfg.credit_hold_hours * 3_600_000,
         },
+        stock_pattern: cfg.stock_pattern.clone(),
     }
 }
 

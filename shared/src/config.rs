@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 
+use crate::domain::StockPattern;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Embedded,
@@ -57,6 +59,8 @@ pub struct Config {
     /// earned credit stays pending.
     pub credit_minor_per_credit: i64,
     pub credit_hold_hours: i64,
+    /// Which file names under the stock prefixes are stock (a glob).
+    pub stock_pattern: StockPattern,
     /// Live payments: provider API endpoints and keys, and where Stripe
     /// Checkout sends the buyer back to.
     pub nowpayments_api_url: String,
@@ -165,6 +169,11 @@ impl Config {
                 number(&get, "STOCKROOM_CREDIT_HOLD_HOURS", 48)?,
                 "STOCKROOM_CREDIT_HOLD_HOURS",
             )?,
+            stock_pattern: match get("STOCKROOM_STOCK_PATTERN") {
+                None => StockPattern::default(),
+                Some(p) => StockPattern::parse(&p)
+                    .map_err(|e| ConfigError { var: "STOCKROOM_STOCK_PATTERN", problem: e.reason })?,
+            },
             nowpayments_api_url: get("NOWPAYMENTS_API_URL").unwrap_or_else(|| "https://api.nowpayments.io".into()),
             nowpayments_api_key: secret("NOWPAYMENTS_API_KEY", "")?,
             stripe_api_url: get("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into()),
@@ -230,6 +239,17 @@ mod tests {
         assert_eq!(cfg(Place::Local, &[("PORT", "http")]).unwrap_err().var, "PORT");
         assert_eq!(cfg(Place::Local, &[("STOCKROOM_HOLD_MINUTES", "0")]).unwrap_err().var, "STOCKROOM_HOLD_MINUTES");
         assert_eq!(cfg(Place::Local, &[("STOCKROOM_BACKEND", "mysql")]).unwrap_err().var, "STOCKROOM_BACKEND");
+        assert_eq!(
+            cfg(Place::Local, &[("STOCKROOM_STOCK_PATTERN", "a/*")]).unwrap_err().var,
+            "STOCKROOM_STOCK_PATTERN"
+        );
+    }
+
+    #[test]
+    fn stock_pattern_defaults_to_session_files() {
+        assert_eq!(cfg(Place::Local, &[]).unwrap().stock_pattern.as_str(), "*.session");
+        let c = cfg(Place::Local, &[("STOCKROOM_STOCK_PATTERN", "acct-*.json")]).unwrap();
+        assert!(c.stock_pattern.matches("acct-1.json"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! finds nothing left to repair.
 
 mod helpers;
+mod junk;
 
 use std::time::Duration;
 

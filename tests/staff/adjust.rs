@@ -180,3 +180,29 @@ async fn a_ban_with_replacement_and_a_revoke_at_once_leave_nothing_assigned() {
     }
     settled(&app).await;
 }
+
+/// A session file's journal goes with it through freeze, unfreeze and ban,
+/// and is deleted with it on write-off; it is never counted as stock.
+#[tokio::test]
+async fn a_journal_follows_its_session_through_every_action() {
+    let app = spawn_app().await;
+    let n = app.add_stock(2).await;
+    let files = &app.ctx().files;
+    for name in &n {
+        files.put(&format!("unused/{name}-journal"), b"j".to_vec(), true).await.unwrap();
+    }
+    let journals = |prefix: &'static str| {
+        let app = &app;
+        async move { app.keys(prefix).await.into_iter().filter(|k| k.ends_with("-journal")).collect::<Vec<_>>() }
+    };
+    assert_eq!(outcomes(&adjust(&app, "freeze", &[&n[0]], "check").await), ["frozen"]);
+    assert_eq!(journals("frozen/").await, [format!("frozen/{}-journal", n[0])]);
+    assert_eq!(outcomes(&adjust(&app, "unfreeze", &[&n[0]], "fine").await), ["unfrozen"]);
+    assert_eq!(journals("unused/").await.len(), 2);
+    assert_eq!(outcomes(&adjust(&app, "ban", &[&n[0]], "platform ban").await), ["banned"]);
+    assert_eq!(journals("banned/").await, [format!("banned/{}-journal", n[0])]);
+    assert_eq!(outcomes(&adjust(&app, "write_off", &[&n[0], &n[1]], "dead").await), ["written_off", "written_off"]);
+    assert!(app.keys("").await.is_empty(), "write-off took the journals too");
+    let stock = app.get_admin("/admin/stock").await;
+    assert_eq!((stock["unused"].as_i64(), stock["banned"].as_i64()), (Some(0), Some(0)), "{stock}");
+}

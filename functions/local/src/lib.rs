@@ -72,6 +72,10 @@ pub async fn start_with(mut cfg: Config, options: Options) -> anyhow::Result<Run
     catalog::seed(&ctx).await.context("seeding the catalog")?;
     let scan = restock::adopt_new_files(&ctx, "startup").await.context("scanning unused/ for new stock")?;
     tracing::info!(adopted = scan.adopted, scanned = scan.scanned, backend = ?cfg.backend, "stock scanned");
+    if scan.rejected > 0 {
+        let pattern = cfg.stock_pattern.as_str();
+        tracing::warn!(rejected = scan.rejected, keys = ?scan.rejected_keys, pattern, "files in unused/ that are not stock");
+    }
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();

@@ -23,6 +23,8 @@ pub struct Settings {
     pub pending_per_ip: u32,
     /// Loyalty credits: earn rate and hold.
     pub credits: crate::domain::CreditRules,
+    /// Which file names are stock; anything else in storage is left alone.
+    pub stock_pattern: crate::domain::StockPattern,
 }
 
 /// Everything a use case needs: the ports, the settings and test hooks.
@@ -57,7 +59,8 @@ impl Ctx {
     ) -> Self {
         Ctx {
             records,
-            files,
+            // Every move and delete of a session file carries its journal.
+            files: Arc::new(super::sidecars::WithSidecars(files)),
             fulfil_queue,
             events,
             gateway,

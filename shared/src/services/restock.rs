@@ -6,18 +6,22 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::items::{from_item, to_item};
+use super::listed::{Listed, REJECTED_SAMPLE, judge_page};
 use super::model::FileRecord;
 use super::stock::{CommitError, StockEntry, commit, delta};
 use super::{Ctx, ServiceError, keys};
-use crate::domain::{FileName, LedgerKind, Location};
+use crate::domain::{LedgerKind, Location};
 use crate::ports::{Cond, Index, Query, SkRange, Write};
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct AdoptReport {
     pub scanned: u64,
     pub adopted: u64,
-    /// Files whose name is not a valid stock file name (left where they are).
+    /// Files that are not stock (not a valid name, not matching the stock
+    /// pattern, a journal with no session file): left where they are.
     pub rejected: u64,
+    /// The first of them, for staff.
+    pub rejected_keys: Vec<String>,
     /// Files in unused/ whose record says they are elsewhere (reconcile's work).
     pub drift: u64,
     pub backorders_queued: u64,
@@ -34,14 +38,17 @@ pub async fn adopt_new_files(ctx: &Ctx, actor: &str) -> Result<AdoptReport, Serv
     loop {
         let page = ctx.files.list("unused/", after.as_deref(), PAGE).await?;
         let mut names = Vec::with_capacity(page.keys.len());
-        for key in &page.keys {
-            report.scanned += 1;
-            let rest = key.strip_prefix("unused/").unwrap_or(key);
-            match FileName::parse(rest) {
-                Ok(n) => names.push(n.as_str().to_string()),
-                Err(e) => {
+        report.scanned += page.keys.len() as u64;
+        for (key, judged) in page.keys.iter().zip(judge_page(ctx, &page.keys).await?) {
+            match judged {
+                Listed::Stock { name, .. } => names.push(name),
+                Listed::Sidecar => {}
+                Listed::Rejected(why) => {
                     report.rejected += 1;
-                    tracing::warn!(%key, error = %e, "not adopting a file with a bad name");
+                    if report.rejected_keys.len() < REJECTED_SAMPLE {
+                        report.rejected_keys.push(key.clone());
+                    }
+                    tracing::warn!(%key, %why, "not stock; not adopted, left where it is");
                 }
             }
         }

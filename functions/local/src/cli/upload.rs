@@ -4,14 +4,14 @@
 //! them as stock. Writing the store directly (not through the stack) is what
 //! the stack expects: storage is the truth and reconcile adopts new files.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use shared::config::{Config, Place};
-use shared::domain::FileName;
+use shared::domain::{Judged, StockPattern, sidecar_of};
 use shared::ports::{FileError, Files};
 
 use super::{Api, Global, UploadArgs, table};
@@ -22,7 +22,22 @@ struct Tally {
     in_stock: u64,
     same_content: u64,
     conflicts: u64,
-    bad_names: u64,
+    /// Not stock: no match for the stock pattern, a bad name, a stray journal.
+    not_stock: u64,
+    journals: u64,
+}
+
+/// One upload: the store, what is in it, and what this run did.
+struct Upload<'a> {
+    files: &'a dyn Files,
+    stored: HashMap<String, String>,
+    pattern: StockPattern,
+    /// Content hash -> the first file with it.
+    seen: HashMap<[u8; 32], String>,
+    /// Session files uploaded by this run: their journals go up too.
+    uploaded: HashSet<String>,
+    tally: Tally,
+    bar: ProgressBar,
 }
 
 pub async fn run(g: &Global, args: &UploadArgs) -> anyhow::Result<()> {
@@ -38,18 +53,26 @@ pub async fn run(g: &Global, args: &UploadArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut tally = Tally::default();
-    let mut seen: HashMap<[u8; 32], String> = HashMap::new();
+    let mut up = Upload {
+        files: files.as_ref(),
+        stored,
+        pattern: cfg.stock_pattern.clone(),
+        seen: HashMap::new(),
+        uploaded: HashSet::new(),
+        tally: Tally::default(),
+        bar,
+    };
     for path in &paths {
         let shown = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        bar.set_message(shown.clone());
-        upload_one(files.as_ref(), &stored, &mut seen, &mut tally, path, &shown, &bar).await?;
-        bar.inc(1);
+        up.bar.set_message(shown.clone());
+        up.one(path, &shown).await?;
+        up.bar.inc(1);
     }
-    bar.finish_and_clear();
+    up.bar.finish_and_clear();
+    let tally = up.tally;
     println!(
-        "uploaded {}, already in stock {}, same content as another file {}, conflicts {}, bad names {}",
-        tally.uploaded, tally.in_stock, tally.same_content, tally.conflicts, tally.bad_names
+        "uploaded {}, already in stock {}, same content as another file {}, conflicts {}, not stock {}, journals {}",
+        tally.uploaded, tally.in_stock, tally.same_content, tally.conflicts, tally.not_stock, tally.journals
     );
     if let Some(api) = api {
         let report = api.post("/admin/reconcile").await.map_err(|e| {
@@ -111,44 +134,69 @@ async fn names_in_store(files: &dyn Files) -> anyhow::Result<HashMap<String, Str
     }
 }
 
-async fn upload_one(
-    files: &dyn Files,
-    stored: &HashMap<String, String>,
-    seen: &mut HashMap<[u8; 32], String>,
-    tally: &mut Tally,
-    path: &Path,
-    shown: &str,
-    bar: &ProgressBar,
-) -> anyhow::Result<()> {
-    let Ok(name) = FileName::parse(shown) else {
-        bar.suspend(|| eprintln!("skipped {shown}: not a valid stock file name"));
-        tally.bad_names += 1;
-        return Ok(());
-    };
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let hash: [u8; 32] = Sha256::digest(&bytes).into();
-    if let Some(first) = seen.get(&hash) {
-        bar.suspend(|| eprintln!("skipped {name}: same content as {first}"));
-        tally.same_content += 1;
-        return Ok(());
-    }
-    seen.insert(hash, name.to_string());
-    if let Some(key) = stored.get(name.as_str()) {
-        // Never a second copy of a name: a file that moved since the listing
-        // (head finds nothing) is still in stock.
-        match files.head(key).await.with_context(|| format!("checking {key}"))? {
-            Some(meta) if meta.size != bytes.len() as u64 => {
-                bar.suspend(|| eprintln!("conflict {name}: {key} has {} bytes, this file {}", meta.size, bytes.len()));
-                tally.conflicts += 1;
+impl Upload<'_> {
+    async fn one(&mut self, path: &Path, shown: &str) -> anyhow::Result<()> {
+        let name = match self.pattern.judge(shown) {
+            Judged::Stock(name) => name,
+            // Went up with its session file (paths are sorted: that came
+            // first), or that is in stock already.
+            Judged::Sidecar { of } if self.uploaded.contains(&of) || self.stored.contains_key(&of) => return Ok(()),
+            Judged::Sidecar { of } => {
+                self.bar.suspend(|| eprintln!("skipped {shown}: the journal of {of}, which was not uploaded now"));
+                self.tally.not_stock += 1;
+                return Ok(());
             }
-            _ => tally.in_stock += 1,
+            Judged::Junk(why) => {
+                self.bar.suspend(|| eprintln!("skipped {shown}: not stock ({why}; STOCKROOM_STOCK_PATTERN)"));
+                self.tally.not_stock += 1;
+                return Ok(());
+            }
+        };
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let hash: [u8; 32] = Sha256::digest(&bytes).into();
+        if let Some(first) = self.seen.get(&hash) {
+            self.bar.suspend(|| eprintln!("skipped {name}: same content as {first}"));
+            self.tally.same_content += 1;
+            return Ok(());
         }
-        return Ok(());
+        self.seen.insert(hash, name.to_string());
+        if let Some(key) = self.stored.get(name.as_str()) {
+            // Never a second copy of a name: a file that moved since the listing
+            // (head finds nothing) is still in stock.
+            match self.files.head(key).await.with_context(|| format!("checking {key}"))? {
+                Some(meta) if meta.size != bytes.len() as u64 => {
+                    let size = meta.size;
+                    self.bar
+                        .suspend(|| eprintln!("conflict {name}: {key} has {size} bytes, this file {}", bytes.len()));
+                    self.tally.conflicts += 1;
+                }
+                _ => self.tally.in_stock += 1,
+            }
+            return Ok(());
+        }
+        // The journal first: whoever sees the session file sees its journal.
+        let journal = path.with_file_name(sidecar_of(name.as_str()));
+        if journal.is_file() {
+            self.journal(&journal, &sidecar_of(name.as_str())).await?;
+        }
+        match self.files.put(&format!("unused/{name}"), bytes, true).await {
+            Ok(()) => {
+                self.tally.uploaded += 1;
+                self.uploaded.insert(name.to_string());
+            }
+            Err(FileError::Exists(_)) => self.tally.in_stock += 1,
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("uploading {name}"))),
+        }
+        Ok(())
     }
-    match files.put(&format!("unused/{name}"), bytes, true).await {
-        Ok(()) => tally.uploaded += 1,
-        Err(FileError::Exists(_)) => tally.in_stock += 1,
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("uploading {name}"))),
+
+    /// A journal goes up beside the session file this run uploads.
+    async fn journal(&mut self, path: &Path, name: &str) -> anyhow::Result<()> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        match self.files.put(&format!("unused/{name}"), bytes, true).await {
+            Ok(()) | Err(FileError::Exists(_)) => self.tally.journals += 1,
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("uploading {name}"))),
+        }
+        Ok(())
     }
-    Ok(())
 }

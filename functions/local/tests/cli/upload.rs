@@ -21,6 +21,9 @@ async fn uploads_then_adopts_then_skips_everything() {
         // The same account under another name: one upload only.
         ("acct-3-copy.session", "three"),
         (".hidden", "not a stock name"),
+        // Not stock: never uploaded. A session's journal goes up with it.
+        ("README.txt", "notes"),
+        ("acct-1.session-journal", "journal"),
     ]);
     std::fs::create_dir(src.path().join("subdir")).expect("subdir");
     let dir = src.path().to_str().expect("utf-8");
@@ -28,19 +31,27 @@ async fn uploads_then_adopts_then_skips_everything() {
     let run = app.cli(&["upload", dir]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains("uploaded 3, already in stock 0, same content as another file 1, conflicts 0, bad names 1"),
+        run.stdout.contains(
+            "uploaded 3, already in stock 0, same content as another file 1, conflicts 0, not stock 2, journals 1"
+        ),
         "{}",
         run.stdout
     );
     assert!(run.stdout.contains("reconcile adopted 3 new files"), "{}", run.stdout);
     assert!(run.stderr.contains("skipped acct-3.session: same content as acct-3-copy.session"), "{}", run.stderr);
-    assert_eq!(app.files_in("unused"), ["acct-1.session", "acct-2.session", "acct-3-copy.session"]);
+    assert!(run.stderr.contains("skipped README.txt: not stock"), "{}", run.stderr);
+    assert_eq!(
+        app.files_in("unused"),
+        ["acct-1.session", "acct-1.session-journal", "acct-2.session", "acct-3-copy.session"]
+    );
     assert_eq!(app.stock().await["unused"], 3);
 
     let again = app.cli(&["upload", dir]).await;
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(
-        again.stdout.contains("uploaded 0, already in stock 3, same content as another file 1"),
+        again.stdout.contains(
+            "uploaded 0, already in stock 3, same content as another file 1, conflicts 0, not stock 2, journals 0"
+        ),
         "{}",
         again.stdout
     );

@@ -65,7 +65,8 @@ async fn count(ctx: &crate::services::Ctx, prefix: &str) -> Result<u64, ServiceE
     let mut after: Option<String> = None;
     loop {
         let page = ctx.files.list(prefix, after.as_deref(), 1000).await?;
-        n += page.keys.len() as u64;
+        // Journals and junk beside the stock are not stock.
+        n += page.keys.iter().filter(|k| crate::services::listed::stock(ctx, k).is_some()).count() as u64;
         match page.next {
             Some(k) => after = Some(k),
             None => return Ok(n),

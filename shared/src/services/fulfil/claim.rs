@@ -122,7 +122,10 @@ async fn free_files(ctx: &Ctx, limit: usize, skip: &[String]) -> Result<Vec<Stri
     let mut out = Vec::new();
     for item in page.items {
         let f: FileRecord = from_item(item)?;
-        if f.location == Location::Unused && !skip.contains(&f.name) {
+        // A record of something that is not stock (adopted before the stock
+        // pattern existed) is never sold; reconcile retires it.
+        let stock = ctx.settings.stock_pattern.stock(&f.name).is_some();
+        if f.location == Location::Unused && stock && !skip.contains(&f.name) {
             out.push(f.name);
         }
     }

@@ -10,6 +10,8 @@
 mod claim;
 mod finish;
 #[cfg(test)]
+mod junk_tests;
+#[cfg(test)]
 mod race_tests;
 mod strays;
 #[cfg(test)]

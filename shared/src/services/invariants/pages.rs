@@ -4,26 +4,16 @@
 use std::collections::VecDeque;
 
 use super::super::items::from_item;
+use super::super::listed;
 use super::super::model::FileRecord;
 use super::super::{Ctx, ServiceError, keys};
 use super::{InvariantReport, PAGE};
-use crate::domain::{FileName, Location};
+use crate::domain::Location;
 use crate::ports::{Index, Query};
-
-/// The stock file name of a key under `prefix` (users are not names).
-fn name_of(key: &str, prefix: &str, loc: Location) -> Option<String> {
-    let rest = key.strip_prefix(prefix).unwrap_or(key);
-    let name = match loc {
-        Location::Assigned => rest.split_once('/').map(|(_, n)| n).unwrap_or(""),
-        _ => rest,
-    };
-    FileName::parse(name).ok().map(|n| n.as_str().to_string())
-}
 
 /// Listing pages of one prefix.
 pub(super) struct Listing {
     pub(super) prefix: String,
-    pub(super) loc: Location,
     pub(super) buf: VecDeque<(String, String)>,
     pub(super) after: Option<String>,
     pub(super) done: bool,
@@ -31,7 +21,7 @@ pub(super) struct Listing {
 
 impl Listing {
     pub(super) fn new(loc: Location) -> Self {
-        Listing { prefix: format!("{}/", loc.as_str()), loc, buf: VecDeque::new(), after: None, done: false }
+        Listing { prefix: format!("{}/", loc.as_str()), buf: VecDeque::new(), after: None, done: false }
     }
 
     /// The next (name, key), reading a page when the last one is used up.
@@ -44,7 +34,8 @@ impl Listing {
             let page = ctx.files.list(&self.prefix, self.after.as_deref(), PAGE).await?;
             report.files_listed += page.keys.len() as u64;
             for key in page.keys {
-                if let Some(name) = name_of(&key, &self.prefix, self.loc) {
+                // Only stock: journals and junk beside it are not the checker's.
+                if let Some((_, name)) = listed::stock(ctx, &key) {
                     self.buf.push_back((name, key));
                 }
             }

@@ -7,20 +7,13 @@
 use serde::Deserialize;
 
 use super::super::items::{from_item, to_item};
+use super::super::listed::{Listed, judge_page};
 use super::super::model::FileRecord;
 use super::super::{ServiceError, keys};
 use super::settle::{Place, Settled, settle};
 use super::{Applied, MAX_ORPHANS, ORPHAN_SAMPLE, PAGE, Run, one, par};
-use crate::domain::{FileName, LedgerKind, Location};
+use crate::domain::{LedgerKind, Location};
 use crate::ports::{Cond, Index, Query, Write};
-
-/// `assigned/{user}/{name}` -> (user, name), when both are valid.
-pub(super) fn parse_key(key: &str) -> Option<(String, String)> {
-    let (user, name) = key.strip_prefix("assigned/")?.split_once('/')?;
-    let name = FileName::parse(name).ok()?;
-    FileName::parse(user).ok()?;
-    Some((user.to_string(), name.as_str().to_string()))
-}
 
 pub(super) async fn scan(run: &mut Run<'_>) -> Result<(), ServiceError> {
     let mut after: Option<String> = None;
@@ -28,13 +21,12 @@ pub(super) async fn scan(run: &mut Run<'_>) -> Result<(), ServiceError> {
         let page = run.ctx.files.list("assigned/", after.as_deref(), PAGE).await?;
         run.report.scanned += page.keys.len() as u64;
         let mut seen = Vec::with_capacity(page.keys.len());
-        for key in &page.keys {
-            match parse_key(key) {
-                Some(found) => seen.push(found),
-                None => {
-                    run.report.rejected += 1;
-                    tracing::warn!(%key, "not assigned/{{user}}/{{file}}; left alone");
-                }
+        for (key, judged) in page.keys.iter().zip(judge_page(run.ctx, &page.keys).await?) {
+            match judged {
+                Listed::Stock { user: Some(user), name } => seen.push((user, name)),
+                Listed::Stock { user: None, .. } => run.reject(key, "not assigned/{user}/{file}"),
+                Listed::Sidecar => {}
+                Listed::Rejected(why) => run.reject(key, &why),
             }
         }
         let records = run.ctx.records.clone();

@@ -54,8 +54,12 @@ pub struct ReconcileReport {
     pub scanned: u64,
     /// Files under unused/ with no record, now stock (ledger kind restock).
     pub adopted: u64,
-    /// Keys that are not a valid stock file name (left where they are).
+    /// Keys that are not stock (not a valid name, not matching the stock
+    /// pattern, a journal with no session file beside it): never adopted,
+    /// counted or sold, left where they are.
     pub rejected: u64,
+    /// The first of them (full keys), for staff.
+    pub rejected_keys: Vec<String>,
     /// Files found where their record does not say (before repair).
     pub drift: u64,
     pub backorders_queued: u64,
@@ -167,6 +171,15 @@ impl<'a> Run<'a> {
             reference: "reconcile".into(),
             actor: self.actor.to_string(),
         }
+    }
+
+    /// A listed key that is not stock: reported, left alone.
+    fn reject(&mut self, key: &str, why: &str) {
+        self.report.rejected += 1;
+        if self.report.rejected_keys.len() < super::listed::REJECTED_SAMPLE {
+            self.report.rejected_keys.push(key.to_string());
+        }
+        tracing::warn!(%key, %why, "not stock; left where it is");
     }
 
     fn matched_at(&mut self, loc: Location) {

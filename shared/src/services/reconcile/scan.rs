@@ -6,13 +6,14 @@
 use std::collections::VecDeque;
 
 use super::super::items::from_item;
+use super::super::listed::{Listed, judge_page};
 use super::super::model::FileRecord;
 use super::super::restock::{adopted, new_file, put_new};
 use super::super::{ServiceError, keys};
-use super::settle::{Place, Settled, settle};
-use super::{Applied, PAGE, Run, one};
-use crate::domain::{FileName, LedgerKind, Location};
-use crate::ports::{Index, Query};
+use super::settle::{Place, Settled, settle, unchanged};
+use super::{Applied, PAGE, Run, intents, one};
+use crate::domain::{LedgerKind, Location};
+use crate::ports::{Index, Query, Write};
 
 /// Two writes per file plus the counters stay under the 100-write limit.
 const BATCH: usize = 40;
@@ -68,7 +69,11 @@ pub(super) async fn location(run: &mut Run<'_>, loc: Location) -> Result<(), Ser
             }
             Step::RecordOnly => {
                 let Some(name) = recs.buf.pop_front() else { continue };
-                settle(run, &name, None).await?;
+                if run.ctx.settings.stock_pattern.stock(&name).is_some() {
+                    settle(run, &name, None).await?;
+                } else {
+                    retire(run, loc, &name).await?;
+                }
             }
         }
     }
@@ -77,15 +82,12 @@ pub(super) async fn location(run: &mut Run<'_>, loc: Location) -> Result<(), Ser
 
 async fn list_page(run: &mut Run<'_>, prefix: &str, side: &mut Side) -> Result<(), ServiceError> {
     let page = run.ctx.files.list(prefix, side.cursor.as_deref(), PAGE).await?;
-    for key in page.keys {
-        run.report.scanned += 1;
-        let rest = key.strip_prefix(prefix).unwrap_or(&key);
-        match FileName::parse(rest) {
-            Ok(n) => side.buf.push_back(n.as_str().to_string()),
-            Err(e) => {
-                run.report.rejected += 1;
-                tracing::warn!(%key, error = %e, "not a stock file name; left alone");
-            }
+    run.report.scanned += page.keys.len() as u64;
+    for (key, judged) in page.keys.iter().zip(judge_page(run.ctx, &page.keys).await?) {
+        match judged {
+            Listed::Stock { name, .. } => side.buf.push_back(name),
+            Listed::Sidecar => {}
+            Listed::Rejected(why) => run.reject(key, &why),
         }
     }
     side.done = page.next.is_none();
@@ -162,6 +164,32 @@ async fn unrecorded(run: &mut Run<'_>, loc: Location, name: &str) -> Result<(), 
                 tracing::warn!(file = name, %loc, "recorded a file that had no record");
             }
         }
+    }
+    Ok(())
+}
+
+/// A record of a file that is not stock (adopted before the stock pattern
+/// said so, or the pattern changed): it stops being stock, so it is never
+/// sold or counted. The file stays where it is, like any other junk.
+async fn retire(run: &mut Run<'_>, loc: Location, name: &str) -> Result<(), ServiceError> {
+    let Some(item) = run.ctx.records.get(&keys::file(name)).await? else { return Ok(()) };
+    let rec: FileRecord = from_item(item)?;
+    // Moved since the index was read: the next run looks again.
+    if rec.location != loc {
+        return Ok(());
+    }
+    if intents::owned(run.ctx, &rec).await? {
+        run.report.in_flight += 1;
+        return Ok(());
+    }
+    let writes = vec![Write::Delete { key: keys::file(name), cond: Some(unchanged(&rec)) }];
+    let pattern = &run.ctx.settings.stock_pattern;
+    let reason =
+        format!("'{name}' is not stock (stock pattern '{pattern}'); its record is retired, the file left in {loc}/");
+    let entry = run.entry(LedgerKind::Reconcile, name, one(loc, -1), reason);
+    if let Applied::Yes = run.commit(writes, vec![entry]).await? {
+        run.report.repaired += 1;
+        tracing::warn!(file = name, %loc, "retired the record of a file that is not stock");
     }
     Ok(())
 }

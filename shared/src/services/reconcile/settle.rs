@@ -146,7 +146,7 @@ async fn drop_copies(run: &mut Run<'_>, name: &str, extra: &[Place]) -> Result<(
 }
 
 /// The record as it was read: a change by anyone since makes ours fail.
-fn unchanged(rec: &FileRecord) -> Cond {
+pub(super) fn unchanged(rec: &FileRecord) -> Cond {
     let mut all =
         vec![Cond::Eq("location".into(), json(&rec.location)), Cond::Eq("updated_at".into(), json(&rec.updated_at))];
     if let Some(u) = &rec.user_id {

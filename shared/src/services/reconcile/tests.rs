@@ -1,4 +1,3 @@
-use super::assigned::parse_key;
 use super::settle::{Decision, Place, decide};
 use super::*;
 use crate::domain::Timestamp;
@@ -51,10 +50,6 @@ fn a_record_with_no_copy_anywhere_is_lost() {
 
 #[test]
 fn assigned_keys_name_a_user_and_a_file() {
-    assert_eq!(parse_key("assigned/u1/a.session"), Some(("u1".into(), "a.session".into())));
-    assert_eq!(parse_key("assigned/a.session"), None);
-    assert_eq!(parse_key("assigned/u1/x/a.session"), None);
-    assert_eq!(parse_key("unused/a.session"), None);
     assert_eq!(Place::assigned("u1").key("a"), "assigned/u1/a");
     assert_eq!(Place::at(Location::Frozen).key("a"), "frozen/a");
 }
@@ -127,4 +122,49 @@ async fn a_failed_repair_still_runs_the_independent_steps() {
     assert!(report.all_ok().is_err());
     let report = run(&ctx, "test").await;
     assert!(report.failed_steps().is_empty(), "{report:?}");
+}
+
+/// Junk dropped in unused/ (a README, a journal whose session is not there)
+/// is never adopted: it is reported and left where it is. A session's
+/// journal beside it is neither stock nor junk.
+#[tokio::test]
+async fn files_that_do_not_match_the_stock_pattern_are_rejected_not_adopted() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = embedded_ctx(dir.path());
+    for key in ["unused/README.txt", "unused/a.session", "unused/a.session-journal", "unused/x.session-journal"] {
+        ctx.files.put(key, b"x".to_vec(), true).await.unwrap();
+    }
+    let report = run(&ctx, "test").await;
+    assert_eq!((report.adopted, report.rejected), (1, 2), "{report:?}");
+    assert_eq!(report.rejected_keys, ["unused/README.txt", "unused/x.session-journal"]);
+    assert!(report.invariants.ok(), "{report:?}");
+    assert_eq!(stock::read_counts(&ctx).await.unwrap().counts.unused, 1);
+    for key in ["unused/README.txt", "unused/x.session-journal", "unused/a.session-journal"] {
+        assert!(ctx.files.head(key).await.unwrap().is_some(), "{key} left where it is");
+    }
+    let again = run(&ctx, "test").await;
+    assert_eq!((again.repairs(), again.rejected), (0, 2), "{again:?}");
+    assert!(again.counters_checked && again.invariants.ok(), "{again:?}");
+}
+
+/// Junk adopted before the stock pattern existed (here: a pattern that took
+/// everything) stops being stock at the next reconcile: its record goes in
+/// one reconcile entry, the file stays, and it can never be claimed.
+#[tokio::test]
+async fn junk_adopted_under_an_older_pattern_is_retired() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = embedded_ctx(dir.path());
+    ctx.settings.stock_pattern = crate::domain::StockPattern::parse("*").unwrap();
+    for key in ["unused/README.txt", "unused/a.session"] {
+        ctx.files.put(key, b"x".to_vec(), true).await.unwrap();
+    }
+    assert_eq!(run(&ctx, "test").await.adopted, 2);
+    ctx.settings.stock_pattern = crate::domain::StockPattern::default();
+    let report = run(&ctx, "test").await;
+    assert_eq!((report.repaired, report.rejected_keys.as_slice()), (1, &["unused/README.txt".to_string()][..]));
+    assert!(report.invariants.ok(), "{report:?}");
+    assert_eq!(stock::read_counts(&ctx).await.unwrap().counts.unused, 1);
+    assert!(ctx.records.get(&crate::services::keys::file("README.txt")).await.unwrap().is_none());
+    assert!(ctx.files.head("unused/README.txt").await.unwrap().is_some());
+    assert_eq!(run(&ctx, "test").await.repairs(), 0);
 }
