@@ -283,6 +283,63 @@ for fname, fn in functions.items():
             expr = ev["Properties"].get("ScheduleExpression", "")
             check(rate_re.match(expr) or cron_re.match(expr), f"{fname}/{ename}: schedule {expr!r} is valid")
 
+# --- schedules: retried, with a dead-letter queue; failed runs kept too -------
+def role_sends_to(fname, queue):
+    role_name = getatt(functions[fname]["Properties"].get("Role"))
+    stmts = [s for pol in roles.get(role_name[0] if role_name else "", {}).get("Properties", {}).get("Policies", [])
+             for s in as_list(pol["PolicyDocument"]["Statement"])]
+    return any(s.get("Effect") == "Allow" and "sqs:SendMessage" in as_list(s.get("Action"))
+               and (queue, "Arn") in map(getatt, as_list(s.get("Resource"))) for s in stmts)
+
+
+for fname, fn in functions.items():
+    props = fn.get("Properties", {})
+    scheduled = [(n, e) for n, e in props.get("Events", {}).items() if e.get("Type") in ("Schedule", "ScheduleV2")]
+    for ename, ev in scheduled:
+        ep = ev.get("Properties", {})
+        retries = ep.get("RetryPolicy", {}).get("MaximumRetryAttempts", 0)
+        check(isinstance(retries, int) and retries >= 1, f"{fname}/{ename}: RetryPolicy retries delivery (>= 1 attempt)")
+        dlq = getatt(ep.get("DeadLetterConfig", {}).get("Arn"))
+        check(dlq and dlq[0] in queues and dlq[0] in alarmed,
+              f"{fname}/{ename}: DeadLetterConfig.Arn is a queue of the stack with a depth alarm")
+    if scheduled:
+        # Scheduler invokes asynchronously: a run that fails goes to the function's DLQ.
+        dl = props.get("DeadLetterQueue", {})
+        target = getatt(dl.get("TargetArn"))
+        check(dl.get("Type") == "SQS" and target and target[0] in queues and target[0] in alarmed,
+              f"{fname}: scheduled, so failed runs go to a DeadLetterQueue (SQS, in the stack, alarmed)")
+        if target:
+            check(role_sends_to(fname, target[0]), f"{fname}: its role may send to its dead-letter queue {target[0]}")
+
+# --- every function has an alarm on its Errors metric ----------------------------
+errors_alarmed = {
+    ref(d.get("Value"))
+    for a in of_type("AWS::CloudWatch::Alarm").values()
+    if a["Properties"].get("Namespace") == "AWS/Lambda" and a["Properties"].get("MetricName") == "Errors"
+    for d in a["Properties"].get("Dimensions", [])
+    if d.get("Name") == "FunctionName"
+}
+for fname in functions:
+    check(fname in errors_alarmed, f"{fname}: a CloudWatch alarm on its Errors metric")
+
+# --- a function that waits on a payment provider outlives the provider's deadline --
+# The deadline is the code's own constant; a function calls providers when it
+# is given a provider API key. The margin is for the storage calls around it.
+PROVIDER_MARGIN = 5
+live_rs = root / "shared" / "src" / "adapters" / "live" / "mod.rs"
+m = re.search(r"pub const PROVIDER_DEADLINE: Duration = Duration::from_secs\((\d+)\);", live_rs.read_text())
+check(m, f"{live_rs.relative_to(root)} defines PROVIDER_DEADLINE in whole seconds")
+if m:
+    deadline = int(m.group(1))
+    provider_keys = {"NOWPAYMENTS_API_KEY", "STRIPE_SECRET_KEY"}
+    global_env = set(globals_fn.get("Environment", {}).get("Variables", {}))
+    for fname, fn in functions.items():
+        env = global_env | set(fn.get("Properties", {}).get("Environment", {}).get("Variables", {}))
+        if env & provider_keys:
+            timeout = int(fn_prop(fn, "Timeout", 3))
+            check(timeout >= deadline + PROVIDER_MARGIN,
+                  f"{fname}: Timeout {timeout} >= provider deadline {deadline} s + {PROVIDER_MARGIN} s")
+
 # --- secrets only from NoEcho parameters ----------------------------------------
 secretish = re.compile(r"SECRET|TOKEN|_KEY$")
 for fname, fn in [("Globals", {"Properties": globals_fn})] + list(functions.items()):
