@@ -5,8 +5,12 @@
 #   scripts/lint-infra.sh             # from anywhere; exits non-zero on any failure
 #   VENV=/path/to/venv scripts/lint-infra.sh
 #
-# cfn-lint and python3 (with PyYAML, a dependency of cfn-lint) come from $VENV
-# when it is set, else from PATH. Install with `pip install cfn-lint`.
+# Then checkov (CloudFormation checks): every failed check fails the lint
+# unless the resource skips it in the template with a reason
+# (Metadata: checkov: skip: [{id: CKV_..., comment: why}]).
+#
+# cfn-lint, checkov and python3 (with PyYAML, a dependency of cfn-lint) come
+# from $VENV when it is set, else from PATH. scripts/venv.sh installs them.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,13 +18,15 @@ template="$root/infra/template.yaml"
 
 if [[ -n "${VENV:-}" && -x "$VENV/bin/cfn-lint" ]]; then
   cfn_lint="$VENV/bin/cfn-lint"
+  checkov="$VENV/bin/checkov"
   python="$VENV/bin/python"
 else
   cfn_lint="$(command -v cfn-lint || true)"
+  checkov="$(command -v checkov || true)"
   python="$(command -v python3 || true)"
 fi
-if [[ -z "$cfn_lint" || -z "$python" ]]; then
-  echo "lint-infra: cfn-lint or python3 not found (set VENV, or: pip install cfn-lint)" >&2
+if [[ -z "$cfn_lint" || -z "$python" || ! -x "$checkov" ]]; then
+  echo "lint-infra: cfn-lint, checkov or python3 not found (set VENV, or run scripts/venv.sh)" >&2
   exit 2
 fi
 
@@ -224,6 +230,12 @@ for qname, fnames in consumers.items():
         ev = [e for e in functions[fname]["Properties"]["Events"].values() if e.get("Type") == "SQS"][0]
         check("ReportBatchItemFailures" in ev["Properties"].get("FunctionResponseTypes", []),
               f"{fname}: SQS event reports batch item failures")
+        reserved = fn_prop(functions[fname], "ReservedConcurrentExecutions")
+        most = ev["Properties"].get("ScalingConfig", {}).get("MaximumConcurrency")
+        if reserved is not None and most is not None:
+            # Below it, the poller's batches are throttled and come back later.
+            check(int(reserved) >= int(most),
+                  f"{fname}: ReservedConcurrentExecutions {reserved} >= MaximumConcurrency {most}")
 
 # --- HTTP API: the routes of the OpenAPI document (no sandbox), valid keys ----
 # infra/openapi.json is the routers' own document (a test keeps it current), so
@@ -375,6 +387,43 @@ for m in failed:
     print(f"  FAIL {m}")
 print(f"infra: {len(results) - len(failed)} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)
+PY
+
+echo "== checkov $("$checkov" --version) infra/template.yaml"
+report="$(mktemp)"
+trap 'rm -f "$report"' EXIT
+# Its exit code only says "something failed"; the JSON says what, and what was skipped.
+(cd "$root" && "$checkov" -f infra/template.yaml --framework cloudformation --skip-download -o json >"$report" 2>/dev/null) || true
+"$python" - "$report" <<'PY' || status=1
+import json
+import sys
+
+try:
+    report = json.load(open(sys.argv[1]))
+except ValueError:
+    print("  FAIL checkov wrote no JSON report (run it by hand to see why)")
+    sys.exit(1)
+reports = report if isinstance(report, list) else [report]
+failed, skipped, unexplained, passed = [], [], [], 0
+for r in reports:
+    results = r.get("results", {})
+    passed += len(results.get("passed_checks", []))
+    failed += results.get("failed_checks", [])
+    for c in results.get("skipped_checks", []):
+        skipped.append(c)
+        comment = (c.get("check_result", {}).get("suppress_comment") or "").strip()
+        if not comment or comment.lower() == "no comment provided":
+            unexplained.append(c)
+if not reports or not any("results" in r for r in reports):
+    print("  FAIL checkov checked nothing")
+    sys.exit(1)
+for c in failed:
+    print(f"  FAIL {c['check_id']} {c['resource']}: {c.get('check_name', '')}")
+for c in unexplained:
+    print(f"  FAIL {c['check_id']} {c['resource']}: skipped without a reason (comment)")
+print(f"checkov: {passed} passed, {len(failed)} failed, {len(skipped)} skipped with a reason"
+      + (f", {len(unexplained)} without" if unexplained else ""))
+sys.exit(1 if failed or unexplained else 0)
 PY
 
 exit "$status"
