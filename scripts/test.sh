@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-say "python tools (moto server, cfn-lint) in ./.venv"
+say "python tools (moto server, cfn-lint, checkov, schemathesis) in ./.venv"
 scripts/venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
