@@ -151,7 +151,7 @@ fn routers() -> BTreeMap<String, BTreeSet<String>> {
 }
 
 #[test]
-fn template_http_events_are_the_openapi_routes() {
+fn template_routes_are_the_openapi_routes() {
     let openapi = openapi_routes();
     assert!(openapi.len() > 10, "read too few routes from openapi.json: {openapi:?}");
     let events = template_events();
@@ -169,7 +169,7 @@ fn template_http_events_are_the_openapi_routes() {
 }
 
 #[test]
-fn each_http_event_is_on_the_function_that_serves_it() {
+fn template_routes_sit_on_the_functions_that_serve_them() {
     let routers = routers();
     assert!(routers.len() >= 3, "read too few routers from shared/src/http/mod.rs: {routers:?}");
     for e in template_events() {
