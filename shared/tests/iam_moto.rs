@@ -16,6 +16,7 @@
 //! What moto can check is in scripts/iam-moto.py (DynamoDB by action only).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -23,15 +24,17 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use axum::Router;
 use axum::http::StatusCode;
+use axum::routing::post;
 use serde_json::{Value, json};
 use shared::adapters::aws::{AwsClients, AwsConfig, connect_with, https_client};
 use shared::app::{self, Ports};
 use shared::config::{Config, LOCAL_STRIPE_WEBHOOK_SECRET};
 use shared::domain::{OrderStatus, Timestamp};
 use shared::http::auth::{Role, mint};
-use shared::http::{AppState, admin_routes, storefront_routes, webhook_routes};
+use shared::http::{AppState, admin_routes, sandbox, storefront_routes, webhook_routes};
 use shared::lambda::testing::{add_stock, call, config, request};
 use shared::lambda::{fulfil_batch, http_router};
+use shared::ports::clock::OffsetClock;
 use shared::providers::stripe;
 use shared::services::{catalog, credits, orders, reconcile, sweeps};
 
@@ -55,6 +58,8 @@ struct Keys {
 struct Stack {
     emu: Emulator,
     cfg: Config,
+    /// One clock for every function, so the test can move time for all.
+    clock: Arc<OffsetClock>,
     fulfil_url: String,
     events_url: String,
 }
@@ -85,7 +90,7 @@ impl Stack {
         let aws = AwsConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
         let b = connect_with(&aws, AwsClients::new(&self.sdk(user).await?, aws.s3_path_style)).await?;
         let ports = Ports { records: b.records, files: b.files, fulfil_queue: b.fulfil, events: b.events };
-        Ok(app::state(&self.cfg, ports, app::gateway(&self.cfg)?, app::clock()))
+        Ok(app::state(&self.cfg, ports, app::gateway(&self.cfg)?, self.clock.clone()))
     }
 }
 
@@ -95,7 +100,7 @@ async fn stack(emu: Emulator) -> anyhow::Result<Stack> {
     // A proof order and a credits-only order per buyer; paid orders requeue at once.
     cfg.pending_per_email = 10;
     cfg.requeue_after_secs = 0;
-    let mut stack = Stack { emu, cfg, fulfil_url: String::new(), events_url: String::new() };
+    let mut stack = Stack { emu, cfg, clock: app::clock(), fulfil_url: String::new(), events_url: String::new() };
     let vars = [
         ("AWS_REGION", stack.emu.region.clone()),
         ("AWS_ENDPOINT_URL", stack.emu.endpoint.clone()),
@@ -158,6 +163,32 @@ async fn drain(setup: &AppState) -> anyhow::Result<Vec<String>> {
         for m in batch {
             setup.ctx.fulfil_queue.delete(&m.receipt).await?;
             bodies.push(m.body);
+        }
+    }
+}
+
+/// What the fulfil function's event source does: receives (with the fulfil
+/// role), hands each message to `fulfil_batch` and deletes it, until the
+/// queue is empty. One message a batch: this moto takes no locks, so two of
+/// one batch racing on the stock counter could interleave as DynamoDB never
+/// would. Returns the bodies handled.
+async fn fulfil_all(fulfil: &AppState) -> anyhow::Result<Vec<String>> {
+    let mut handled = Vec::new();
+    loop {
+        let messages = fulfil.ctx.fulfil_queue.receive(10, Duration::from_secs(60)).await.context("fulfil: receive")?;
+        if messages.is_empty() {
+            return Ok(handled);
+        }
+        for m in messages {
+            let record =
+                json!({"messageId": m.id, "receiptHandle": m.receipt, "body": m.body, "eventSource": "aws:sqs"});
+            let batch = serde_json::from_value(json!({"Records": [record]}))?;
+            let response = fulfil_batch(&fulfil.ctx, batch).await;
+            if !response.batch_item_failures.is_empty() {
+                bail!("fulfil: {} failed (see the log above)", m.body);
+            }
+            fulfil.ctx.fulfil_queue.delete(&m.receipt).await.context("fulfil: delete")?;
+            handled.push(m.body);
         }
     }
 }
@@ -249,22 +280,8 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     // deleted with the fulfil role, as the event source mapping does).
     let fulfil = stack.state_as("fulfil").await?;
     sweeps::requeue_paid(&setup.ctx).await?;
-    let messages = fulfil.ctx.fulfil_queue.receive(10, Duration::from_secs(60)).await.context("fulfil: receive")?;
-    assert!(!messages.is_empty(), "fulfil: nothing to receive");
-    // One message a batch: this moto takes no locks, so two of one batch
-    // racing on the stock counter could interleave as DynamoDB never would.
-    for m in &messages {
-        let record = json!({"messageId": m.id, "receiptHandle": m.receipt, "body": m.body, "eventSource": "aws:sqs"});
-        let batch = serde_json::from_value(json!({"Records": [record]}))?;
-        let response = fulfil_batch(&fulfil.ctx, batch).await;
-        assert!(
-            response.batch_item_failures.is_empty(),
-            "fulfil: {} failed: {:?}",
-            m.body,
-            response.batch_item_failures
-        );
-        fulfil.ctx.fulfil_queue.delete(&m.receipt).await.context("fulfil: delete")?;
-    }
+    let handled = fulfil_all(&fulfil).await?;
+    assert!(!handled.is_empty(), "fulfil: nothing to receive");
     for id in [&paid_id, &proof_id] {
         assert_eq!(status_of(&setup, id).await?, OrderStatus::Fulfilled, "fulfil: order {id}");
     }
@@ -278,6 +295,40 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     // credits: posts what is due.
     let credits_fn = stack.state_as("credits").await?;
     credits::post_due(&credits_fn.ctx, "schedule:credits").await.context("credits: post_due")?;
+
+    // fulfil again: a refund's revoke job returns files and queues the
+    // backorder they can serve (revoke -> queue_backorders), as fulfil.
+    // A late payer: the hold lapses (expire releases it), someone else
+    // takes the last files, then the late payment lands: backordered.
+    let pay = http_router(webhook_routes().route("/sandbox/pay/{order_id}", post(sandbox::pay)), webhooks.clone());
+    let late_order = json!({"email": "late@example.com", "product_id": "bronze", "provider": "stripe"}).to_string();
+    let late =
+        send(&shop, "checkout", event("POST", "/checkout", Some(&late_order), json!({})), StatusCode::CREATED).await?;
+    let late_id = late["order_id"].as_str().context("no order_id")?.to_string();
+    stack.clock.advance(31 * 60);
+    let report = sweeps::expire_job(&expire.ctx).await.context("expire: expire_job")?;
+    assert!(report.holds_released >= 1, "expire: {report:?}");
+    let other_order = json!({"email": "other@example.com", "product_id": "silver", "provider": "stripe"}).to_string();
+    let other =
+        send(&shop, "checkout", event("POST", "/checkout", Some(&other_order), json!({})), StatusCode::CREATED).await?;
+    let other_id = other["order_id"].as_str().context("no order_id")?.to_string();
+    let paid_body = json!({"status": "paid"}).to_string();
+    for id in [&other_id, &late_id] {
+        let path = format!("/sandbox/pay/{id}");
+        let answer = send(&pay, "webhooks", event("POST", &path, Some(&paid_body), json!({})), StatusCode::OK).await?;
+        assert_eq!(answer["webhook_status"], 200, "webhooks: paying {id}: {answer}");
+        fulfil_all(&fulfil).await?;
+    }
+    assert_eq!(status_of(&setup, &other_id).await?, OrderStatus::Fulfilled);
+    assert_eq!(status_of(&setup, &late_id).await?, OrderStatus::Backordered, "no stock left for the late payer");
+    let refund = json!({"status": "refunded"}).to_string();
+    let path = format!("/sandbox/pay/{other_id}");
+    let answer = send(&pay, "webhooks", event("POST", &path, Some(&refund), json!({})), StatusCode::OK).await?;
+    assert_eq!(answer["webhook_status"], 200, "webhooks: refunding {other_id}: {answer}");
+    let handled = fulfil_all(&fulfil).await?;
+    assert!(handled.iter().any(|b| b.contains("revoke_subscription_id")), "fulfil: no revoke job: {handled:?}");
+    assert!(handled.iter().any(|b| b.contains(&late_id)), "fulfil: the backorder was not queued: {handled:?}");
+    assert_eq!(status_of(&setup, &late_id).await?, OrderStatus::Fulfilled, "the returned files fill the backorder");
 
     // admin: the on-demand jobs and the staff reads.
     for (method, path, want) in [
