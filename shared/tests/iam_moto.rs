@@ -193,6 +193,22 @@ async fn fulfil_all(fulfil: &AppState) -> anyhow::Result<Vec<String>> {
     }
 }
 
+/// The types of the events on the events queue now (read as `setup`, then deleted).
+async fn events(setup: &AppState) -> anyhow::Result<Vec<String>> {
+    let mut kinds = Vec::new();
+    loop {
+        let batch = setup.ctx.events.receive(10, Duration::from_secs(60)).await?;
+        if batch.is_empty() {
+            return Ok(kinds);
+        }
+        for m in batch {
+            setup.ctx.events.delete(&m.receipt).await?;
+            let v: Value = serde_json::from_str(&m.body)?;
+            kinds.push(v["type"].as_str().unwrap_or_default().to_string());
+        }
+    }
+}
+
 async fn status_of(state: &AppState, order_id: &str) -> anyhow::Result<OrderStatus> {
     Ok(orders::load(&state.ctx, order_id).await?.context("no such order")?.order.status)
 }
@@ -203,6 +219,8 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
         eprintln!("iam_moto: STOCKROOM_IAM_MOTO not set; run scripts/iam-moto.sh to check the template's roles");
         return Ok(());
     };
+    // The functions' JSON logs: a denied call a service only logs shows here.
+    shared::lambda::init_tracing();
     let emu: Emulator = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
     let stack = stack(emu).await?;
     let setup = stack.state_as("setup").await?;
@@ -286,11 +304,18 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
         assert_eq!(status_of(&setup, id).await?, OrderStatus::Fulfilled, "fulfil: order {id}");
     }
 
+    // Events are best effort (a denied send is only logged): read them back.
+    let sent = events(&setup).await?;
+    assert!(sent.iter().any(|k| k == "subscription.activated"), "fulfil: no subscription.activated: {sent:?}");
+
     // reconcile: adopts a new upload, checks the books.
     setup.ctx.files.put("unused/s5.session", b"session".to_vec(), true).await?;
     let reconcile = stack.state_as("reconcile").await?;
     let report = reconcile::run(&reconcile.ctx, "schedule:reconcile").await.context("reconcile: run")?;
     assert_eq!(report.adopted, 1, "reconcile: {report:?}");
+
+    let sent = events(&setup).await?;
+    assert!(sent.iter().any(|k| k == "stock.low"), "reconcile: no stock.low event: {sent:?}");
 
     // credits: posts what is due.
     let credits_fn = stack.state_as("credits").await?;
@@ -325,7 +350,11 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     let path = format!("/sandbox/pay/{other_id}");
     let answer = send(&pay, "webhooks", event("POST", &path, Some(&refund), json!({})), StatusCode::OK).await?;
     assert_eq!(answer["webhook_status"], 200, "webhooks: refunding {other_id}: {answer}");
+    let sent = events(&setup).await?;
+    assert!(sent.iter().any(|k| k == "order.backordered"), "fulfil: no order.backordered: {sent:?}");
     let handled = fulfil_all(&fulfil).await?;
+    let sent = events(&setup).await?;
+    assert!(sent.iter().any(|k| k == "subscription.ended"), "fulfil: no subscription.ended: {sent:?}");
     assert!(handled.iter().any(|b| b.contains("revoke_subscription_id")), "fulfil: no revoke job: {handled:?}");
     assert!(handled.iter().any(|b| b.contains(&late_id)), "fulfil: the backorder was not queued: {handled:?}");
     assert_eq!(status_of(&setup, &late_id).await?, OrderStatus::Fulfilled, "the returned files fill the backorder");
