@@ -6,7 +6,13 @@ query, Write::Put/Update/Delete/Check in transactions, files.list/move_file/
 head/put/delete, fulfil_queue.send, events.send). Prints one call chain per
 operation, so each grant in infra/template.yaml can be traced to code.
 
-    scripts/iam-reach.py
+    scripts/iam-reach.py            # every function
+    scripts/iam-reach.py fulfil     # one
+
+Entry points come from the code: the routers a function's main.rs mounts
+(their handlers, as listed in shared/src/http/mod.rs) and the `module::fn(`
+calls in its main.rs (the job it runs, app_state's cold start).
+scripts/lint-infra.sh imports this and compares with each role.
 
 Heuristic (name-based resolution, no macro or trait dispatch): it can miss a
 path through a closure or a trait object, so check surprises by hand. Port
@@ -14,23 +20,12 @@ call -> IAM action: move_file = CopyObject (s3:GetObject on the source,
 s3:PutObject on the destination) + DeleteObject; head = s3:GetObject; any S3
 use needs s3:ListBucket so a missing key is 404, not 403.
 """
-import json
 import re
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent / "shared" / "src"
-ROOTS = json.loads(r'''{
- "checkout": ["openapi_json@http/openapi/mod.rs","products@http/storefront.rs","checkout@http/storefront.rs","order@http/storefront.rs","entitlement@http/storefront.rs","report@http/usage.rs","seed@services/catalog.rs","backend@lambda/wiring.rs","client_ip_from_gateway@lambda/edge.rs"],
- "webhooks": ["nowpayments_route@http/webhooks.rs","stripe_route@http/webhooks.rs","backend@lambda/wiring.rs"],
- "admin": ["stock@http/admin/mod.rs","reconcile@http/admin/mod.rs","expire@http/admin/mod.rs","refund@http/admin/mod.rs","revoke@http/admin/mod.rs","delete_subscription@http/admin/mod.rs","ledger@http/admin/ledger.rs","adjust@http/admin/adjust.rs","history@http/usage.rs","remove_seat@http/usage.rs","view@http/credits.rs","gift@http/credits.rs","deactivate_gift@http/credits.rs","deactivate_order@http/credits.rs","post@http/credits.rs","staff_only@http/auth.rs","backend@lambda/wiring.rs"],
- "fulfil": ["fulfil_batch@lambda/fulfil.rs","backend@lambda/wiring.rs"],
- "expire": ["expire_job@services/sweeps.rs","backend@lambda/wiring.rs"],
- "reconcile": ["run@services/reconcile/mod.rs","backend@lambda/wiring.rs"],
- "credits": ["post_due@services/credits/job.rs","backend@lambda/wiring.rs"]
-}
-''')
 SKIP = re.compile(r'(tests?\.rs$|/testkit/|race_tests|/adapters/|/testing\.rs$)')
 defs = defaultdict(list)
 uses = {}
@@ -60,7 +55,7 @@ def parse_uses(src):
                 if name == 'self': name = segs[-2]; segs = segs[:-1]
                 out[name] = segs[:-1]
         walk([], u)
-    return out   # name -> [(file, modpath, body)]
+    return out
 def strip_comments(s):
     s = re.sub(r'//[^\n]*', '', s)
     return s
@@ -156,13 +151,70 @@ def chain(seen, k):
     while k is not None:
         out.append(f'{k[1]}::{k[0]}'); k = seen[k]
     return ' <- '.join(out)
+repo = root.parent.parent
+
+
+def resolve(path, prefer=None):
+    """`module::fn` (as written in Rust) -> the (fn, file) keys it can mean."""
+    segs = path.split('::')
+    name, mods = segs[-1], [m for m in segs[:-1] if m not in ('crate', 'self', 'super', 'shared')]
+    cands = [d for d in defs.get(name, []) if not d[3] and all(m in d[1] for m in mods)]
+    if prefer:
+        preferred = [d for d in cands if d[1][:1] == [prefer]]
+        cands = preferred or cands
+    return [(name, d[0]) for d in cands]
+
+
+def routers():
+    """Handlers (module::fn, middleware included) of each `*_routes` router."""
+    text = strip_comments((root / 'http' / 'mod.rs').read_text())
+    out = {}
+    for chunk in text.split('pub fn ')[1:]:
+        name = chunk.split('(')[0]
+        if not name.endswith('_routes'):
+            continue
+        body = chunk[:chunk.find('\n}')]
+        handlers = re.findall(r'\b(?:get|post|put|delete|patch)\(([a-z_]+(?:::[a-z_]+)+)\)', body)
+        handlers += re.findall(r'from_fn_with_state\([^,]+,\s*([a-z_]+(?:::[a-z_]+)+)\)', body)
+        out[name] = handlers
+    return out
+
+
+def crates():
+    return sorted(p.parent.parent.name for p in (repo / 'functions').glob('*/src/main.rs')
+                  if p.parent.parent.name != 'local')
+
+
+def roots(crate):
+    """The entry points of functions/<crate>, and what could not be resolved."""
+    main = strip_comments((repo / 'functions' / crate / 'src' / 'main.rs').read_text())
+    starts, unresolved = set(), []
+    for name, handlers in routers().items():
+        if re.search(rf'\b{name}\b', main):
+            for h in handlers:
+                keys = resolve(h, prefer='http')
+                starts.update(keys) if keys else unresolved.append(h)
+    for m in re.finditer(r'\b([a-z_]+(?:::[a-z_]+)+)\s*\(', main):
+        path = m.group(1)
+        if path.split('::')[0] in ('lambda_http', 'lambda_runtime', 'tokio', 'anyhow', 'serde_json', 'std', 'axum'):
+            continue
+        keys = resolve(path, prefer='services')
+        starts.update(keys) if keys else unresolved.append(path)
+    return sorted(starts), unresolved
+
+
+def sinks_of(crate):
+    """{operation: call chain} the code of functions/<crate> can reach."""
+    starts, unresolved = roots(crate)
+    seen, sinks = reach(starts)
+    return {s: chain(seen, sorted(ks)[0]) for s, ks in sinks.items()}, unresolved
+
+
 if __name__ == '__main__':
-    roots = ROOTS
-    for fn, specs in roots.items():
-        starts = [tuple(x.split('@')) for x in specs]
-        for st in starts:
-            if st not in graph: print('  MISSING ROOT', st)
-        seen, sinks = reach(starts)
-        print(f'== {fn}: {len(seen)} fns')
-        for s, ks in sorted(sinks.items()):
-            print(f'  {s:22} {len(ks):3}  {chain(seen, sorted(ks)[0])}')
+    for crate in sys.argv[1:] or crates():
+        ops, unresolved = sinks_of(crate)
+        print(f'== {crate}')
+        for u in unresolved:
+            print(f'  UNRESOLVED entry point {u}')
+        for op, path in sorted(ops.items()):
+            print(f'  {op:22} {path}')

@@ -235,6 +235,89 @@ for name, s in statements():
           f"{name}/{sid}: no '*' Resource")
 check(n_allow > 0, "IAM statements found")
 
+# --- each role grants what its function's code can reach, and nothing else ------
+# scripts/iam-reach.py follows each function's entry points (routers and jobs
+# its main.rs mounts) to the port calls; each call needs these grants. Beyond
+# them a role may only hold what the Lambda runtime itself uses: logs, the
+# SQS event source's receive/delete, and sending to the function's DeadLetterQueue.
+import importlib.util
+
+spec = importlib.util.spec_from_file_location("iam_reach", root / "scripts" / "iam-reach.py")
+iam_reach = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(iam_reach)
+
+NEEDS = {
+    "ddb:GetItem": [("dynamodb:GetItem", "Table")],
+    "ddb:PutItem": [("dynamodb:PutItem", "Table")],
+    "ddb:UpdateItem": [("dynamodb:UpdateItem", "Table")],
+    "ddb:DeleteItem": [("dynamodb:DeleteItem", "Table")],
+    "ddb:ConditionCheckItem": [("dynamodb:ConditionCheckItem", "Table")],
+    "ddb:Query": [("dynamodb:Query", "Table")],
+    # A missing key is 404 only with ListBucket; a move is Copy (Get + Put) + Delete.
+    "s3:list": [("s3:ListBucket", "Bucket")],
+    "s3:head": [("s3:GetObject", "Objects"), ("s3:ListBucket", "Bucket")],
+    "s3:put": [("s3:PutObject", "Objects"), ("s3:ListBucket", "Bucket")],
+    "s3:delete": [("s3:DeleteObject", "Objects"), ("s3:ListBucket", "Bucket")],
+    "s3:move": [("s3:GetObject", "Objects"), ("s3:PutObject", "Objects"), ("s3:DeleteObject", "Objects"),
+                ("s3:ListBucket", "Bucket")],
+    "sqs:fulfil.send": [("sqs:SendMessage", "FulfilmentQueue")],
+    "sqs:events.send": [("sqs:SendMessage", "EventsQueue")],
+    "sqs:fulfil.other": [("sqs:ReceiveMessage", "FulfilmentQueue"), ("sqs:DeleteMessage", "FulfilmentQueue"),
+                         ("sqs:GetQueueAttributes", "FulfilmentQueue")],
+    "sqs:events.other": [("sqs:ReceiveMessage", "EventsQueue"), ("sqs:DeleteMessage", "EventsQueue"),
+                         ("sqs:GetQueueAttributes", "EventsQueue")],
+}
+
+
+def label(resource):
+    """What a statement's Resource names: Table, Bucket, Objects or a resource's name."""
+    if getatt(resource):
+        name = getatt(resource)[0]
+        return {"Table": "Table", "Bucket": "Bucket"}.get(name, name)
+    sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+    if isinstance(sub, str):
+        if sub.startswith("${Table.Arn}/index/"):
+            return "Table"
+        if sub.startswith("${Bucket.Arn}/"):
+            return "Objects"
+    return str(resource)
+
+
+for fname, fn in functions.items():
+    props = fn.get("Properties", {})
+    code_uri = props.get("CodeUri")
+    crate = Path(code_uri).name if isinstance(code_uri, str) else None
+    if not crate or not (root / "functions" / crate / "src" / "main.rs").exists():
+        continue
+    ops, unresolved = iam_reach.sinks_of(crate)
+    check(not unresolved, f"{fname}: scripts/iam-reach.py resolves every entry point of functions/{crate} {unresolved}")
+    needed = {}
+    for op, path in ops.items():
+        for grant in NEEDS.get(op, []):
+            needed.setdefault(grant, path)
+    role_name = getatt(props.get("Role"))
+    granted = set()
+    for pol in roles.get(role_name[0] if role_name else "", {}).get("Properties", {}).get("Policies", []):
+        for st in as_list(pol["PolicyDocument"]["Statement"]):
+            if st.get("Effect") != "Allow":
+                continue
+            for action in as_list(st.get("Action")):
+                for res in as_list(st.get("Resource")):
+                    granted.add((action, label(res)))
+    runtime = {(a, l) for (a, l) in granted if a.startswith("logs:")}
+    for ev in props.get("Events", {}).values():
+        if ev.get("Type") == "SQS" and getatt(ev["Properties"].get("Queue")):
+            q = getatt(ev["Properties"]["Queue"])[0]
+            runtime |= {(a, q) for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")}
+    dlq = getatt(props.get("DeadLetterQueue", {}).get("TargetArn"))
+    if dlq:
+        runtime.add(("sqs:SendMessage", dlq[0]))
+    for (action, what), path in sorted(needed.items()):
+        check((action, what) in granted, f"{fname}: its role grants {action} on {what}, which its code calls: {path}")
+    for action, what in sorted(granted - set(needed) - runtime):
+        check(False, f"{fname}: role grants {action} on {what}, which no code path of functions/{crate} needs "
+                     f"(scripts/iam-reach.py {crate})")
+
 # --- queues: DLQ, visibility >= 6 x consumer timeout, alarm on DLQ depth -------
 queues = of_type("AWS::SQS::Queue")
 alarmed = {
