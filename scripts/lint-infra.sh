@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Lints the SAM stack: cfn-lint (0 errors) plus the checks cfn-lint cannot make
-# (project rules, names SAM accepts but AWS or SAM CLI would not).
+# Lints the SAM stack: cfn-lint (0 errors), SAM's translator and cfn-lint on its
+# output, plus the checks cfn-lint cannot make (project rules, names SAM
+# accepts but AWS or SAM CLI would not).
 #
 #   scripts/lint-infra.sh             # from anywhere; exits non-zero on any failure
 #   VENV=/path/to/venv scripts/lint-infra.sh
 #
-# cfn-lint and python3 (with PyYAML, a dependency of cfn-lint) come from $VENV
-# when it is set, else from PATH. Install with `pip install cfn-lint`.
+# Then checkov (CloudFormation checks): every failed check fails the lint
+# unless the resource skips it in the template with a reason
+# (Metadata: checkov: skip: [{id: CKV_..., comment: why}]).
+#
+# cfn-lint, checkov and python3 (with PyYAML, a dependency of cfn-lint) come
+# from $VENV when it is set, else from PATH. scripts/venv.sh installs them.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,13 +19,15 @@ template="$root/infra/template.yaml"
 
 if [[ -n "${VENV:-}" && -x "$VENV/bin/cfn-lint" ]]; then
   cfn_lint="$VENV/bin/cfn-lint"
+  checkov="$VENV/bin/checkov"
   python="$VENV/bin/python"
 else
   cfn_lint="$(command -v cfn-lint || true)"
+  checkov="$(command -v checkov || true)"
   python="$(command -v python3 || true)"
 fi
-if [[ -z "$cfn_lint" || -z "$python" ]]; then
-  echo "lint-infra: cfn-lint or python3 not found (set VENV, or: pip install cfn-lint)" >&2
+if [[ -z "$cfn_lint" || -z "$python" || ! -x "$checkov" ]]; then
+  echo "lint-infra: cfn-lint, checkov or python3 not found (set VENV, or run scripts/venv.sh)" >&2
   exit 2
 fi
 
@@ -33,6 +40,48 @@ else
   echo "cfn-lint: FAILED" >&2
   status=1
 fi
+
+# cfn-lint reads SAM resources with its own schemas; SAM's translator is what
+# `sam deploy` runs, and it rejects more (an event property SAM does not
+# know, a DeadLetterQueue Type it cannot use). Transform, then lint the result.
+echo "== SAM transform (aws-sam-translator $("$python" -c 'import samtranslator; print(samtranslator.__version__)' 2>/dev/null || echo missing)) + cfn-lint of its output"
+transformed="$(mktemp --suffix=.json)"
+if "$python" - "$template" "$transformed" <<'PY' && "$cfn_lint" "$transformed"; then
+import json
+import os
+import sys
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+from samtranslator.public.exceptions import InvalidDocumentException
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+
+tpl = yaml_parse(open(sys.argv[1]).read())
+# sam build replaces each local CodeUri with the uploaded artifact's S3 URI.
+for res in tpl.get("Resources", {}).values():
+    if res.get("Type") == "AWS::Serverless::Function":
+        res["Properties"]["CodeUri"] = "s3://artifact-bucket/function.zip"
+try:
+    out = transform(tpl, {}, NoManagedPolicies())
+except InvalidDocumentException as e:
+    for cause in e.causes:
+        print(f"  FAIL SAM: {cause.message}")
+    sys.exit(1)
+json.dump(out, open(sys.argv[2], "w"), indent=1)
+print(f"SAM transform: {len(out['Resources'])} CloudFormation resources")
+PY
+  echo "SAM transform + cfn-lint: clean"
+else
+  echo "SAM transform + cfn-lint: FAILED" >&2
+  status=1
+fi
+rm -f "$transformed"
 
 echo "== project checks"
 "$python" - "$root" "$template" <<'PY' || status=1
@@ -186,6 +235,89 @@ for name, s in statements():
           f"{name}/{sid}: no '*' Resource")
 check(n_allow > 0, "IAM statements found")
 
+# --- each role grants what its function's code can reach, and nothing else ------
+# scripts/iam-reach.py follows each function's entry points (routers and jobs
+# its main.rs mounts) to the port calls; each call needs these grants. Beyond
+# them a role may only hold what the Lambda runtime itself uses: logs, the
+# SQS event source's receive/delete, and sending to the function's DeadLetterQueue.
+import importlib.util
+
+spec = importlib.util.spec_from_file_location("iam_reach", root / "scripts" / "iam-reach.py")
+iam_reach = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(iam_reach)
+
+NEEDS = {
+    "ddb:GetItem": [("dynamodb:GetItem", "Table")],
+    "ddb:PutItem": [("dynamodb:PutItem", "Table")],
+    "ddb:UpdateItem": [("dynamodb:UpdateItem", "Table")],
+    "ddb:DeleteItem": [("dynamodb:DeleteItem", "Table")],
+    "ddb:ConditionCheckItem": [("dynamodb:ConditionCheckItem", "Table")],
+    "ddb:Query": [("dynamodb:Query", "Table")],
+    # A missing key is 404 only with ListBucket; a move is Copy (Get + Put) + Delete.
+    "s3:list": [("s3:ListBucket", "Bucket")],
+    "s3:head": [("s3:GetObject", "Objects"), ("s3:ListBucket", "Bucket")],
+    "s3:put": [("s3:PutObject", "Objects"), ("s3:ListBucket", "Bucket")],
+    "s3:delete": [("s3:DeleteObject", "Objects"), ("s3:ListBucket", "Bucket")],
+    "s3:move": [("s3:GetObject", "Objects"), ("s3:PutObject", "Objects"), ("s3:DeleteObject", "Objects"),
+                ("s3:ListBucket", "Bucket")],
+    "sqs:fulfil.send": [("sqs:SendMessage", "FulfilmentQueue")],
+    "sqs:events.send": [("sqs:SendMessage", "EventsQueue")],
+    "sqs:fulfil.other": [("sqs:ReceiveMessage", "FulfilmentQueue"), ("sqs:DeleteMessage", "FulfilmentQueue"),
+                         ("sqs:GetQueueAttributes", "FulfilmentQueue")],
+    "sqs:events.other": [("sqs:ReceiveMessage", "EventsQueue"), ("sqs:DeleteMessage", "EventsQueue"),
+                         ("sqs:GetQueueAttributes", "EventsQueue")],
+}
+
+
+def label(resource):
+    """What a statement's Resource names: Table, Bucket, Objects or a resource's name."""
+    if getatt(resource):
+        name = getatt(resource)[0]
+        return {"Table": "Table", "Bucket": "Bucket"}.get(name, name)
+    sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+    if isinstance(sub, str):
+        if sub.startswith("${Table.Arn}/index/"):
+            return "Table"
+        if sub.startswith("${Bucket.Arn}/"):
+            return "Objects"
+    return str(resource)
+
+
+for fname, fn in functions.items():
+    props = fn.get("Properties", {})
+    code_uri = props.get("CodeUri")
+    crate = Path(code_uri).name if isinstance(code_uri, str) else None
+    if not crate or not (root / "functions" / crate / "src" / "main.rs").exists():
+        continue
+    ops, unresolved = iam_reach.sinks_of(crate)
+    check(not unresolved, f"{fname}: scripts/iam-reach.py resolves every entry point of functions/{crate} {unresolved}")
+    needed = {}
+    for op, path in ops.items():
+        for grant in NEEDS.get(op, []):
+            needed.setdefault(grant, path)
+    role_name = getatt(props.get("Role"))
+    granted = set()
+    for pol in roles.get(role_name[0] if role_name else "", {}).get("Properties", {}).get("Policies", []):
+        for st in as_list(pol["PolicyDocument"]["Statement"]):
+            if st.get("Effect") != "Allow":
+                continue
+            for action in as_list(st.get("Action")):
+                for res in as_list(st.get("Resource")):
+                    granted.add((action, label(res)))
+    runtime = {(a, l) for (a, l) in granted if a.startswith("logs:")}
+    for ev in props.get("Events", {}).values():
+        if ev.get("Type") == "SQS" and getatt(ev["Properties"].get("Queue")):
+            q = getatt(ev["Properties"]["Queue"])[0]
+            runtime |= {(a, q) for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")}
+    dlq = getatt(props.get("DeadLetterQueue", {}).get("TargetArn"))
+    if dlq:
+        runtime.add(("sqs:SendMessage", dlq[0]))
+    for (action, what), path in sorted(needed.items()):
+        check((action, what) in granted, f"{fname}: its role grants {action} on {what}, which its code calls: {path}")
+    for action, what in sorted(granted - set(needed) - runtime):
+        check(False, f"{fname}: role grants {action} on {what}, which no code path of functions/{crate} needs "
+                     f"(scripts/iam-reach.py {crate})")
+
 # --- queues: DLQ, visibility >= 6 x consumer timeout, alarm on DLQ depth -------
 queues = of_type("AWS::SQS::Queue")
 alarmed = {
@@ -224,19 +356,29 @@ for qname, fnames in consumers.items():
         ev = [e for e in functions[fname]["Properties"]["Events"].values() if e.get("Type") == "SQS"][0]
         check("ReportBatchItemFailures" in ev["Properties"].get("FunctionResponseTypes", []),
               f"{fname}: SQS event reports batch item failures")
+        reserved = fn_prop(functions[fname], "ReservedConcurrentExecutions")
+        most = ev["Properties"].get("ScalingConfig", {}).get("MaximumConcurrency")
+        if reserved is not None and most is not None:
+            # Below it, the poller's batches are throttled and come back later.
+            check(int(reserved) >= int(most),
+                  f"{fname}: ReservedConcurrentExecutions {reserved} >= MaximumConcurrency {most}")
 
-# --- HTTP API: the routes of API.md (no sandbox), valid keys, throttling -------
+# --- HTTP API: the routes of the OpenAPI document (no sandbox), valid keys ----
+# infra/openapi.json is the routers' own document (a test keeps it current), so
+# every route the code serves, but the local-only /sandbox/*, must be an
+# HttpApi event, and every event a route of the document.
+import json
+
+openapi = json.loads((root / "infra" / "openapi.json").read_text())
+http_methods = {"get", "put", "post", "delete", "patch", "head", "options"}
 expected_routes = {
-    "GET /products", "POST /checkout", "GET /orders/{order_id}",
-    "GET /subscriptions/{id}/entitlement", "GET /openapi.json",
-    "POST /webhooks/nowpayments", "POST /webhooks/stripe",
-    "GET /admin/stock", "POST /admin/stock/adjust", "GET /admin/ledger",
-    "POST /admin/reconcile", "POST /admin/expire", "POST /admin/orders/{id}/refund",
-    "POST /admin/subscriptions/{id}/revoke", "DELETE /admin/subscriptions/{id}",
-    "GET /admin/customers/{email}/credits", "POST /admin/credits/gifts",
-    "POST /admin/credits/gifts/{id}/deactivate", "POST /admin/orders/{id}/deactivate",
-    "POST /admin/credits/post",
+    f"{method.upper()} {path}"
+    for path, ops in openapi.get("paths", {}).items()
+    if not (path == "/sandbox" or path.startswith("/sandbox/"))
+    for method in ops
+    if method in http_methods
 }
+check(len(expected_routes) > 10, f"infra/openapi.json lists the API's routes ({len(expected_routes)})")
 apis = of_type("AWS::Serverless::HttpApi")
 path_re = re.compile(r"^(/([A-Za-z0-9._-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\}))+$")
 routes = {}
@@ -256,7 +398,7 @@ for fname, fn in functions.items():
         timeout = int(fn_prop(fn, "Timeout", 3))
         check(timeout <= 29, f"{fname}: Timeout {timeout} fits API Gateway's 30 s")
 check(set(routes) == expected_routes,
-      "routes are exactly API.md's (missing %s, extra %s)"
+      "HttpApi events are exactly infra/openapi.json's routes but /sandbox/* (missing %s, extra %s)"
       % (sorted(expected_routes - set(routes)), sorted(set(routes) - expected_routes)))
 for aname, api in apis.items():
     props = api.get("Properties", {})
@@ -278,6 +420,63 @@ for fname, fn in functions.items():
         if ev.get("Type") in ("Schedule", "ScheduleV2"):
             expr = ev["Properties"].get("ScheduleExpression", "")
             check(rate_re.match(expr) or cron_re.match(expr), f"{fname}/{ename}: schedule {expr!r} is valid")
+
+# --- schedules: retried, with a dead-letter queue; failed runs kept too -------
+def role_sends_to(fname, queue):
+    role_name = getatt(functions[fname]["Properties"].get("Role"))
+    stmts = [s for pol in roles.get(role_name[0] if role_name else "", {}).get("Properties", {}).get("Policies", [])
+             for s in as_list(pol["PolicyDocument"]["Statement"])]
+    return any(s.get("Effect") == "Allow" and "sqs:SendMessage" in as_list(s.get("Action"))
+               and (queue, "Arn") in map(getatt, as_list(s.get("Resource"))) for s in stmts)
+
+
+for fname, fn in functions.items():
+    props = fn.get("Properties", {})
+    scheduled = [(n, e) for n, e in props.get("Events", {}).items() if e.get("Type") in ("Schedule", "ScheduleV2")]
+    for ename, ev in scheduled:
+        ep = ev.get("Properties", {})
+        retries = ep.get("RetryPolicy", {}).get("MaximumRetryAttempts", 0)
+        check(isinstance(retries, int) and retries >= 1, f"{fname}/{ename}: RetryPolicy retries delivery (>= 1 attempt)")
+        dlq = getatt(ep.get("DeadLetterConfig", {}).get("Arn"))
+        check(dlq and dlq[0] in queues and dlq[0] in alarmed,
+              f"{fname}/{ename}: DeadLetterConfig.Arn is a queue of the stack with a depth alarm")
+    if scheduled:
+        # Scheduler invokes asynchronously: a run that fails goes to the function's DLQ.
+        dl = props.get("DeadLetterQueue", {})
+        target = getatt(dl.get("TargetArn"))
+        check(dl.get("Type") == "SQS" and target and target[0] in queues and target[0] in alarmed,
+              f"{fname}: scheduled, so failed runs go to a DeadLetterQueue (SQS, in the stack, alarmed)")
+        if target:
+            check(role_sends_to(fname, target[0]), f"{fname}: its role may send to its dead-letter queue {target[0]}")
+
+# --- every function has an alarm on its Errors metric ----------------------------
+errors_alarmed = {
+    ref(d.get("Value"))
+    for a in of_type("AWS::CloudWatch::Alarm").values()
+    if a["Properties"].get("Namespace") == "AWS/Lambda" and a["Properties"].get("MetricName") == "Errors"
+    for d in a["Properties"].get("Dimensions", [])
+    if d.get("Name") == "FunctionName"
+}
+for fname in functions:
+    check(fname in errors_alarmed, f"{fname}: a CloudWatch alarm on its Errors metric")
+
+# --- a function that waits on a payment provider outlives the provider's deadline --
+# The deadline is the code's own constant; a function calls providers when it
+# is given a provider API key. The margin is for the storage calls around it.
+PROVIDER_MARGIN = 5
+live_rs = root / "shared" / "src" / "adapters" / "live" / "mod.rs"
+m = re.search(r"pub const PROVIDER_DEADLINE: Duration = Duration::from_secs\((\d+)\);", live_rs.read_text())
+check(m, f"{live_rs.relative_to(root)} defines PROVIDER_DEADLINE in whole seconds")
+if m:
+    deadline = int(m.group(1))
+    provider_keys = {"NOWPAYMENTS_API_KEY", "STRIPE_SECRET_KEY"}
+    global_env = set(globals_fn.get("Environment", {}).get("Variables", {}))
+    for fname, fn in functions.items():
+        env = global_env | set(fn.get("Properties", {}).get("Environment", {}).get("Variables", {}))
+        if env & provider_keys:
+            timeout = int(fn_prop(fn, "Timeout", 3))
+            check(timeout >= deadline + PROVIDER_MARGIN,
+                  f"{fname}: Timeout {timeout} >= provider deadline {deadline} s + {PROVIDER_MARGIN} s")
 
 # --- secrets only from NoEcho parameters ----------------------------------------
 secretish = re.compile(r"SECRET|TOKEN|_KEY$")
@@ -314,6 +513,43 @@ for m in failed:
     print(f"  FAIL {m}")
 print(f"infra: {len(results) - len(failed)} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)
+PY
+
+echo "== checkov $("$checkov" --version) infra/template.yaml"
+report="$(mktemp)"
+trap 'rm -f "$report"' EXIT
+# Its exit code only says "something failed"; the JSON says what, and what was skipped.
+(cd "$root" && "$checkov" -f infra/template.yaml --framework cloudformation --skip-download -o json >"$report" 2>/dev/null) || true
+"$python" - "$report" <<'PY' || status=1
+import json
+import sys
+
+try:
+    report = json.load(open(sys.argv[1]))
+except ValueError:
+    print("  FAIL checkov wrote no JSON report (run it by hand to see why)")
+    sys.exit(1)
+reports = report if isinstance(report, list) else [report]
+failed, skipped, unexplained, passed = [], [], [], 0
+for r in reports:
+    results = r.get("results", {})
+    passed += len(results.get("passed_checks", []))
+    failed += results.get("failed_checks", [])
+    for c in results.get("skipped_checks", []):
+        skipped.append(c)
+        comment = (c.get("check_result", {}).get("suppress_comment") or "").strip()
+        if not comment or comment.lower() == "no comment provided":
+            unexplained.append(c)
+if not reports or not any("results" in r for r in reports):
+    print("  FAIL checkov checked nothing")
+    sys.exit(1)
+for c in failed:
+    print(f"  FAIL {c['check_id']} {c['resource']}: {c.get('check_name', '')}")
+for c in unexplained:
+    print(f"  FAIL {c['check_id']} {c['resource']}: skipped without a reason (comment)")
+print(f"checkov: {passed} passed, {len(failed)} failed, {len(skipped)} skipped with a reason"
+      + (f", {len(unexplained)} without" if unexplained else ""))
+sys.exit(1 if failed or unexplained else 0)
 PY
 
 exit "$status"

@@ -2,7 +2,8 @@
 # Runs every test: unit tests, the black-box suites on the embedded backend,
 # the port conformance suite and the black-box suites again on the AWS
 # emulator (moto server, installed into ./.venv), the local stack against
-# its OpenAPI document (schemathesis), and the SAM template lint.
+# its OpenAPI document (schemathesis), the SAM template lint, and each
+# function's work under only its template role (moto enforcing IAM).
 # Starts what it needs and stops it again.
 #
 # Under CI=true a missing emulator is a failure, never a skip.
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-say "python tools (moto server, cfn-lint) in ./.venv"
+say "python tools (moto server, cfn-lint, checkov, schemathesis) in ./.venv"
 scripts/venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
@@ -33,6 +34,9 @@ STOCKROOM_TEST_BACKEND=aws cargo test -p stockroom-tests --features aws --tests
 
 say "SAM template lint"
 scripts/lint-infra.sh
+
+say "the template's IAM roles against the code (each function's work on moto enforcing IAM)"
+scripts/iam-moto.sh
 
 say "fuzz smoke: each target for 20 s (scripts/fuzz.sh SECONDS for longer)"
 scripts/fuzz.sh 20

@@ -18,6 +18,11 @@ pub const NOWPAYMENTS_API_URL: &str = "https://api.nowpayments.io";
 pub const STRIPE_API_URL: &str = "https://api.stripe.com";
 /// The coin a NOWPayments buyer pays in when the checkout names none.
 pub const DEFAULT_PAY_CURRENCY: &str = "usdttrc20";
+/// The default deadline of one gateway call, retries included
+/// (`LiveConfig::total_timeout`). A Lambda function that calls a provider
+/// needs a longer Timeout: scripts/lint-infra.sh reads this line and checks
+/// infra/template.yaml against it.
+pub const PROVIDER_DEADLINE: Duration = Duration::from_secs(10);
 /// Longer than any caller (API Gateway allows 29 s) would wait.
 const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -59,7 +64,7 @@ impl LiveConfig {
             cancel_url: cancel_url.into(),
             default_pay_currency: DEFAULT_PAY_CURRENCY.into(),
             connect_timeout: Duration::from_secs(3),
-            total_timeout: Duration::from_secs(10),
+            total_timeout: PROVIDER_DEADLINE,
         }
     }
 }
