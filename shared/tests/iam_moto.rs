@@ -36,6 +36,7 @@ use shared::lambda::testing::{add_stock, call, config, request};
 use shared::lambda::{fulfil_batch, http_router};
 use shared::ports::clock::OffsetClock;
 use shared::providers::stripe;
+use shared::services::jobs::StepReport;
 use shared::services::{catalog, credits, orders, reconcile, sweeps};
 
 #[derive(serde::Deserialize)]
@@ -248,22 +249,8 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     let proof =
         send(&shop, "checkout", event("POST", "/checkout", Some(&card), json!({})), StatusCode::CREATED).await?;
     let proof_id = proof["order_id"].as_str().context("no order_id")?.to_string();
-    let with_credits = json!({
-        "email": buyer, "product_id": "bronze", "provider": "stripe", "new": true, "use_credits": true,
-        "credits_proof": {"order_id": proof_id, "order_token": proof["order_token"]}
-    })
-    .to_string();
-    let paid = send(&shop, "checkout", event("POST", "/checkout", Some(&with_credits), json!({})), StatusCode::CREATED)
-        .await?;
-    let paid_id = paid["order_id"].as_str().context("no order_id")?.to_string();
-    assert_eq!(paid["amount_due"]["amount"].as_i64(), Some(0), "credits pay it all: {paid}");
-    let queued = drain(&setup).await?;
-    assert!(
-        queued.iter().any(|b| b.contains(&paid_id)),
-        "checkout: the credits-only order {paid_id} was not queued for fulfilment (SendMessage denied?): {queued:?}"
-    );
-
-    // webhooks: Stripe says the card order is paid; it is queued.
+    // webhooks: Stripe says the card order is paid; it is queued. Only a paid
+    // order proves the buyer's credits.
     let webhooks = stack.state_as("webhooks").await?;
     let hooks = http_router(webhook_routes(), webhooks.clone());
     let raw = json!({
@@ -284,9 +271,24 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     let queued = drain(&setup).await?;
     assert!(queued.iter().any(|b| b.contains(&proof_id)), "webhooks: {proof_id} not queued: {queued:?}");
 
+    let with_credits = json!({
+        "email": buyer, "product_id": "bronze", "provider": "stripe", "new": true, "use_credits": true,
+        "credits_proof": {"order_id": proof_id, "order_token": proof["order_token"]}
+    })
+    .to_string();
+    let paid = send(&shop, "checkout", event("POST", "/checkout", Some(&with_credits), json!({})), StatusCode::CREATED)
+        .await?;
+    let paid_id = paid["order_id"].as_str().context("no order_id")?.to_string();
+    assert_eq!(paid["amount_due"]["amount"].as_i64(), Some(0), "credits pay it all: {paid}");
+    let queued = drain(&setup).await?;
+    assert!(
+        queued.iter().any(|b| b.contains(&paid_id)),
+        "checkout: the credits-only order {paid_id} was not queued for fulfilment (SendMessage denied?): {queued:?}"
+    );
+
     // expire: both orders are paid and not fulfilled: requeue_paid queues them again.
     let expire = stack.state_as("expire").await?;
-    let report = sweeps::expire_job(&expire.ctx).await.context("expire: expire_job")?;
+    let report = sweeps::expire_job(&expire.ctx).await.all_ok().context("expire: expire_job")?;
     assert!(report.paid_requeued >= 2, "expire: {report:?}");
     let queued = drain(&setup).await?;
     assert!(
@@ -311,7 +313,7 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     // reconcile: adopts a new upload, checks the books.
     setup.ctx.files.put("unused/s5.session", b"session".to_vec(), true).await?;
     let reconcile = stack.state_as("reconcile").await?;
-    let report = reconcile::run(&reconcile.ctx, "schedule:reconcile").await.context("reconcile: run")?;
+    let report = reconcile::run(&reconcile.ctx, "schedule:reconcile").await.all_ok().context("reconcile: run")?;
     assert_eq!(report.adopted, 1, "reconcile: {report:?}");
 
     let sent = events(&setup).await?;
@@ -331,7 +333,7 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
         send(&shop, "checkout", event("POST", "/checkout", Some(&late_order), json!({})), StatusCode::CREATED).await?;
     let late_id = late["order_id"].as_str().context("no order_id")?.to_string();
     stack.clock.advance(31 * 60);
-    let report = sweeps::expire_job(&expire.ctx).await.context("expire: expire_job")?;
+    let report = sweeps::expire_job(&expire.ctx).await.all_ok().context("expire: expire_job")?;
     assert!(report.holds_released >= 1, "expire: {report:?}");
     let other_order = json!({"email": "other@example.com", "product_id": "silver", "provider": "stripe"}).to_string();
     let other =

@@ -29,6 +29,7 @@ async fn one(ctx: &Ctx, msg: &SqsMessage) -> Option<String> {
     let (order_id, subscription_id) = match serde_json::from_str::<Job>(body) {
         Ok(Job::Fulfil { order_id }) => (Some(order_id), None),
         Ok(Job::Revoke { revoke_subscription_id }) => (None, Some(revoke_subscription_id)),
+        Ok(Job::TakeBack { take_back_subscription_id, .. }) => (None, Some(take_back_subscription_id)),
         Err(_) => (None, None),
     };
     let span = tracing::info_span!(

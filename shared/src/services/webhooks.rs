@@ -205,10 +205,10 @@ async fn apply(
                 tracing::error!(subscription_id = %sub, error = %e, "could not queue the revoke; reconcile will finish it");
             }
         }
-        // An add-on's files: few, moved now; the usage jobs finish a stale one.
-        Some(r @ super::refunds::Returning::Files { .. }) => {
-            if let Err(e) = r.finish(ctx).await {
-                tracing::error!(order_id = %order.order_id, error = %e, "could not take back the add-on's files; the usage jobs will");
+        // An add-on's files, the same way; the usage jobs finish a stale one.
+        Some(super::refunds::Returning::Files { subscription_id, files }) => {
+            if let Err(e) = super::fulfil::enqueue_take_back(ctx, &subscription_id, &files).await {
+                tracing::error!(order_id = %order.order_id, error = %e, "could not queue the add-on's take-back; the usage jobs will finish it");
             }
         }
         None => {}

@@ -237,7 +237,8 @@ async fn stripe_refund_of_an_unpaid_session_or_a_refusal_refunds_nothing() {
     let (refusing, base) = super::fake().await;
     let paid = SESSION.replace(r#""payment_intent": null"#, r#""payment_intent": "pi_1""#);
     refusing.answer(200, &paid);
-    refusing.answer(400, r#"{"error": {"type": "invalid_request_error", "message": "Charge has already been refunded."}}"#);
+    refusing
+        .answer(400, r#"{"error": {"type": "invalid_request_error", "message": "Charge has already been refunded."}}"#);
     let why = rejected(gateway(&base).refund(ProviderKind::Stripe, SESSION_ID, &amount, "k").await);
     assert!(why.contains("already been refunded"), "{why}");
 }

@@ -69,7 +69,9 @@ pub async fn apply(app: &TestApp, state: &Mutex<State>, op: &Op) -> Result<(), S
             "/admin/credits/gifts",
             json!({"email": format!("buyer{email}@example.com"), "amount": amount, "reason": "model test"}),
         ),
-        Op::Spend { email, stranger } => return spend(app, state, &format!("buyer{email}@example.com"), *stranger).await,
+        Op::Spend { email, stranger } => {
+            return spend(app, state, &format!("buyer{email}@example.com"), *stranger).await;
+        }
         Op::Expire => admin("/admin/expire", json!({})),
         Op::Reconcile => admin("/admin/reconcile", json!({})),
         Op::Refund { order } => {

@@ -26,13 +26,14 @@ use crate::domain::OrderStatus;
 use claim::{Claim, claim};
 use finish::{backorder, finish};
 
-/// A job on the fulfilment queue: hand out an order's files, or take a
-/// subscription's back.
+/// A job on the fulfilment queue: hand out an order's files, take a
+/// subscription's back, or take back some of its files (a refunded add-on).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Job {
     Fulfil { order_id: String },
     Revoke { revoke_subscription_id: String },
+    TakeBack { take_back_subscription_id: String, files: Vec<String> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +56,10 @@ pub async fn enqueue_revoke(ctx: &Ctx, subscription_id: &str) -> Result<(), Serv
     send(ctx, &Job::Revoke { revoke_subscription_id: subscription_id.to_string() }).await
 }
 
+pub async fn enqueue_take_back(ctx: &Ctx, subscription_id: &str, files: &[String]) -> Result<(), ServiceError> {
+    send(ctx, &Job::TakeBack { take_back_subscription_id: subscription_id.to_string(), files: files.to_vec() }).await
+}
+
 async fn send(ctx: &Ctx, job: &Job) -> Result<(), ServiceError> {
     let body = serde_json::to_string(job).map_err(ServiceError::internal)?;
     Ok(ctx.fulfil_queue.send(body).await?)
@@ -67,6 +72,10 @@ pub async fn handle(ctx: &Ctx, body: &str) -> Result<FulfilOutcome, ServiceError
         Job::Fulfil { order_id } => fulfil(ctx, &order_id).await,
         Job::Revoke { revoke_subscription_id } => {
             super::revoke::finish(ctx, &revoke_subscription_id).await?;
+            Ok(FulfilOutcome::AlreadyDone)
+        }
+        Job::TakeBack { take_back_subscription_id, files } => {
+            super::seats::finish_all(ctx, &take_back_subscription_id, &files).await?;
             Ok(FulfilOutcome::AlreadyDone)
         }
     }
