@@ -32,6 +32,8 @@ from pathlib import Path
 
 import yaml
 
+from cfn_yaml import CfnLoader  # scripts/cfn_yaml.py: short tags as long forms
+
 root = Path(__file__).resolve().parent.parent
 template = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "infra" / "template.yaml"
 
@@ -40,27 +42,6 @@ REGION = "us-east-1"
 NAME = "sr-iam"
 # What the test creates (shared/tests/iam_moto.rs uses the same names).
 TABLE, BUCKET, FULFIL_QUEUE, EVENTS_QUEUE = NAME, NAME, NAME, f"{NAME}-events"
-
-
-class CfnLoader(yaml.SafeLoader):
-    pass
-
-
-def _cfn_tag(loader, suffix, node):
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {"Fn::" + suffix: value}
-
-
-CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 ARNS = {
     "Table.Arn": "*",  # moto authorises DynamoDB against "*" (see above)

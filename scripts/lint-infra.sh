@@ -93,28 +93,8 @@ import yaml
 
 root, template_path = Path(sys.argv[1]), Path(sys.argv[2])
 template_dir = template_path.parent
-
-
-# CloudFormation short tags (!Ref, !GetAtt, !Sub, ...) as their long forms.
-class CfnLoader(yaml.SafeLoader):
-    pass
-
-
-def _cfn_tag(loader, suffix, node):
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {"Fn::" + suffix: value}
-
-
-CfnLoader.add_multi_constructor("!", _cfn_tag)
+sys.path.insert(0, str(root / "scripts"))
+from cfn_yaml import CfnLoader  # noqa: E402 (scripts/cfn_yaml.py: short tags as long forms)
 
 tpl = yaml.load(template_path.read_text(), Loader=CfnLoader)
 resources = tpl.get("Resources", {})
