@@ -101,6 +101,10 @@ async fn an_extension_refund_takes_back_only_its_days() {
     assert_eq!(e["state"], "active", "the plan's own days stay");
     assert_eq!(until(&e), before);
     assert_eq!(app.keys("assigned/").await.len(), 1, "no file moves");
+    // An extension holds no stock: its checkout must not leave a gap in the
+    // ledger (the model test found one).
+    let r: Value = app.post_admin("/admin/reconcile", json!({})).await.json().await.unwrap();
+    assert_eq!(r["invariants"]["violations"], json!([]), "{r}");
 }
 
 #[tokio::test]

@@ -103,10 +103,7 @@ fn take_back(
     let sid = sub.subscription_id.clone();
     let created_it = sub.order_id == order.order_id;
     match order.purpose {
-        // A renewal after expiry starts a subscription of its own.
-        _ if created_it => Ok((revoke::begin(ctx, sub, EndReason::Refunded, actor)?, Some(Returning::Ended(sid)))),
-        Purpose::New => Ok((revoke::begin(ctx, sub, EndReason::Refunded, actor)?, Some(Returning::Ended(sid)))),
-        Purpose::ExtraFiles => {
+        Purpose::ExtraFiles if !created_it => {
             // Its files, as its claim named them, that the subscription still has.
             let bought = b.intent.as_ref().map(|i| i.files.as_slice()).unwrap_or_default();
             let files: Vec<String> = bought.iter().filter(|f| sub.files.contains(f)).cloned().collect();
@@ -117,7 +114,9 @@ fn take_back(
             let writes = super::seats::take_back_writes(ctx, sub, &files, (LedgerKind::Refund, &reason), actor)?;
             Ok((writes, Some(Returning::Files { subscription_id: sid, files })))
         }
-        Purpose::Renew | Purpose::Extend => Ok((vec![take_back_days(ctx, order, sub)], None)),
+        Purpose::Renew | Purpose::Extend if !created_it => Ok((vec![take_back_days(ctx, order, sub)], None)),
+        // The order that created it (a renewal after expiry starts its own).
+        _ => Ok((revoke::begin(ctx, sub, EndReason::Refunded, actor)?, Some(Returning::Ended(sid)))),
     }
 }
 
@@ -213,10 +212,8 @@ async fn give_money_back(ctx: &Ctx, b: &OrderBundle) -> Result<(String, Option<S
     let order = &b.order;
     let due = order.amount_due();
     let payment_id = b.payment.as_ref().and_then(|p| p.payment_id.clone());
+    // Credits paid it all (its payment id is then `credits:{order}`).
     let Some(payment_id) = payment_id.filter(|_| due.amount > 0) else { return Ok(("credits_only".into(), None)) };
-    if payment_id.starts_with("credits:") {
-        return Ok(("credits_only".into(), None));
-    }
     let key = format!("refund-{}", order.order_id);
     match ctx.gateway.refund(order.provider, &payment_id, &due, &key).await.map_err(ServiceError::ProviderDown)? {
         RefundMade::Provider(id) => Ok((order.provider.as_str().into(), Some(id))),

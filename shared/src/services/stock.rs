@@ -127,6 +127,11 @@ fn plan(
         };
         all.push(Write::Put { item: to_item(&key, &entry, None, None)?, cond: Some(Cond::NotExists) });
     }
+    // No stock change (an extension holds no files): no new version, or the
+    // ledger would skip a number.
+    if entries.is_empty() {
+        return Ok((all, counts));
+    }
     let guard = if current.version == 0 { Cond::NotExists } else { Cond::eq("version", current.version) };
     let set = |name: &str, v: i64| Change::Set(name.into(), Value::from(v));
     all.push(Write::Update {

@@ -94,7 +94,7 @@ async fn check(ctx: &Ctx, sub: &SubscriptionRecord, file: &str) -> Result<(), Se
 }
 
 fn begin(ctx: &Ctx, sub: &SubscriptionRecord, file: &str, actor: &str) -> Result<Vec<Write>, ServiceError> {
-    take_back_writes(ctx, sub, &[file.to_string()], (LedgerKind::Revoke, "seat removed"), actor)
+    take_back_writes(ctx, sub, &[file.to_string()], (seat_kind(), &seat_reason()), actor)
 }
 
 /// The writes that take `files` out of a live subscription (one intent per
