@@ -48,7 +48,7 @@ url="http://127.0.0.1:$port"
 export STOCKROOM_JWT_SECRET=schemathesis-jwt-secret STOCKROOM_SERVICE_TOKEN=schemathesis-service-token
 # Stock, so that checkouts can succeed (adopted at startup).
 mkdir -p "$work/data/files/unused"
-for i in $(seq -w 1 60); do echo "account $i" >"$work/data/files/unused/acct-$i.txt"; done
+for i in $(seq -w 1 60); do echo "account $i" >"$work/data/files/unused/acct-$i.session"; done
 
 say "starting the local stack on $url (data in $work/data)"
 PORT=$port STOCKROOM_DATA="$work/data" STOCKROOM_PUBLIC_URL="$url" RUST_LOG=error \
@@ -77,7 +77,8 @@ STAFF_TOKEN=$("$python" - <<'PY'
 import base64, hashlib, hmac, json, os, time
 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-body = b64(json.dumps({"sub": "schemathesis", "role": "admin", "exp": int(time.time()) + 3600}).encode())
+now = int(time.time())
+body = b64(json.dumps({"sub": "schemathesis", "role": "admin", "iat": now, "exp": now + 3600}).encode())
 sig = hmac.new(os.environ["STOCKROOM_JWT_SECRET"].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
 print(f"{head}.{body}.{b64(sig)}")
 PY
