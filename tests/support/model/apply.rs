@@ -34,7 +34,7 @@ pub async fn apply(app: &TestApp, state: &Mutex<State>, op: &Op) -> Result<(), S
         Op::Checkout { email, product, provider } => {
             let body =
                 json!({"email": format!("buyer{email}@example.com"), "product_id": product, "provider": provider});
-            return open(app, state, body).await;
+            return open(app, state, body, true).await.map(drop);
         }
         Op::Addon { order, product } => {
             let Some(id) = nth(|s| &s.orders, *order) else { return Ok(()) };
@@ -44,7 +44,7 @@ pub async fn apply(app: &TestApp, state: &Mutex<State>, op: &Op) -> Result<(), S
             let v: Value = r.json().await.map_err(|e| e.to_string())?;
             let Some(sub) = v["subscription"]["id"].as_str() else { return Ok(()) };
             let body = json!({"email": email, "product_id": product, "provider": "nowpayments", "subscription_id": sub, "order_token": token});
-            return open(app, state, body).await;
+            return open(app, state, body, true).await.map(drop);
         }
         Op::Pay { order, payment, copies } => {
             let Some(id) = nth(|s| &s.orders, *order) else { return Ok(()) };
@@ -89,52 +89,47 @@ pub async fn apply(app: &TestApp, state: &Mutex<State>, op: &Op) -> Result<(), S
     check(send(req).await?).await
 }
 
-/// A checkout; a new order joins the schedule's orders with its owner.
-async fn open(app: &TestApp, state: &Mutex<State>, body: Value) -> Result<(), String> {
+/// A checkout; a new order joins the schedule's orders (with its owner, when
+/// the schedule acts as that buyer). Its (id, token), if it was created.
+async fn open(
+    app: &TestApp,
+    state: &Mutex<State>,
+    body: Value,
+    owned: bool,
+) -> Result<Option<(String, String)>, String> {
     let r = send(app.client.post(format!("{}/checkout", app.url)).json(&body)).await?;
     if r.status() != 201 {
-        return check(r).await;
+        return check(r).await.map(|()| None);
     }
     let v: Value = r.json().await.map_err(|e| e.to_string())?;
+    let (id, token) = (s(&v["order_id"]), s(&v["order_token"]));
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-    st.orders.push(s(&v["order_id"]));
-    st.owners.insert(s(&v["order_id"]), (s(&body["email"]), s(&v["order_token"])));
-    Ok(())
+    st.orders.push(id.clone());
+    if owned {
+        st.owners.insert(id.clone(), (s(&body["email"]), token.clone()));
+    }
+    Ok(Some((id, token)))
 }
 
 /// Spends `email`'s credits on a bronze plan. The oracle for who may: a
 /// stranger's proof (an open order they just made for that email) must be
 /// refused; the owner's (a paid order of theirs) may be.
 async fn spend(app: &TestApp, state: &Mutex<State>, email: &str, stranger: bool) -> Result<(), String> {
-    let proof = if stranger {
-        let body = json!({"email": email, "product_id": "bronze", "provider": "nowpayments", "new": true});
-        let r = send(app.client.post(format!("{}/checkout", app.url)).json(&body)).await?;
-        if r.status() != 201 {
-            return check(r).await;
-        }
-        let v: Value = r.json().await.map_err(|e| e.to_string())?;
-        state.lock().unwrap_or_else(|p| p.into_inner()).orders.push(s(&v["order_id"]));
-        (s(&v["order_id"]), s(&v["order_token"]))
-    } else {
-        match paid_order_of(app, state, email).await? {
-            Some(p) => p,
-            None => return Ok(()),
-        }
-    };
-    let body = json!({"email": email, "product_id": "bronze", "provider": "nowpayments", "new": true,
-        "use_credits": true, "credits_proof": {"order_id": proof.0, "order_token": proof.1}});
+    let plan = json!({"email": email, "product_id": "bronze", "provider": "nowpayments", "new": true});
+    let proof =
+        if stranger { open(app, state, plan.clone(), false).await? } else { paid_order_of(app, state, email).await? };
+    let Some((order_id, order_token)) = proof else { return Ok(()) };
+    let mut body = plan;
+    body["use_credits"] = json!(true);
+    body["credits_proof"] = json!({"order_id": order_id, "order_token": order_token});
+    if !stranger {
+        return open(app, state, body, true).await.map(drop);
+    }
     let r = send(app.client.post(format!("{}/checkout", app.url)).json(&body)).await?;
-    if stranger && r.status().is_success() {
+    if r.status().is_success() {
         return Err(format!("a stranger's open order spent {email}'s credits: {}", r.text().await.unwrap_or_default()));
     }
-    if r.status() != 201 {
-        return check(r).await;
-    }
-    let v: Value = r.json().await.map_err(|e| e.to_string())?;
-    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-    st.orders.push(s(&v["order_id"]));
-    st.owners.insert(s(&v["order_id"]), (email.to_string(), s(&v["order_token"])));
-    Ok(())
+    check(r).await
 }
 
 /// One of `email`'s orders that was paid, with its token.
