@@ -27,12 +27,12 @@ pub enum Returning {
 
 impl Returning {
     /// Moves the files back and books them (idempotent).
-    pub async fn move_back(&self, ctx: &Ctx) -> Result<Option<revoke::RevokeOutcome>, ServiceError> {
+    pub async fn move_back(&self, ctx: &Ctx) -> Result<revoke::RevokeOutcome, ServiceError> {
         match self {
-            Returning::Ended(sid) => revoke::finish(ctx, sid).await.map(Some),
+            Returning::Ended(sid) => revoke::finish(ctx, sid).await,
             Returning::Files { subscription_id, files } => {
                 super::seats::finish_all(ctx, subscription_id, files).await?;
-                Ok(Some(revoke::RevokeOutcome::Revoked { files: files.clone() }))
+                Ok(revoke::RevokeOutcome::Revoked { files: files.clone() })
             }
         }
     }
@@ -234,7 +234,7 @@ pub async fn refund_order(ctx: &Ctx, order_id: &str, actor: &str) -> Result<Refu
             // the credits and the files (both idempotent).
             super::credits::on_refund(ctx, order_id, actor).await;
             let revoke =
-                repeat_returning(&b).move_back(ctx).await?.filter(|r| *r != revoke::RevokeOutcome::AlreadyEnded);
+                Some(repeat_returning(&b).move_back(ctx).await?).filter(|r| *r != revoke::RevokeOutcome::AlreadyEnded);
             return Ok(RefundReport { order_id: order_id.into(), status: from, revoke, method: None, refund_id: None });
         }
         // Money must have come in: paid, or part of it for an order that
@@ -265,7 +265,7 @@ pub async fn refund_order(ctx: &Ctx, order_id: &str, actor: &str) -> Result<Refu
                 super::credits::on_refund(ctx, order_id, actor).await;
                 ctx.faults.hit("refund.after_credits")?;
                 let revoke = match ending {
-                    Some(r) => r.move_back(ctx).await?,
+                    Some(r) => Some(r.move_back(ctx).await?),
                     None => None,
                 };
                 let status = OrderStatus::Refunded;
