@@ -37,7 +37,7 @@ use shared::lambda::{fulfil_batch, http_router};
 use shared::ports::clock::OffsetClock;
 use shared::providers::stripe;
 use shared::services::jobs::StepReport;
-use shared::services::{catalog, credits, orders, reconcile, sweeps};
+use shared::services::{catalog, credits, jobs, orders, reconcile, schedule};
 
 #[derive(serde::Deserialize)]
 struct Emulator {
@@ -288,7 +288,7 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
 
     // expire: both orders are paid and not fulfilled: requeue_paid queues them again.
     let expire = stack.state_as("expire").await?;
-    let report = sweeps::expire_job(&expire.ctx).await.all_ok().context("expire: expire_job")?;
+    let report = schedule::expire_job(&expire.ctx).await.all_ok().context("expire: expire_job")?;
     assert!(report.paid_requeued >= 2, "expire: {report:?}");
     let queued = drain(&setup).await?;
     assert!(
@@ -299,7 +299,7 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     // fulfil: the batch Lambda's event source would deliver (received and
     // deleted with the fulfil role, as the event source mapping does).
     let fulfil = stack.state_as("fulfil").await?;
-    sweeps::requeue_paid(&setup.ctx).await?;
+    jobs::requeue_paid(&setup.ctx).await?;
     let handled = fulfil_all(&fulfil).await?;
     assert!(!handled.is_empty(), "fulfil: nothing to receive");
     for id in [&paid_id, &proof_id] {
@@ -333,7 +333,7 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
         send(&shop, "checkout", event("POST", "/checkout", Some(&late_order), json!({})), StatusCode::CREATED).await?;
     let late_id = late["order_id"].as_str().context("no order_id")?.to_string();
     stack.clock.advance(31 * 60);
-    let report = sweeps::expire_job(&expire.ctx).await.all_ok().context("expire: expire_job")?;
+    let report = schedule::expire_job(&expire.ctx).await.all_ok().context("expire: expire_job")?;
     assert!(report.holds_released >= 1, "expire: {report:?}");
     let other_order = json!({"email": "other@example.com", "product_id": "silver", "provider": "stripe"}).to_string();
     let other =

@@ -50,7 +50,7 @@ const ELSEWHERE: &[&str] = &[
     "seats.after_move",        // tests/usage/seats.rs
     "usage.read",              // tests/usage/quotas.rs
     "webhook.enqueue",         // tests/purchase/durability.rs, reconcile.rs
-    "expire.verify",           // shared services/sweeps.rs, functions/expire tests
+    "expire.verify",           // shared services/schedule.rs, functions/expire tests
     "reconcile.repair",        // shared services/reconcile/tests.rs
 ];
 

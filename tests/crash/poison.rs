@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use shared::ports::queue::MAX_RECEIVES;
-use shared::services::{fulfil, keys};
+use shared::services::{jobs, keys};
 use stockroom_tests::spawn_app;
 
 #[tokio::test]
@@ -18,7 +18,7 @@ async fn a_poison_message_is_dead_lettered_and_blocks_nothing() {
     let key = keys::order(&poison);
     let item = json!({"pk": key.pk, "sk": key.sk, "status": "no-such-status"});
     app.ctx().records.put(item.as_object().unwrap().clone(), None).await.unwrap();
-    fulfil::enqueue(app.ctx(), &poison).await.unwrap();
+    jobs::enqueue(app.ctx(), &poison).await.unwrap();
     // Orders behind it.
     let mut orders = Vec::new();
     for _ in 0..3 {

@@ -66,7 +66,7 @@ async fn duplicate_fulfilment_messages_hand_out_once() {
     app.ctx().faults.arm("webhook.enqueue", 1);
     app.sandbox_pay(&order_id, json!({})).await;
     for _ in 0..20 {
-        shared::services::fulfil::enqueue(app.ctx(), &order_id).await.unwrap();
+        shared::services::jobs::enqueue(app.ctx(), &order_id).await.unwrap();
     }
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..10 {

@@ -5,7 +5,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::lambda;
-use shared::services::{Ctx, sweeps};
+use shared::services::{Ctx, schedule};
 
 /// Secrets this function must have (infra/README.md); the rest are random.
 const NEEDS: &[&str] = &["NOWPAYMENTS_API_KEY", "STRIPE_SECRET_KEY"];
@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
 /// is logged and returned, or the invocation fails after every step ran if
 /// any of them failed.
 async fn handler(ctx: &Ctx, _event: LambdaEvent<Value>) -> Result<Value, Error> {
-    lambda::job_steps("expire", sweeps::expire_job(ctx).await)
+    lambda::job_steps("expire", schedule::expire_job(ctx).await)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use shared::config::{Backend, Config};
 use shared::http::{AppState, full_router};
 use shared::ports::PaymentGateway;
 use shared::services::jobs::StepReport;
-use shared::services::{Ctx, catalog, restock, sweeps, worker};
+use shared::services::{Ctx, catalog, restock, schedule, worker};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -121,7 +121,7 @@ async fn jobs(ctx: Arc<Ctx>, sweeper: backend::Sweeper, every: Duration, mut sto
             _ = stopped.wait_for(|s| *s) => return,
             _ = tokio::time::sleep(every) => {}
         }
-        let report = sweeps::expire_job(&ctx).await;
+        let report = schedule::expire_job(&ctx).await;
         match report.failed_steps().as_slice() {
             [] => tracing::debug!(?report, "expiry job"),
             failed => tracing::error!(?failed, ?report, "expiry job: steps failed"),

@@ -14,9 +14,9 @@ use super::openapi::responses::*;
 use super::{AppState, ClientIp};
 use crate::domain::{IdempotencyKey, Product};
 use crate::services::checkout::{self, CheckoutBody, CheckoutResponse, Outcome};
+use crate::services::entitlement::Entitlement;
 use crate::services::orders::OrderView;
-use crate::services::subscriptions::Entitlement;
-use crate::services::{catalog, orders, stock, subscriptions};
+use crate::services::{catalog, entitlement, orders, stock};
 
 /// A catalog entry as the storefront sees it: the product and whether
 /// enough stock is free to buy it now.
@@ -117,6 +117,6 @@ pub async fn entitlement(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     service_only(&s, &headers)?;
-    let view = subscriptions::entitlement(&s.ctx, &id).await?;
+    let view = entitlement::entitlement(&s.ctx, &id).await?;
     Ok(Json(view).into_response())
 }

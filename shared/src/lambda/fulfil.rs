@@ -6,7 +6,8 @@ use futures_util::future::join_all;
 use tracing::Instrument;
 
 use crate::services::Ctx;
-use crate::services::fulfil::{self, Job};
+use crate::services::fulfil;
+use crate::services::jobs::Job;
 
 /// Handles a batch concurrently. Messages that failed for a reason that may
 /// pass (storage errors, a contended claim) are reported, so SQS delivers

@@ -8,8 +8,9 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::events::{self, Event};
 use super::items::{from_item, to_item};
-use super::{Ctx, ServiceError, catalog, stock, sweeps};
+use super::{Ctx, ServiceError, catalog, stock};
 use crate::domain::Timestamp;
 use crate::ports::{Cond, Index, Key, Query, RecordError};
 
@@ -85,8 +86,7 @@ async fn raise(ctx: &Ctx, product_id: &str, threshold: i64, available: i64) -> R
         Err(e) => return Err(e.into()),
     }
     tracing::warn!(product_id, available, threshold, "stock low");
-    let data = serde_json::json!({"product_id": product_id, "available": available, "threshold": threshold});
-    sweeps::notify(ctx, "stock.low", data).await;
+    events::notify(ctx, Event::StockLow { product_id: product_id.to_string(), available, threshold }).await;
     Ok(true)
 }
 

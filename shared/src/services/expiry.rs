@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::events::{self, Event};
 use super::items::from_item;
 use super::model::SubscriptionRecord;
 use super::revoke::{self, RevokeOutcome};
@@ -78,14 +79,12 @@ async fn note_grace(ctx: &Ctx, sub: &SubscriptionRecord) -> Result<bool, Service
         Err(RecordError::ConditionFailed { .. }) => return Ok(false),
         Err(e) => return Err(e.into()),
     }
-    super::sweeps::notify(
-        ctx,
-        "subscription.grace",
-        serde_json::json!({
-            "subscription_id": sub.subscription_id, "email": sub.email, "valid_until": sub.valid_until.rfc3339(),
-            "files_return_at": sub.valid_until.plus_millis(GRACE_MILLIS).rfc3339(),
-        }),
-    )
-    .await;
+    let event = Event::SubscriptionGrace {
+        subscription_id: sub.subscription_id.clone(),
+        email: sub.email.clone(),
+        valid_until: sub.valid_until.rfc3339(),
+        files_return_at: sub.valid_until.plus_millis(GRACE_MILLIS).rfc3339(),
+    };
+    events::notify(ctx, event).await;
     Ok(true)
 }

@@ -30,7 +30,7 @@ pub fn intent(order_id: &str) -> Key {
     Key::new(order_pk(order_id), "INTENT")
 }
 
-/// Orders by status, oldest change first (sweeps read these).
+/// Orders by status, oldest change first (the scheduled jobs read these).
 pub fn orders_by_status(status: OrderStatus) -> String {
     format!("ORDERS#{}", status.as_str())
 }

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use super::events::{self, Event};
 use super::items::{from_item, json, to_item};
 use super::model::{FileRecord, RevokeIntent, SubscriptionRecord};
 use super::stock::{CommitError, StockEntry, commit, delta};
@@ -87,7 +88,7 @@ pub async fn revoke_noted(
     note: Option<&str>,
 ) -> Result<RevokeOutcome, ServiceError> {
     for attempt in 0.. {
-        let sub = load(ctx, subscription_id).await?;
+        let sub = super::subscriptions::load(ctx, subscription_id).await?;
         if sub.ended.is_some() {
             break;
         }
@@ -106,15 +107,6 @@ pub async fn revoke_noted(
     }
     ctx.faults.hit("revoke.after_begin")?;
     finish(ctx, subscription_id).await
-}
-
-pub async fn load(ctx: &Ctx, subscription_id: &str) -> Result<SubscriptionRecord, ServiceError> {
-    let item = ctx
-        .records
-        .get(&keys::subscription(subscription_id))
-        .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("no subscription {subscription_id}")))?;
-    Ok(from_item(item)?)
 }
 
 /// Moves the intent's files back to stock and books them. Idempotent: the
@@ -189,12 +181,15 @@ async fn book(ctx: &Ctx, intent: &RevokeIntent, back: &[(String, Location)]) -> 
         Err(CommitError::Service(e)) => return Err(e),
     }
     tracing::info!(subscription_id = %intent.subscription_id, reason = ?intent.reason, files = back.len(), "files back in stock");
-    super::sweeps::notify(ctx, "subscription.ended", serde_json::json!({
-        "subscription_id": intent.subscription_id, "order_id": intent.order_id, "reason": intent.reason, "files": intent.files,
-        "note": intent.note,
-    }))
-    .await;
+    let event = Event::SubscriptionEnded {
+        subscription_id: intent.subscription_id.clone(),
+        order_id: intent.order_id.clone(),
+        reason: intent.reason,
+        files: intent.files.clone(),
+        note: intent.note.clone(),
+    };
+    events::notify(ctx, event).await;
     // Stock came back: waiting backorders get their turn, oldest first.
-    super::sweeps::queue_backorders(ctx).await?;
+    super::jobs::queue_backorders(ctx).await?;
     Ok(RevokeOutcome::Revoked { files: intent.files.clone() })
 }

@@ -2,6 +2,7 @@
 //! and in whatever order they arrive (invariant 4), with money checked
 //! (invariant 6).
 
+use super::events::{self, Event};
 use super::items::{json, to_item};
 use super::model::EventRecord;
 use super::orders::{OrderBundle, is_status, load, status_changes};
@@ -180,12 +181,9 @@ async fn apply(
     tracing::info!(order_id = %order.order_id, event_id = %ev.event_id, %from, to = %target, "order moved");
     if let Some(over) = &overpaid {
         tracing::warn!(order_id = %order.order_id, excess = %over, "overpaid");
-        super::sweeps::notify(
-            ctx,
-            "order.overpaid",
-            serde_json::json!({"order_id": order.order_id, "excess": over, "received": ev.received()}),
-        )
-        .await;
+        let event =
+            Event::OrderOverpaid { order_id: order.order_id.clone(), excess: over.clone(), received: ev.received() };
+        events::notify(ctx, event).await;
     }
     if target == OrderStatus::Refunded {
         ctx.faults.hit("refund.after_commit")?;
@@ -201,13 +199,13 @@ async fn apply(
         // The files go back through the queue; reconcile finishes the intent
         // if this message is lost.
         Some(super::refunds::Returning::Ended(sub)) => {
-            if let Err(e) = super::fulfil::enqueue_revoke(ctx, &sub).await {
+            if let Err(e) = super::jobs::enqueue_revoke(ctx, &sub).await {
                 tracing::error!(subscription_id = %sub, error = %e, "could not queue the revoke; reconcile will finish it");
             }
         }
         // An add-on's files, the same way; the usage jobs finish a stale one.
         Some(super::refunds::Returning::Files { subscription_id, files }) => {
-            if let Err(e) = super::fulfil::enqueue_take_back(ctx, &subscription_id, &files).await {
+            if let Err(e) = super::jobs::enqueue_take_back(ctx, &subscription_id, &files).await {
                 tracing::error!(order_id = %order.order_id, error = %e, "could not queue the add-on's take-back; the usage jobs will finish it");
             }
         }
@@ -216,7 +214,7 @@ async fn apply(
     if target == OrderStatus::Paid {
         // If this send is lost, the paid-order sweep queues it again.
         let sent = match ctx.faults.hit("webhook.enqueue") {
-            Ok(()) => super::fulfil::enqueue(ctx, &order.order_id).await,
+            Ok(()) => super::jobs::enqueue(ctx, &order.order_id).await,
             Err(lost) => Err(lost),
         };
         if let Err(e) = sent {

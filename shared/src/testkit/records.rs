@@ -217,7 +217,7 @@ pub async fn ttl_is_a_number(r: &dyn Records) {
     let future = 4_102_444_800_i64; // 2100-01-01
     r.put(item(json!({"pk": "CASE#1", "sk": "A", "ttl": future})), None).await.expect("put");
     assert_eq!(must_get(r, &key("A")).await.get("ttl").and_then(Value::as_i64), Some(future));
-    // Reads never hide expired items (DynamoDB also never sweeps a ttl this old).
+    // Reads never hide expired items (DynamoDB also never schedule a ttl this old).
     r.put(item(json!({"pk": "CASE#1", "sk": "B", "ttl": 1})), None).await.expect("put expired");
     assert_eq!(must_get(r, &key("B")).await.get("ttl").and_then(Value::as_i64), Some(1));
 }

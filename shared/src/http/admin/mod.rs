@@ -18,7 +18,7 @@ use crate::domain::EndReason;
 use crate::services::reconcile::ReconcileReport;
 use crate::services::refunds::RefundReport;
 use crate::services::revoke::RevokeOutcome;
-use crate::services::{ServiceError, refunds, revoke, stock, sweeps};
+use crate::services::{ServiceError, refunds, revoke, schedule, stock};
 
 /// File counts by place, listed from storage (the truth).
 #[derive(Serialize, utoipa::ToSchema)]
@@ -93,14 +93,14 @@ pub async fn reconcile(State(s): State<AppState>, Extension(staff): Extension<St
     responses(
         (status = 200, description = "The expiry job, run now: what moved to grace, expired, was released. \
             Every step runs even when one fails; `steps` says which failed (the scheduled run then fails and is retried)",
-            body = sweeps::ExpireReport),
+            body = schedule::ExpireReport),
         (status = 409, response = Conflict),
         (status = 500, response = Internal),
     ))]
-pub async fn expire(State(s): State<AppState>) -> Result<Json<sweeps::ExpireReport>, ApiError> {
+pub async fn expire(State(s): State<AppState>) -> Result<Json<schedule::ExpireReport>, ApiError> {
     // 200 even when a step failed: the report is the answer, and its `steps`
     // show the failure (the staff asked to run the job, and it did run).
-    Ok(Json(sweeps::expire_job(&s.ctx).await))
+    Ok(Json(schedule::expire_job(&s.ctx).await))
 }
 
 /// Records a refund made at the provider and takes the files back.

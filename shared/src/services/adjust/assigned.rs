@@ -4,10 +4,11 @@
 //! moves. Without, the file stays in use, is flagged (it goes to banned/ when
 //! it comes back, see `revoke::destination`), and the owner is told.
 
+use super::super::events::{self, Event};
 use super::super::items::{from_item, json};
 use super::super::model::{FileRecord, OrderRecord, SubscriptionRecord};
 use super::super::stock::{CommitError, StockEntry, add, commit};
-use super::super::{Ctx, ServiceError, keys, sweeps};
+use super::super::{Ctx, ServiceError, keys};
 use super::intent::{AdjustIntent, finish, pending};
 use super::{Action, FileResult, Outcome, at, keeps_holds, relocate, unchanged};
 use crate::domain::Location;
@@ -98,11 +99,15 @@ async fn replace(
         (format!("unused/{new}"), Some(format!("assigned/{user}/{new}"))),
     ];
     let mut intent = AdjustIntent::new(ctx, name, Action::Ban, moves, actor);
-    let event = serde_json::json!({
-        "subscription_id": sub.subscription_id, "order_id": sub.order_id, "user_id": user, "email": sub.email,
-        "file": name, "replacement": new, "reason": reason,
+    intent.notify = Some(Event::FileReplaced {
+        subscription_id: sub.subscription_id.clone(),
+        order_id: sub.order_id.clone(),
+        user_id: user.to_string(),
+        email: sub.email.clone(),
+        file: name.to_string(),
+        replacement: new.to_string(),
+        reason: reason.to_string(),
     });
-    intent.notify = Some(("subscription.file_replaced".into(), event));
     let mut banned = relocate(name, Location::Banned, now);
     banned.extend([Change::Remove("user_id".into()), Change::Remove("order_id".into())]);
     banned.push(Change::Set("ban_on_return".into(), false.into()));
@@ -202,10 +207,14 @@ async fn flag(
         Err(CommitError::Service(e)) => return Err(e),
     }
     tracing::warn!(file = name, subscription_id = %sub.subscription_id, "banned file flagged: no replacement in stock");
-    let data = serde_json::json!({
-        "subscription_id": sub.subscription_id, "order_id": sub.order_id, "user_id": sub.user_id, "email": sub.email,
-        "file": name, "reason": reason,
-    });
-    sweeps::notify(ctx, "subscription.file_flagged", data).await;
+    let event = Event::FileFlagged {
+        subscription_id: sub.subscription_id.clone(),
+        order_id: sub.order_id.clone(),
+        user_id: sub.user_id.clone(),
+        email: sub.email.clone(),
+        file: name.to_string(),
+        reason: reason.to_string(),
+    };
+    events::notify(ctx, event).await;
     Ok(Some(FileResult::new(name, Outcome::Flagged)))
 }

@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::super::events::{self, Event};
 use super::super::items::{from_item, mark_done, to_item};
-use super::super::{Ctx, ServiceError, keys, sweeps};
+use super::super::{Ctx, ServiceError, keys};
 use super::Action;
 use crate::domain::Timestamp;
 use crate::ports::{Cond, FileError, RecordError, Write};
@@ -25,7 +26,7 @@ pub struct AdjustIntent {
     pub done: bool,
     /// An event for the owner, sent once the files are in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notify: Option<(String, serde_json::Value)>,
+    pub notify: Option<Event>,
 }
 
 impl AdjustIntent {
@@ -89,8 +90,8 @@ pub async fn finish(ctx: &Ctx, file: &str) -> Result<(), ServiceError> {
     match ctx.records.update(&key, changes, cond).await {
         Ok(_) => {
             tracing::info!(file, action = ?intent.action, actor = %intent.actor, "adjustment finished");
-            if let Some((kind, data)) = intent.notify {
-                sweeps::notify(ctx, &kind, data).await;
+            if let Some(event) = intent.notify {
+                events::notify(ctx, event).await;
             }
             Ok(())
         }

@@ -40,7 +40,7 @@ pub async fn adjust(ctx: &Ctx, req: &AdjustRequest, actor: &str) -> Result<Vec<F
         out.push(one(ctx, req.action, name, reason, actor).await?);
     }
     if out.iter().any(|r| r.outcome == Outcome::Unfrozen) {
-        super::sweeps::queue_backorders(ctx).await?;
+        super::jobs::queue_backorders(ctx).await?;
     }
     Ok(out)
 }

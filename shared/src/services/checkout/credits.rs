@@ -59,7 +59,7 @@ pub async fn paid_in_full(ctx: &Ctx, order: &mut OrderRecord) -> Result<PaymentR
     order.status = OrderStatus::Paid;
     order.paid_at = Some(now);
     credits::after_payment(ctx, &id, "checkout").await;
-    if let Err(e) = crate::services::fulfil::enqueue(ctx, &id).await {
+    if let Err(e) = crate::services::jobs::enqueue(ctx, &id).await {
         tracing::error!(order_id = %id, error = %e, "could not queue fulfilment; the sweep will");
     }
     let item = ctx

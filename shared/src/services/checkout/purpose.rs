@@ -4,7 +4,7 @@
 use super::request::{CheckoutRequest, ForSubscription};
 use crate::domain::{Email, GRACE_MILLIS, Product, ProductKind};
 use crate::services::model::{Purpose, SubscriptionRecord};
-use crate::services::{Ctx, ServiceError, catalog, revoke};
+use crate::services::{Ctx, ServiceError, catalog, subscriptions};
 
 pub struct Purchase {
     pub purpose: Purpose,
@@ -72,7 +72,7 @@ pub async fn resolve(ctx: &Ctx, req: &CheckoutRequest, product: &Product) -> Res
 async fn owned(ctx: &Ctx, target: &ForSubscription) -> Result<SubscriptionRecord, ServiceError> {
     let not_found =
         || ServiceError::NotFound(format!("no subscription {} for this order token", target.subscription_id));
-    let sub = match revoke::load(ctx, &target.subscription_id).await {
+    let sub = match subscriptions::load(ctx, &target.subscription_id).await {
         Ok(s) => s,
         Err(ServiceError::NotFound(_)) => return Err(not_found()),
         Err(e) => return Err(e),

@@ -4,6 +4,7 @@
 use super::request::{CheckoutRequest, CheckoutResponse};
 use crate::domain::IdempotencyKey;
 use crate::ports::Cond;
+use crate::services::events::{self, Event};
 use crate::services::items::from_item;
 use crate::services::model::{IdempotencyRecord, OrderRecord, PaymentRecord};
 use crate::services::orders::{OrderBundle, load};
@@ -65,12 +66,8 @@ pub(super) async fn open_order(ctx: &Ctx, req: &CheckoutRequest) -> Result<Open,
 /// nothing), so the answer is 409 and the order's link goes to its owner's
 /// email (the `order.link_requested` event; the mailer sends it).
 pub(super) async fn order_open(ctx: &Ctx, req: &CheckoutRequest, order_id: &str) -> ServiceError {
-    crate::services::sweeps::notify(
-        ctx,
-        "order.link_requested",
-        serde_json::json!({"order_id": order_id, "email": req.email.as_str()}),
-    )
-    .await;
+    let event = Event::OrderLinkRequested { order_id: order_id.to_string(), email: req.email.as_str().to_string() };
+    events::notify(ctx, event).await;
     ServiceError::OrderOpen(format!(
         "an order for {} is already open for this email; its link was sent to that address \
          (send the same Idempotency-Key to get it back here, or \"new\": true for another order)",

@@ -5,10 +5,11 @@
 use super::{FulfilOutcome, fulfil_once};
 use crate::domain::OrderStatus;
 use crate::ports::{Change, Cond, RecordError, Write};
+use crate::services::events::{self, Event};
 use crate::services::items::{json, mark_done, to_item};
 use crate::services::model::{IntentRecord, OrderRecord, SubscriptionRecord};
 use crate::services::orders::{is_status, status_changes};
-use crate::services::{Ctx, ServiceError, credits, keys, sweeps};
+use crate::services::{Ctx, ServiceError, credits, keys};
 
 pub(super) async fn finish(
     ctx: &Ctx,
@@ -64,15 +65,15 @@ pub(super) async fn finish(
         Err(e) => return Err(e.into()),
     }
     tracing::info!(order_id = %order.order_id, %subscription_id, files = intent.files.len(), "order fulfilled");
-    sweeps::notify(
-        ctx,
-        "subscription.activated",
-        serde_json::json!({
-            "subscription_id": subscription_id, "order_id": order.order_id, "user_id": order.user_id,
-            "files": intent.files, "interval_seconds": order.interval_seconds, "valid_until": sub.valid_until.rfc3339(),
-        }),
-    )
-    .await;
+    let event = Event::SubscriptionActivated {
+        subscription_id: subscription_id.clone(),
+        order_id: order.order_id.clone(),
+        user_id: order.user_id.clone(),
+        files: intent.files.clone(),
+        interval_seconds: order.interval_seconds,
+        valid_until: sub.valid_until.rfc3339(),
+    };
+    events::notify(ctx, event).await;
     Ok(FulfilOutcome::Fulfilled { subscription_id, files: intent.files.clone() })
 }
 
@@ -85,14 +86,12 @@ pub(super) async fn backorder(ctx: &Ctx, order: &OrderRecord) -> Result<FulfilOu
         match ctx.records.update(&keys::order(&order.order_id), changes, Some(is_status(OrderStatus::Paid))).await {
             Ok(_) => {
                 tracing::warn!(order_id = %order.order_id, "paid order backordered: no stock");
-                sweeps::notify(
-                    ctx,
-                    "order.backordered",
-                    serde_json::json!({
-                        "order_id": order.order_id, "product_id": order.product_id, "files": order.files,
-                    }),
-                )
-                .await;
+                let event = Event::OrderBackordered {
+                    order_id: order.order_id.clone(),
+                    files: order.files,
+                    product_id: order.product_id.clone(),
+                };
+                events::notify(ctx, event).await;
             }
             Err(RecordError::ConditionFailed { .. }) => {}
             Err(e) => return Err(e.into()),

@@ -7,6 +7,7 @@
 //!    credit it earns, in one transaction; a run that lost that race puts
 //!    back any file its late moves took from stock (`strays`).
 
+mod addons;
 mod claim;
 mod finish;
 #[cfg(test)]
@@ -17,24 +18,13 @@ mod strays;
 #[cfg(test)]
 mod tests;
 
-use serde::{Deserialize, Serialize};
-
+use super::jobs::Job;
 use super::model::Purpose;
 use super::orders::load;
 use super::{Ctx, ServiceError};
 use crate::domain::OrderStatus;
 use claim::{Claim, claim};
 use finish::{backorder, finish};
-
-/// A job on the fulfilment queue: hand out an order's files, take a
-/// subscription's back, or take back some of its files (a refunded add-on).
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Job {
-    Fulfil { order_id: String },
-    Revoke { revoke_subscription_id: String },
-    TakeBack { take_back_subscription_id: String, files: Vec<String> },
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FulfilOutcome {
@@ -46,23 +36,6 @@ pub enum FulfilOutcome {
     Backordered,
     /// Not (or no longer) paid: nothing to hand out.
     NotPaid(OrderStatus),
-}
-
-pub async fn enqueue(ctx: &Ctx, order_id: &str) -> Result<(), ServiceError> {
-    send(ctx, &Job::Fulfil { order_id: order_id.to_string() }).await
-}
-
-pub async fn enqueue_revoke(ctx: &Ctx, subscription_id: &str) -> Result<(), ServiceError> {
-    send(ctx, &Job::Revoke { revoke_subscription_id: subscription_id.to_string() }).await
-}
-
-pub async fn enqueue_take_back(ctx: &Ctx, subscription_id: &str, files: &[String]) -> Result<(), ServiceError> {
-    send(ctx, &Job::TakeBack { take_back_subscription_id: subscription_id.to_string(), files: files.to_vec() }).await
-}
-
-async fn send(ctx: &Ctx, job: &Job) -> Result<(), ServiceError> {
-    let body = serde_json::to_string(job).map_err(ServiceError::internal)?;
-    Ok(ctx.fulfil_queue.send(body).await?)
 }
 
 /// Handles one queue message body.
@@ -104,7 +77,7 @@ async fn fulfil_once(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, Service
     }
     // A renewal of a live subscription, or an extension: no files to move.
     if bundle.order.files == 0 && matches!(bundle.order.purpose, Purpose::Renew | Purpose::Extend) {
-        return super::addons::extend(ctx, &bundle.order).await;
+        return addons::extend(ctx, &bundle.order).await;
     }
     let intent = match bundle.intent.clone() {
         Some(i) => i,
@@ -124,7 +97,7 @@ async fn fulfil_once(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, Service
     }
     ctx.faults.hit("fulfil.after_move")?;
     let outcome = match bundle.order.purpose {
-        Purpose::ExtraFiles => super::addons::add_files(ctx, &bundle.order, &intent).await?,
+        Purpose::ExtraFiles => addons::add_files(ctx, &bundle.order, &intent).await?,
         _ => finish(ctx, &bundle.order, &intent).await?,
     };
     // Someone else finished or handed back the claim: our moves may have

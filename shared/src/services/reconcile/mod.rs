@@ -25,7 +25,7 @@ use serde::Serialize;
 use super::alerts;
 use super::jobs::{StepOutcome, StepReport, Steps};
 use super::stock::{self, CommitError, StockEntry};
-use super::{Ctx, ServiceError, sweeps};
+use super::{Ctx, ServiceError, jobs};
 use crate::domain::{LedgerKind, Location, StockCounts};
 use crate::ports::Write;
 
@@ -211,9 +211,9 @@ pub async fn run_with(ctx: &Ctx, actor: &str, options: &Options) -> ReconcileRep
     steps.run("repair", repair(&mut run)).await;
     let stock_returned = run.stock_returned;
     let mut report = run.report;
-    report.requeued = steps.run("requeue_paid", sweeps::requeue_paid(ctx)).await.unwrap_or(0);
+    report.requeued = steps.run("requeue_paid", jobs::requeue_paid(ctx)).await.unwrap_or(0);
     if stock_returned {
-        report.backorders_queued = steps.run("queue_backorders", sweeps::queue_backorders(ctx)).await.unwrap_or(0);
+        report.backorders_queued = steps.run("queue_backorders", jobs::queue_backorders(ctx)).await.unwrap_or(0);
     }
     let low_stock = alerts::check_low_stock(ctx, options.low_stock_purchases);
     report.low_stock_alerts = steps.run("low_stock_alerts", low_stock).await.unwrap_or(0);

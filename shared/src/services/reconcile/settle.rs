@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
+use super::super::events::{self, Event};
 use super::super::items::{from_item, json, to_item};
 use super::super::model::FileRecord;
-use super::super::{ServiceError, keys, sweeps};
+use super::super::{ServiceError, keys};
 use super::{Applied, Run, intents, one};
 use crate::domain::{LedgerKind, Location, StockCounts, Timestamp};
 use crate::ports::records::{GSI1PK, GSI1SK};
@@ -192,8 +193,13 @@ async fn follow(run: &mut Run<'_>, rec: &FileRecord, to: &Place) -> Result<bool,
     tracing::warn!(file = %rec.name, %reason, "record follows storage");
     if rec.location == Location::Assigned {
         run.report.ghosts += 1;
-        let data = serde_json::json!({"file": rec.name, "user_id": rec.user_id, "order_id": rec.order_id, "now_at": to.key(&rec.name)});
-        sweeps::notify(run.ctx, "stock.ghost", data).await;
+        let event = Event::StockGhost {
+            file: rec.name.clone(),
+            user_id: rec.user_id.clone(),
+            order_id: rec.order_id.clone(),
+            now_at: to.key(&rec.name),
+        };
+        events::notify(run.ctx, event).await;
     }
     Ok(true)
 }
@@ -238,7 +244,12 @@ async fn lost(run: &mut Run<'_>, rec: &FileRecord) -> Result<(), ServiceError> {
     run.report.lost += 1;
     run.report.ghosts += u64::from(rec.location == Location::Assigned);
     tracing::error!(file = %rec.name, location = %rec.location, user_id = ?rec.user_id, "stock file lost");
-    let data = serde_json::json!({"file": rec.name, "location": rec.location, "user_id": rec.user_id, "order_id": rec.order_id});
-    sweeps::notify(run.ctx, "stock.lost", data).await;
+    let event = Event::StockLost {
+        file: rec.name.clone(),
+        location: rec.location,
+        user_id: rec.user_id.clone(),
+        order_id: rec.order_id.clone(),
+    };
+    events::notify(run.ctx, event).await;
     Ok(())
 }

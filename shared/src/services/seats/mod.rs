@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::items::{from_item, to_item};
 use super::model::{Purpose, SubscriptionRecord};
-use super::usage::open_changes;
-use super::{Ctx, ServiceError, keys, revoke};
+use super::periods::open_changes;
+use super::{Ctx, ServiceError, keys, subscriptions};
 use crate::domain::usage::{period_index, seat_price_for};
 use crate::domain::{Product, SubscriptionState, subscription_state};
 use crate::ports::{Change, Cond, Index, Query, RecordError, Write};
@@ -99,7 +99,7 @@ pub async fn priced(
     let (Some(seat), Purpose::Renew, Some(id)) = (product.seat_price.clone(), purpose, for_subscription) else {
         return Ok(product);
     };
-    let sub = revoke::load(ctx, id).await?;
+    let sub = subscriptions::load(ctx, id).await?;
     // An ended subscription's files went back: it renews with the default seats.
     if sub.ended.is_none() {
         let seats = u32::try_from(sub.files.len()).unwrap_or(u32::MAX);

@@ -12,7 +12,7 @@ use crate::ports::{Change, Cond, Index, Query, RecordError, Write};
 use crate::services::items::{from_item, json, mark_done, to_item};
 use crate::services::model::{FileRecord, SubscriptionRecord};
 use crate::services::stock::{CommitError, StockEntry, commit, delta};
-use crate::services::{Ctx, ServiceError, catalog, keys, revoke};
+use crate::services::{Ctx, ServiceError, catalog, keys, subscriptions};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct SeatIntent {
@@ -61,7 +61,7 @@ pub async fn remove(ctx: &Ctx, id: &str, file: &str, actor: &str) -> Result<Remo
         if ctx.records.get(&key).await?.is_some() {
             return finish(ctx, id, file).await;
         }
-        let sub = revoke::load(ctx, id).await?;
+        let sub = subscriptions::load(ctx, id).await?;
         check(ctx, &sub, file).await?;
         match ctx.records.transact(begin(ctx, &sub, file, actor)?).await {
             Ok(()) => {
@@ -159,7 +159,7 @@ async fn finish(ctx: &Ctx, id: &str, file: &str) -> Result<RemoveOutcome, Servic
         None => false,
     };
     let to = if flagged { Location::Banned } else { Location::Unused };
-    let seats = revoke::load(ctx, id).await?.files.len();
+    let seats = subscriptions::load(ctx, id).await?.files.len();
     let outcome = RemoveOutcome { subscription_id: id.to_string(), file: file.to_string(), to, seats };
     if intent.done {
         return Ok(outcome);

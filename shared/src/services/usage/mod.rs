@@ -2,12 +2,11 @@
 //! is counted once (its key is written in the same transaction as the
 //! counter), into the subscription's current 30-day period.
 
-mod period;
 mod report;
 mod reset;
 mod view;
 
-pub use period::{PeriodRecord, open_changes};
+pub use super::periods::{PeriodRecord, open_changes};
 pub use report::{ReportRequest, UsageError, UsageReceipt, record};
-pub use reset::{JobsReport, ResetReport, jobs, reset_due};
+pub use reset::{ResetReport, reset_due};
 pub use view::{MetricUsage, UsageHistory, UsageStatus, UsageView, history, view};

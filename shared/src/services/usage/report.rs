@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::period::{self, PeriodRecord, open_changes};
+use super::super::periods::{self, PeriodRecord, open_changes};
 use crate::domain::usage::{Metric, parse_quantity, quota_spent};
 use crate::domain::{IdempotencyKey, SubscriptionState, subscription_state};
 use crate::ports::{Change, Cond, RecordError, Write};
 use crate::services::items::{from_item, json, to_item};
 use crate::services::model::SubscriptionRecord;
-use crate::services::{Ctx, ServiceError, catalog, keys, revoke};
+use crate::services::{Ctx, ServiceError, catalog, keys, subscriptions};
 
 /// The body as sent; `parse` checks it.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -82,13 +82,13 @@ pub async fn record(ctx: &Ctx, id: &str, req: ReportRequest) -> Result<UsageRece
         if let Some(done) = replay(ctx, &key_of, &hash).await? {
             return Ok(done);
         }
-        let sub = revoke::load(ctx, id).await?;
+        let sub = subscriptions::load(ctx, id).await?;
         let state = subscription_state(sub.valid_until, sub.ended, ctx.clock.now());
         if matches!(state, SubscriptionState::Expired | SubscriptionState::Revoked) {
             return Err(UsageError::Ended(id.to_string(), state));
         }
-        let n = period::current(ctx, &sub);
-        let cur = period::load(ctx, &sub, n).await?;
+        let n = periods::current(ctx, &sub);
+        let cur = periods::load(ctx, &sub, n).await?;
         let receipt = receipt(ctx, &sub, &cur, metric, quantity).await?;
         let stored = Stored { request_hash: hash.clone(), receipt: receipt.clone() };
         let ttl = ctx.clock.now().plus_days(KEY_TTL_DAYS).secs();
@@ -102,7 +102,7 @@ pub async fn record(ctx: &Ctx, id: &str, req: ReportRequest) -> Result<UsageRece
             // Counted by a concurrent request with the same key: answer as it did.
             Err(RecordError::ConditionFailed { index: 0, .. }) => continue,
             Err(RecordError::ConditionFailed { index: 2, .. }) => {
-                let sub = revoke::load(ctx, id).await?;
+                let sub = subscriptions::load(ctx, id).await?;
                 let state = subscription_state(sub.valid_until, sub.ended, ctx.clock.now());
                 return Err(UsageError::Ended(id.to_string(), state));
             }

@@ -5,12 +5,12 @@
 
 use serde::Serialize;
 
-use super::period::{self, PeriodRecord, open_changes};
+use super::super::periods::{self, PeriodRecord, open_changes};
 use crate::domain::{SubscriptionState, subscription_state};
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Cond, Index, Query, RecordError, Write};
 use crate::services::items::{from_item, json};
-use crate::services::{Ctx, ServiceError, keys, revoke, seats};
+use crate::services::{Ctx, ServiceError, keys, subscriptions};
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct ResetReport {
@@ -18,44 +18,6 @@ pub struct ResetReport {
     pub closed: u64,
     /// New periods opened (not for subscriptions that have ended).
     pub opened: u64,
-}
-
-/// What the usage jobs did in one run of the expiry schedule.
-#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct JobsReport {
-    pub reset: ResetReport,
-    pub seats: seats::SnapshotReport,
-    pub seat_removals_finished: u64,
-    /// Jobs that failed this run (logged; the next run tries again).
-    pub failed: u32,
-}
-
-/// The usage jobs, run with the expiry schedule (every 15 min; the snapshot
-/// records once a day). A failing one is logged and does not stop expiry.
-pub async fn jobs(ctx: &Ctx) -> JobsReport {
-    let mut report = JobsReport::default();
-    match reset_due(ctx).await {
-        Ok(r) => report.reset = r,
-        Err(e) => {
-            tracing::error!(error = ?e, "usage reset failed");
-            report.failed += 1;
-        }
-    }
-    match seats::snapshot(ctx).await {
-        Ok(r) => report.seats = r,
-        Err(e) => {
-            tracing::error!(error = ?e, "seat snapshot failed");
-            report.failed += 1;
-        }
-    }
-    match seats::finish_stale(ctx).await {
-        Ok(n) => report.seat_removals_finished = n,
-        Err(e) => {
-            tracing::error!(error = ?e, "finishing seat removals failed");
-            report.failed += 1;
-        }
-    }
-    report
 }
 
 pub async fn reset_due(ctx: &Ctx) -> Result<ResetReport, ServiceError> {
@@ -87,7 +49,7 @@ pub async fn reset_due(ctx: &Ctx) -> Result<ResetReport, ServiceError> {
 /// live). Returns (closed by us, opened by us).
 async fn close(ctx: &Ctx, p: &PeriodRecord) -> Result<(bool, bool), ServiceError> {
     let now = ctx.clock.now();
-    let sub = revoke::load(ctx, &p.subscription_id).await?;
+    let sub = subscriptions::load(ctx, &p.subscription_id).await?;
     let mut writes = vec![Write::Update {
         key: keys::usage_period(&p.subscription_id, p.period),
         changes: vec![
@@ -100,7 +62,7 @@ async fn close(ctx: &Ctx, p: &PeriodRecord) -> Result<(bool, bool), ServiceError
     }];
     let state = subscription_state(sub.valid_until, sub.ended, now);
     let live = matches!(state, SubscriptionState::Active | SubscriptionState::Grace);
-    let n = period::current(ctx, &sub);
+    let n = periods::current(ctx, &sub);
     if live && n > p.period {
         let cond = Cond::Ne("closed".into(), json(&true));
         let key = keys::usage_period(&sub.subscription_id, n);

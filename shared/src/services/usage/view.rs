@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::period::{self, PeriodRecord};
+use super::super::periods::{self, PeriodRecord};
 use crate::domain::usage::{Metric, UsageFail};
 use crate::ports::{Index, Query, SkRange};
 use crate::services::items::from_item;
 use crate::services::model::SubscriptionRecord;
-use crate::services::{Ctx, ServiceError, catalog, keys, revoke};
+use crate::services::{Ctx, ServiceError, catalog, keys, subscriptions};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -52,9 +52,9 @@ impl UsageView {
 /// the plan's `usage_fail` decides (default open).
 pub async fn view(ctx: &Ctx, sub: &SubscriptionRecord) -> UsageView {
     let plan = catalog::get(ctx, &sub.product_id).await.ok().flatten();
-    let n = period::current(ctx, sub);
+    let n = periods::current(ctx, sub);
     let (_, end) = crate::domain::usage::period_bounds(sub.created_at, n);
-    let read = period::load(ctx, sub, n).await;
+    let read = periods::load(ctx, sub, n).await;
     if let Err(e) = &read {
         tracing::warn!(subscription_id = %sub.subscription_id, error = ?e, "usage unavailable");
     }
@@ -92,8 +92,8 @@ pub struct UsageHistory {
 
 /// `GET /admin/subscriptions/{id}/usage`.
 pub async fn history(ctx: &Ctx, id: &str) -> Result<UsageHistory, ServiceError> {
-    let sub = revoke::load(ctx, id).await?;
-    let n = period::current(ctx, &sub);
+    let sub = subscriptions::load(ctx, id).await?;
+    let n = periods::current(ctx, &sub);
     let mut current = None;
     let mut past = Vec::new();
     let mut cursor = None;
@@ -119,7 +119,7 @@ pub async fn history(ctx: &Ctx, id: &str) -> Result<UsageHistory, ServiceError> 
     }
     let current = match current {
         Some(p) => p,
-        None => period::load(ctx, &sub, n).await?,
+        None => periods::load(ctx, &sub, n).await?,
     };
     Ok(UsageHistory { subscription_id: id.to_string(), seats: sub.files.len(), current, past })
 }

@@ -3,14 +3,15 @@
 //! changes never overwrite each other, and by the order's status so a retry
 //! changes nothing.
 
-use super::fulfil::FulfilOutcome;
-use super::items::json;
-use super::model::{IntentRecord, OrderRecord, SubscriptionRecord};
-use super::orders::{load, status_changes};
-use super::{Ctx, ServiceError, keys, revoke};
+use super::FulfilOutcome;
 use crate::domain::{GRACE_MILLIS, OrderStatus};
 use crate::ports::records::GSI1SK;
 use crate::ports::{Change, Cond, RecordError, Write};
+use crate::services::events::{self, Event};
+use crate::services::items::json;
+use crate::services::model::{IntentRecord, OrderRecord, SubscriptionRecord};
+use crate::services::orders::{load, status_changes};
+use crate::services::{Ctx, ServiceError, keys, subscriptions};
 
 const ATTEMPTS: usize = 8;
 
@@ -41,13 +42,13 @@ pub async fn add_files(ctx: &Ctx, order: &OrderRecord, intent: &IntentRecord) ->
         let Some(sub) = target(ctx, order).await? else {
             // Ended while the add-on was paid for: the files go back.
             let b = load(ctx, &order.order_id).await?.ok_or_else(|| ServiceError::NotFound(order.order_id.clone()))?;
-            super::refunds::return_claim(ctx, &b).await?;
+            crate::services::refunds::return_claim(ctx, &b).await?;
             return stranded(ctx, order).await;
         };
         let mut files = sub.files.clone();
         files.extend(intent.files.iter().filter(|f| !sub.files.contains(f)).cloned());
         let changes = vec![Change::Set("files".into(), json(&files))];
-        let done = super::items::mark_done(keys::intent(&order.order_id));
+        let done = crate::services::items::mark_done(keys::intent(&order.order_id));
         match commit(ctx, order, &sub, changes, Some(done)).await? {
             Some(outcome) => return Ok(outcome),
             None => continue,
@@ -62,7 +63,7 @@ async fn target(ctx: &Ctx, order: &OrderRecord) -> Result<Option<SubscriptionRec
         .for_subscription
         .as_deref()
         .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("add-on without subscription")))?;
-    let sub = revoke::load(ctx, id).await?;
+    let sub = subscriptions::load(ctx, id).await?;
     Ok(sub.ended.is_none().then_some(sub))
 }
 
@@ -90,8 +91,8 @@ async fn commit(
     ];
     writes.extend(extra);
     // The credit is earned with the fulfilment, once.
-    let earn = super::credits::earn_writes(ctx, order)?;
-    match super::credits::transact_with_earn(ctx, writes, earn).await {
+    let earn = crate::services::credits::earn_writes(ctx, order)?;
+    match crate::services::credits::transact_with_earn(ctx, writes, earn).await {
         Ok(()) => {
             tracing::info!(order_id = %order.order_id, subscription_id = %sub.subscription_id, purpose = ?order.purpose, "add-on fulfilled");
             Ok(Some(FulfilOutcome::Fulfilled { subscription_id: sub.subscription_id.clone(), files: Vec::new() }))
@@ -108,19 +109,17 @@ async fn stranded(ctx: &Ctx, order: &OrderRecord) -> Result<FulfilOutcome, Servi
     let changes = status_changes(&order.order_id, OrderStatus::Backordered, ctx.clock.now());
     match ctx
         .records
-        .update(&keys::order(&order.order_id), changes, Some(super::orders::is_status(OrderStatus::Paid)))
+        .update(&keys::order(&order.order_id), changes, Some(crate::services::orders::is_status(OrderStatus::Paid)))
         .await
     {
         Ok(_) => {
-            super::sweeps::notify(
-                ctx,
-                "order.stranded",
-                serde_json::json!({
-                    "order_id": order.order_id, "subscription_id": order.for_subscription,
-                    "why": "the subscription ended before this renewal or add-on was paid; refund or re-issue",
-                }),
-            )
-            .await;
+            let why = "the subscription ended before this renewal or add-on was paid; refund or re-issue";
+            let event = Event::OrderStranded {
+                order_id: order.order_id.clone(),
+                subscription_id: order.for_subscription.clone(),
+                why: why.into(),
+            };
+            events::notify(ctx, event).await;
         }
         Err(RecordError::ConditionFailed { .. }) => {}
         Err(e) => return Err(e.into()),

@@ -2,11 +2,11 @@
 //! backorders waiting for stock, and the events outbox.
 
 use super::items::from_item;
-use super::jobs::{StepOutcome, StepReport, Steps};
+use super::jobs::{self, StepOutcome, StepReport, Steps};
 use super::model::OrderRecord;
-use super::{Ctx, ServiceError, keys};
+use super::{Ctx, ServiceError, keys, seats, usage};
 use crate::domain::OrderStatus;
-use crate::ports::{Index, Query, SkRange};
+use crate::ports::{Index, Query};
 
 /// Unpaid orders older than this are checked with their provider.
 pub const VERIFY_AFTER_MILLIS: i64 = 10 * 60 * 1000;
@@ -23,7 +23,7 @@ pub struct ExpireReport {
     pub expired: u64,
     pub files_released: u64,
     /// Usage resets, seat snapshots and stale seat removals.
-    pub usage: super::usage::JobsReport,
+    pub usage: UsageJobsReport,
     /// Every step, in order, and whether it went through. A failed step's
     /// counts above stay 0; the steps after it still ran.
     pub steps: Vec<StepOutcome>,
@@ -50,9 +50,9 @@ pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
     report.payments_verified = steps.run("verify_payments", verify).await.unwrap_or(0);
     report.holds_released = steps.run("release_holds", super::holds::release_lapsed(ctx)).await.unwrap_or(0);
     if report.holds_released > 0 {
-        steps.run("queue_backorders", queue_backorders(ctx)).await;
+        steps.run("queue_backorders", jobs::queue_backorders(ctx)).await;
     }
-    report.paid_requeued = steps.run("requeue_paid", requeue_paid(ctx)).await.unwrap_or(0);
+    report.paid_requeued = steps.run("requeue_paid", jobs::requeue_paid(ctx)).await.unwrap_or(0);
     // One subscription that cannot be revoked does not hold up the others.
     match super::expiry::run(ctx).await {
         Ok(subs) => {
@@ -63,56 +63,49 @@ pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
         }
         Err(e) => steps.failed("grace_and_expiry", &e),
     }
-    report.usage = super::usage::jobs(ctx).await;
+    report.usage = usage_jobs(ctx).await;
     steps.items("usage", report.usage.failed.into(), "usage jobs");
     report.steps = steps.finish();
     report
 }
 
-/// Queues fulfilment again for orders paid more than the configured time ago
-/// and still not fulfilled. Returns how many were queued.
-pub async fn requeue_paid(ctx: &Ctx) -> Result<u64, ServiceError> {
-    let cutoff = ctx.clock.now().plus_millis(-ctx.settings.requeue_after_millis);
-    queue_orders(ctx, OrderStatus::Paid, Some(keys::sort_at(cutoff, "~"))).await
+/// What the usage jobs did in one run of the expiry schedule.
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = JobsReport)]
+pub struct UsageJobsReport {
+    pub reset: usage::ResetReport,
+    pub seats: seats::SnapshotReport,
+    pub seat_removals_finished: u64,
+    /// Jobs that failed this run (logged; the next run tries again).
+    pub failed: u32,
 }
 
-/// Queues every backordered order, oldest first, to try stock again.
-pub async fn queue_backorders(ctx: &Ctx) -> Result<u64, ServiceError> {
-    queue_orders(ctx, OrderStatus::Backordered, None).await
-}
-
-async fn queue_orders(ctx: &Ctx, status: OrderStatus, upto: Option<String>) -> Result<u64, ServiceError> {
-    let range = match upto {
-        Some(u) => keys::up_to(u),
-        None => SkRange::All,
-    };
-    let mut queued = 0;
-    let mut cursor = None;
-    loop {
-        let q = Query::new(Index::Gsi1, keys::orders_by_status(status)).sk(range.clone()).limit(100).after(cursor);
-        let page = ctx.records.query(q).await?;
-        for item in page.items {
-            let order: OrderRecord = from_item(item)?;
-            if order.status == status {
-                super::fulfil::enqueue(ctx, &order.order_id).await?;
-                queued += 1;
-            }
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(queued),
+/// The usage jobs, run with the expiry schedule (every 15 min; the snapshot
+/// records once a day). A failing one is logged and does not stop expiry.
+pub async fn usage_jobs(ctx: &Ctx) -> UsageJobsReport {
+    let mut report = UsageJobsReport::default();
+    match usage::reset_due(ctx).await {
+        Ok(r) => report.reset = r,
+        Err(e) => {
+            tracing::error!(error = ?e, "usage reset failed");
+            report.failed += 1;
         }
     }
-}
-
-/// Puts an event on the events queue (notifications, alerts, the bot
-/// engine). Best effort: a lost event is logged, never fails the business
-/// step that already committed.
-pub async fn notify(ctx: &Ctx, kind: &str, data: serde_json::Value) {
-    let body = serde_json::json!({"type": kind, "at": ctx.clock.now().rfc3339(), "data": data}).to_string();
-    if let Err(e) = ctx.events.send(body).await {
-        tracing::error!(kind, error = %e, "could not send event");
+    match seats::snapshot(ctx).await {
+        Ok(r) => report.seats = r,
+        Err(e) => {
+            tracing::error!(error = ?e, "seat snapshot failed");
+            report.failed += 1;
+        }
     }
+    match seats::finish_stale(ctx).await {
+        Ok(n) => report.seat_removals_finished = n,
+        Err(e) => {
+            tracing::error!(error = ?e, "finishing seat removals failed");
+            report.failed += 1;
+        }
+    }
+    report
 }
 
 /// Orders still unpaid long after their payment should have settled are

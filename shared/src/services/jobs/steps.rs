@@ -8,7 +8,7 @@ use std::future::Future;
 
 use serde::Serialize;
 
-use super::ServiceError;
+use super::super::ServiceError;
 
 /// How one step of a job went.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]

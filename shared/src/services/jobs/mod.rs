@@ -1,0 +1,77 @@
+//! Work handed to the fulfilment queue, and how scheduled jobs report their
+//! steps. A leaf: use cases queue jobs here; the worker runs them.
+
+mod steps;
+
+use serde::{Deserialize, Serialize};
+
+pub use steps::{StepOutcome, StepReport, Steps};
+
+use super::items::from_item;
+use super::model::OrderRecord;
+use super::{Ctx, ServiceError, keys};
+use crate::domain::OrderStatus;
+use crate::ports::{Index, Query, SkRange};
+
+/// A job on the fulfilment queue: hand out an order's files, take a
+/// subscription's back, or take back some of its files (a refunded add-on).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Job {
+    Fulfil { order_id: String },
+    Revoke { revoke_subscription_id: String },
+    TakeBack { take_back_subscription_id: String, files: Vec<String> },
+}
+
+pub async fn enqueue(ctx: &Ctx, order_id: &str) -> Result<(), ServiceError> {
+    send(ctx, &Job::Fulfil { order_id: order_id.to_string() }).await
+}
+
+pub async fn enqueue_revoke(ctx: &Ctx, subscription_id: &str) -> Result<(), ServiceError> {
+    send(ctx, &Job::Revoke { revoke_subscription_id: subscription_id.to_string() }).await
+}
+
+pub async fn enqueue_take_back(ctx: &Ctx, subscription_id: &str, files: &[String]) -> Result<(), ServiceError> {
+    send(ctx, &Job::TakeBack { take_back_subscription_id: subscription_id.to_string(), files: files.to_vec() }).await
+}
+
+async fn send(ctx: &Ctx, job: &Job) -> Result<(), ServiceError> {
+    let body = serde_json::to_string(job).map_err(ServiceError::internal)?;
+    Ok(ctx.fulfil_queue.send(body).await?)
+}
+
+/// Queues fulfilment again for orders paid more than the configured time ago
+/// and still not fulfilled. Returns how many were queued.
+pub async fn requeue_paid(ctx: &Ctx) -> Result<u64, ServiceError> {
+    let cutoff = ctx.clock.now().plus_millis(-ctx.settings.requeue_after_millis);
+    queue_orders(ctx, OrderStatus::Paid, Some(keys::sort_at(cutoff, "~"))).await
+}
+
+/// Queues every backordered order, oldest first, to try stock again.
+pub async fn queue_backorders(ctx: &Ctx) -> Result<u64, ServiceError> {
+    queue_orders(ctx, OrderStatus::Backordered, None).await
+}
+
+async fn queue_orders(ctx: &Ctx, status: OrderStatus, upto: Option<String>) -> Result<u64, ServiceError> {
+    let range = match upto {
+        Some(u) => keys::up_to(u),
+        None => SkRange::All,
+    };
+    let mut queued = 0;
+    let mut cursor = None;
+    loop {
+        let q = Query::new(Index::Gsi1, keys::orders_by_status(status)).sk(range.clone()).limit(100).after(cursor);
+        let page = ctx.records.query(q).await?;
+        for item in page.items {
+            let order: OrderRecord = from_item(item)?;
+            if order.status == status {
+                enqueue(ctx, &order.order_id).await?;
+                queued += 1;
+            }
+        }
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(queued),
+        }
+    }
+}
