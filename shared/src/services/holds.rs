@@ -3,10 +3,11 @@
 
 use super::model::OrderRecord;
 use super::orders::{is_status, status_changes};
-use super::stock::{CommitError, StockEntry, commit, delta};
+use super::stock::{StockEntry, delta};
 use super::{Ctx, ServiceError, keys};
 use crate::domain::{LedgerKind, OrderStatus};
 use crate::ports::{Cond, Index, Query, Write};
+use crate::services::tx::{CommitError, commit};
 
 /// Deletes the order's hold, gives its stock back (ledger kind release) and,
 /// when `to` is given, moves the order there, all in one commit. Returns

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::items::from_item;
 use super::model::{OrderRecord, Purpose, RevokeIntent, SubscriptionRecord};
 use super::orders::{OrderBundle, is_status, load, status_changes};
-use super::stock::{CommitError, commit};
+use super::tx::{CommitError, commit};
 use super::{Ctx, ServiceError, keys, revoke};
 use crate::domain::{EndReason, LedgerKind, OrderStatus};
 use crate::ports::records::GSI1SK;

@@ -8,10 +8,11 @@ use serde::Serialize;
 use super::items::{from_item, to_item};
 use super::listed::{Listed, REJECTED_SAMPLE, judge_page};
 use super::model::FileRecord;
-use super::stock::{CommitError, StockEntry, commit, delta};
+use super::stock::{StockEntry, delta};
 use super::{Ctx, ServiceError, keys};
 use crate::domain::{LedgerKind, Location};
 use crate::ports::{Cond, Index, Query, SkRange, Write};
+use crate::services::tx::{CommitError, commit};
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct AdoptReport {

@@ -9,11 +9,12 @@ use serde::Serialize;
 use super::events::{self, Event};
 use super::items::{from_item, json, to_item};
 use super::model::{FileRecord, RevokeIntent, SubscriptionRecord};
-use super::stock::{CommitError, StockEntry, commit, delta};
+use super::stock::{StockEntry, delta};
 use super::{Ctx, ServiceError, keys};
 use crate::domain::{EndReason, LedgerKind, Location, StockCounts};
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Cond, Write};
+use crate::services::tx::{CommitError, commit};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum RevokeOutcome {

@@ -2,15 +2,13 @@
 //! counts in the same transaction as the change itself (invariant 7), under an
 //! optimistic lock on the counters so the ledger has one gap-free order.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::items::{from_item, to_item};
 use super::model::{CountsRecord, LedgerEntry};
 use super::{Ctx, ServiceError, keys};
 use crate::domain::{LedgerKind, StockCounts};
-use crate::ports::{Change, Cond, RecordError, Write};
+use crate::ports::{Change, Cond, Write};
 
 /// One ledger line: what changed, by how much, why and who did it.
 #[derive(Clone, Debug)]
@@ -23,28 +21,6 @@ pub struct StockEntry {
     pub reference: String,
     pub actor: String,
 }
-
-/// What went wrong with a stock commit.
-#[derive(Debug)]
-pub enum CommitError {
-    /// One of the caller's own writes failed its condition (index into them).
-    Condition(usize),
-    Service(ServiceError),
-}
-
-impl From<ServiceError> for CommitError {
-    fn from(e: ServiceError) -> Self {
-        CommitError::Service(e)
-    }
-}
-
-impl From<RecordError> for CommitError {
-    fn from(e: RecordError) -> Self {
-        CommitError::Service(e.into())
-    }
-}
-
-const ATTEMPTS: u32 = 50;
 
 pub fn add(a: StockCounts, b: StockCounts) -> StockCounts {
     StockCounts {
@@ -63,46 +39,16 @@ pub async fn read_counts(ctx: &Ctx) -> Result<CountsRecord, ServiceError> {
     }
 }
 
-/// Commits `writes` together with the ledger `entries` and the counts they
-/// imply. `check` sees the counts before the change and may refuse it (for
-/// example when stock is short). Retries while other commits race it.
-pub async fn commit<F>(
-    ctx: &Ctx,
-    writes: Vec<Write>,
-    entries: Vec<StockEntry>,
-    check: F,
-) -> Result<StockCounts, CommitError>
-where
-    F: Fn(&StockCounts) -> Result<(), ServiceError>,
-{
-    let _serial = ctx.stock_lock.lock().await;
-    for attempt in 0..ATTEMPTS {
-        let current = read_counts(ctx).await?;
-        check(&current.counts)?;
-        let (all, after) = plan(ctx, &writes, &entries, &current)?;
-        match ctx.records.transact(all).await {
-            Ok(()) => return Ok(after),
-            Err(RecordError::ConditionFailed { index, .. }) if index < writes.len() => {
-                return Err(CommitError::Condition(index));
-            }
-            // The counters moved under us (another process) or the store saw
-            // a conflicting transaction: read again and retry.
-            Err(RecordError::ConditionFailed { .. }) | Err(RecordError::Conflict) => {
-                let jitter = rand::random::<u64>() % 20;
-                tokio::time::sleep(Duration::from_millis(2 + jitter + u64::from(attempt) * 2)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(CommitError::Service(ServiceError::Conflict("stock counters are busy; try again".into())))
-}
-
-fn plan(
+/// The whole transaction for `writes` that book `entries`: the caller's
+/// writes first, then one ledger line per entry and the counters, guarded
+/// by their version (a stock change with no entries writes no version, or
+/// the ledger would skip a number).
+pub(super) fn plan(
     ctx: &Ctx,
     writes: &[Write],
     entries: &[StockEntry],
     current: &CountsRecord,
-) -> Result<(Vec<Write>, StockCounts), ServiceError> {
+) -> Result<Vec<Write>, ServiceError> {
     let version = current.version + 1;
     let now = ctx.clock.now();
     let mut counts = current.counts;
@@ -130,7 +76,7 @@ fn plan(
     // No stock change (an extension holds no files): no new version, or the
     // ledger would skip a number.
     if entries.is_empty() {
-        return Ok((all, counts));
+        return Ok(all);
     }
     let guard = if current.version == 0 { Cond::NotExists } else { Cond::eq("version", current.version) };
     let set = |name: &str, v: i64| Change::Set(name.into(), Value::from(v));
@@ -146,7 +92,7 @@ fn plan(
         ],
         cond: Some(guard),
     });
-    Ok((all, counts))
+    Ok(all)
 }
 
 /// Shorthands for count changes.

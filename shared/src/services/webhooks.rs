@@ -6,7 +6,7 @@ use super::events::{self, Event};
 use super::items::{json, to_item};
 use super::model::EventRecord;
 use super::orders::{OrderBundle, is_status, load, status_changes};
-use super::stock::{CommitError, commit};
+use super::tx::{CommitError, commit};
 use super::{Ctx, ServiceError, keys};
 use crate::domain::{
     AmountCheck, OrderId, OrderStatus, PaymentEvent, PaymentOutcome, ProviderKind, Transition, check_amount,

@@ -7,12 +7,13 @@
 use super::super::events::{self, Event};
 use super::super::items::{from_item, json};
 use super::super::model::{FileRecord, OrderRecord, SubscriptionRecord};
-use super::super::stock::{CommitError, StockEntry, add, commit};
+use super::super::stock::{StockEntry, add};
 use super::super::{Ctx, ServiceError, keys};
 use super::intent::{AdjustIntent, finish, pending};
 use super::{Action, FileResult, Outcome, at, keeps_holds, relocate, unchanged};
 use crate::domain::Location;
 use crate::ports::{Change, Cond, Index, Query, Write};
+use crate::services::tx::{CommitError, commit};
 
 /// Replacement candidates read per try.
 const CANDIDATES: usize = 10;

@@ -21,11 +21,12 @@ pub use request::{Action, AdjustRequest, FileResult, Outcome, validate};
 
 use super::items::{from_item, json, to_item};
 use super::model::FileRecord;
-use super::stock::{CommitError, StockEntry, add, commit};
+use super::stock::{StockEntry, add};
 use super::{Ctx, ServiceError, keys};
 use crate::domain::{Location, StockCounts};
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Cond, Write};
+use crate::services::tx::{CommitError, commit};
 
 /// Most files one request may name.
 pub const MAX_FILES: usize = 500;

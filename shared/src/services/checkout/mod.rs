@@ -14,10 +14,11 @@ use repeat::{Open, open_order, order_open, pointer_topic, replay, response};
 use super::items::{from_item, json, to_item};
 use super::model::{HoldRecord, IdempotencyRecord, OrderRecord, PaymentRecord};
 use super::orders::order_index;
-use super::stock::{CommitError, StockEntry, commit, delta};
+use super::stock::{StockEntry, delta};
 use super::{Ctx, ServiceError, holds, keys, limits};
 use crate::domain::{IdempotencyKey, LedgerKind, OrderId, OrderStatus, Product, ProviderKind, StockCounts, UserId};
 use crate::ports::{Change, Cond, InvoiceRequest, Write};
+use crate::services::tx::{CommitError, commit};
 
 /// What each of the checkout's writes is, to read a failed condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,7 +8,8 @@ use crate::ports::{Change, Cond, Index, Query, Write};
 use crate::services::items::{from_item, json, to_item};
 use crate::services::model::{FileRecord, IntentRecord, OrderRecord};
 use crate::services::orders::OrderBundle;
-use crate::services::stock::{CommitError, StockEntry, commit, delta};
+use crate::services::stock::{StockEntry, delta};
+use crate::services::tx::{CommitError, commit};
 use crate::services::{Ctx, ServiceError, keys};
 
 pub(super) enum Claim {

@@ -151,7 +151,7 @@ async fn zero_commit(ctx: &Ctx) {
         reference: "test".into(),
         actor: "test".into(),
     };
-    assert!(crate::services::stock::commit(ctx, Vec::new(), vec![entry], |_| Ok(())).await.is_ok());
+    assert!(crate::services::tx::commit(ctx, Vec::new(), vec![entry], |_| Ok(())).await.is_ok());
 }
 
 #[tokio::test]

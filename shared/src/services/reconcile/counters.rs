@@ -4,10 +4,11 @@
 //! counters' version grew by our own commits alone. Then a difference is
 //! real drift, and the counters follow the listings in one reconcile entry.
 
-use super::super::stock::{self, CommitError, StockEntry};
+use super::super::stock::StockEntry;
 use super::super::{ServiceError, stock::read_counts};
 use super::Run;
 use crate::domain::{LedgerKind, StockCounts};
+use crate::services::tx::{self, CommitError};
 
 pub(super) async fn verify(run: &mut Run<'_>, start_version: u64, quiet: bool) -> Result<(), ServiceError> {
     let now = read_counts(run.ctx).await?;
@@ -41,7 +42,7 @@ pub(super) async fn verify(run: &mut Run<'_>, start_version: u64, quiet: bool) -
     let check = move |c: &StockCounts| {
         if *c == was { Ok(()) } else { Err(ServiceError::Conflict("counters moved; not corrected".into())) }
     };
-    match stock::commit(run.ctx, Vec::new(), vec![entry], check).await {
+    match tx::commit(run.ctx, Vec::new(), vec![entry], check).await {
         Ok(_) => {
             run.own_commits += 1;
             run.report.counters_fixed = true;

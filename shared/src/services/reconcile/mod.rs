@@ -24,10 +24,11 @@ use serde::Serialize;
 
 use super::alerts;
 use super::jobs::{StepOutcome, StepReport, Steps};
-use super::stock::{self, CommitError, StockEntry};
+use super::stock::{self, StockEntry};
 use super::{Ctx, ServiceError, jobs};
 use crate::domain::{LedgerKind, Location, StockCounts};
 use crate::ports::Write;
+use crate::services::tx::{self, CommitError};
 
 pub use intents::STALE_AFTER_MILLIS;
 
@@ -152,7 +153,7 @@ impl<'a> Run<'a> {
     }
 
     async fn commit(&mut self, writes: Vec<Write>, entries: Vec<StockEntry>) -> Result<Applied, ServiceError> {
-        match stock::commit(self.ctx, writes, entries, |_| Ok(())).await {
+        match tx::commit(self.ctx, writes, entries, |_| Ok(())).await {
             Ok(_) => {
                 self.own_commits += 1;
                 Ok(Applied::Yes)

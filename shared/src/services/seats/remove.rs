@@ -11,7 +11,8 @@ use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Cond, Index, Query, RecordError, Write};
 use crate::services::items::{from_item, json, mark_done, to_item};
 use crate::services::model::{FileRecord, SubscriptionRecord};
-use crate::services::stock::{CommitError, StockEntry, commit, delta};
+use crate::services::stock::{StockEntry, delta};
+use crate::services::tx::{CommitError, commit};
 use crate::services::{Ctx, ServiceError, catalog, keys, subscriptions};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
