@@ -33,6 +33,7 @@ pub mod schedule;
 pub mod seats;
 mod sidecars;
 pub mod stock;
+pub mod store;
 pub mod subscriptions;
 pub mod tx;
 pub mod usage;
