@@ -20,6 +20,7 @@ pub mod holds;
 pub mod invariants;
 pub mod jobs;
 pub mod ledger;
+pub mod lifecycle;
 pub mod limits;
 pub(crate) mod listed;
 pub mod orders;

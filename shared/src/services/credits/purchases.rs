@@ -19,7 +19,7 @@ pub fn earn_id(order_id: &str) -> String {
 /// The writes of the pending credit an order earns as it is fulfilled:
 /// floor(cash paid / rate), due after the hold; none when it earns nothing
 /// (credits spent on the order earn nothing). Meant for the transaction
-/// that marks the order fulfilled (see `transact_with_earn`), so the
+/// that marks the order fulfilled (the lifecycle's `Part::Earn`), so the
 /// credit is written exactly when the order is fulfilled, once.
 pub fn earn_writes(ctx: &Ctx, order: &OrderRecord) -> Result<Vec<Write>, ServiceError> {
     let rules = ctx.settings.credits;
@@ -44,24 +44,6 @@ pub fn earn_writes(ctx: &Ctx, order: &OrderRecord) -> Result<Vec<Write>, Service
         due_at: Some(now.plus_millis(rules.hold_millis)),
     };
     ledger::open_writes(ctx, &t, false)
-}
-
-/// Runs a fulfilment's `writes` with the order's `earn` writes appended.
-/// When only the earn's conditions fail (its transfer exists: the purchase
-/// was deactivated first), the fulfilment is written alone: deactivated
-/// purchases earn nothing, and the order must still be fulfilled. Other
-/// failures are the caller's, with their indexes unchanged.
-pub async fn transact_with_earn(ctx: &Ctx, writes: Vec<Write>, earn: Vec<Write>) -> Result<(), RecordError> {
-    if earn.is_empty() {
-        return ctx.records.transact(writes).await;
-    }
-    let first = writes.len();
-    let mut all = writes.clone();
-    all.extend(earn);
-    match ctx.records.transact(all).await {
-        Err(RecordError::ConditionFailed { index, .. }) if index >= first => ctx.records.transact(writes).await,
-        other => other,
-    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

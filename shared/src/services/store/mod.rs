@@ -9,6 +9,7 @@
 //!   `x::set_status(..)`), and the conditions they need (`x::is_status(..)`);
 //! - index queries return `Pages` of typed records.
 
+pub mod orders;
 mod pages;
 
 pub use pages::{Listing, Pages};
