@@ -392,10 +392,10 @@ mod tests {
         let l = cfg(Place::Local, &[]).unwrap();
         assert_eq!(l.backend.data_dir, PathBuf::from(".stockroom"));
         assert_eq!(l.server.public_url, "http://127.0.0.1:3000");
-        assert_eq!((l.providers.success_url.as_str(), l.providers.cancel_url.as_str()), (
-            "http://127.0.0.1:3000/paid",
-            "http://127.0.0.1:3000/cancelled"
-        ));
+        assert_eq!(
+            (l.providers.success_url.as_str(), l.providers.cancel_url.as_str()),
+            ("http://127.0.0.1:3000/paid", "http://127.0.0.1:3000/cancelled")
+        );
         assert_eq!(l.providers.nowpayments_api_url, "https://api.nowpayments.io");
         assert_eq!(l.providers.stripe_api_url, "https://api.stripe.com");
         assert_eq!((l.limits.pending_per_email, l.limits.pending_per_ip, l.limits.staff_token_max_hours), (2, 0, 12));

@@ -56,9 +56,7 @@ impl From<RecordError> for ServiceError {
     /// Everything else is ours to look into.
     fn from(e: RecordError) -> Self {
         match e {
-            RecordError::Conflict => {
-                ServiceError::Conflict("the records changed at the same time; try again".into())
-            }
+            RecordError::Conflict => ServiceError::Conflict("the records changed at the same time; try again".into()),
             other => ServiceError::Internal(anyhow::Error::new(other).context("record store")),
         }
     }
