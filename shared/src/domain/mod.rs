@@ -12,6 +12,7 @@ mod payment;
 mod stock;
 mod subscription;
 mod time;
+mod token;
 pub mod usage;
 
 pub use catalog::{Product, ProductKind, Tier, default_catalog};
@@ -25,6 +26,7 @@ pub use payment::{AmountCheck, PaymentEvent, PaymentOutcome, ProviderKind, check
 pub use stock::{LedgerKind, Location, StockCounts};
 pub use subscription::{EndReason, GRACE_MILLIS, SubscriptionState, subscription_state};
 pub use time::Timestamp;
+pub use token::OrderTokens;
 
 /// A value from outside that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -48,7 +48,7 @@ pub async fn view(ctx: &Ctx, order_id: &str, token: Option<&str>) -> Result<Orde
     let not_found = || ServiceError::NotFound(format!("no order {order_id} for this token"));
     let id = OrderId::parse(order_id).map_err(|_| not_found())?;
     let token = token.ok_or_else(not_found)?;
-    if !ctx.order_token_ok(id.as_str(), token) {
+    if !ctx.settings.order_tokens().verify(id.as_str(), token) {
         return Err(not_found());
     }
     let order = orders::get(ctx, id.as_str()).await?.ok_or_else(not_found)?;

@@ -14,6 +14,7 @@ mod queue;
 mod records;
 mod records_eval;
 mod records_query;
+mod records_table;
 mod records_write;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use crate::services::{Ctx, ServiceError, credits};
 /// to the price. The checkout's own commit re-checks the balance.
 pub async fn apply(ctx: &Ctx, order: &mut OrderRecord, proof: &CreditsProof) -> Result<(), ServiceError> {
     let refused = || ServiceError::BadInput("credits_proof is not a paid order of this email with its token".into());
-    if !ctx.order_token_ok(&proof.order_id, &proof.order_token) {
+    if !ctx.settings.order_tokens().verify(&proof.order_id, &proof.order_token) {
         return Err(refused());
     }
     let earlier = orders::get(ctx, &proof.order_id).await?.ok_or_else(refused)?;

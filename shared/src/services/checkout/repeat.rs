@@ -90,7 +90,7 @@ pub(super) fn response(ctx: &Ctx, order: &OrderRecord, p: &PaymentRecord) -> Res
         p.payment_id.clone().ok_or_else(|| ServiceError::internal(anyhow::anyhow!("payment without id")))?;
     Ok(CheckoutResponse {
         order_id: order.order_id.clone(),
-        order_token: ctx.order_token(&order.order_id),
+        order_token: ctx.settings.order_tokens().sign(&order.order_id),
         status: order.status,
         price: order.price.clone(),
         reserved_until: order.reserved_until.rfc3339(),
