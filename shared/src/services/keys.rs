@@ -39,15 +39,6 @@ pub const HOLDS_INDEX: &str = "HOLDS";
 /// Fulfilment intents by creation time (reconcile finishes stale ones).
 pub const INTENTS_INDEX: &str = "INTENTS";
 
-pub fn idempotency(key: &str) -> Key {
-    let h = hex::encode(Sha256::digest(key.as_bytes()));
-    Key::new(format!("IDEM#{h}"), "IDEM")
-}
-
-pub fn webhook_event(provider: &str, event_id: &str) -> Key {
-    Key::new(format!("EVENT#{provider}#{event_id}"), "EVENT")
-}
-
 pub fn file(name: &str) -> Key {
     Key::new(format!("FILE#{name}"), "FILE")
 }

@@ -21,7 +21,6 @@ pub mod invariants;
 pub mod jobs;
 pub mod ledger;
 pub mod lifecycle;
-pub mod limits;
 pub(crate) mod listed;
 pub mod orders;
 pub mod periods;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use super::store::orders::{HoldRecord, IntentRecord, OrderRecord, PaymentRecord, Purpose};
-use crate::domain::{EndReason, LedgerKind, Location, ProviderKind, StockCounts, Timestamp};
+use crate::domain::{EndReason, LedgerKind, Location, StockCounts, Timestamp};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FileRecord {
@@ -82,22 +82,6 @@ pub struct LedgerEntry {
     pub reason: String,
     pub reference: String,
     pub actor: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct IdempotencyRecord {
-    pub request_hash: String,
-    pub order_id: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct EventRecord {
-    pub provider: ProviderKind,
-    pub event_id: String,
-    pub order_id: Option<String>,
-    pub received_at: Timestamp,
-    /// What the event did: "moved to paid", "duplicate", "refused: ...".
-    pub effect: String,
 }
 
 /// Files going back from a subscription (or a claim) to stock, written before

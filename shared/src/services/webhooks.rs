@@ -2,16 +2,15 @@
 //! and in whatever order they arrive (invariant 4), with money checked
 //! (invariant 6).
 
-use super::items::to_item;
 use super::lifecycle::{self, Move, Moved, Part};
-use super::model::EventRecord;
 use super::retry::{Step, retry};
 use super::store::orders::{self, Facts, OrderBundle};
-use super::{Ctx, ServiceError, keys};
+use super::store::receipts::{self, EventRecord};
+use super::{Ctx, ServiceError};
 use crate::domain::{
     AmountCheck, OrderId, OrderStatus, PaymentEvent, PaymentOutcome, ProviderKind, Transition, check_amount,
 };
-use crate::ports::{Cond, RecordError, Write};
+use crate::ports::{RecordError, Write};
 
 /// What an event did, for the log and the event record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,12 +25,8 @@ pub enum Effect {
     UnknownOrder,
 }
 
-/// How long event ids are kept for deduplication. Providers retry for days.
-const EVENT_TTL_DAYS: i64 = 90;
-
 pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError> {
-    let event_key = keys::webhook_event(ev.provider.as_str(), &ev.event_id);
-    if ctx.records.get(&event_key).await?.is_some() {
+    if receipts::seen(ctx, ev.provider, &ev.event_id).await? {
         return Ok(Effect::Duplicate);
     }
     if ev.outcome.target().is_none() {
@@ -154,17 +149,13 @@ async fn apply(
 }
 
 fn event_put(ctx: &Ctx, ev: &PaymentEvent, effect: &Effect) -> Result<Write, ServiceError> {
-    let now = ctx.clock.now();
-    let rec = EventRecord {
+    receipts::put(&EventRecord {
         provider: ev.provider,
         event_id: ev.event_id.clone(),
         order_id: ev.order_id.clone(),
-        received_at: now,
+        received_at: ctx.clock.now(),
         effect: format!("{effect:?}"),
-    };
-    let key = keys::webhook_event(ev.provider.as_str(), &ev.event_id);
-    let ttl = now.plus_days(EVENT_TTL_DAYS).secs();
-    Ok(Write::Put { item: to_item(&key, &rec, None, Some(ttl))?, cond: Some(Cond::NotExists) })
+    })
 }
 
 /// Records an event that changes nothing, so its repeats are cheap.

@@ -11,15 +11,16 @@ pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, CreditsProof,
 
 use repeat::{Open, open_order, order_open, pointer_topic, replay, response};
 
-use super::items::to_item;
 use super::lifecycle::{self, Move};
-use super::model::{HoldRecord, IdempotencyRecord, OrderRecord, PaymentRecord};
+use super::model::{HoldRecord, OrderRecord, PaymentRecord};
 use super::stock::{StockEntry, delta};
+use super::store::idempotency::{self, IdempotencyRecord};
+use super::store::limits;
 use super::store::orders::{self, OrderBundle};
 use super::tx::{Commit, Tx};
-use super::{Ctx, ServiceError, keys, limits};
+use super::{Ctx, ServiceError};
 use crate::domain::{IdempotencyKey, LedgerKind, OrderId, OrderStatus, Product, ProviderKind, StockCounts, UserId};
-use crate::ports::{Cond, InvoiceRequest, Write};
+use crate::ports::{InvoiceRequest, Write};
 
 /// What each of the checkout's writes is, to read a failed condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,15 +186,12 @@ fn open_writes(
     let mut extra: Vec<(Slot, Write)> = Vec::new();
     if let Some(key) = key {
         let rec = IdempotencyRecord { request_hash: request_hash.to_string(), order_id: id.clone() };
-        let ttl = order.created_at.plus_days(7).secs();
-        let item = to_item(&keys::idempotency(key.as_str()), &rec, None, Some(ttl))?;
-        extra.push((Slot::Idempotency, Write::Put { item, cond: Some(Cond::NotExists) }));
+        extra.push((Slot::Idempotency, idempotency::put(key.as_str(), &rec, order.created_at)?));
     }
     if !req.new {
         let pointer = limits::open_pointer(&order.email, req.client_ip.as_deref(), &pointer_topic(req));
         order.open_pointer = Some(pointer.pk.clone());
-        let item = to_item(&pointer, &serde_json::json!({"order_id": id}), None, None)?;
-        extra.push((Slot::OpenPointer, Write::Put { item, cond: Some(Cond::NotExists) }));
+        extra.push((Slot::OpenPointer, limits::put_pointer(&pointer, &id)?));
     }
     let email = limits::email_counter(&order.email, req.client_ip.as_deref());
     order.limit_keys.push(email.pk.clone());

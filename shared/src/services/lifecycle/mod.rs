@@ -22,9 +22,10 @@ pub use refund::{Returning, return_claim};
 
 use super::events::Event;
 use super::stock::{StockEntry, delta};
+use super::store::limits;
 use super::store::orders::{self, Facts, OrderBundle};
 use super::tx::{Commit, Tx};
-use super::{Ctx, ServiceError, credits, limits};
+use super::{Ctx, ServiceError, credits};
 use crate::domain::{LedgerKind, OrderStatus};
 use crate::ports::Write;
 

@@ -9,7 +9,10 @@
 //!   `x::set_status(..)`), and the conditions they need (`x::is_status(..)`);
 //! - index queries return `Pages` of typed records.
 
+pub mod idempotency;
+pub mod limits;
 pub mod orders;
 mod pages;
+pub mod receipts;
 
 pub use pages::{Listing, Pages};
