@@ -18,7 +18,7 @@ pub mod usage;
 pub use catalog::{Product, ProductKind, Tier, default_catalog};
 pub use credits::{Action, Balance, CreditRules, Direction, Effect, EntryKind, TransferState, decide, effect};
 pub use email::Email;
-pub use ids::{FileName, IdempotencyKey, OrderId, UserId};
+pub use ids::{FileName, IdempotencyKey, OrderId, SubscriptionId, UserId};
 pub use money::{Currency, Money};
 pub use order::{OrderStatus, Transition};
 pub use pattern::{DEFAULT_STOCK_PATTERN, Judged, SIDECAR_SUFFIX, StockPattern, sidecar_of};

@@ -10,7 +10,7 @@ use super::model::Purpose;
 use super::retry::{Step, retry};
 use super::store::orders::{self, Facts, OrderBundle};
 use super::{Ctx, ServiceError, revoke};
-use crate::domain::OrderStatus;
+use crate::domain::{OrderStatus, SubscriptionId};
 use crate::ports::RefundMade;
 
 /// What a refunded order may still have to send back, for a repeat that
@@ -23,7 +23,7 @@ fn repeat_returning(b: &OrderBundle) -> Returning {
             files: b.intent.as_ref().map(|i| i.files.clone()).unwrap_or_default(),
         },
         // Finishes whatever revoke of it was begun (idempotent; nothing if none).
-        (_, sid) => Returning::Ended(sid.clone().unwrap_or_else(|| format!("S{}", order.order_id))),
+        (_, sid) => Returning::Ended(sid.clone().unwrap_or_else(|| SubscriptionId::for_order(&order.order_id).into())),
     }
 }
 

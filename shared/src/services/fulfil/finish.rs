@@ -3,7 +3,7 @@
 //! stock, the order backordered.
 
 use super::{FulfilOutcome, fulfil_once};
-use crate::domain::OrderStatus;
+use crate::domain::{OrderStatus, SubscriptionId};
 use crate::ports::{Cond, Write};
 use crate::services::events::Event;
 use crate::services::items::to_item;
@@ -17,7 +17,7 @@ pub(super) async fn finish(ctx: &Ctx, b: &OrderBundle, intent: &IntentRecord) ->
     let now = ctx.clock.now();
     let paid_at = order.paid_at.unwrap_or(now);
     // Derived from the order so a retried finish writes the same subscription.
-    let subscription_id = format!("S{}", order.order_id);
+    let subscription_id: String = SubscriptionId::for_order(&order.order_id).into();
     let sub = SubscriptionRecord {
         subscription_id: subscription_id.clone(),
         order_id: order.order_id.clone(),

@@ -181,3 +181,6 @@ pub fn release_entry(order_id: &str, count: u32, reason: &str, actor: &str) -> S
         actor: actor.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,7 +9,7 @@ use super::super::store::orders::{self, OrderBundle};
 use super::super::tx::Tx;
 use super::super::{Ctx, ServiceError, items, keys, revoke, seats};
 use super::Part;
-use crate::domain::{EndReason, LedgerKind};
+use crate::domain::{EndReason, LedgerKind, SubscriptionId};
 use crate::ports::records::GSI1SK;
 use crate::ports::{Change, Cond, RecordError, Write};
 
@@ -67,7 +67,7 @@ pub(super) async fn take_back_writes(
     if b.intent.as_ref().is_some_and(|i| !i.done) {
         // Claimed but not yet handed over: give the claim back.
         tx.extend(Part::Implied, claim_back(ctx, b, actor)?);
-        return Ok(Some(Returning::Ended(format!("S{}", order.order_id))));
+        return Ok(Some(Returning::Ended(SubscriptionId::for_order(&order.order_id).into())));
     }
     Ok(None)
 }
@@ -124,7 +124,7 @@ fn take_back_days(ctx: &Ctx, order: &OrderRecord, sub: &SubscriptionRecord) -> R
 fn claim_back(ctx: &Ctx, b: &OrderBundle, actor: &str) -> Result<Vec<Write>, ServiceError> {
     let order = &b.order;
     let Some(intent) = b.intent.as_ref() else { return Ok(Vec::new()) };
-    let sub_id = format!("S{}", order.order_id);
+    let sub_id: String = SubscriptionId::for_order(&order.order_id).into();
     let back = RevokeIntent {
         subscription_id: sub_id.clone(),
         order_id: order.order_id.clone(),
@@ -153,5 +153,5 @@ pub async fn return_claim(ctx: &Ctx, b: &OrderBundle) -> Result<(), ServiceError
         Ok(()) | Err(RecordError::ConditionFailed { .. }) => {}
         Err(e) => return Err(e.into()),
     }
-    revoke::finish(ctx, &format!("S{}", b.order.order_id)).await.map(|_| ())
+    revoke::finish(ctx, SubscriptionId::for_order(&b.order.order_id).as_str()).await.map(|_| ())
 }
