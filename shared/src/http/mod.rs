@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod credits;
 pub mod error;
+mod ids;
 pub mod openapi;
 pub mod sandbox;
 pub mod storefront;

@@ -44,9 +44,8 @@ pub struct OrderView {
 
 /// `GET /orders/{id}`: the buyer's view, behind the order token. A wrong
 /// token and an unknown order look the same (404).
-pub async fn view(ctx: &Ctx, order_id: &str, token: Option<&str>) -> Result<OrderView, ServiceError> {
-    let not_found = || ServiceError::NotFound(format!("no order {order_id} for this token"));
-    let id = OrderId::parse(order_id).map_err(|_| not_found())?;
+pub async fn view(ctx: &Ctx, id: &OrderId, token: Option<&str>) -> Result<OrderView, ServiceError> {
+    let not_found = || ServiceError::NotFound(format!("no order {id} for this token"));
     let token = token.ok_or_else(not_found)?;
     if !ctx.settings.order_tokens().verify(id.as_str(), token) {
         return Err(not_found());

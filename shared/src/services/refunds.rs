@@ -10,7 +10,7 @@ use super::model::Purpose;
 use super::retry::{Step, retry};
 use super::store::orders::{self, Facts, OrderBundle};
 use super::{Ctx, ServiceError, revoke};
-use crate::domain::{OrderStatus, SubscriptionId};
+use crate::domain::{OrderId, OrderStatus, SubscriptionId};
 use crate::ports::RefundMade;
 
 /// What a refunded order may still have to send back, for a repeat that
@@ -62,7 +62,8 @@ async fn give_money_back(ctx: &Ctx, b: &OrderBundle) -> Result<(String, Option<S
 /// `POST /admin/orders/{id}/refund`: gives the money back (Stripe through
 /// its API; NOWPayments by hand, recorded as such) and takes back what the
 /// order bought. Repeating it changes nothing.
-pub async fn refund_order(ctx: &Ctx, order_id: &str, actor: &str) -> Result<RefundReport, ServiceError> {
+pub async fn refund_order(ctx: &Ctx, id: &OrderId, actor: &str) -> Result<RefundReport, ServiceError> {
+    let order_id = id.as_str();
     let made: std::sync::Mutex<Option<(String, Option<String>)>> = std::sync::Mutex::new(None);
     retry(format!("order {order_id}"), || async {
         let b =

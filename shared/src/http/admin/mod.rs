@@ -118,6 +118,7 @@ pub async fn refund(
     Path(id): Path<String>,
     Extension(staff): Extension<Staff>,
 ) -> Result<Response, ApiError> {
+    let id = crate::http::ids::order(&id)?;
     let report = refunds::refund_order(&s.ctx, &id, &staff.actor()).await?;
     Ok(Json(report).into_response())
 }

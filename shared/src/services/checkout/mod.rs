@@ -170,6 +170,7 @@ fn new_order(ctx: &Ctx, req: &CheckoutRequest, product: &Product, p: &purpose::P
         refunded_by: None,
         refund_method: None,
         refund_id: None,
+        credits_deactivated_by: None,
     }
 }
 

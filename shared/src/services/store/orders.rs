@@ -100,6 +100,9 @@ pub struct OrderRecord {
     pub refund_method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_id: Option<String>,
+    /// Staff who took the purchase out of credits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits_deactivated_by: Option<String>,
 }
 
 impl OrderRecord {
@@ -306,6 +309,12 @@ fn invoice_changes(invoice: &crate::ports::Invoice) -> Result<Vec<Change>, Servi
         Change::Set("pay_currency".into(), value(&invoice.pay_currency)?),
         Change::Set("checkout_url".into(), value(&invoice.checkout_url)?),
     ])
+}
+
+/// Staff took the purchase out of credits (it earns nothing from now on).
+pub fn credits_deactivated(order_id: &str, actor: &str) -> Write {
+    let changes = vec![Change::Set("credits_deactivated_by".into(), actor.into())];
+    Write::Update { key: key(order_id), changes, cond: Some(Cond::Exists) }
 }
 
 /// Credits paid it all: the payment's id says so.

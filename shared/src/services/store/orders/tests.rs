@@ -35,6 +35,7 @@ fn order() -> OrderRecord {
         refunded_by: Some("ann".into()),
         refund_method: Some("stripe".into()),
         refund_id: Some("re_1".into()),
+        credits_deactivated_by: Some("ann".into()),
     }
 }
 
@@ -68,6 +69,9 @@ fn a_status_move_touches_only_fields_the_record_has() {
     };
     let w = moved("o1", OrderStatus::Pending, OrderStatus::Paid, o.updated_at, &facts).unwrap();
     for name in set_names(&w) {
+        assert!(item.contains_key(&name), "the order has no attribute {name}");
+    }
+    for name in set_names(&credits_deactivated("o1", "ann")) {
         assert!(item.contains_key(&name), "the order has no attribute {name}");
     }
     let Write::Update { cond, .. } = &w else { unreachable!() };
