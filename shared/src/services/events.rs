@@ -3,6 +3,7 @@
 //! called from here.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::Ctx;
 use crate::domain::{EndReason, Location};
@@ -81,6 +82,19 @@ impl Event {
             Err(_) => String::new(),
         }
     }
+}
+
+/// An event as it leaves Stockroom (merchant webhooks, mail, the event
+/// log): `{id, type, timestamp, data}`. The id is the event's own, the same
+/// on every delivery attempt.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Envelope {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the change happened (RFC 3339).
+    pub timestamp: String,
+    pub data: Value,
 }
 
 /// Puts an event on the events queue (notifications, alerts, the bot
