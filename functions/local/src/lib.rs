@@ -91,6 +91,7 @@ pub async fn start_with(mut cfg: Config, options: Options) -> anyhow::Result<Run
         }
     });
     tasks.spawn(work_queue(ctx.clone(), Duration::from_secs(cfg.jobs.fulfil_visibility_secs), stopped.clone()));
+    tasks.spawn(dispatch_events(ctx.clone(), stopped.clone()));
     tasks.spawn(jobs(ctx, sweeper, Duration::from_secs(cfg.jobs.jobs_every_secs.max(1)), stopped));
     tracing::info!(%addr, data = %cfg.backend.data_dir.display(), "stockroom is up");
     Ok(Running { addr, state, stop, tasks })
@@ -104,6 +105,25 @@ async fn work_queue(ctx: Arc<Ctx>, visibility: Duration, mut stopped: watch::Rec
             Ok(_) => Duration::ZERO,
             Err(e) => {
                 tracing::error!(error = ?e, "fulfilment queue unavailable");
+                Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(idle) => {}
+        }
+    }
+}
+
+/// The event dispatcher (DynamoDB Streams on AWS): hands on what the
+/// outbox holds, a few times a second.
+async fn dispatch_events(ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let idle = match shared::services::events::dispatch_pending(&ctx, 0).await {
+            Ok(0) => Duration::from_millis(100),
+            Ok(_) => Duration::ZERO,
+            Err(e) => {
+                tracing::error!(error = ?e, "event dispatch failed; retrying");
                 Duration::from_secs(1)
             }
         };

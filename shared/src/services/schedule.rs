@@ -22,6 +22,8 @@ pub struct ExpireReport {
     pub files_released: u64,
     /// Usage resets, seat snapshots and stale seat removals.
     pub usage: UsageJobsReport,
+    /// Events the dispatcher had left in the outbox, handed on now.
+    pub events_dispatched: u64,
     /// Every step, in order, and whether it went through. A failed step's
     /// counts above stay 0; the steps after it still ran.
     pub steps: Vec<StepOutcome>,
@@ -63,6 +65,9 @@ pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
     }
     report.usage = usage_jobs(ctx).await;
     steps.items("usage", report.usage.failed.into(), "usage jobs");
+    // The dispatcher's safety net: events it has not handed on by now.
+    let stale = super::events::dispatch_pending(ctx, super::events::STALE_MILLIS);
+    report.events_dispatched = steps.run("dispatch_events", stale).await.unwrap_or(0);
     report.steps = steps.finish();
     report
 }
@@ -168,7 +173,10 @@ mod tests {
         assert_eq!(report.failed_steps(), ["verify_payments"], "{report:?}");
         assert_eq!(report.steps[0].error.as_deref(), Some("injected fault at expire.verify"));
         let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["verify_payments", "release_holds", "requeue_paid", "grace_and_expiry", "usage"]);
+        assert_eq!(
+            names,
+            ["verify_payments", "release_holds", "requeue_paid", "grace_and_expiry", "usage", "dispatch_events"]
+        );
         assert_eq!(report.moved_to_grace, 1, "{report:?}");
 
         // Past grace: expiry, again with the first step failing.

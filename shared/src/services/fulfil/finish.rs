@@ -70,12 +70,8 @@ pub(super) async fn finish(ctx: &Ctx, b: &OrderBundle, intent: &IntentRecord) ->
 pub(super) async fn backorder(ctx: &Ctx, b: &OrderBundle) -> Result<FulfilOutcome, ServiceError> {
     let order = &b.order;
     if order.status == OrderStatus::Paid {
-        let mut m = Move::new(b, OrderStatus::Backordered, "fulfil", "no stock");
-        m.notify = Some(Event::OrderBackordered {
-            order_id: order.order_id.clone(),
-            files: order.files,
-            product_id: order.product_id.clone(),
-        });
+        // The lifecycle records order.backordered with the move.
+        let m = Move::new(b, OrderStatus::Backordered, "fulfil", "no stock");
         if let Moved::Done(_) = lifecycle::apply(ctx, m).await? {
             tracing::warn!(order_id = %order.order_id, "paid order backordered: no stock");
         }

@@ -1,9 +1,9 @@
-//! What follows a committed move, in one table. Each effect is safe to
+//! What follows a committed move, in one table (its events were recorded
+//! with it). Each effect is safe to
 //! repeat and has a safety net if it is lost: the credits job settles a
 //! spend, the paid-order sweep queues fulfilment again, reconcile and the
 //! usage jobs finish a return of files.
 
-use super::super::events::{self, Event};
 use super::super::revoke::RevokeOutcome;
 use super::super::store::orders::OrderBundle;
 use super::super::{Ctx, ServiceError, credits, jobs};
@@ -19,12 +19,6 @@ pub(super) async fn after(
     let id = order.order_id.as_str();
     if let Some(excess) = &m.facts.overpaid {
         tracing::warn!(order_id = id, %excess, "overpaid");
-        let event = Event::OrderOverpaid {
-            order_id: id.to_string(),
-            excess: excess.clone(),
-            received: m.facts.received.clone(),
-        };
-        events::notify(ctx, event).await;
     }
     let mut revoke = None;
     match m.to {
@@ -67,9 +61,6 @@ pub(super) async fn after(
             }
         }
         _ => {}
-    }
-    if let Some(event) = &m.notify {
-        events::notify(ctx, event.clone()).await;
     }
     Ok(revoke)
 }

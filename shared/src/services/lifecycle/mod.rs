@@ -3,12 +3,14 @@
 //! status, adds what the move implies, commits all of it through the one
 //! stock-aware path, then runs the after-commit effects (`effects.rs`).
 //!
+//! Every move records its event (`order.{status}`) in the same commit.
+//!
 //! | the order becomes | also in the same commit | after it |
 //! |---|---|---|
 //! | no longer open | its limit slots given back | |
 //! | expired / failed | its hold released (ledger: release) | credits spend voided; invoice closed on lapse |
 //! | paid | | credits spend posted; fulfilment queued |
-//! | fulfilled | the credit it earns | the caller's event |
+//! | fulfilled | the credit it earns, the caller's event | |
 //! | refunded | what it bought taken back (`refund.rs`), its credits ended, its hold released | credits settled; files moved back (now or queued) |
 //!
 //! Callers: webhooks (payment events), checkout (credits paid it all, no
@@ -20,7 +22,7 @@ mod refund;
 pub(crate) use effects::close_invoice;
 pub use refund::{Returning, return_claim};
 
-use super::events::Event;
+use super::events::{self, Event};
 use super::stock::{StockEntry, delta};
 use super::store::limits;
 use super::store::orders::{self, Facts, OrderBundle};
@@ -66,7 +68,7 @@ pub struct Move<'a> {
     pub writes: Vec<(Part, Write)>,
     /// Stock the caller's writes book (ledger lines).
     pub entries: Vec<StockEntry>,
-    /// Sent once the move committed.
+    /// An event of the caller's, recorded with the move.
     pub notify: Option<Event>,
     pub files_back: FilesBack,
     /// The hold lapsed: the provider's invoice is closed too.
@@ -155,6 +157,9 @@ async fn build<'a>(ctx: &Ctx, m: &Move<'a>, earn: bool) -> Result<(Tx<'a, Part>,
         tx.push(Part::Implied, orders::delete_hold(&order.order_id));
         tx.stock(release_entry(&order.order_id, hold.count, &m.reason, m.actor));
     }
+    for event in events_of(m) {
+        tx.push(Part::Implied, events::record(ctx, &event)?);
+    }
     let mut returning = None;
     match to {
         OrderStatus::Refunded => {
@@ -168,6 +173,54 @@ async fn build<'a>(ctx: &Ctx, m: &Move<'a>, earn: bool) -> Result<(Tx<'a, Part>,
         _ => {}
     }
     Ok((tx, returning))
+}
+
+/// The events a move records with itself: its own (`order.{status}`), an
+/// overpayment, and the caller's.
+fn events_of(m: &Move<'_>) -> Vec<Event> {
+    let o = &m.bundle.order;
+    let (order_id, email) = (o.order_id.clone(), o.email.clone());
+    let mut out = Vec::new();
+    out.extend(match m.to {
+        OrderStatus::Paid => Some(Event::OrderPaid {
+            order_id: order_id.clone(),
+            email: email.clone(),
+            product_id: o.product_id.clone(),
+            amount: o.amount_due().amount,
+            currency: o.price.currency.as_str().to_string(),
+        }),
+        OrderStatus::PartiallyPaid => Some(Event::OrderPartiallyPaid {
+            order_id: order_id.clone(),
+            email: email.clone(),
+            missing: m.facts.missing.clone(),
+            reserved_until: o.reserved_until.rfc3339(),
+        }),
+        OrderStatus::Fulfilled => Some(Event::OrderFulfilled {
+            order_id: order_id.clone(),
+            email: email.clone(),
+            product_id: o.product_id.clone(),
+            subscription_id: m.facts.subscription_id.clone(),
+        }),
+        OrderStatus::Backordered => Some(Event::OrderBackordered {
+            order_id: order_id.clone(),
+            files: o.files,
+            product_id: o.product_id.clone(),
+            email: email.clone(),
+        }),
+        OrderStatus::Refunded => Some(Event::OrderRefunded {
+            order_id: order_id.clone(),
+            email: email.clone(),
+            method: m.facts.refund_method.clone(),
+        }),
+        OrderStatus::Expired => Some(Event::OrderExpired { order_id: order_id.clone(), email: email.clone() }),
+        OrderStatus::Failed => Some(Event::OrderFailed { order_id: order_id.clone(), email: email.clone() }),
+        OrderStatus::Pending | OrderStatus::Confirming => None,
+    });
+    if let Some(excess) = &m.facts.overpaid {
+        out.push(Event::OrderOverpaid { order_id, excess: excess.clone(), received: m.facts.received.clone() });
+    }
+    out.extend(m.notify.clone());
+    out
 }
 
 /// The ledger line for stock a hold gives back.

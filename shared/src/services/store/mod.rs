@@ -12,6 +12,7 @@
 pub mod idempotency;
 pub mod limits;
 pub mod orders;
+pub mod outbox;
 mod pages;
 pub mod receipts;
 
