@@ -104,7 +104,7 @@ pub(super) struct Snapshot {
 impl Snapshot {
     fn read(path: &Path, stat: DirStat) -> io::Result<Self> {
         let (wall, read_at) = (SystemTime::now(), Instant::now());
-        let mut names = BTreeSet::new();
+        let mut names = Vec::new();
         for entry in std::fs::read_dir(path)? {
             let entry = entry?;
             let Ok(name) = entry.file_name().into_string() else { continue };
@@ -113,11 +113,14 @@ impl Snapshot {
             }
             let kind = entry.file_type()?;
             if kind.is_dir() {
-                names.insert(format!("{name}/").into_boxed_str());
+                names.push(format!("{name}/").into_boxed_str());
             } else if kind.is_file() {
-                names.insert(name.into_boxed_str());
+                names.push(name.into_boxed_str());
             }
         }
+        // Sorted first, the set is built in one pass rather than by inserts.
+        names.sort_unstable();
+        let names = BTreeSet::from_iter(names);
         // `stat` was taken before the read: if the directory changed during
         // it, the next page sees a different status and reads it again.
         Ok(Snapshot { names, stat, racy: stat.racy_at(wall), stale: false, read_at, read_cost: read_at.elapsed() })
@@ -216,13 +219,12 @@ impl Index {
             return Ok(None);
         };
         if !dir.snap.as_ref().is_some_and(|snap| snap.trusted(now)) {
+            // Dropped before the new copy is read, so memory stays flat.
+            dir.snap = None;
             dir.snap = match Snapshot::read(&path, now) {
                 Ok(snap) => Some(snap),
                 Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => return Ok(None),
-                Err(e) => {
-                    dir.snap = None;
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             };
         }
         Ok(dir.snap.as_ref())

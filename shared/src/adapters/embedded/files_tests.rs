@@ -166,7 +166,7 @@ async fn pages_across_concurrent_moves_list_every_unmoved_file_once() {
     let left = list_all(f.as_ref(), "unused/", 37).await;
     assert_eq!(left.len(), n - movers.len());
     assert_eq!(list_all(f.as_ref(), "", 1000).await.len(), n, "every file somewhere, once");
-    assert_eq!(list_all(f.as_ref(), "", 1000).await, naive::list(&dir.path().to_path_buf(), "", None, n + 1).unwrap());
+    assert_eq!(list_all(f.as_ref(), "", 1000).await, naive::list(dir.path(), "", None, n + 1).unwrap());
 }
 
 #[tokio::test]
