@@ -233,8 +233,9 @@ impl Index {
     /// Runs one of our own writes with the directories it changes locked,
     /// then brings their copies up to date: on success `changes` are applied
     /// and each directory's new status is taken as the copy's when its status
-    /// before the write matched; otherwise (or on failure) the copy is read
-    /// again by the next page.
+    /// before the write matched; otherwise the copy is read again by the next
+    /// page. A failure that left a directory's status as the copy has it
+    /// leaves the copy; any other failure has it read again.
     pub fn write<T, E>(&self, changes: &[Change], op: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
         let mut keys: Vec<&str> = changes.iter().map(|c| c.dir.as_str()).collect();
         keys.sort_unstable();
@@ -248,8 +249,12 @@ impl Index {
         let wall = SystemTime::now();
         for (i, (key, guard)) in keys.iter().zip(guards.iter_mut()).enumerate() {
             let Some(snap) = guard.snap.as_mut() else { continue };
+            let after = dir_stat(&self.root.join(key)).ok().flatten();
+            let matched = !snap.stale && before[i] == Some(snap.stat);
             if result.is_err() {
-                snap.stale = true;
+                // A failed write (a key taken, a file not found) that left the
+                // status as it was changed nothing here.
+                snap.stale |= !matched || after != before[i];
                 continue;
             }
             // Removals first: a move onto itself leaves the file present.
@@ -262,8 +267,8 @@ impl Index {
                     }
                 }
             }
-            match dir_stat(&self.root.join(key)) {
-                Ok(Some(after)) if before[i] == Some(snap.stat) && !snap.stale => {
+            match after {
+                Some(after) if matched => {
                     snap.stat = after;
                     snap.racy |= after.racy_at(wall);
                 }
@@ -325,5 +330,20 @@ mod tests {
         assert!(guard.snap.as_ref().unwrap().stale);
         let names = &index.fresh("", &mut guard).unwrap().unwrap().names;
         assert_eq!(names.iter().map(|n| &**n).collect::<Vec<_>>(), ["a", "c"]);
+        drop(guard);
+        // A write refused before it touched anything keeps the copy; one
+        // that failed after changing the directory has it read again.
+        let refused: io::Result<()> = Err(ErrorKind::AlreadyExists.into());
+        index.write(&[Change::file_absent("a")], || refused).unwrap_err();
+        assert!(!lock(&d).snap.as_ref().unwrap().stale);
+        // (Past the timestamp tick of the last read, so the change shows.)
+        std::thread::sleep(Duration::from_millis(50));
+        index
+            .write(&[Change::file_absent("a")], || {
+                std::fs::write(dir.path().join("d"), b"w")?;
+                Err::<(), io::Error>(ErrorKind::Other.into())
+            })
+            .unwrap_err();
+        assert!(lock(&d).snap.as_ref().unwrap().stale);
     }
 }
