@@ -6,7 +6,10 @@
 //! Writes to both go through one group-commit path (`group`).
 
 mod files;
+mod files_index;
 mod files_list;
+#[cfg(test)]
+mod files_tests;
 mod group;
 #[cfg(test)]
 mod group_tests;
