@@ -85,6 +85,7 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/admin/subscriptions/{id}/revoke", post(admin::revoke))
         .route("/admin/subscriptions/{id}", delete(admin::delete_subscription))
         .route("/admin/ledger", get(admin::ledger))
+        .route("/admin/events", get(admin::events::events))
         .route("/admin/stock/adjust", post(admin::adjust))
         .route("/admin/subscriptions/{id}/usage", get(usage::history))
         .route("/admin/subscriptions/{id}/seats/remove", post(usage::remove_seat))

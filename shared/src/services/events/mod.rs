@@ -2,6 +2,8 @@
 //! each with its own data shape. A leaf: every use case may emit, none is
 //! called from here.
 
+pub mod log;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
