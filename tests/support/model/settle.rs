@@ -48,11 +48,72 @@ pub async fn settle(app: &TestApp) -> Result<(), String> {
 /// The checker once more, directly, on the stack at rest.
 async fn checked(app: &TestApp) -> Result<(), String> {
     let report = invariants::check(app.ctx()).await.map_err(|e| format!("invariant checker: {e}"))?;
-    if report.ok() && report.settled && report.in_flight.is_empty() {
-        return Ok(());
+    if !(report.ok() && report.settled && report.in_flight.is_empty()) {
+        return Err(format!("invariants at rest: {}", serde_json::to_string(&report).unwrap_or_default()));
     }
-    Err(format!("invariants at rest: {}", serde_json::to_string(&report).unwrap_or_default()))
+    one_event_per_change(app).await
 }
+
+/// Every committed move of an order recorded its event exactly once: no
+/// order has two events of one status, and each order at rest in a status
+/// that has an event has that event.
+async fn one_event_per_change(app: &TestApp) -> Result<(), String> {
+    use shared::services::events::log::{self, LogQuery, RawQuery};
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut cursor = None;
+    loop {
+        let raw =
+            RawQuery { since: Some("1970-01-01T00:00:00Z".into()), cursor, limit: Some(500), ..Default::default() };
+        let q = LogQuery::parse(raw).map_err(|e| e.to_string())?;
+        let page = log::read(app.ctx(), &q).await.map_err(|e| format!("event log: {e}"))?;
+        for e in page.events.iter().filter(|e| STATUS_EVENTS.contains(&e.kind.as_str())) {
+            let order = e.data["order_id"].as_str().unwrap_or_default().to_string();
+            if !seen.entry(order.clone()).or_default().insert(e.kind.clone()) {
+                return Err(format!("order {order}: {} recorded twice", e.kind));
+            }
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    for status in [
+        OrderStatus::Paid,
+        OrderStatus::Fulfilled,
+        OrderStatus::Backordered,
+        OrderStatus::Refunded,
+        OrderStatus::Expired,
+        OrderStatus::Failed,
+        OrderStatus::PartiallyPaid,
+    ] {
+        let page = app
+            .ctx()
+            .records
+            .query(Query::new(Index::Gsi1, keys::orders_by_status(status)).limit(1000))
+            .await
+            .map_err(|e| e.to_string())?;
+        for item in page.items {
+            let order = item["order_id"].as_str().unwrap_or_default();
+            let want = format!("order.{status}");
+            if !seen.get(order).is_some_and(|kinds| kinds.contains(&want)) {
+                return Err(format!("order {order} is {status} but no {want} event was recorded"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The events an order's move records, one per status with one.
+const STATUS_EVENTS: [&str; 7] = [
+    "order.paid",
+    "order.partially_paid",
+    "order.fulfilled",
+    "order.backordered",
+    "order.refunded",
+    "order.expired",
+    "order.failed",
+];
 
 /// Until no order is paid but unfulfilled and no intent is open (bounded).
 /// It takes due messages off the queue itself, racing the stack's worker
