@@ -17,6 +17,7 @@ pub mod entitlement;
 pub mod events;
 pub mod fulfil;
 pub mod holds;
+pub mod hooks;
 pub mod invariants;
 pub mod jobs;
 pub mod ledger;
