@@ -1,6 +1,7 @@
 //! Staff routes (behind `auth::staff_only`).
 
 pub mod adjust;
+pub mod hooks;
 pub mod ledger;
 
 pub use adjust::adjust;

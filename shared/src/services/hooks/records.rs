@@ -297,8 +297,13 @@ pub async fn deliveries(
         .sk(SkRange::Prefix(DELIVERY_PREFIX.into()))
         .descending()
         .limit(limit)
-        .after(cursor);
-    let page = ctx.records.query(q).await?;
+        .after(cursor.clone());
+    let page = match ctx.records.query(q).await {
+        Err(RecordError::Invalid(_)) if cursor.is_some() => {
+            return Err(ServiceError::BadInput("cursor is not one this API gave out".into()));
+        }
+        other => other?,
+    };
     let recs = page.items.into_iter().map(|i| from_item(i).map_err(ServiceError::from)).collect::<Result<_, _>>()?;
     Ok((recs, page.next))
 }
