@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::adapters::live::{LiveConfig, LiveGateway};
+use crate::adapters::outbound::HttpSender;
 use crate::adapters::sandbox::SandboxGateway;
 use crate::config::{Config, Payments};
 use crate::http::sandbox::SandboxKeys;
@@ -68,7 +69,7 @@ pub fn settings(cfg: &Config) -> Settings {
 
 pub fn state(cfg: &Config, ports: Ports, gateway: Arc<dyn PaymentGateway>, clock: Arc<OffsetClock>) -> AppState {
     let shared_clock: Arc<dyn Clock> = clock.clone();
-    let ctx = Ctx::new(
+    let mut ctx = Ctx::new(
         ports.records,
         ports.files,
         ports.fulfil_queue,
@@ -78,6 +79,7 @@ pub fn state(cfg: &Config, ports: Ports, gateway: Arc<dyn PaymentGateway>, clock
         Arc::new(UlidGen),
         settings(cfg),
     );
+    ctx.webhook_sender = Arc::new(HttpSender::new(cfg.webhooks.allow_private));
     let webhooks = WebhookKeys {
         nowpayments: NowPaymentsVerifier::new(cfg.secrets.nowpayments_ipn_secrets.clone()),
         stripe: StripeVerifier::new(cfg.secrets.stripe_webhook_secrets.clone()),

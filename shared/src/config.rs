@@ -43,6 +43,7 @@ pub struct Config {
     pub providers: Providers,
     pub jobs: Jobs,
     pub credits: Credits,
+    pub webhooks: Webhooks,
     /// Which file names under the stock prefixes are stock (a glob).
     pub stock_pattern: StockPattern,
 }
@@ -110,6 +111,15 @@ pub struct Jobs {
 pub struct Credits {
     pub minor_per_credit: i64,
     pub hold_hours: i64,
+}
+
+/// Merchant webhooks.
+#[derive(Clone, Debug)]
+pub struct Webhooks {
+    /// `STOCKROOM_WEBHOOKS_ALLOW_PRIVATE`: endpoints may be on loopback or
+    /// private addresses, over plain http. On locally (the receiver is on
+    /// this machine), off on Lambda (server-side request forgery).
+    pub allow_private: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +227,8 @@ impl Config {
             Some(p) => StockPattern::parse(&p)
                 .map_err(|e| ConfigError { var: "STOCKROOM_STOCK_PATTERN", problem: e.reason })?,
         };
+        let webhooks =
+            Webhooks { allow_private: flag(&get, "STOCKROOM_WEBHOOKS_ALLOW_PRIVATE", place == Place::Local)? };
         let nowpayments_api_url = get("NOWPAYMENTS_API_URL").unwrap_or_else(|| "https://api.nowpayments.io".into());
         let nowpayments_api_key = secret("NOWPAYMENTS_API_KEY", "")?;
         let stripe_api_url = get("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into());
@@ -237,6 +249,7 @@ impl Config {
             providers: Providers { payments, nowpayments_api_url, stripe_api_url, success_url, cancel_url },
             jobs,
             credits,
+            webhooks,
             stock_pattern,
         })
     }
@@ -255,6 +268,15 @@ fn number<T: std::str::FromStr>(
     match get(var) {
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|_| ConfigError { var, problem: format!("'{v}' is not a valid number") }),
+    }
+}
+
+fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match get(var).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("1" | "true") => Ok(true),
+        Some("0" | "false") => Ok(false),
+        Some(v) => Err(ConfigError { var, problem: format!("'{v}' is not 1, true, 0 or false") }),
     }
 }
 
@@ -302,6 +324,8 @@ mod tests {
         assert_eq!(cfg(Place::Local, &[("PORT", "http")]).unwrap_err().var, "PORT");
         assert_eq!(cfg(Place::Local, &[("STOCKROOM_HOLD_MINUTES", "0")]).unwrap_err().var, "STOCKROOM_HOLD_MINUTES");
         assert_eq!(cfg(Place::Local, &[("STOCKROOM_BACKEND", "mysql")]).unwrap_err().var, "STOCKROOM_BACKEND");
+        let yes = [("STOCKROOM_WEBHOOKS_ALLOW_PRIVATE", "yes")];
+        assert_eq!(cfg(Place::Local, &yes).unwrap_err().var, "STOCKROOM_WEBHOOKS_ALLOW_PRIVATE");
         assert_eq!(
             cfg(Place::Local, &[("STOCKROOM_STOCK_PATTERN", "a/*")]).unwrap_err().var,
             "STOCKROOM_STOCK_PATTERN"
@@ -340,6 +364,7 @@ mod tests {
             ("STOCKROOM_CREDIT_MINOR_PER_CREDIT", "17"),
             ("STOCKROOM_CREDIT_HOLD_HOURS", "18"),
             ("STOCKROOM_STOCK_PATTERN", "acct-*.json"),
+            ("STOCKROOM_WEBHOOKS_ALLOW_PRIVATE", "false"),
             ("NOWPAYMENTS_API_URL", "http://np.test"),
             ("NOWPAYMENTS_API_KEY", "np-key"),
             ("STRIPE_API_URL", "http://stripe.test"),
@@ -371,6 +396,7 @@ mod tests {
             ("STOCKROOM_CREDIT_MINOR_PER_CREDIT", c.credits.minor_per_credit.to_string()),
             ("STOCKROOM_CREDIT_HOLD_HOURS", c.credits.hold_hours.to_string()),
             ("STOCKROOM_STOCK_PATTERN", c.stock_pattern.as_str().to_string()),
+            ("STOCKROOM_WEBHOOKS_ALLOW_PRIVATE", c.webhooks.allow_private.to_string()),
             ("NOWPAYMENTS_API_URL", c.providers.nowpayments_api_url.clone()),
             ("NOWPAYMENTS_API_KEY", shown(&c.secrets.nowpayments_api_key)),
             ("STRIPE_API_URL", c.providers.stripe_api_url.clone()),
@@ -405,8 +431,10 @@ mod tests {
         assert_eq!(l.secrets.nowpayments_ipn_secrets[0].expose_secret(), LOCAL_NOWPAYMENTS_IPN_SECRET);
         assert_eq!(l.secrets.stripe_webhook_secrets[0].expose_secret(), LOCAL_STRIPE_WEBHOOK_SECRET);
         assert_eq!(l.secrets.stripe_secret_key.expose_secret(), "");
+        assert!(l.webhooks.allow_private);
         let lambda = cfg(Place::Lambda { needs: &[] }, &[]).unwrap();
         assert_eq!(lambda.limits.pending_per_ip, 5);
+        assert!(!lambda.webhooks.allow_private);
         // PORT moves the default public URL and the return URLs with it.
         let p = cfg(Place::Local, &[("PORT", "4000")]).unwrap();
         assert_eq!(p.providers.success_url, "http://127.0.0.1:4000/paid");

@@ -116,10 +116,19 @@ async fn work_queue(ctx: Arc<Ctx>, visibility: Duration, mut stopped: watch::Rec
 }
 
 /// The event dispatcher (DynamoDB Streams on AWS): hands on what the
-/// outbox holds, a few times a second.
+/// outbox holds, a few times a second, and makes the merchant webhook
+/// attempts that are due.
 async fn dispatch_events(ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
+    let mut last_delivery = std::time::Instant::now();
     loop {
-        let idle = match shared::services::events::dispatch_pending(&ctx, 0).await {
+        // Merchant webhook attempts that are due, about once a second.
+        if last_delivery.elapsed() >= Duration::from_secs(1) {
+            last_delivery = std::time::Instant::now();
+            if let Err(e) = shared::services::hooks::deliver_due(&ctx).await {
+                tracing::error!(error = ?e, "webhook delivery failed; retrying");
+            }
+        }
+        let idle = match shared::services::dispatch::dispatch_pending(&ctx, 0).await {
             Ok(0) => Duration::from_millis(100),
             Ok(_) => Duration::ZERO,
             Err(e) => {

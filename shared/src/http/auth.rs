@@ -43,6 +43,13 @@ pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
     ("POST", "/admin/credits/gifts/{id}/deactivate", &[Admin, CustomerService]),
     ("POST", "/admin/orders/{id}/deactivate", &[Admin, CustomerService]),
     ("POST", "/admin/credits/post", &[Admin]),
+    ("POST", "/admin/webhooks", &[Admin]),
+    ("GET", "/admin/webhooks", &[Admin]),
+    ("DELETE", "/admin/webhooks/{id}", &[Admin]),
+    ("POST", "/admin/webhooks/{id}/rotate", &[Admin]),
+    ("GET", "/admin/webhooks/{id}/deliveries", &[Admin]),
+    ("POST", "/admin/webhooks/{id}/test", &[Admin]),
+    ("POST", "/admin/events/{id}/resend", &[Admin]),
 ];
 
 #[derive(Debug, Serialize, Deserialize)]

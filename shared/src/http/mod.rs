@@ -94,6 +94,12 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/admin/credits/gifts/{id}/deactivate", post(credits::deactivate_gift))
         .route("/admin/orders/{id}/deactivate", post(credits::deactivate_order))
         .route("/admin/credits/post", post(credits::post))
+        .route("/admin/webhooks", post(admin::hooks::create).get(admin::hooks::list))
+        .route("/admin/webhooks/{id}", delete(admin::hooks::delete))
+        .route("/admin/webhooks/{id}/rotate", post(admin::hooks::rotate))
+        .route("/admin/webhooks/{id}/deliveries", get(admin::hooks::deliveries))
+        .route("/admin/webhooks/{id}/test", post(admin::hooks::test))
+        .route("/admin/events/{id}/resend", post(admin::hooks::resend))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::staff_only))
 }
 

@@ -4,7 +4,8 @@ use secrecy::SecretString;
 
 use super::Faults;
 use crate::domain::OrderTokens;
-use crate::ports::{Clock, Files, IdGen, PaymentGateway, Queue, Records};
+use crate::ports::outbound::Unwired;
+use crate::ports::{Clock, Files, IdGen, PaymentGateway, Queue, Records, WebhookSender};
 
 /// Service settings (the parts of the config the use cases need).
 #[derive(Clone, Debug)]
@@ -46,6 +47,9 @@ pub struct Ctx {
     pub settings: Settings,
     pub faults: Faults,
     pub worker: super::worker::WorkerMetrics,
+    /// Sends merchant webhooks. `Ctx::new` leaves it `Unwired` (refuses
+    /// everything); `app::state` puts the real HTTP sender in.
+    pub webhook_sender: Arc<dyn WebhookSender>,
     /// Serialises stock-counter commits inside one process so that concurrent
     /// requests do not spin on the optimistic lock; across processes the
     /// version check alone keeps counts right.
@@ -76,6 +80,7 @@ impl Ctx {
             settings,
             faults: Faults::default(),
             worker: Default::default(),
+            webhook_sender: Arc::new(Unwired),
             stock_lock: tokio::sync::Mutex::new(()),
         }
     }

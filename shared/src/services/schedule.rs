@@ -24,6 +24,8 @@ pub struct ExpireReport {
     pub usage: UsageJobsReport,
     /// Events the dispatcher had left in the outbox, handed on now.
     pub events_dispatched: u64,
+    /// Merchant webhook attempts made.
+    pub webhooks: super::hooks::DeliveryReport,
     /// Every step, in order, and whether it went through. A failed step's
     /// counts above stay 0; the steps after it still ran.
     pub steps: Vec<StepOutcome>,
@@ -66,8 +68,11 @@ pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
     report.usage = usage_jobs(ctx).await;
     steps.items("usage", report.usage.failed.into(), "usage jobs");
     // The dispatcher's safety net: events it has not handed on by now.
-    let stale = super::events::dispatch_pending(ctx, super::events::STALE_MILLIS);
+    let stale = super::dispatch::dispatch_pending(ctx, super::dispatch::STALE_MILLIS);
     report.events_dispatched = steps.run("dispatch_events", stale).await.unwrap_or(0);
+    // Merchant webhook attempts that are due (retries wait for this on AWS
+    // until a per-minute schedule runs them).
+    report.webhooks = steps.run("deliver_webhooks", super::hooks::deliver_due(ctx)).await.unwrap_or_default();
     report.steps = steps.finish();
     report
 }
@@ -175,7 +180,15 @@ mod tests {
         let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
-            ["verify_payments", "release_holds", "requeue_paid", "grace_and_expiry", "usage", "dispatch_events"]
+            [
+                "verify_payments",
+                "release_holds",
+                "requeue_paid",
+                "grace_and_expiry",
+                "usage",
+                "dispatch_events",
+                "deliver_webhooks"
+            ]
         );
         assert_eq!(report.moved_to_grace, 1, "{report:?}");
 

@@ -23,6 +23,7 @@
 
 pub mod files;
 pub mod queue;
+pub mod receiver;
 pub mod records;
 pub mod records_query;
 pub mod stack;

@@ -2,6 +2,7 @@
 
 pub mod adjust;
 pub mod events;
+pub mod hooks;
 pub mod ledger;
 
 pub use adjust::adjust;

@@ -46,6 +46,8 @@ use responses::*;
         admin::ledger::ledger, admin::events::events, admin::adjust::adjust,
         usage::history, usage::remove_seat,
         credits::view, credits::gift, credits::deactivate_gift, credits::deactivate_order, credits::post,
+        admin::hooks::create, admin::hooks::list, admin::hooks::delete, admin::hooks::rotate,
+        admin::hooks::deliveries, admin::hooks::test, admin::hooks::resend,
         sandbox::pay, sandbox::clock,
         openapi_json,
     ),

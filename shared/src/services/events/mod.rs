@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::store::outbox::{self, EventItem};
 use super::{Ctx, ServiceError};
 use crate::domain::{EndReason, Location};
-use crate::ports::{RecordError, Write};
+use crate::ports::Write;
 
 /// An event and its data. Serialised as `{"type": ..., "data": {...}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -135,47 +135,6 @@ impl From<EventItem> for Envelope {
     fn from(e: EventItem) -> Self {
         Envelope { id: e.id, kind: e.kind, timestamp: e.at.rfc3339(), data: e.data }
     }
-}
-
-/// Hands on every event in the outbox at least `older_than_millis` old,
-/// oldest first: to the events
-/// queue (the bot engine and other consumers), then out of the outbox.
-/// At least once: a crash before the last step hands it on again.
-/// Returns how many went.
-pub async fn dispatch_pending(ctx: &Ctx, older_than_millis: i64) -> Result<u64, ServiceError> {
-    let upto = ctx.clock.now().plus_millis(-older_than_millis);
-    let mut n = 0;
-    // Dispatching takes events out of the index: read from its start again.
-    loop {
-        let Some(page) = outbox::pending(ctx, 100).next().await? else { return Ok(n) };
-        let due: Vec<EventItem> = page.into_iter().take_while(|e| e.at <= upto).collect();
-        if due.is_empty() {
-            return Ok(n);
-        }
-        for item in due {
-            dispatch(ctx, item.into()).await?;
-            n += 1;
-        }
-    }
-}
-
-/// How long an event may wait in the outbox before the schedule's safety
-/// net hands it on (the dispatcher normally does within a second).
-pub const STALE_MILLIS: i64 = 60_000;
-
-/// Hands one event on, then takes it out of the outbox.
-pub async fn dispatch(ctx: &Ctx, env: Envelope) -> Result<(), ServiceError> {
-    let mut body = serde_json::json!({"type": env.kind, "at": env.timestamp, "data": env.data});
-    body["id"] = env.id.clone().into();
-    ctx.events.send(body.to_string()).await?;
-    if let Some(w) = outbox::dispatched(&env.id) {
-        match ctx.records.transact(vec![w]).await {
-            // Already gone (its TTL, or a second dispatcher): nothing to undo.
-            Ok(()) | Err(RecordError::ConditionFailed { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
 }
 
 /// Records an event on its own, after the change that caused it committed

@@ -1,0 +1,288 @@
+//! Merchant webhooks end to end on the embedded backend, against a real
+//! receiver on 127.0.0.1; the business clock is moved to reach retries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::endpoints::{self, NewEndpoint};
+use super::records::{self, DeliveryStatus};
+use super::*;
+use crate::adapters::embedded::open_embedded;
+use crate::adapters::outbound::HttpSender;
+use crate::domain::Timestamp;
+use crate::ports::clock::OffsetClock;
+use crate::testkit::receiver::{Received, Receiver, Reply};
+use crate::testkit::stack::local_ctx;
+
+struct Stack {
+    ctx: Ctx,
+    clock: Arc<OffsetClock>,
+    _dir: tempfile::TempDir,
+}
+
+fn stack() -> Stack {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(OffsetClock::default());
+    let b = open_embedded(dir.path(), clock.clone()).unwrap();
+    let mut ctx =
+        local_ctx(Arc::new(b.records), Arc::new(b.files), (Arc::new(b.fulfil), Arc::new(b.events)), clock.clone());
+    ctx.webhook_sender = Arc::new(HttpSender::new(true));
+    Stack { ctx, clock, _dir: dir }
+}
+
+fn envelope(id: &str, kind: &str) -> Envelope {
+    Envelope {
+        id: id.into(),
+        kind: kind.into(),
+        timestamp: "2025-01-02T03:04:05Z".into(),
+        data: serde_json::json!({"order_id": "o1"}),
+    }
+}
+
+async fn endpoint(ctx: &Ctx, url: &str, events: &[&str]) -> endpoints::CreatedEndpoint {
+    let req = NewEndpoint { url: url.into(), events: events.iter().map(|e| e.to_string()).collect() };
+    endpoints::create(ctx, &req, "staff:test").await.unwrap()
+}
+
+/// Verifies a received request with `secret`, by the real clock.
+fn verifies(r: &Received, secret: &str) -> bool {
+    let h = |n: &str| r.headers.get(n).cloned().unwrap_or_default();
+    let now = Timestamp::system_now().secs();
+    sign::verify(secret, &h("webhook-id"), &h("webhook-timestamp"), &h("webhook-signature"), &r.body, now).is_ok()
+}
+
+#[tokio::test]
+async fn a_repeated_fan_out_creates_one_delivery_for_each_endpoint_that_wants_it() {
+    let s = stack();
+    let r = Receiver::start(vec![]).await;
+    let all = endpoint(&s.ctx, &r.url, &["*"]).await;
+    let paid = endpoint(&s.ctx, &r.url, &["order.paid"]).await;
+    endpoint(&s.ctx, &r.url, &["stock.low"]).await;
+    let e = envelope("evt1", "order.paid");
+    assert_eq!(fan_out(&s.ctx, &e).await.unwrap(), 2);
+    assert_eq!(fan_out(&s.ctx, &e).await.unwrap(), 0, "the same event again creates nothing");
+    for id in [&all.id, &paid.id] {
+        let (ds, _) = endpoints::deliveries(&s.ctx, id, 10, None).await.unwrap();
+        assert_eq!(ds.len(), 1);
+        assert_eq!((ds[0].event_id.as_str(), ds[0].status), ("evt1", DeliveryStatus::Pending));
+    }
+    let report = deliver_due(&s.ctx).await.unwrap();
+    assert_eq!((report.due, report.delivered), (2, 2));
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().due, 0);
+}
+
+#[tokio::test]
+async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt_with_the_same_id() {
+    let s = stack();
+    let r = Receiver::start(vec![Reply::status(500), Reply::status(503)]).await;
+    let ep = endpoint(&s.ctx, &r.url, &["order.paid"]).await;
+    fan_out(&s.ctx, &envelope("evt-3", "order.paid")).await.unwrap();
+
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().retrying, 1);
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().due, 0, "not due again for 5 s");
+    s.clock.advance(7);
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().retrying, 1);
+    s.clock.advance(60);
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().due, 0, "the second retry waits 5 min");
+    s.clock.advance(6 * 60);
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().delivered, 1);
+
+    let got = r.got();
+    assert_eq!(got.len(), 3);
+    for g in &got {
+        assert_eq!(g.headers["webhook-id"], "evt-3");
+        assert!(verifies(g, &ep.secret), "each attempt is signed afresh");
+        let body: serde_json::Value = serde_json::from_slice(&g.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"type": "order.paid", "timestamp": "2025-01-02T03:04:05Z", "data": {"order_id": "o1"}})
+        );
+    }
+    let mut tampered = got[2].clone();
+    tampered.body = br#"{"type":"order.paid","timestamp":"2025-01-02T03:04:05Z","data":{"order_id":"o2"}}"#.to_vec();
+    assert!(!verifies(&tampered, &ep.secret), "a tampered body fails verification");
+
+    let (ds, _) = endpoints::deliveries(&s.ctx, &ep.id, 10, None).await.unwrap();
+    assert_eq!(ds[0].status, DeliveryStatus::Delivered);
+    let statuses: Vec<Option<u16>> = ds[0].attempts.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, vec![Some(500), Some(503), Some(200)]);
+    assert_eq!(ds[0].next_attempt, None);
+}
+
+#[tokio::test]
+async fn gone_disables_the_endpoint_and_its_later_events() {
+    let s = stack();
+    let r = Receiver::start(vec![Reply::status(410)]).await;
+    let ep = endpoint(&s.ctx, &r.url, &["*"]).await;
+    fan_out(&s.ctx, &envelope("evt-a", "stock.low")).await.unwrap();
+    fan_out(&s.ctx, &envelope("evt-b", "stock.low")).await.unwrap();
+    let report = deliver_due(&s.ctx).await.unwrap();
+    assert_eq!((report.failed, report.endpoints_disabled, report.deferred), (1, 1, 1));
+    let listed = endpoints::list(&s.ctx).await.unwrap();
+    assert!(!listed[0].enabled);
+    assert!(listed[0].disabled_reason.as_deref().unwrap_or_default().contains("410"));
+    assert_eq!(fan_out(&s.ctx, &envelope("evt-c", "stock.low")).await.unwrap(), 0);
+    // The one left behind is dropped, not sent.
+    let report = deliver_due(&s.ctx).await.unwrap();
+    assert_eq!((report.dropped, report.delivered), (1, 0));
+    assert_eq!(r.got().len(), 1);
+    let (ds, _) = endpoints::deliveries(&s.ctx, &ep.id, 10, None).await.unwrap();
+    assert!(ds.iter().all(|d| d.status != DeliveryStatus::Pending));
+}
+
+#[tokio::test]
+async fn too_many_requests_waits_for_retry_after() {
+    let s = stack();
+    let r = Receiver::start(vec![Reply { status: 429, retry_after: Some(3600), ..Default::default() }]).await;
+    endpoint(&s.ctx, &r.url, &["*"]).await;
+    fan_out(&s.ctx, &envelope("evt-429", "stock.low")).await.unwrap();
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().retrying, 1);
+    s.clock.advance(600);
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().due, 0, "not before Retry-After");
+    s.clock.advance(3100);
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().delivered, 1);
+    assert_eq!(r.got().len(), 2);
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_days_is_disabled() {
+    let s = stack();
+    let r = Receiver::start(vec![Reply::status(500); 10]).await;
+    let ep = endpoint(&s.ctx, &r.url, &["*"]).await;
+    fan_out(&s.ctx, &envelope("evt-x", "stock.low")).await.unwrap();
+    deliver_due(&s.ctx).await.unwrap();
+    assert!(records::endpoint(&s.ctx, &ep.id).await.unwrap().unwrap().failing_since.is_some());
+    s.clock.advance(6 * 86_400);
+    let report = deliver_due(&s.ctx).await.unwrap();
+    assert_eq!(report.endpoints_disabled, 1);
+    let rec = records::endpoint(&s.ctx, &ep.id).await.unwrap().unwrap();
+    assert!(!rec.enabled && rec.disabled_reason.unwrap().contains("failed since"));
+}
+
+#[tokio::test]
+async fn a_success_clears_the_failing_mark() {
+    let s = stack();
+    let r = Receiver::start(vec![Reply::status(500)]).await;
+    let ep = endpoint(&s.ctx, &r.url, &["*"]).await;
+    fan_out(&s.ctx, &envelope("evt-y", "stock.low")).await.unwrap();
+    deliver_due(&s.ctx).await.unwrap();
+    s.clock.advance(10);
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().delivered, 1);
+    assert_eq!(records::endpoint(&s.ctx, &ep.id).await.unwrap().unwrap().failing_since, None);
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_at_creation_and_at_delivery_unless_allowed() {
+    let mut s = stack();
+    let r = Receiver::start(vec![]).await;
+    let ep = endpoint(&s.ctx, &r.url, &["*"]).await;
+    fan_out(&s.ctx, &envelope("evt-s", "stock.low")).await.unwrap();
+    s.ctx.webhook_sender = Arc::new(HttpSender::new(false));
+    for url in
+        [r.url.as_str(), "https://10.0.0.1/h", "https://169.254.169.254/", "https://[::1]/", "https://localhost/"]
+    {
+        let req = NewEndpoint { url: url.into(), events: vec!["*".into()] };
+        match endpoints::create(&s.ctx, &req, "staff:test").await {
+            Err(ServiceError::BadInput(why)) => assert!(why.contains("refused"), "{why}"),
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+    // DNS or config changed after creation: nothing is sent, it is retried.
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().retrying, 1);
+    assert!(r.got().is_empty());
+    let (ds, _) = endpoints::deliveries(&s.ctx, &ep.id, 10, None).await.unwrap();
+    assert!(ds[0].attempts[0].error.as_deref().unwrap_or_default().contains("refused"));
+}
+
+#[tokio::test]
+async fn input_is_checked() {
+    let s = stack();
+    let bad = [
+        ("https://example.com/h", vec![]),
+        ("https://example.com/h", vec!["order.nope".to_string()]),
+        ("", vec!["*".into()]),
+    ];
+    for (url, events) in bad {
+        let req = NewEndpoint { url: url.into(), events };
+        assert!(matches!(endpoints::create(&s.ctx, &req, "t").await, Err(ServiceError::BadInput(_))));
+    }
+    assert!(matches!(endpoints::rotate(&s.ctx, "nope", "t").await, Err(ServiceError::NotFound(_))));
+    assert!(matches!(endpoints::delete(&s.ctx, "nope", "t").await, Err(ServiceError::NotFound(_))));
+    assert!(matches!(endpoints::resend(&s.ctx, "nope").await, Err(ServiceError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn after_a_rotation_both_secrets_sign_for_24_hours_then_only_the_new() {
+    let s = stack();
+    let r = Receiver::start(vec![]).await;
+    let ep = endpoint(&s.ctx, &r.url, &["*"]).await;
+    let new = endpoints::rotate(&s.ctx, &ep.id, "staff:test").await.unwrap();
+    assert_ne!(new, ep.secret);
+    assert!(
+        endpoints::list(&s.ctx)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| serde_json::to_string(e).unwrap().find("whsec_").is_none())
+    );
+
+    assert_eq!(endpoints::test(&s.ctx, &ep.id, "staff:test").await.unwrap().status, DeliveryStatus::Delivered);
+    let first = &r.got()[0];
+    assert_eq!(first.headers["webhook-signature"].split(' ').count(), 2);
+    assert!(verifies(first, &new) && verifies(first, &ep.secret));
+
+    s.clock.advance(24 * 3600 + 1);
+    endpoints::test(&s.ctx, &ep.id, "staff:test").await.unwrap();
+    let second = &r.got()[1];
+    assert_eq!(second.headers["webhook-signature"].split(' ').count(), 1);
+    assert!(verifies(second, &new) && !verifies(second, &ep.secret));
+    let body: serde_json::Value = serde_json::from_slice(&second.body).unwrap();
+    assert_eq!(body["type"], TEST_EVENT);
+}
+
+#[tokio::test]
+async fn resend_starts_a_new_series_with_the_same_id() {
+    let s = stack();
+    let r = Receiver::start(vec![]).await;
+    let ep = endpoint(&s.ctx, &r.url, &["order.paid"]).await;
+    fan_out(&s.ctx, &envelope("evt-r", "order.paid")).await.unwrap();
+    deliver_due(&s.ctx).await.unwrap();
+    let later = endpoint(&s.ctx, &r.url, &["*"]).await;
+    let resent = endpoints::resend(&s.ctx, "evt-r").await.unwrap();
+    assert_eq!(resent.endpoints, 2, "the one that had it and the new one that wants it");
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().delivered, 2);
+    let got = r.got();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|g| g.headers["webhook-id"] == "evt-r"));
+    let (ds, _) = endpoints::deliveries(&s.ctx, &ep.id, 10, None).await.unwrap();
+    assert_eq!(ds[0].attempts.len(), 2);
+    assert_eq!(endpoints::deliveries(&s.ctx, &later.id, 10, None).await.unwrap().0.len(), 1);
+}
+
+#[tokio::test]
+async fn a_deleted_endpoint_gets_nothing_more() {
+    let s = stack();
+    let r = Receiver::start(vec![]).await;
+    let ep = endpoint(&s.ctx, &r.url, &["*"]).await;
+    fan_out(&s.ctx, &envelope("evt-d", "stock.low")).await.unwrap();
+    endpoints::delete(&s.ctx, &ep.id, "staff:test").await.unwrap();
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().dropped, 1);
+    assert!(r.got().is_empty());
+    assert!(endpoints::list(&s.ctx).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_does_not_hold_up_the_others() {
+    let s = stack();
+    let slow = Receiver::start(vec![Reply { status: 200, delay: Duration::from_secs(8), ..Default::default() }]).await;
+    let fast = Receiver::start(vec![]).await;
+    endpoint(&s.ctx, &slow.url, &["*"]).await;
+    endpoint(&s.ctx, &fast.url, &["*"]).await;
+    for n in 0..3 {
+        fan_out(&s.ctx, &envelope(&format!("evt-{n}"), "stock.low")).await.unwrap();
+    }
+    let report = deliver_due(&s.ctx).await.unwrap();
+    // The slow one timed out once and its other two wait for the next run.
+    assert_eq!((report.delivered, report.retrying, report.deferred), (3, 1, 2));
+    assert_eq!(fast.got().len(), 3);
+}
