@@ -4,5 +4,6 @@
 pub mod aws;
 pub mod embedded;
 pub mod live;
+pub mod mail;
 pub mod sandbox;
 pub mod token;

@@ -4,12 +4,14 @@
 
 pub mod clock;
 pub mod files;
+pub mod mail;
 pub mod payments;
 pub mod queue;
 pub mod records;
 
 pub use clock::{Clock, IdGen};
 pub use files::{FileError, FileMeta, FilePage, Files};
+pub use mail::{Mail, MailError, Mailer, NullMailer};
 pub use payments::{Invoice, InvoiceRequest, PaymentGateway, ProviderError, RefundMade};
 pub use queue::{Message, Queue, QueueError};
 pub use records::{Change, Cond, Index, Item, Key, Page, Query, RecordError, Records, SkRange, Write};
