@@ -25,6 +25,7 @@ pub mod files;
 pub mod queue;
 pub mod records;
 pub mod records_query;
+pub mod smtp;
 pub mod stack;
 
 use std::future::Future;
