@@ -5,14 +5,17 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use secrecy::ExposeSecret;
+
 use crate::adapters::live::{LiveConfig, LiveGateway};
+use crate::adapters::mail::{FilesMailer, SmtpMailer};
 use crate::adapters::outbound::HttpSender;
 use crate::adapters::sandbox::SandboxGateway;
-use crate::config::{Config, Payments};
+use crate::config::{Config, MailTransport, Payments};
 use crate::http::sandbox::SandboxKeys;
 use crate::http::{AppState, WebhookKeys, auth::AuthKeys};
 use crate::ports::clock::{OffsetClock, SystemClock, UlidGen};
-use crate::ports::{Clock, Files, PaymentGateway, Queue, Records};
+use crate::ports::{Clock, Files, Mailer, NullMailer, PaymentGateway, Queue, Records};
 use crate::providers::{NowPaymentsVerifier, StripeVerifier};
 use crate::services::{Ctx, Settings};
 
@@ -45,6 +48,29 @@ pub fn gateway(cfg: &Config) -> anyhow::Result<Arc<dyn PaymentGateway>> {
     })
 }
 
+/// The mailer the config asks for: SMTP, SES (Lambda) or `.eml` files
+/// under `{data}/mail/`. A bad SMTP URL or sender falls back to the files,
+/// loudly, so mail is kept rather than lost.
+pub fn mailer(cfg: &Config) -> Arc<dyn Mailer> {
+    let from = &cfg.mail.from;
+    let dir = cfg.backend.data_dir.join("mail");
+    let chosen: Result<Arc<dyn Mailer>, String> = match &cfg.mail.transport {
+        MailTransport::Smtp(url) => SmtpMailer::new(url.expose_secret(), from).map(|m| Arc::new(m) as _),
+        #[cfg(feature = "aws")]
+        MailTransport::Ses => Ok(Arc::new(crate::adapters::mail::SesMailer::new(from))),
+        #[cfg(not(feature = "aws"))]
+        MailTransport::Ses => Err("SES needs the aws feature".into()),
+        MailTransport::Files => FilesMailer::new(&dir, from).map(|m| Arc::new(m) as _),
+    };
+    chosen.unwrap_or_else(|problem| {
+        tracing::error!(%problem, dir = %dir.display(), "mail transport not usable; writing mails as files");
+        match FilesMailer::new(&dir, from).or_else(|_| FilesMailer::new(&dir, crate::config::LOCAL_MAIL_FROM)) {
+            Ok(m) => Arc::new(m),
+            Err(_) => Arc::new(NullMailer),
+        }
+    })
+}
+
 /// The clock every part of one process shares. Locally it can be moved
 /// forward through `/sandbox/clock`.
 pub fn clock() -> Arc<OffsetClock> {
@@ -64,6 +90,8 @@ pub fn settings(cfg: &Config) -> Settings {
             hold_millis: cfg.credits.hold_hours * 3_600_000,
         },
         stock_pattern: cfg.stock_pattern.clone(),
+        staff_email: cfg.mail.staff.clone(),
+        public_url: cfg.server.public_url.trim_end_matches('/').to_string(),
     }
 }
 
@@ -80,6 +108,7 @@ pub fn state(cfg: &Config, ports: Ports, gateway: Arc<dyn PaymentGateway>, clock
         settings(cfg),
     );
     ctx.webhook_sender = Arc::new(HttpSender::new(cfg.webhooks.allow_private));
+    ctx.mailer = mailer(cfg);
     let webhooks = WebhookKeys {
         nowpayments: NowPaymentsVerifier::new(cfg.secrets.nowpayments_ipn_secrets.clone()),
         stripe: StripeVerifier::new(cfg.secrets.stripe_webhook_secrets.clone()),

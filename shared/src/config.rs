@@ -44,6 +44,7 @@ pub struct Config {
     pub jobs: Jobs,
     pub credits: Credits,
     pub webhooks: Webhooks,
+    pub mail: MailConfig,
     /// Which file names under the stock prefixes are stock (a glob).
     pub stock_pattern: StockPattern,
 }
@@ -122,6 +123,25 @@ pub struct Webhooks {
     pub allow_private: bool,
 }
 
+/// How mail leaves: SMTP when `STOCKROOM_SMTP_URL` is set, else SES on
+/// Lambda, else `.eml` files under `{data}/mail/`.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    /// `STOCKROOM_MAIL_FROM`: `Name <address>` or an address.
+    pub from: String,
+    /// `STOCKROOM_STAFF_EMAIL`, comma-separated: who gets the staff mails.
+    pub staff: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum MailTransport {
+    /// The URL may hold a login, so it is a secret.
+    Smtp(SecretString),
+    Ses,
+    Files,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {var}: {problem}")]
 pub struct ConfigError {
@@ -136,6 +156,7 @@ pub const LOCAL_SERVICE_TOKEN: &str = "local-dev-service-token";
 pub const LOCAL_ORDER_TOKEN_KEY: &str = "local-dev-order-token-key";
 pub const LOCAL_NOWPAYMENTS_IPN_SECRET: &str = "local-dev-ipn-secret";
 pub const LOCAL_STRIPE_WEBHOOK_SECRET: &str = "whsec_local_dev_secret";
+pub const LOCAL_MAIL_FROM: &str = "Stockroom <shop@localhost>";
 
 impl Config {
     pub fn from_env(place: Place) -> Result<Self, ConfigError> {
@@ -233,6 +254,7 @@ impl Config {
         let nowpayments_api_key = secret("NOWPAYMENTS_API_KEY", "")?;
         let stripe_api_url = get("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into());
         let stripe_secret_key = secret("STRIPE_SECRET_KEY", "")?;
+        let mail = mail(&get, place)?;
         Ok(Config {
             backend: BackendConfig { kind: backend, data_dir },
             server: ServerConfig { port, public_url },
@@ -250,9 +272,37 @@ impl Config {
             jobs,
             credits,
             webhooks,
+            mail,
             stock_pattern,
         })
     }
+}
+
+fn mail(get: &impl Fn(&str) -> Option<String>, place: Place) -> Result<MailConfig, ConfigError> {
+    let transport = match (get("STOCKROOM_SMTP_URL"), place) {
+        (Some(url), _) if url.starts_with("smtp://") || url.starts_with("smtps://") => {
+            MailTransport::Smtp(SecretString::from(url))
+        }
+        // Not echoed: the URL may hold a password.
+        (Some(_), _) => {
+            return Err(ConfigError {
+                var: "STOCKROOM_SMTP_URL",
+                problem: "must start with smtp:// or smtps://".into(),
+            });
+        }
+        (None, Place::Lambda { .. }) => MailTransport::Ses,
+        (None, Place::Local) => MailTransport::Files,
+    };
+    let from = get("STOCKROOM_MAIL_FROM").unwrap_or_else(|| LOCAL_MAIL_FROM.into());
+    let mut staff = Vec::new();
+    for part in get("STOCKROOM_STAFF_EMAIL").unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let email = crate::domain::Email::parse(part).map_err(|_| ConfigError {
+            var: "STOCKROOM_STAFF_EMAIL",
+            problem: format!("'{part}' is not an email address"),
+        })?;
+        staff.push(email.as_str().to_string());
+    }
+    Ok(MailConfig { transport, from, staff })
 }
 
 /// A secret nobody knows, for checks a function must never pass.
@@ -447,6 +497,29 @@ mod tests {
         assert_eq!(cfg(needs, &bad_hours).unwrap_err().var, "STOCKROOM_STAFF_TOKEN_MAX_HOURS");
         let bad_jobs = [("STOCKROOM_ORDER_TOKEN_KEY", "k"), ("STOCKROOM_JOBS_EVERY_SECS", "x")];
         assert_eq!(cfg(needs, &bad_jobs).unwrap_err().var, "STOCKROOM_JOBS_EVERY_SECS");
+    }
+
+    #[test]
+    fn mail_goes_by_smtp_url_then_ses_on_lambda_then_files() {
+        let url = [("STOCKROOM_SMTP_URL", "smtp://u:pw@127.0.0.1:2525")];
+        assert!(matches!(cfg(Place::Local, &url).unwrap().mail.transport, MailTransport::Smtp(_)));
+        let lambda = Place::Lambda { needs: &[] };
+        assert!(matches!(cfg(lambda, &url).unwrap().mail.transport, MailTransport::Smtp(_)));
+        assert!(matches!(cfg(lambda, &[]).unwrap().mail.transport, MailTransport::Ses));
+        let local = cfg(Place::Local, &[]).unwrap();
+        assert!(matches!(local.mail.transport, MailTransport::Files));
+        assert_eq!((local.mail.from.as_str(), local.mail.staff.len()), (LOCAL_MAIL_FROM, 0));
+        assert!(!format!("{:?}", cfg(Place::Local, &url).unwrap()).contains("pw"), "the URL is a secret");
+
+        let staff = [
+            ("STOCKROOM_STAFF_EMAIL", " Ops@Example.com, stock@example.com ,"),
+            ("STOCKROOM_MAIL_FROM", "Shop <s@example.com>"),
+        ];
+        let c = cfg(Place::Local, &staff).unwrap();
+        assert_eq!(c.mail.staff, ["ops@example.com", "stock@example.com"]);
+        assert_eq!(c.mail.from, "Shop <s@example.com>");
+        assert_eq!(cfg(Place::Local, &[("STOCKROOM_STAFF_EMAIL", "nobody")]).unwrap_err().var, "STOCKROOM_STAFF_EMAIL");
+        assert_eq!(cfg(Place::Local, &[("STOCKROOM_SMTP_URL", "http://x")]).unwrap_err().var, "STOCKROOM_SMTP_URL");
     }
 
     #[test]

@@ -117,7 +117,7 @@ async fn work_queue(ctx: Arc<Ctx>, visibility: Duration, mut stopped: watch::Rec
 
 /// The event dispatcher (DynamoDB Streams on AWS): hands on what the
 /// outbox holds, a few times a second, and makes the merchant webhook
-/// attempts that are due.
+/// attempts and sends the mails that are due.
 async fn dispatch_events(ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
     let mut last_delivery = std::time::Instant::now();
     loop {
@@ -126,6 +126,9 @@ async fn dispatch_events(ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
             last_delivery = std::time::Instant::now();
             if let Err(e) = shared::services::hooks::deliver_due(&ctx).await {
                 tracing::error!(error = ?e, "webhook delivery failed; retrying");
+            }
+            if let Err(e) = shared::services::mail::send_due(&ctx).await {
+                tracing::error!(error = ?e, "sending mail failed; retrying");
             }
         }
         let idle = match shared::services::dispatch::dispatch_pending(&ctx, 0).await {

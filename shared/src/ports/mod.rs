@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod files;
+pub mod mail;
 pub mod outbound;
 pub mod payments;
 pub mod queue;
@@ -11,6 +12,7 @@ pub mod records;
 
 pub use clock::{Clock, IdGen};
 pub use files::{FileError, FileMeta, FilePage, Files};
+pub use mail::{Mail, MailError, Mailer, NullMailer};
 pub use outbound::{Answer, Outgoing, SendError, WebhookSender};
 pub use payments::{Invoice, InvoiceRequest, PaymentGateway, ProviderError, RefundMade};
 pub use queue::{Message, Queue, QueueError};

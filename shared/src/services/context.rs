@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use super::Faults;
 use crate::domain::OrderTokens;
 use crate::ports::outbound::Unwired;
-use crate::ports::{Clock, Files, IdGen, PaymentGateway, Queue, Records, WebhookSender};
+use crate::ports::{Clock, Files, IdGen, Mailer, NullMailer, PaymentGateway, Queue, Records, WebhookSender};
 
 /// Service settings (the parts of the config the use cases need).
 #[derive(Clone, Debug)]
@@ -25,6 +25,10 @@ pub struct Settings {
     pub credits: crate::domain::CreditRules,
     /// Which file names are stock; anything else in storage is left alone.
     pub stock_pattern: crate::domain::StockPattern,
+    /// Who gets the staff mails (alerts); empty: nobody.
+    pub staff_email: Vec<String>,
+    /// Where buyers reach the shop (links in mails).
+    pub public_url: String,
 }
 
 impl Settings {
@@ -44,6 +48,8 @@ pub struct Ctx {
     pub gateway: Arc<dyn PaymentGateway>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
+    /// Sends nothing until the wiring sets a real one (`app::mailer`).
+    pub mailer: Arc<dyn Mailer>,
     pub settings: Settings,
     pub faults: Faults,
     pub worker: super::worker::WorkerMetrics,
@@ -77,6 +83,7 @@ impl Ctx {
             gateway,
             clock,
             ids,
+            mailer: Arc::new(NullMailer),
             settings,
             faults: Faults::default(),
             worker: Default::default(),

@@ -5,7 +5,7 @@
 
 use super::events::Envelope;
 use super::store::outbox::{self, EventItem};
-use super::{Ctx, ServiceError, hooks};
+use super::{Ctx, ServiceError, hooks, mail};
 use crate::ports::RecordError;
 
 /// Hands on every event in the outbox at least `older_than_millis` old,
@@ -42,6 +42,7 @@ pub async fn dispatch(ctx: &Ctx, env: Envelope) -> Result<(), ServiceError> {
     body["id"] = env.id.clone().into();
     ctx.events.send(body.to_string()).await?;
     hooks::fan_out(ctx, &env).await?;
+    mail::fan_out(ctx, &with_links(ctx, env.clone())).await?;
     if let Some(w) = outbox::dispatched(&env.id) {
         match ctx.records.transact(vec![w]).await {
             // Already gone (its TTL, or a second dispatcher): nothing to undo.
@@ -50,4 +51,18 @@ pub async fn dispatch(ctx: &Ctx, env: Envelope) -> Result<(), ServiceError> {
         }
     }
     Ok(())
+}
+
+/// The buyer's own links, for their mails only (never in the event log or a
+/// merchant webhook): the order's page with its token, and where to renew.
+fn with_links(ctx: &Ctx, mut env: Envelope) -> Envelope {
+    let base = &ctx.settings.public_url;
+    if let Some(order_id) = env.data["order_id"].as_str().map(str::to_string) {
+        let token = ctx.settings.order_tokens().sign(&order_id);
+        env.data["order_url"] = format!("{base}/shop#order={order_id}&token={token}").into();
+    }
+    if let Some(sid) = env.data["subscription_id"].as_str().map(str::to_string) {
+        env.data["renew_url"] = format!("{base}/shop#renew={sid}").into();
+    }
+    env
 }

@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod lifecycle;
 pub(crate) mod listed;
+pub mod mail;
 pub mod orders;
 pub mod periods;
 pub mod reconcile;

@@ -26,6 +26,8 @@ pub struct ExpireReport {
     pub events_dispatched: u64,
     /// Merchant webhook attempts made.
     pub webhooks: super::hooks::DeliveryReport,
+    /// Mails sent, retrying or failed.
+    pub mail: super::mail::MailReport,
     /// Every step, in order, and whether it went through. A failed step's
     /// counts above stay 0; the steps after it still ran.
     pub steps: Vec<StepOutcome>,
@@ -73,6 +75,7 @@ pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
     // Merchant webhook attempts that are due (retries wait for this on AWS
     // until a per-minute schedule runs them).
     report.webhooks = steps.run("deliver_webhooks", super::hooks::deliver_due(ctx)).await.unwrap_or_default();
+    report.mail = steps.run("send_mail", super::mail::send_due(ctx)).await.unwrap_or_default();
     report.steps = steps.finish();
     report
 }

@@ -26,6 +26,7 @@ pub mod queue;
 pub mod receiver;
 pub mod records;
 pub mod records_query;
+pub mod smtp;
 pub mod stack;
 
 use std::future::Future;

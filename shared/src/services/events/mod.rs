@@ -23,13 +23,29 @@ pub enum Event {
     #[serde(rename = "order.link_requested")]
     OrderLinkRequested { order_id: String, email: String },
     /// The whole price arrived.
+    /// `amount` in the currency's units ("12.50"), `amount_minor` in minor units.
     #[serde(rename = "order.paid")]
-    OrderPaid { order_id: String, email: String, product_id: String, amount: i64, currency: String },
+    OrderPaid {
+        order_id: String,
+        email: String,
+        product_id: String,
+        amount: String,
+        amount_minor: i64,
+        currency: String,
+    },
     /// Part of the price arrived; the rest is missing until the hold ends.
     #[serde(rename = "order.partially_paid")]
     OrderPartiallyPaid { order_id: String, email: String, missing: Option<String>, reserved_until: String },
+    /// `files` this order added; `valid_until` of its subscription after it.
     #[serde(rename = "order.fulfilled")]
-    OrderFulfilled { order_id: String, email: String, product_id: String, subscription_id: Option<String> },
+    OrderFulfilled {
+        order_id: String,
+        email: String,
+        product_id: String,
+        subscription_id: Option<String>,
+        files: Vec<String>,
+        valid_until: Option<String>,
+    },
     /// Paid, but no stock: filled when stock returns.
     #[serde(rename = "order.backordered")]
     OrderBackordered { order_id: String, files: u32, product_id: String, email: String },
@@ -53,7 +69,7 @@ pub enum Event {
         interval_seconds: u32,
         valid_until: String,
     },
-    #[serde(rename = "subscription.grace")]
+    #[serde(rename = "subscription.grace_started")]
     SubscriptionGrace { subscription_id: String, email: String, valid_until: String, files_return_at: String },
     #[serde(rename = "subscription.ended")]
     SubscriptionEnded {

@@ -4,7 +4,7 @@
 //! changes nothing.
 
 use super::FulfilOutcome;
-use crate::domain::{GRACE_MILLIS, OrderStatus};
+use crate::domain::{GRACE_MILLIS, OrderStatus, Timestamp};
 use crate::ports::records::GSI1SK;
 use crate::ports::{Change, Cond, Write};
 use crate::services::events::Event;
@@ -29,7 +29,7 @@ pub async fn extend(ctx: &Ctx, b: &OrderBundle) -> Result<FulfilOutcome, Service
             Change::Set(GSI1SK.into(), keys::sort_at(until, &sub.subscription_id).into()),
             Change::Set("grace_noted".into(), false.into()),
         ];
-        commit(ctx, b, &sub, changes, None).await
+        commit(ctx, b, &sub, changes, None, (Vec::new(), until)).await
     })
     .await
 }
@@ -48,7 +48,8 @@ pub async fn add_files(ctx: &Ctx, b: &OrderBundle, intent: &IntentRecord) -> Res
         let mut files = sub.files.clone();
         files.extend(intent.files.iter().filter(|f| !sub.files.contains(f)).cloned());
         let changes = vec![Change::Set("files".into(), value(&files)?)];
-        commit(ctx, b, &sub, changes, Some(orders::intent_done(&b.order.order_id))).await
+        let delivered = (intent.files.clone(), sub.valid_until);
+        commit(ctx, b, &sub, changes, Some(orders::intent_done(&b.order.order_id)), delivered).await
     })
     .await
 }
@@ -73,6 +74,7 @@ async fn commit(
     sub: &SubscriptionRecord,
     mut changes: Vec<Change>,
     extra: Option<Write>,
+    delivered: (Vec<String>, Timestamp),
 ) -> Result<Step<FulfilOutcome>, ServiceError> {
     let order = &b.order;
     changes.push(Change::Set("rev".into(), (sub.rev + 1).into()));
@@ -83,6 +85,7 @@ async fn commit(
         m = m.write(Part::Caller, w);
     }
     m.facts = Facts { subscription_id: Some(sub.subscription_id.clone()), ..Facts::default() };
+    m.delivered = Some(delivered);
     Ok(match lifecycle::apply(ctx, m).await? {
         Moved::Done(_) => {
             tracing::info!(order_id = %order.order_id, subscription_id = %sub.subscription_id, purpose = ?order.purpose, "add-on fulfilled");

@@ -46,6 +46,7 @@ pub(super) async fn finish(ctx: &Ctx, b: &OrderBundle, intent: &IntentRecord) ->
         .write(Part::Caller, sub_put)
         .write(Part::Caller, orders::intent_done(&order.order_id));
     m.facts = Facts { subscription_id: Some(subscription_id.clone()), ..Facts::default() };
+    m.delivered = Some((intent.files.clone(), sub.valid_until));
     m.notify = Some(Event::SubscriptionActivated {
         subscription_id: subscription_id.clone(),
         order_id: order.order_id.clone(),

@@ -28,7 +28,7 @@ use super::store::limits;
 use super::store::orders::{self, Facts, OrderBundle};
 use super::tx::{Commit, Tx};
 use super::{Ctx, ServiceError, credits};
-use crate::domain::{LedgerKind, OrderStatus};
+use crate::domain::{LedgerKind, OrderStatus, Timestamp};
 use crate::ports::Write;
 
 /// What a write of a move is, so a refused commit is read in these terms.
@@ -73,6 +73,8 @@ pub struct Move<'a> {
     pub files_back: FilesBack,
     /// The hold lapsed: the provider's invoice is closed too.
     pub close_invoice: bool,
+    /// A fulfilment's files and the subscription's end after it (its event says).
+    pub delivered: Option<(Vec<String>, Timestamp)>,
 }
 
 impl<'a> Move<'a> {
@@ -88,6 +90,7 @@ impl<'a> Move<'a> {
             notify: None,
             files_back: FilesBack::Queued,
             close_invoice: false,
+            delivered: None,
         }
     }
 
@@ -186,7 +189,8 @@ fn events_of(m: &Move<'_>) -> Vec<Event> {
             order_id: order_id.clone(),
             email: email.clone(),
             product_id: o.product_id.clone(),
-            amount: o.amount_due().amount,
+            amount: o.amount_due().to_decimal().normalize().to_string(),
+            amount_minor: o.amount_due().amount,
             currency: o.price.currency.as_str().to_string(),
         }),
         OrderStatus::PartiallyPaid => Some(Event::OrderPartiallyPaid {
@@ -200,6 +204,8 @@ fn events_of(m: &Move<'_>) -> Vec<Event> {
             email: email.clone(),
             product_id: o.product_id.clone(),
             subscription_id: m.facts.subscription_id.clone(),
+            files: m.delivered.as_ref().map(|d| d.0.clone()).unwrap_or_default(),
+            valid_until: m.delivered.as_ref().map(|d| d.1.rfc3339()),
         }),
         OrderStatus::Backordered => Some(Event::OrderBackordered {
             order_id: order_id.clone(),

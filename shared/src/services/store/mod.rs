@@ -11,6 +11,7 @@
 
 pub mod idempotency;
 pub mod limits;
+pub mod mails;
 pub mod orders;
 pub mod outbox;
 mod pages;

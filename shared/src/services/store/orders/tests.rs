@@ -43,9 +43,8 @@ fn set_names(w: &Write) -> Vec<String> {
     let Write::Update { changes, .. } = w else { panic!("an update") };
     changes
         .iter()
-        .filter_map(|c| match c {
-            Change::Set(n, _) | Change::Remove(n) => Some(n.clone()),
-            Change::Add(n, _) => Some(n.clone()),
+        .map(|c| match c {
+            Change::Set(n, _) | Change::Remove(n) | Change::Add(n, _) => n.clone(),
         })
         .collect()
 }
