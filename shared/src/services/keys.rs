@@ -5,14 +5,9 @@ use sha2::{Digest, Sha256};
 use crate::domain::{OrderStatus, Timestamp};
 use crate::ports::{Key, SkRange};
 
-pub fn product(id: &str) -> Key {
-    Key::new("PRODUCT", format!("PRODUCT#{id}"))
-}
-pub const PRODUCT_PK: &str = "PRODUCT";
+pub use super::store::catalog::key as product;
 
-pub fn stock_counts() -> Key {
-    Key::new("STOCK", "COUNTS")
-}
+pub use super::store::stock::{LEDGER_PK, counts_key as stock_counts, ledger_key as ledger};
 
 pub fn order_pk(order_id: &str) -> String {
     format!("ORDER#{order_id}")
@@ -84,20 +79,6 @@ pub fn seat_removal(subscription_id: &str, file: &str) -> Key {
 }
 /// Unfinished seat removals by creation time.
 pub const SEAT_INTENTS_INDEX: &str = "SEAT_INTENTS";
-
-pub const LEDGER_PK: &str = "LEDGER";
-pub fn ledger(seq: u64, n: usize) -> Key {
-    Key::new(LEDGER_PK, format!("{seq:012}.{n:03}"))
-}
-/// Where the invariant checker's ledger replay may start (not in the
-/// LEDGER partition, so reading the ledger never returns it).
-pub fn ledger_checkpoint() -> Key {
-    Key::new("STOCK", "LEDGER_CHECKPOINT")
-}
-
-pub fn catalog_seeded() -> Key {
-    Key::new("META", "CATALOG_SEEDED")
-}
 
 /// Index entries sorted at or before `upto` (a `sort_at` key). DynamoDB
 /// refuses an empty string in a key condition, so the range starts at "0",

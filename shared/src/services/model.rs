@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{EndReason, LedgerKind, Location, Money, OrderStatus, ProviderKind, StockCounts, Timestamp};
+// Moved to the storage layer; here for the callers not on it yet.
+pub use super::store::stock::{CountsRecord, LedgerEntry};
+
+use crate::domain::{EndReason, Location, Money, OrderStatus, ProviderKind, Timestamp};
 
 /// What an order buys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,34 +165,6 @@ pub struct SubscriptionRecord {
     /// and go to banned/ when they come back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flagged: Vec<String>,
-}
-
-/// The stock counters, guarded by `version` (optimistic lock): every stock
-/// change bumps it, so ledger entries get a gap-free order.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct CountsRecord {
-    #[serde(flatten)]
-    pub counts: StockCounts,
-    pub version: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LedgerEntry {
-    pub id: String,
-    pub seq: String,
-    pub at: Timestamp,
-    pub kind: LedgerKind,
-    #[serde(default)]
-    pub file: Option<String>,
-    /// Change of available stock (unused - reserved), and its value around it.
-    pub delta: i64,
-    pub before: i64,
-    pub after: i64,
-    /// All counts after this entry.
-    pub counts: StockCounts,
-    pub reason: String,
-    pub reference: String,
-    pub actor: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
