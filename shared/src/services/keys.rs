@@ -106,23 +106,4 @@ pub fn written_off(file: &str) -> Key {
     Key::new(format!("FILE#{file}"), "WRITTEN_OFF")
 }
 
-// Loyalty credits: one account and its entries per customer, transfers by id.
-
-pub fn credit_pk(user_id: &str) -> String {
-    format!("CREDIT#{user_id}")
-}
-pub fn credit_account(user_id: &str) -> Key {
-    Key::new(credit_pk(user_id), "ACCOUNT")
-}
-/// Entries sort by time, then id, under the account.
-pub fn credit_entry(user_id: &str, at: Timestamp, entry_id: &str) -> Key {
-    Key::new(credit_pk(user_id), format!("{CREDIT_ENTRY_PREFIX}{}", sort_at(at, entry_id)))
-}
-pub const CREDIT_ENTRY_PREFIX: &str = "ENTRY#";
-/// Every credit account, by user id (the invariant checker reads them all).
-pub const CREDIT_ACCOUNTS_INDEX: &str = "CREDIT_ACCOUNTS";
-pub fn credit_transfer(id: &str) -> Key {
-    Key::new(format!("XFER#{id}"), "XFER")
-}
-/// Pending transfers by due time (the credits job reads the due ones).
-pub const CREDITS_DUE_INDEX: &str = "CREDITS_DUE";
+pub use super::store::credits::account_key as credit_account;

@@ -4,6 +4,7 @@
 
 use super::super::items::from_item;
 use super::super::model::{CountsRecord, HoldRecord, OrderRecord, SubscriptionRecord};
+use super::super::store::credits::accounts;
 use super::super::{Ctx, ServiceError, credits, keys};
 use super::files::Seen;
 use super::{Invariant, InvariantReport, PAGE, each, show};
@@ -45,12 +46,7 @@ pub(super) async fn stock(
 
 /// Every credit account's sums equal the sums of its entries.
 pub(super) async fn credits(ctx: &Ctx, report: &mut InvariantReport) -> Result<(), ServiceError> {
-    let mut emails = Vec::new();
-    each(ctx, Query::new(Index::Gsi1, keys::CREDIT_ACCOUNTS_INDEX).limit(PAGE), |item| {
-        emails.push(from_item::<credits::AccountRecord>(item)?.email);
-        Ok(())
-    })
-    .await?;
+    let emails: Vec<String> = accounts(ctx, PAGE).all().await?.into_iter().map(|a| a.email).collect();
     report.credit_accounts = emails.len() as u64;
     for email in emails {
         let audit = credits::audit(ctx, &email).await?;

@@ -11,6 +11,7 @@
 
 pub mod alerts;
 pub mod catalog;
+pub mod credits;
 mod pages;
 pub mod stock;
 #[cfg(test)]

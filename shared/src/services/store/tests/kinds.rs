@@ -34,3 +34,55 @@ async fn stock_counters_ledger_and_checkpoint_round_trip() {
     fields_exist(&read, &[book::set_counts(&counts, 2, 1)]);
     fields_exist(&cp, &[save]);
 }
+
+#[tokio::test]
+async fn credit_accounts_transfers_and_entries_round_trip() {
+    use crate::domain::{Direction, EntryKind, TransferState, effect};
+    use crate::services::store::credits::{self as store, EntryRecord, TransferRecord};
+    let (_d, ctx) = ctx();
+    let t = TransferRecord {
+        id: "E1".into(),
+        user_id: "u1".into(),
+        email: "a@b.c".into(),
+        origin: EntryKind::Earn,
+        dir: Direction::In,
+        amount: 5,
+        state: TransferState::Pending,
+        reversed: false,
+        order_id: Some("o1".into()),
+        reason: "r".into(),
+        actor: "t".into(),
+        created_at: Timestamp(1),
+        due_at: Some(Timestamp(2)),
+    };
+    let e = EntryRecord {
+        id: "E1.earn".into(),
+        transfer_id: "E1".into(),
+        kind: EntryKind::Earn,
+        amount: 5,
+        posted: 0,
+        pending_in: 5,
+        pending_out: 0,
+        reference: "o1".into(),
+        reason: "r".into(),
+        at: Timestamp(1),
+        actor: "t".into(),
+    };
+    let book = store::book(&t, &effect(EntryKind::Earn, Direction::In, 5), Some(0));
+    run(&ctx, vec![store::put_transfer(&t).unwrap(), store::put_entry("u1", &e).unwrap()]).await;
+    run(&ctx, vec![store::book(&t, &effect(EntryKind::Earn, Direction::In, 5), None)]).await;
+    let back = store::transfer(&ctx, "E1").await.unwrap().unwrap();
+    assert_eq!((back.id.as_str(), back.state, back.due_at), ("E1", TransferState::Pending, Some(Timestamp(2))));
+    assert_eq!(store::due(&ctx, Timestamp(2)).all().await.unwrap().len(), 1);
+    assert!(store::due(&ctx, Timestamp(1)).all().await.unwrap().is_empty());
+    let account = store::account(&ctx, "u1").await.unwrap().unwrap();
+    assert_eq!((account.pending_in, account.version, account.email.as_str()), (5, 1, "a@b.c"));
+    assert_eq!(store::accounts(&ctx, 10).all().await.unwrap().len(), 1);
+    let entries = store::entries(&ctx, "u1").all().await.unwrap();
+    assert_eq!((entries.len(), entries[0].id.as_str()), (1, "E1.earn"));
+    let settle = store::move_transfer(&t, TransferState::Posted, false).unwrap();
+    run(&ctx, vec![settle.clone()]).await;
+    assert!(store::due(&ctx, Timestamp(2)).all().await.unwrap().is_empty(), "settled leaves the due index");
+    fields_exist(&t, &[settle]);
+    fields_exist(&account, &[book]);
+}
