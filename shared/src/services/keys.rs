@@ -43,19 +43,9 @@ pub fn webhook_event(provider: &str, event_id: &str) -> Key {
     Key::new(format!("EVENT#{provider}#{event_id}"), "EVENT")
 }
 
-pub fn file(name: &str) -> Key {
-    Key::new(format!("FILE#{name}"), "FILE")
-}
-/// Files by where they are (`FILES#unused`, ...), sorted by name.
-pub fn files_at(location: &str) -> String {
-    format!("FILES#{location}")
-}
-
-pub fn subscription(id: &str) -> Key {
-    Key::new(format!("SUB#{id}"), "SUB")
-}
-/// Subscriptions by valid_until (expiry reads the due ones).
-pub const SUBS_INDEX: &str = "SUBS";
+pub use super::store::files::{files_at, key as file, written_off_key as written_off};
+pub use super::store::revokes::key as revoke_intent;
+pub use super::store::subscriptions::{INDEX as SUBS_INDEX, key as subscription};
 
 /// Usage of a subscription in 30-day period `n` (counters, seat-days).
 pub fn usage_period(subscription_id: &str, n: u64) -> Key {
@@ -91,19 +81,9 @@ pub fn sort_at(t: Timestamp, id: &str) -> String {
     format!("{}#{id}", t.sort_key())
 }
 
-/// A subscription's revoke intent (in the INTENTS index until done).
-pub fn revoke_intent(subscription_id: &str) -> Key {
-    Key::new(format!("SUB#{subscription_id}"), "REVOKE")
-}
-
 /// A staff adjustment of one file, in the INTENTS index until its files moved.
 pub fn adjust_intent(file: &str) -> Key {
     Key::new(format!("FILE#{file}"), "ADJUST")
-}
-
-/// What is left of a written-off file's record.
-pub fn written_off(file: &str) -> Key {
-    Key::new(format!("FILE#{file}"), "WRITTEN_OFF")
 }
 
 pub use super::store::credits::account_key as credit_account;

@@ -3,9 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 // Moved to the storage layer; here for the callers not on it yet.
+pub use super::store::files::FileRecord;
+pub use super::store::revokes::RevokeIntent;
 pub use super::store::stock::{CountsRecord, LedgerEntry};
+pub use super::store::subscriptions::SubscriptionRecord;
 
-use crate::domain::{EndReason, Location, Money, OrderStatus, ProviderKind, Timestamp};
+use crate::domain::{Money, OrderStatus, ProviderKind, Timestamp};
 
 /// What an order buys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,57 +120,6 @@ pub struct IntentRecord {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FileRecord {
-    pub name: String,
-    pub location: Location,
-    #[serde(default)]
-    pub user_id: Option<String>,
-    #[serde(default)]
-    pub order_id: Option<String>,
-    pub updated_at: Timestamp,
-    /// Staff flagged it: when it comes back it goes to banned/, not unused/.
-    #[serde(default)]
-    pub ban_on_return: bool,
-}
-
-impl FileRecord {
-    /// The storage key the record says the file is at.
-    pub fn storage_key(&self) -> String {
-        match (&self.location, &self.user_id) {
-            (Location::Assigned, Some(u)) => format!("assigned/{u}/{}", self.name),
-            (loc, _) => format!("{}/{}", loc.as_str(), self.name),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SubscriptionRecord {
-    pub subscription_id: String,
-    pub order_id: String,
-    pub user_id: String,
-    pub email: String,
-    pub product_id: String,
-    pub files: Vec<String>,
-    pub interval_seconds: u32,
-    pub valid_until: Timestamp,
-    pub created_at: Timestamp,
-    /// Set once, when it ends (its files then go back). Absent, not null,
-    /// until then: writes guard on its absence.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ended: Option<EndReason>,
-    /// The expiry job has seen it enter grace (and told the buyer).
-    #[serde(default)]
-    pub grace_noted: bool,
-    /// Bumped by every change of files or dates (optimistic lock).
-    #[serde(default)]
-    pub rev: u64,
-    /// Files staff banned while no replacement was in stock: they stay in use
-    /// and go to banned/ when they come back.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub flagged: Vec<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
     pub request_hash: String,
     pub order_id: String,
@@ -181,21 +133,4 @@ pub struct EventRecord {
     pub received_at: Timestamp,
     /// What the event did: "moved to paid", "duplicate", "refused: ...".
     pub effect: String,
-}
-
-/// Files going back from a subscription (or a claim) to stock, written before
-/// any file moves.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RevokeIntent {
-    pub subscription_id: String,
-    pub order_id: String,
-    pub user_id: String,
-    pub files: Vec<String>,
-    pub reason: EndReason,
-    pub actor: String,
-    pub created_at: Timestamp,
-    pub done: bool,
-    /// Staff's words for the ledger and the owner (`deleted by staff`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
 }

@@ -12,8 +12,11 @@
 pub mod alerts;
 pub mod catalog;
 pub mod credits;
+pub mod files;
 mod pages;
+pub mod revokes;
 pub mod stock;
+pub mod subscriptions;
 #[cfg(test)]
 mod tests;
 

@@ -86,3 +86,72 @@ async fn credit_accounts_transfers_and_entries_round_trip() {
     fields_exist(&t, &[settle]);
     fields_exist(&account, &[book]);
 }
+
+fn subscription() -> crate::services::store::subscriptions::SubscriptionRecord {
+    crate::services::store::subscriptions::SubscriptionRecord {
+        subscription_id: "So1".into(),
+        order_id: "o1".into(),
+        user_id: "u1".into(),
+        email: "a@b.c".into(),
+        product_id: "p".into(),
+        files: vec!["a.session".into(), "b.session".into()],
+        interval_seconds: 60,
+        valid_until: Timestamp(10),
+        created_at: Timestamp(1),
+        ended: None,
+        grace_noted: false,
+        rev: 0,
+        flagged: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_and_revoke_intents_round_trip() {
+    use crate::domain::EndReason;
+    use crate::services::store::revokes::{self, RevokeIntent};
+    use crate::services::store::subscriptions as subs;
+    let (_d, ctx) = ctx();
+    let sub = subscription();
+    run(&ctx, vec![subs::put(&sub).unwrap()]).await;
+    assert_eq!(subs::get(&ctx, "So1").await.unwrap(), Some(sub.clone()));
+    assert_eq!(subs::live(&ctx).all().await.unwrap(), vec![sub.clone()]);
+    assert_eq!(subs::due(&ctx, Timestamp(10)).all().await.unwrap().len(), 1);
+    assert!(subs::due(&ctx, Timestamp(9)).all().await.unwrap().is_empty());
+    let flagged = vec!["b.session".to_string()];
+    let writes = vec![
+        subs::set_files(&sub, &sub.files).unwrap(),
+        subs::replace_files(&sub, &sub.files, &flagged).unwrap(),
+        subs::set_flagged(&sub, &flagged).unwrap(),
+        subs::set_valid_until(&sub, Timestamp(20)).unwrap(),
+        subs::end(&sub, EndReason::Expired).unwrap(),
+        subs::note_grace("So1"),
+        subs::check_live("So1"),
+        subs::check_not_ended("So1"),
+    ];
+    let full = subs::SubscriptionRecord { ended: Some(EndReason::Expired), flagged: flagged.clone(), ..sub.clone() };
+    fields_exist(&full, &writes);
+    run(&ctx, vec![subs::replace_files(&sub, &["c.session".to_string()], &flagged).unwrap()]).await;
+    let now = subs::get(&ctx, "So1").await.unwrap().unwrap();
+    assert_eq!((&now.files, &now.flagged, now.rev), (&vec!["c.session".to_string()], &flagged, 1));
+    let stale = subs::set_flagged(&sub, &[]).unwrap();
+    assert!(ctx.records.transact(vec![stale]).await.is_err(), "guarded by the rev read");
+    run(&ctx, vec![subs::end(&now, EndReason::Revoked).unwrap()]).await;
+    assert!(subs::live(&ctx).all().await.unwrap().is_empty(), "an ended subscription leaves the index");
+
+    let intent = RevokeIntent {
+        subscription_id: "So1".into(),
+        order_id: "o1".into(),
+        user_id: "u1".into(),
+        files: vec!["c.session".into()],
+        reason: EndReason::Revoked,
+        actor: "t".into(),
+        created_at: Timestamp(3),
+        done: false,
+        note: Some("n".into()),
+    };
+    run(&ctx, vec![revokes::put(&intent).unwrap()]).await;
+    assert_eq!(revokes::get(&ctx, "So1").await.unwrap(), Some(intent.clone()));
+    fields_exist(&intent, &[revokes::done("So1")]);
+    run(&ctx, vec![revokes::done("So1")]).await;
+    assert!(revokes::get(&ctx, "So1").await.unwrap().unwrap().done);
+}
