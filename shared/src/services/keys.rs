@@ -47,29 +47,6 @@ pub use super::store::files::{files_at, key as file, written_off_key as written_
 pub use super::store::revokes::key as revoke_intent;
 pub use super::store::subscriptions::{INDEX as SUBS_INDEX, key as subscription};
 
-/// Usage of a subscription in 30-day period `n` (counters, seat-days).
-pub fn usage_period(subscription_id: &str, n: u64) -> Key {
-    Key::new(format!("SUB#{subscription_id}"), format!("USAGE#{n:06}"))
-}
-pub const USAGE_PERIOD_PREFIX: &str = "USAGE#";
-/// Open usage periods by end (the reset job reads the ended ones).
-pub const USAGE_DUE_INDEX: &str = "USAGE_DUE";
-/// A usage report's idempotency key, scoped to its subscription.
-pub fn usage_report(subscription_id: &str, key: &str) -> Key {
-    let h = hex::encode(Sha256::digest(key.as_bytes()));
-    Key::new(format!("SUB#{subscription_id}"), format!("USAGEKEY#{h}"))
-}
-/// A subscription's seat count on day `day` (days since the epoch).
-pub fn seat_snapshot(subscription_id: &str, day: i64) -> Key {
-    Key::new(format!("SUB#{subscription_id}"), format!("SEATS#{day:08}"))
-}
-/// A seat (file) leaving a subscription, written before the file moves.
-pub fn seat_removal(subscription_id: &str, file: &str) -> Key {
-    Key::new(format!("SUB#{subscription_id}"), format!("SEATREMOVE#{file}"))
-}
-/// Unfinished seat removals by creation time.
-pub const SEAT_INTENTS_INDEX: &str = "SEAT_INTENTS";
-
 /// Index entries sorted at or before `upto` (a `sort_at` key). DynamoDB
 /// refuses an empty string in a key condition, so the range starts at "0",
 /// below every fixed-width time.

@@ -15,10 +15,12 @@ pub mod credits;
 pub mod files;
 mod pages;
 pub mod revokes;
+pub mod seats;
 pub mod stock;
 pub mod subscriptions;
 #[cfg(test)]
 mod tests;
+pub mod usage;
 
 pub use pages::{Listing, Pages};
 

@@ -155,3 +155,63 @@ async fn subscriptions_and_revoke_intents_round_trip() {
     run(&ctx, vec![revokes::done("So1")]).await;
     assert!(revokes::get(&ctx, "So1").await.unwrap().unwrap().done);
 }
+
+#[tokio::test]
+async fn usage_periods_receipts_snapshots_and_seat_intents_round_trip() {
+    use crate::domain::usage::{Metric, period_bounds};
+    use crate::services::store::seats::{self, SeatIntent};
+    use crate::services::store::usage::{self, PeriodRecord, Snapshot};
+    let (_d, ctx) = ctx();
+    let sub = subscription();
+    let (start, end) = period_bounds(sub.created_at, 0);
+    let empty = PeriodRecord {
+        subscription_id: "So1".into(),
+        period: 0,
+        start,
+        end,
+        posts: 0,
+        seat_days: 0,
+        version: 0,
+        closed: false,
+        closed_at: None,
+    };
+    let count = usage::count(&sub, &empty, Metric::Posts, 4).unwrap();
+    let seat_days = usage::add_seat_days(&sub, 0, 2).unwrap();
+    run(&ctx, vec![count.clone()]).await;
+    run(&ctx, vec![seat_days.clone()]).await;
+    let p = usage::get(&ctx, "So1", 0).await.unwrap().unwrap();
+    assert_eq!(p, PeriodRecord { posts: 4, seat_days: 2, version: 1, ..empty.clone() });
+    assert_eq!(usage::due(&ctx, end).all().await.unwrap(), vec![p.clone()]);
+    assert_eq!(usage::history(&ctx, "So1").all().await.unwrap(), vec![p.clone()]);
+    let close = usage::close(&p, end).unwrap();
+    let open = usage::open(&sub, 1).unwrap();
+    run(&ctx, vec![close.clone(), open.clone()]).await;
+    assert!(usage::due(&ctx, end).all().await.unwrap().is_empty(), "a closed period leaves the index");
+    let periods = usage::history(&ctx, "So1").all().await.unwrap();
+    assert_eq!(periods.iter().map(|p| (p.period, p.closed)).collect::<Vec<_>>(), vec![(1, false), (0, true)]);
+    fields_exist(&p, &[count, seat_days, close, open]);
+
+    run(&ctx, vec![usage::put_report("So1", "k-1", &serde_json::json!({"n": 1}), 99).unwrap()]).await;
+    let stored: Option<Value> = usage::report(&ctx, "So1", "k-1").await.unwrap();
+    assert_eq!(stored.as_ref().map(|v| &v["n"]), Some(&serde_json::json!(1)));
+    let snap = Snapshot { subscription_id: "So1".into(), day: 3, seats: 2, period: 0 };
+    run(&ctx, vec![usage::put_snapshot(&snap).unwrap()]).await;
+    assert_eq!(usage::snapshot(&ctx, "So1", 3).await.unwrap(), Some(snap));
+
+    let intent = SeatIntent {
+        subscription_id: "So1".into(),
+        user_id: "u1".into(),
+        file: "a.session".into(),
+        actor: "t".into(),
+        created_at: Timestamp(2),
+        done: false,
+        kind: seats::seat_kind(),
+        reason: seats::seat_reason(),
+    };
+    run(&ctx, vec![seats::put(&intent).unwrap()]).await;
+    assert_eq!(seats::get(&ctx, "So1", "a.session").await.unwrap(), Some(intent.clone()));
+    assert_eq!(seats::begun_by(&ctx, Timestamp(2)).all().await.unwrap(), vec![intent.clone()]);
+    fields_exist(&intent, &[seats::done("So1", "a.session")]);
+    run(&ctx, vec![seats::done("So1", "a.session")]).await;
+    assert!(seats::begun_by(&ctx, Timestamp(2)).all().await.unwrap().is_empty(), "done leaves the index");
+}
