@@ -3,11 +3,14 @@
 //! them.
 
 use super::super::items::from_item;
-use super::super::model::{CountsRecord, HoldRecord, OrderRecord, SubscriptionRecord};
+use super::super::model::{HoldRecord, OrderRecord};
+use super::super::store::Pages;
 use super::super::store::credits::accounts;
+use super::super::store::stock::CountsRecord;
+use super::super::store::subscriptions::{self as subs, SubscriptionRecord};
 use super::super::{Ctx, ServiceError, credits, keys};
 use super::files::Seen;
-use super::{Invariant, InvariantReport, PAGE, each, show};
+use super::{Invariant, InvariantReport, PAGE, show};
 use crate::domain::{EndReason, OrderStatus, StockCounts};
 use crate::ports::{Index, Query};
 
@@ -29,12 +32,8 @@ pub(super) async fn stock(
             report.add(Invariant::NoOversell, format!("counters say {}, {what} {}", show(&files_only(c)), show(n)));
         }
     }
-    let mut held = 0;
-    each(ctx, Query::new(Index::Gsi1, keys::HOLDS_INDEX).limit(PAGE), |item| {
-        held += i64::from(from_item::<HoldRecord>(item)?.count);
-        Ok(())
-    })
-    .await?;
+    let holds: Vec<HoldRecord> = Pages::new(ctx, Query::new(Index::Gsi1, keys::HOLDS_INDEX).limit(PAGE)).all().await?;
+    let held: i64 = holds.iter().map(|h| i64::from(h.count)).sum();
     if c.reserved != held {
         report.add(Invariant::NoOversell, format!("reserved is {}, holds add up to {held}", c.reserved));
     }
@@ -65,35 +64,31 @@ pub(super) async fn orders(ctx: &Ctx, report: &mut InvariantReport) -> Result<()
         .sk(keys::up_to(keys::sort_at(cutoff, "~")))
         .limit(PAGE);
     let mut found = Vec::new();
-    each(ctx, q, |item| {
-        let o: OrderRecord = from_item(item)?;
-        if o.status == OrderStatus::Paid {
+    let mut paid: Pages<OrderRecord> = Pages::new(ctx, q);
+    while let Some(page) = paid.next().await? {
+        for o in page.into_iter().filter(|o| o.status == OrderStatus::Paid) {
             found.push(format!("order {} paid at {} and still not fulfilled", o.order_id, o.updated_at.rfc3339()));
         }
-        Ok(())
-    })
-    .await?;
+    }
     let mut fulfilled = Vec::new();
-    each(ctx, Query::new(Index::Gsi1, keys::orders_by_status(OrderStatus::Fulfilled)).limit(PAGE), |item| {
-        let o: OrderRecord = from_item(item)?;
-        if o.status == OrderStatus::Fulfilled {
+    let q = Query::new(Index::Gsi1, keys::orders_by_status(OrderStatus::Fulfilled)).limit(PAGE);
+    let mut done: Pages<OrderRecord> = Pages::new(ctx, q);
+    while let Some(page) = done.next().await? {
+        for o in page.into_iter().filter(|o| o.status == OrderStatus::Fulfilled) {
             fulfilled.push((o.order_id, o.subscription_id));
         }
-        Ok(())
-    })
-    .await?;
+    }
     let mut refunds = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (order_id, sub) in fulfilled {
         let record = match &sub {
-            Some(s) => ctx.records.get(&keys::subscription(s)).await?,
+            Some(s) => subs::get(ctx, s).await?,
             None => None,
         };
-        let Some(item) = record else {
+        let Some(sub) = record else {
             found.push(format!("order {order_id} is fulfilled but its subscription {sub:?} does not exist"));
             continue;
         };
-        let sub: SubscriptionRecord = from_item(item)?;
         if seen.insert(sub.subscription_id.clone())
             && let Some(why) = refund_overreach(ctx, &sub).await?
         {

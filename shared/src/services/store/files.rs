@@ -2,13 +2,15 @@
 //! sorted by name, and what is left of a file written off (`WRITTEN_OFF`)
 //! or lost (`LOST`) under the same partition.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Pages, put_new, read};
 use crate::domain::{Location, Timestamp};
 use crate::ports::records::{GSI1PK, GSI1SK};
-use crate::ports::{Change, Cond, Index, Key, Query, SkRange, Write};
-use crate::services::items::{to_item, value};
+use crate::ports::{Change, Cond, Index, Key, Query, Records, SkRange, Write};
+use crate::services::items::{from_item, to_item, value};
 use crate::services::{Ctx, ServiceError};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,6 +66,11 @@ fn lost_key(name: &str) -> Key {
 
 pub async fn get(ctx: &Ctx, name: &str) -> Result<Option<FileRecord>, ServiceError> {
     read(ctx, &key(name)).await
+}
+
+/// As `get`, owning what it needs (for reads run side by side).
+pub async fn get_owned(records: Arc<dyn Records>, name: String) -> Result<Option<FileRecord>, ServiceError> {
+    Ok(records.get(&key(&name)).await?.map(from_item).transpose()?)
 }
 
 /// The records at `loc`, in name order (the index may lag: re-read before acting).

@@ -13,6 +13,7 @@ pub mod alerts;
 pub mod catalog;
 pub mod credits;
 pub mod files;
+pub mod merge;
 mod pages;
 pub mod revokes;
 pub mod seats;
