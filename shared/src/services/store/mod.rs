@@ -9,6 +9,7 @@
 //!   `x::set_status(..)`), and the conditions they need (`x::is_status(..)`);
 //! - index queries return `Pages` of typed records.
 
+pub mod adjusts;
 pub mod alerts;
 pub mod catalog;
 pub mod credits;

@@ -215,3 +215,107 @@ async fn usage_periods_receipts_snapshots_and_seat_intents_round_trip() {
     run(&ctx, vec![seats::done("So1", "a.session")]).await;
     assert!(seats::begun_by(&ctx, Timestamp(2)).all().await.unwrap().is_empty(), "done leaves the index");
 }
+
+#[tokio::test]
+async fn file_records_tombstones_and_adjust_intents_round_trip() {
+    use crate::domain::Location;
+    use crate::services::store::files::{self, FileRecord, LostFile, WrittenOff};
+    use crate::services::store::{Guard, adjusts};
+    let (_d, ctx) = ctx();
+    let rec = |name: &str| FileRecord {
+        name: name.into(),
+        location: Location::Unused,
+        user_id: None,
+        order_id: None,
+        updated_at: Timestamp(1),
+        ban_on_return: false,
+    };
+    run(&ctx, vec![files::put_new_file(&rec("a.session")).unwrap(), files::put_new_file(&rec("b.session")).unwrap()])
+        .await;
+    assert_eq!(files::get(&ctx, "a.session").await.unwrap(), Some(rec("a.session")));
+    assert_eq!(files::at(&ctx, Location::Unused, 1).all().await.unwrap(), vec![rec("a.session"), rec("b.session")]);
+    let between = files::at_between(&ctx, Location::Unused, "b", "c", 10).all().await.unwrap();
+    assert_eq!(between, vec![rec("b.session")]);
+
+    let assign = files::assign("a.session", "u1", "o1", Timestamp(2)).unwrap();
+    run(&ctx, vec![assign.clone()]).await;
+    let given = files::get(&ctx, "a.session").await.unwrap().unwrap();
+    let want = FileRecord {
+        location: Location::Assigned,
+        user_id: Some("u1".into()),
+        order_id: Some("o1".into()),
+        updated_at: Timestamp(2),
+        ..rec("a.session")
+    };
+    assert_eq!(given, want);
+    assert_eq!(files::at(&ctx, Location::Assigned, 10).all().await.unwrap(), vec![want.clone()]);
+    assert!(ctx.records.transact(vec![assign.clone()]).await.is_err(), "only an unused file is assigned");
+    let checks = vec![
+        files::flag("a.session").when(files::untouched(&want).unwrap()),
+        files::ban("a.session", Timestamp(3)).unwrap().when(files::is_with("u1")),
+    ];
+    run(&ctx, checks.clone()[..1].to_vec()).await;
+    assert!(files::get(&ctx, "a.session").await.unwrap().unwrap().ban_on_return);
+    let writes = [
+        assign,
+        checks[0].clone(),
+        checks[1].clone(),
+        files::relocate("a.session", Location::Frozen, Timestamp(4)).unwrap(),
+        files::unassign("a.session", Location::Unused, Timestamp(4)).unwrap(),
+        files::follow(&want, Location::Banned, None, Timestamp(4)).unwrap(),
+        files::delete("a.session").when(files::unchanged(&want).unwrap()),
+    ];
+    fields_exist(&want, &writes);
+    run(&ctx, vec![files::unassign("a.session", Location::Banned, Timestamp(5)).unwrap()]).await;
+    let back = files::get(&ctx, "a.session").await.unwrap().unwrap();
+    assert_eq!((back.location, &back.user_id, &back.order_id), (Location::Banned, &None, &None));
+    assert_eq!(files::at(&ctx, Location::Banned, 10).all().await.unwrap(), vec![back.clone()]);
+
+    let gone = WrittenOff {
+        name: "b.session".into(),
+        was: Location::Unused,
+        at: Timestamp(6),
+        reason: "r".into(),
+        actor: "t".into(),
+    };
+    run(&ctx, vec![files::delete("b.session"), files::put_written_off(&gone).unwrap()]).await;
+    let tomb = ctx.records.get(&files::written_off_key("b.session")).await.unwrap().unwrap();
+    assert_eq!(crate::services::items::from_item::<WrittenOff>(tomb).unwrap().was, Location::Unused);
+    assert!(!files::was_lost(&ctx, "a.session").await.unwrap());
+    let lost = LostFile {
+        name: "a.session".into(),
+        location: Location::Banned,
+        user_id: None,
+        order_id: None,
+        lost_at: Timestamp(7),
+        actor: "t".into(),
+    };
+    run(&ctx, vec![files::put_lost(&lost).unwrap()]).await;
+    assert!(files::was_lost(&ctx, "a.session").await.unwrap());
+
+    let intent = serde_json::json!({"file": "a.session", "files": ["a.session"], "done": false});
+    run(&ctx, vec![adjusts::put("a.session", Timestamp(8), &intent).unwrap()]).await;
+    let read: Option<Value> = adjusts::get(&ctx, "a.session").await.unwrap();
+    assert_eq!(read.as_ref().map(|v| &v["done"]), Some(&Value::Bool(false)));
+    assert!(ctx.records.transact(vec![adjusts::put("a.session", Timestamp(9), &intent).unwrap()]).await.is_err());
+    run(&ctx, vec![adjusts::done("a.session")]).await;
+    run(&ctx, vec![adjusts::put("a.session", Timestamp(9), &intent).unwrap()]).await;
+}
+
+#[tokio::test]
+async fn products_and_low_stock_alerts_round_trip() {
+    use crate::services::store::alerts::{self, LowStockAlert};
+    use crate::services::store::catalog;
+    let (_d, ctx) = ctx();
+    let product = crate::domain::default_catalog().unwrap().remove(0);
+    assert!(!catalog::seeded(&ctx).await.unwrap());
+    run(&ctx, vec![catalog::put_new_product(&product).unwrap(), catalog::mark_seeded(Timestamp(1)).unwrap()]).await;
+    assert!(catalog::seeded(&ctx).await.unwrap());
+    assert_eq!(catalog::get(&ctx, &product.id).await.unwrap().map(|p| p.id), Some(product.id.clone()));
+    assert_eq!(catalog::all(&ctx).all().await.unwrap().len(), 1);
+    let alert = LowStockAlert { product_id: product.id.clone(), threshold: 4, available: 1, at: Timestamp(2) };
+    run(&ctx, vec![alerts::raise(&alert).unwrap()]).await;
+    assert_eq!(alerts::all(&ctx).all().await.unwrap()[0].product_id, product.id);
+    run(&ctx, vec![alerts::clear(&product.id)]).await;
+    assert!(alerts::all(&ctx).all().await.unwrap().is_empty());
+}
