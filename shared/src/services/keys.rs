@@ -1,13 +1,20 @@
-//! The single-table layout: every key and index value in one place.
+//! The single-table layout: the keys and index values of the kinds not in
+//! `store/` yet (orders and theirs), and the shared sort-key helpers.
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{OrderStatus, Timestamp};
-use crate::ports::{Key, SkRange};
+use crate::domain::OrderStatus;
+use crate::ports::Key;
 
+// The kinds in `store/` own their keys; these names stay for the callers
+// not on the store yet (the order lifecycle, tests, the bench).
 pub use super::store::catalog::key as product;
-
+pub use super::store::credits::account_key as credit_account;
+pub use super::store::files::{files_at, key as file, written_off_key as written_off};
+pub use super::store::revokes::key as revoke_intent;
 pub use super::store::stock::{LEDGER_PK, counts_key as stock_counts, ledger_key as ledger};
+pub use super::store::subscriptions::{INDEX as SUBS_INDEX, key as subscription};
+pub use super::store::{INTENTS_INDEX, sort_at, up_to};
 
 pub fn order_pk(order_id: &str) -> String {
     format!("ORDER#{order_id}")
@@ -31,8 +38,6 @@ pub fn orders_by_status(status: OrderStatus) -> String {
 }
 /// Holds by expiry.
 pub const HOLDS_INDEX: &str = "HOLDS";
-/// Fulfilment intents by creation time (reconcile finishes stale ones).
-pub const INTENTS_INDEX: &str = "INTENTS";
 
 pub fn idempotency(key: &str) -> Key {
     let h = hex::encode(Sha256::digest(key.as_bytes()));
@@ -42,25 +47,3 @@ pub fn idempotency(key: &str) -> Key {
 pub fn webhook_event(provider: &str, event_id: &str) -> Key {
     Key::new(format!("EVENT#{provider}#{event_id}"), "EVENT")
 }
-
-pub use super::store::files::{files_at, key as file, written_off_key as written_off};
-pub use super::store::revokes::key as revoke_intent;
-pub use super::store::subscriptions::{INDEX as SUBS_INDEX, key as subscription};
-
-/// Index entries sorted at or before `upto` (a `sort_at` key). DynamoDB
-/// refuses an empty string in a key condition, so the range starts at "0",
-/// below every fixed-width time.
-pub fn up_to(upto: String) -> SkRange {
-    SkRange::Between("0".into(), upto)
-}
-
-pub fn sort_at(t: Timestamp, id: &str) -> String {
-    format!("{}#{id}", t.sort_key())
-}
-
-/// A staff adjustment of one file, in the INTENTS index until its files moved.
-pub fn adjust_intent(file: &str) -> Key {
-    Key::new(format!("FILE#{file}"), "ADJUST")
-}
-
-pub use super::store::credits::account_key as credit_account;

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-// Moved to the storage layer; here for the callers not on it yet.
+// Moved to `store/`; named here for the callers not on it yet (the order
+// lifecycle, http, tests, the bench).
 pub use super::store::files::FileRecord;
 pub use super::store::revokes::RevokeIntent;
 pub use super::store::stock::{CountsRecord, LedgerEntry};

@@ -6,10 +6,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::read;
+use super::{INTENTS_INDEX, sort_at};
 use crate::domain::Timestamp;
 use crate::ports::{Cond, Key, Write};
 use crate::services::items::{mark_done, to_item};
-use crate::services::keys::{INTENTS_INDEX, sort_at};
 use crate::services::{Ctx, ServiceError};
 
 pub fn key(file: &str) -> Key {

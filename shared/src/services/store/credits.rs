@@ -6,11 +6,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Pages, put_new, read};
+use super::{sort_at, up_to};
 use crate::domain::{Direction, Effect, EntryKind, Timestamp, TransferState};
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Cond, Index, Item, Key, Query, SkRange, Write};
 use crate::services::items::{to_item, value};
-use crate::services::keys::{sort_at, up_to};
 use crate::services::{Ctx, ServiceError};
 
 /// A customer's sums. Changed only by ADD in the transaction that writes the

@@ -30,7 +30,24 @@ use serde::de::DeserializeOwned;
 
 use super::items::from_item;
 use super::{Ctx, ServiceError};
-use crate::ports::{Cond, Key, Write};
+use crate::domain::Timestamp;
+use crate::ports::{Cond, Key, SkRange, Write};
+
+/// Unfinished intents by creation time (reconcile finishes stale ones):
+/// fulfilment's, revokes and staff adjustments.
+pub const INTENTS_INDEX: &str = "INTENTS";
+
+/// An index sort key: the time, then the id.
+pub fn sort_at(t: Timestamp, id: &str) -> String {
+    format!("{}#{id}", t.sort_key())
+}
+
+/// Index entries sorted at or before `upto` (a `sort_at` key). DynamoDB
+/// refuses an empty string in a key condition, so the range starts at "0",
+/// below every fixed-width time.
+pub fn up_to(upto: String) -> SkRange {
+    SkRange::Between("0".into(), upto)
+}
 
 /// A write with its condition set (`files::relocate(..).when(files::is_at(..))`).
 pub trait Guard {

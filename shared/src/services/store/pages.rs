@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(all.len(), 250);
 
         for n in 0..30 {
-            ctx.files.put(&format!("unused/f{n:03}.session"), b"x".to_vec().into(), false).await.unwrap();
+            ctx.files.put(&format!("unused/f{n:03}.session"), b"x".to_vec(), false).await.unwrap();
         }
         let mut listing = Listing::new(&ctx, "unused/", 8);
         let mut keys = Vec::new();

@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::subscriptions::pk;
+use super::{INTENTS_INDEX, sort_at};
 use super::{put_new, read};
 use crate::domain::{EndReason, Timestamp};
 use crate::ports::{Key, Write};
 use crate::services::items::{mark_done, to_item};
-use crate::services::keys::{INTENTS_INDEX, sort_at};
 use crate::services::{Ctx, ServiceError};
 
 /// Files going back from a subscription (or a claim) to stock, written before

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::subscriptions::pk;
 use super::{Pages, put_new, read};
+use super::{sort_at, up_to};
 use crate::domain::{LedgerKind, Timestamp};
 use crate::ports::{Index, Key, Query, Write};
 use crate::services::items::{mark_done, to_item};
-use crate::services::keys::{sort_at, up_to};
 use crate::services::{Ctx, ServiceError};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

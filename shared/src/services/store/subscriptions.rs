@@ -5,11 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Pages, put_new, read};
+use super::{sort_at, up_to};
 use crate::domain::{EndReason, Timestamp};
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Cond, Index, Key, Query, Write};
 use crate::services::items::{to_item, value};
-use crate::services::keys::{sort_at, up_to};
 use crate::services::{Ctx, ServiceError};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -9,12 +9,12 @@ use sha2::{Digest, Sha256};
 
 use super::subscriptions::{SubscriptionRecord, pk};
 use super::{Pages, put_new, read};
+use super::{sort_at, up_to};
 use crate::domain::Timestamp;
 use crate::domain::usage::{Metric, period_bounds};
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Cond, Index, Key, Query, SkRange, Write};
 use crate::services::items::{to_item, value};
-use crate::services::keys::{sort_at, up_to};
 use crate::services::{Ctx, ServiceError};
 
 /// One 30-day usage period (times in epoch milliseconds).
