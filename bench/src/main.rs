@@ -1,5 +1,6 @@
 //! Benchmarks. `bench reconcile N` runs reconcile over N stock files on the
-//! embedded backend (see reconcile.rs). `bench purchase [embedded|aws]` counts the
+//! embedded backend (see reconcile.rs); `bench listing N` pages through N
+//! files on the embedded Files adapter (see listing.rs). `bench purchase [embedded|aws]` counts the
 //! DynamoDB, S3 and SQS requests of one purchase of each plan (see
 //! purchase/mod.rs; aws needs the feature of that name). `bench throughput
 //! [N] [C]` measures end-to-end orders/s through the HTTP router next to the
@@ -15,6 +16,7 @@ mod commits;
 mod contention;
 mod counting;
 mod heap;
+mod listing;
 mod model;
 mod purchase;
 mod raw_commits;
@@ -31,6 +33,7 @@ static ALLOC: heap::Tracking = heap::Tracking;
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
+        [cmd, n] if cmd == "listing" => listing::run(n.parse().context("N must be a whole number")?).await,
         [cmd, n] if cmd == "reconcile" => reconcile::bench(n.parse().context("N must be a whole number")?).await,
         [cmd, rest @ ..] if cmd == "purchase" && rest.len() <= 1 => {
             purchase::run(purchase::backend(rest.first().map(String::as_str))?).await
@@ -46,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
         }
         [cmd] if cmd == "contention" => contention::run().await,
         _ => bail!(
-            "usage: bench reconcile N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention{}",
+            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention{}",
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { " | bench coldstart [DIR] [RUNS]" } else { "" }
         ),

@@ -27,18 +27,18 @@ pub struct Ports {
 /// The payment gateway the config asks for: the sandbox, or the real
 /// providers' APIs.
 pub fn gateway(cfg: &Config) -> anyhow::Result<Arc<dyn PaymentGateway>> {
-    Ok(match cfg.payments {
-        Payments::Sandbox => Arc::new(SandboxGateway { public_url: cfg.public_url.clone() }),
+    Ok(match cfg.providers.payments {
+        Payments::Sandbox => Arc::new(SandboxGateway { public_url: cfg.server.public_url.clone() }),
         Payments::Live => {
             let mut live = LiveConfig::new(
-                cfg.nowpayments_api_key.clone(),
-                cfg.stripe_secret_key.clone(),
-                cfg.public_url.clone(),
-                cfg.success_url.clone(),
-                cfg.cancel_url.clone(),
+                cfg.secrets.nowpayments_api_key.clone(),
+                cfg.secrets.stripe_secret_key.clone(),
+                cfg.server.public_url.clone(),
+                cfg.providers.success_url.clone(),
+                cfg.providers.cancel_url.clone(),
             );
-            live.nowpayments_api_url = cfg.nowpayments_api_url.clone();
-            live.stripe_api_url = cfg.stripe_api_url.clone();
+            live.nowpayments_api_url = cfg.providers.nowpayments_api_url.clone();
+            live.stripe_api_url = cfg.providers.stripe_api_url.clone();
             Arc::new(LiveGateway::new(live).context("live payment gateway")?)
         }
     })
@@ -52,15 +52,15 @@ pub fn clock() -> Arc<OffsetClock> {
 
 pub fn settings(cfg: &Config) -> Settings {
     Settings {
-        hold_millis: cfg.hold_minutes * 60_000,
+        hold_millis: cfg.limits.hold_minutes * 60_000,
         // Its own key: the checkout function has it, never the staff JWT secret.
-        token_key: cfg.order_token_key.clone(),
-        requeue_after_millis: cfg.requeue_after_secs * 1000,
-        pending_per_email: cfg.pending_per_email.max(1),
-        pending_per_ip: cfg.pending_per_ip,
+        token_key: cfg.secrets.order_token_key.clone(),
+        requeue_after_millis: cfg.jobs.requeue_after_secs * 1000,
+        pending_per_email: cfg.limits.pending_per_email.max(1),
+        pending_per_ip: cfg.limits.pending_per_ip,
         credits: crate::domain::CreditRules {
-            minor_per_credit: cfg.credit_minor_per_credit,
-            hold_millis: cfg.credit_hold_hours * 3_600_000,
+            minor_per_credit: cfg.credits.minor_per_credit,
+            hold_millis: cfg.credits.hold_hours * 3_600_000,
         },
         stock_pattern: cfg.stock_pattern.clone(),
     }
@@ -79,23 +79,23 @@ pub fn state(cfg: &Config, ports: Ports, gateway: Arc<dyn PaymentGateway>, clock
         settings(cfg),
     );
     let webhooks = WebhookKeys {
-        nowpayments: NowPaymentsVerifier::new(cfg.nowpayments_ipn_secrets.clone()),
-        stripe: StripeVerifier::new(cfg.stripe_webhook_secrets.clone()),
+        nowpayments: NowPaymentsVerifier::new(cfg.secrets.nowpayments_ipn_secrets.clone()),
+        stripe: StripeVerifier::new(cfg.secrets.stripe_webhook_secrets.clone()),
         signed_at: Arc::new(SystemClock),
     };
-    let sandbox = (cfg.payments == Payments::Sandbox).then(|| {
+    let sandbox = (cfg.providers.payments == Payments::Sandbox).then(|| {
         Arc::new(SandboxKeys {
-            nowpayments_secret: cfg.nowpayments_ipn_secrets[0].clone(),
-            stripe_secret: cfg.stripe_webhook_secrets[0].clone(),
+            nowpayments_secret: cfg.secrets.nowpayments_ipn_secrets[0].clone(),
+            stripe_secret: cfg.secrets.stripe_webhook_secrets[0].clone(),
             clock,
         })
     });
     AppState {
         ctx: Arc::new(ctx),
         auth: AuthKeys {
-            jwt_secret: cfg.jwt_secret.clone(),
-            service_token: cfg.service_token.clone(),
-            max_token_secs: cfg.staff_token_max_hours.saturating_mul(3600),
+            jwt_secret: cfg.secrets.jwt_secret.clone(),
+            service_token: cfg.secrets.service_token.clone(),
+            max_token_secs: cfg.limits.staff_token_max_hours.saturating_mul(3600),
         },
         webhooks: Arc::new(webhooks),
         sandbox,

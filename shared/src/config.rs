@@ -31,44 +31,85 @@ pub enum Place {
     Lambda { needs: &'static [&'static str] },
 }
 
+/// Everything a function or the local stack reads from the environment, in
+/// sections. The AWS backend's names (table, bucket, queues, endpoint) are
+/// `adapters::aws::AwsConfig`, read by the AWS wiring only.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub backend: Backend,
-    pub payments: Payments,
+    pub backend: BackendConfig,
+    pub server: ServerConfig,
+    pub secrets: Secrets,
+    pub limits: Limits,
+    pub providers: Providers,
+    pub jobs: Jobs,
+    pub credits: Credits,
+    /// Which file names under the stock prefixes are stock (a glob).
+    pub stock_pattern: StockPattern,
+}
+
+/// Which backend, and where the embedded one keeps its data.
+#[derive(Clone, Debug)]
+pub struct BackendConfig {
+    pub kind: Backend,
     pub data_dir: PathBuf,
+}
+
+/// Where the HTTP surface listens and the address callers see.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
     pub port: u16,
     pub public_url: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Secrets {
     pub jwt_secret: SecretString,
-    /// The longest a staff token may live (exp - iat), in hours.
-    pub staff_token_max_hours: i64,
     /// Key that order tokens are derived from (the buyer's link to an order).
     pub order_token_key: SecretString,
     pub service_token: SecretString,
     pub nowpayments_ipn_secrets: Vec<SecretString>,
     pub stripe_webhook_secrets: Vec<SecretString>,
+    /// Live payments: the providers' API keys.
+    pub nowpayments_api_key: SecretString,
+    pub stripe_secret_key: SecretString,
+}
+
+#[derive(Clone, Debug)]
+pub struct Limits {
     pub hold_minutes: i64,
-    pub fulfil_visibility_secs: u64,
-    pub requeue_after_secs: i64,
-    /// Local stack: seconds between runs of the scheduled jobs.
-    pub jobs_every_secs: u64,
     /// Open (unpaid) orders per email.
     pub pending_per_email: u32,
     /// Open orders per client address; 0 = off (local: every caller is 127.0.0.1).
     pub pending_per_ip: u32,
-    /// Loyalty credits: minor units of price per credit, and the hours an
-    /// earned credit stays pending.
-    pub credit_minor_per_credit: i64,
-    pub credit_hold_hours: i64,
-    /// Which file names under the stock prefixes are stock (a glob).
-    pub stock_pattern: StockPattern,
-    /// Live payments: provider API endpoints and keys, and where Stripe
-    /// Checkout sends the buyer back to.
+    /// The longest a staff token may live (exp - iat), in hours.
+    pub staff_token_max_hours: i64,
+}
+
+/// Sandbox or live payments, and the live providers' endpoints and where
+/// Stripe Checkout sends the buyer back to.
+#[derive(Clone, Debug)]
+pub struct Providers {
+    pub payments: Payments,
     pub nowpayments_api_url: String,
-    pub nowpayments_api_key: SecretString,
     pub stripe_api_url: String,
-    pub stripe_secret_key: SecretString,
     pub success_url: String,
     pub cancel_url: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Jobs {
+    pub fulfil_visibility_secs: u64,
+    pub requeue_after_secs: i64,
+    /// Local stack: seconds between runs of the scheduled jobs.
+    pub jobs_every_secs: u64,
+}
+
+/// Loyalty credits: minor units of price per credit, and the hours an earned
+/// credit stays pending.
+#[derive(Clone, Debug)]
+pub struct Credits {
+    pub minor_per_credit: i64,
+    pub hold_hours: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,46 +179,65 @@ impl Config {
         };
         let port: u16 = number(&get, "PORT", 3000)?;
         let public_url = get("STOCKROOM_PUBLIC_URL").unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
-        Ok(Config {
-            backend,
-            payments,
-            data_dir: PathBuf::from(get("STOCKROOM_DATA").unwrap_or_else(|| ".stockroom".into())),
-            port,
-            success_url: get("STOCKROOM_SUCCESS_URL").unwrap_or_else(|| format!("{public_url}/paid")),
-            cancel_url: get("STOCKROOM_CANCEL_URL").unwrap_or_else(|| format!("{public_url}/cancelled")),
-            public_url,
-            jwt_secret: secret("STOCKROOM_JWT_SECRET", LOCAL_JWT_SECRET)?,
-            staff_token_max_hours: positive(
-                number(&get, "STOCKROOM_STAFF_TOKEN_MAX_HOURS", STAFF_TOKEN_MAX_HOURS)?,
-                "STOCKROOM_STAFF_TOKEN_MAX_HOURS",
-            )?,
-            order_token_key: secret("STOCKROOM_ORDER_TOKEN_KEY", LOCAL_ORDER_TOKEN_KEY)?,
-            service_token: secret("STOCKROOM_SERVICE_TOKEN", LOCAL_SERVICE_TOKEN)?,
-            nowpayments_ipn_secrets: secrets("NOWPAYMENTS_IPN_SECRET", LOCAL_NOWPAYMENTS_IPN_SECRET)?,
-            stripe_webhook_secrets: secrets("STRIPE_WEBHOOK_SECRET", LOCAL_STRIPE_WEBHOOK_SECRET)?,
-            hold_minutes: positive(number(&get, "STOCKROOM_HOLD_MINUTES", 30)?, "STOCKROOM_HOLD_MINUTES")?,
+        // Read in this order so that, of several bad variables, the same one is
+        // named as before the fields were grouped.
+        let data_dir = PathBuf::from(get("STOCKROOM_DATA").unwrap_or_else(|| ".stockroom".into()));
+        let success_url = get("STOCKROOM_SUCCESS_URL").unwrap_or_else(|| format!("{public_url}/paid"));
+        let cancel_url = get("STOCKROOM_CANCEL_URL").unwrap_or_else(|| format!("{public_url}/cancelled"));
+        let jwt_secret = secret("STOCKROOM_JWT_SECRET", LOCAL_JWT_SECRET)?;
+        let staff_token_max_hours = positive(
+            number(&get, "STOCKROOM_STAFF_TOKEN_MAX_HOURS", STAFF_TOKEN_MAX_HOURS)?,
+            "STOCKROOM_STAFF_TOKEN_MAX_HOURS",
+        )?;
+        let order_token_key = secret("STOCKROOM_ORDER_TOKEN_KEY", LOCAL_ORDER_TOKEN_KEY)?;
+        let service_token = secret("STOCKROOM_SERVICE_TOKEN", LOCAL_SERVICE_TOKEN)?;
+        let nowpayments_ipn_secrets = secrets("NOWPAYMENTS_IPN_SECRET", LOCAL_NOWPAYMENTS_IPN_SECRET)?;
+        let stripe_webhook_secrets = secrets("STRIPE_WEBHOOK_SECRET", LOCAL_STRIPE_WEBHOOK_SECRET)?;
+        let hold_minutes = positive(number(&get, "STOCKROOM_HOLD_MINUTES", 30)?, "STOCKROOM_HOLD_MINUTES")?;
+        let jobs = Jobs {
             fulfil_visibility_secs: number(&get, "STOCKROOM_FULFIL_VISIBILITY_SECS", 30)?,
             requeue_after_secs: number(&get, "STOCKROOM_REQUEUE_AFTER_SECS", 120)?,
             jobs_every_secs: number(&get, "STOCKROOM_JOBS_EVERY_SECS", 30)?,
+        };
+        let limits = Limits {
+            hold_minutes,
             pending_per_email: number(&get, "STOCKROOM_PENDING_PER_EMAIL", 2)?,
             pending_per_ip: number(&get, "STOCKROOM_PENDING_PER_IP", if place == Place::Local { 0 } else { 5 })?,
-            credit_minor_per_credit: positive(
+            staff_token_max_hours,
+        };
+        let credits = Credits {
+            minor_per_credit: positive(
                 number(&get, "STOCKROOM_CREDIT_MINOR_PER_CREDIT", 100)?,
                 "STOCKROOM_CREDIT_MINOR_PER_CREDIT",
             )?,
-            credit_hold_hours: positive(
-                number(&get, "STOCKROOM_CREDIT_HOLD_HOURS", 48)?,
-                "STOCKROOM_CREDIT_HOLD_HOURS",
-            )?,
-            stock_pattern: match get("STOCKROOM_STOCK_PATTERN") {
-                None => StockPattern::default(),
-                Some(p) => StockPattern::parse(&p)
-                    .map_err(|e| ConfigError { var: "STOCKROOM_STOCK_PATTERN", problem: e.reason })?,
+            hold_hours: positive(number(&get, "STOCKROOM_CREDIT_HOLD_HOURS", 48)?, "STOCKROOM_CREDIT_HOLD_HOURS")?,
+        };
+        let stock_pattern = match get("STOCKROOM_STOCK_PATTERN") {
+            None => StockPattern::default(),
+            Some(p) => StockPattern::parse(&p)
+                .map_err(|e| ConfigError { var: "STOCKROOM_STOCK_PATTERN", problem: e.reason })?,
+        };
+        let nowpayments_api_url = get("NOWPAYMENTS_API_URL").unwrap_or_else(|| "https://api.nowpayments.io".into());
+        let nowpayments_api_key = secret("NOWPAYMENTS_API_KEY", "")?;
+        let stripe_api_url = get("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into());
+        let stripe_secret_key = secret("STRIPE_SECRET_KEY", "")?;
+        Ok(Config {
+            backend: BackendConfig { kind: backend, data_dir },
+            server: ServerConfig { port, public_url },
+            secrets: Secrets {
+                jwt_secret,
+                order_token_key,
+                service_token,
+                nowpayments_ipn_secrets,
+                stripe_webhook_secrets,
+                nowpayments_api_key,
+                stripe_secret_key,
             },
-            nowpayments_api_url: get("NOWPAYMENTS_API_URL").unwrap_or_else(|| "https://api.nowpayments.io".into()),
-            nowpayments_api_key: secret("NOWPAYMENTS_API_KEY", "")?,
-            stripe_api_url: get("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into()),
-            stripe_secret_key: secret("STRIPE_SECRET_KEY", "")?,
+            limits,
+            providers: Providers { payments, nowpayments_api_url, stripe_api_url, success_url, cancel_url },
+            jobs,
+            credits,
+            stock_pattern,
         })
     }
 }
@@ -216,8 +276,11 @@ mod tests {
     #[test]
     fn local_has_documented_defaults() {
         let c = cfg(Place::Local, &[]).unwrap();
-        assert_eq!((c.backend, c.payments, c.port, c.hold_minutes), (Backend::Embedded, Payments::Sandbox, 3000, 30));
-        assert_eq!(c.jwt_secret.expose_secret(), LOCAL_JWT_SECRET);
+        assert_eq!(
+            (c.backend.kind, c.providers.payments, c.server.port, c.limits.hold_minutes),
+            (Backend::Embedded, Payments::Sandbox, 3000, 30)
+        );
+        assert_eq!(c.secrets.jwt_secret.expose_secret(), LOCAL_JWT_SECRET);
     }
 
     #[test]
@@ -225,17 +288,17 @@ mod tests {
         let needs = Place::Lambda { needs: &["STOCKROOM_JWT_SECRET"] };
         assert_eq!(cfg(needs, &[]).unwrap_err().var, "STOCKROOM_JWT_SECRET");
         let c = cfg(needs, &[("STOCKROOM_JWT_SECRET", "x")]).unwrap();
-        assert_eq!((c.backend, c.payments), (Backend::Aws, Payments::Live));
+        assert_eq!((c.backend.kind, c.providers.payments), (Backend::Aws, Payments::Live));
         // Secrets it does not need are random: checks against them fail closed.
         let other = cfg(needs, &[("STOCKROOM_JWT_SECRET", "x")]).unwrap();
-        assert_ne!(c.service_token.expose_secret(), other.service_token.expose_secret());
-        assert_ne!(c.service_token.expose_secret(), LOCAL_SERVICE_TOKEN);
+        assert_ne!(c.secrets.service_token.expose_secret(), other.secrets.service_token.expose_secret());
+        assert_ne!(c.secrets.service_token.expose_secret(), LOCAL_SERVICE_TOKEN);
     }
 
     #[test]
     fn rotation_lists_and_bad_numbers() {
         let c = cfg(Place::Local, &[("STRIPE_WEBHOOK_SECRET", "whsec_new, whsec_old")]).unwrap();
-        assert_eq!(c.stripe_webhook_secrets.len(), 2);
+        assert_eq!(c.secrets.stripe_webhook_secrets.len(), 2);
         assert_eq!(cfg(Place::Local, &[("PORT", "http")]).unwrap_err().var, "PORT");
         assert_eq!(cfg(Place::Local, &[("STOCKROOM_HOLD_MINUTES", "0")]).unwrap_err().var, "STOCKROOM_HOLD_MINUTES");
         assert_eq!(cfg(Place::Local, &[("STOCKROOM_BACKEND", "mysql")]).unwrap_err().var, "STOCKROOM_BACKEND");
@@ -250,6 +313,112 @@ mod tests {
         assert_eq!(cfg(Place::Local, &[]).unwrap().stock_pattern.as_str(), "*.session");
         let c = cfg(Place::Local, &[("STOCKROOM_STOCK_PATTERN", "acct-*.json")]).unwrap();
         assert!(c.stock_pattern.matches("acct-1.json"));
+    }
+
+    #[test]
+    fn every_variable_lands_in_its_section() {
+        let vars = [
+            ("STOCKROOM_BACKEND", "aws"),
+            ("STOCKROOM_PAYMENTS", "live"),
+            ("STOCKROOM_DATA", "/var/stockroom"),
+            ("PORT", "8123"),
+            ("STOCKROOM_PUBLIC_URL", "https://shop.example"),
+            ("STOCKROOM_SUCCESS_URL", "https://shop.example/ok"),
+            ("STOCKROOM_CANCEL_URL", "https://shop.example/no"),
+            ("STOCKROOM_JWT_SECRET", "jwt"),
+            ("STOCKROOM_STAFF_TOKEN_MAX_HOURS", "7"),
+            ("STOCKROOM_ORDER_TOKEN_KEY", "order-key"),
+            ("STOCKROOM_SERVICE_TOKEN", "service"),
+            ("NOWPAYMENTS_IPN_SECRET", "ipn-new,ipn-old"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_1"),
+            ("STOCKROOM_HOLD_MINUTES", "11"),
+            ("STOCKROOM_FULFIL_VISIBILITY_SECS", "12"),
+            ("STOCKROOM_REQUEUE_AFTER_SECS", "13"),
+            ("STOCKROOM_JOBS_EVERY_SECS", "14"),
+            ("STOCKROOM_PENDING_PER_EMAIL", "15"),
+            ("STOCKROOM_PENDING_PER_IP", "16"),
+            ("STOCKROOM_CREDIT_MINOR_PER_CREDIT", "17"),
+            ("STOCKROOM_CREDIT_HOLD_HOURS", "18"),
+            ("STOCKROOM_STOCK_PATTERN", "acct-*.json"),
+            ("NOWPAYMENTS_API_URL", "http://np.test"),
+            ("NOWPAYMENTS_API_KEY", "np-key"),
+            ("STRIPE_API_URL", "http://stripe.test"),
+            ("STRIPE_SECRET_KEY", "sk_test_1"),
+        ];
+        let c = cfg(Place::Local, &vars).unwrap();
+        let shown = |s: &SecretString| s.expose_secret().to_string();
+        let all = |v: &[SecretString]| v.iter().map(shown).collect::<Vec<_>>().join(",");
+        let got = [
+            ("STOCKROOM_BACKEND", format!("{:?}", c.backend.kind)),
+            ("STOCKROOM_PAYMENTS", format!("{:?}", c.providers.payments)),
+            ("STOCKROOM_DATA", c.backend.data_dir.display().to_string()),
+            ("PORT", c.server.port.to_string()),
+            ("STOCKROOM_PUBLIC_URL", c.server.public_url.clone()),
+            ("STOCKROOM_SUCCESS_URL", c.providers.success_url.clone()),
+            ("STOCKROOM_CANCEL_URL", c.providers.cancel_url.clone()),
+            ("STOCKROOM_JWT_SECRET", shown(&c.secrets.jwt_secret)),
+            ("STOCKROOM_STAFF_TOKEN_MAX_HOURS", c.limits.staff_token_max_hours.to_string()),
+            ("STOCKROOM_ORDER_TOKEN_KEY", shown(&c.secrets.order_token_key)),
+            ("STOCKROOM_SERVICE_TOKEN", shown(&c.secrets.service_token)),
+            ("NOWPAYMENTS_IPN_SECRET", all(&c.secrets.nowpayments_ipn_secrets)),
+            ("STRIPE_WEBHOOK_SECRET", all(&c.secrets.stripe_webhook_secrets)),
+            ("STOCKROOM_HOLD_MINUTES", c.limits.hold_minutes.to_string()),
+            ("STOCKROOM_FULFIL_VISIBILITY_SECS", c.jobs.fulfil_visibility_secs.to_string()),
+            ("STOCKROOM_REQUEUE_AFTER_SECS", c.jobs.requeue_after_secs.to_string()),
+            ("STOCKROOM_JOBS_EVERY_SECS", c.jobs.jobs_every_secs.to_string()),
+            ("STOCKROOM_PENDING_PER_EMAIL", c.limits.pending_per_email.to_string()),
+            ("STOCKROOM_PENDING_PER_IP", c.limits.pending_per_ip.to_string()),
+            ("STOCKROOM_CREDIT_MINOR_PER_CREDIT", c.credits.minor_per_credit.to_string()),
+            ("STOCKROOM_CREDIT_HOLD_HOURS", c.credits.hold_hours.to_string()),
+            ("STOCKROOM_STOCK_PATTERN", c.stock_pattern.as_str().to_string()),
+            ("NOWPAYMENTS_API_URL", c.providers.nowpayments_api_url.clone()),
+            ("NOWPAYMENTS_API_KEY", shown(&c.secrets.nowpayments_api_key)),
+            ("STRIPE_API_URL", c.providers.stripe_api_url.clone()),
+            ("STRIPE_SECRET_KEY", shown(&c.secrets.stripe_secret_key)),
+        ];
+        let want: Vec<(&str, String)> = vars
+            .iter()
+            .map(|(k, v)| match *k {
+                "STOCKROOM_BACKEND" => (*k, "Aws".to_string()),
+                "STOCKROOM_PAYMENTS" => (*k, "Live".to_string()),
+                _ => (*k, v.to_string()),
+            })
+            .collect();
+        assert_eq!(got.to_vec(), want);
+    }
+
+    #[test]
+    fn defaults_by_place_are_unchanged() {
+        let l = cfg(Place::Local, &[]).unwrap();
+        assert_eq!(l.backend.data_dir, PathBuf::from(".stockroom"));
+        assert_eq!(l.server.public_url, "http://127.0.0.1:3000");
+        assert_eq!(
+            (l.providers.success_url.as_str(), l.providers.cancel_url.as_str()),
+            ("http://127.0.0.1:3000/paid", "http://127.0.0.1:3000/cancelled")
+        );
+        assert_eq!(l.providers.nowpayments_api_url, "https://api.nowpayments.io");
+        assert_eq!(l.providers.stripe_api_url, "https://api.stripe.com");
+        assert_eq!((l.limits.pending_per_email, l.limits.pending_per_ip, l.limits.staff_token_max_hours), (2, 0, 12));
+        assert_eq!((l.jobs.fulfil_visibility_secs, l.jobs.requeue_after_secs, l.jobs.jobs_every_secs), (30, 120, 30));
+        assert_eq!((l.credits.minor_per_credit, l.credits.hold_hours), (100, 48));
+        assert_eq!(l.secrets.order_token_key.expose_secret(), LOCAL_ORDER_TOKEN_KEY);
+        assert_eq!(l.secrets.nowpayments_ipn_secrets[0].expose_secret(), LOCAL_NOWPAYMENTS_IPN_SECRET);
+        assert_eq!(l.secrets.stripe_webhook_secrets[0].expose_secret(), LOCAL_STRIPE_WEBHOOK_SECRET);
+        assert_eq!(l.secrets.stripe_secret_key.expose_secret(), "");
+        let lambda = cfg(Place::Lambda { needs: &[] }, &[]).unwrap();
+        assert_eq!(lambda.limits.pending_per_ip, 5);
+        // PORT moves the default public URL and the return URLs with it.
+        let p = cfg(Place::Local, &[("PORT", "4000")]).unwrap();
+        assert_eq!(p.providers.success_url, "http://127.0.0.1:4000/paid");
+    }
+
+    #[test]
+    fn the_first_bad_variable_named_is_the_same_as_before_grouping() {
+        let needs = Place::Lambda { needs: &["STOCKROOM_ORDER_TOKEN_KEY", "STRIPE_SECRET_KEY"] };
+        let bad_hours = [("STOCKROOM_STAFF_TOKEN_MAX_HOURS", "0")];
+        assert_eq!(cfg(needs, &bad_hours).unwrap_err().var, "STOCKROOM_STAFF_TOKEN_MAX_HOURS");
+        let bad_jobs = [("STOCKROOM_ORDER_TOKEN_KEY", "k"), ("STOCKROOM_JOBS_EVERY_SECS", "x")];
+        assert_eq!(cfg(needs, &bad_jobs).unwrap_err().var, "STOCKROOM_JOBS_EVERY_SECS");
     }
 
     #[test]

@@ -99,8 +99,8 @@ impl Stack {
 async fn stack(emu: Emulator) -> anyhow::Result<Stack> {
     let mut cfg = config()?;
     // A proof order and a credits-only order per buyer; paid orders requeue at once.
-    cfg.pending_per_email = 10;
-    cfg.requeue_after_secs = 0;
+    cfg.limits.pending_per_email = 10;
+    cfg.jobs.requeue_after_secs = 0;
     let mut stack = Stack { emu, cfg, clock: app::clock(), fulfil_url: String::new(), events_url: String::new() };
     let vars = [
         ("AWS_REGION", stack.emu.region.clone()),

@@ -37,7 +37,7 @@ async fn deactivation_crashed(mode: Mode) {
     wait_earned(&app, 1).await;
     advance(&app, HOLD).await;
     assert_eq!(post_job(&app).await["posted"], 1);
-    let id = order.clone();
+    let id = shared::domain::OrderId::parse(&order).expect("an order id");
     crash(&mut app, "credits.after_flag", mode, HOLD, move |ctx| async move {
         credits::deactivate_order(&ctx, &id, "staff:test").await.map(|_| ()).map_err(|e| e.to_string())
     })

@@ -26,7 +26,7 @@ async fn earned(app: &TestApp) -> Vec<(String, i64)> {
 #[tokio::test]
 async fn plans_renewals_and_extra_files_earn_as_they_are_fulfilled() {
     // $1 a credit: each purchase earns its price in dollars.
-    let app = spawn_app_with(|c| c.credit_minor_per_credit = 100).await;
+    let app = spawn_app_with(|c| c.credits.minor_per_credit = 100).await;
     app.add_stock(5).await;
     let plan = app.buy_body(json!({"email": ANN, "product_id": "bronze", "provider": "stripe"})).await;
     let (sub, token) = (s(&plan["subscription"]["id"]), s(&plan["order_token"]));
@@ -47,7 +47,7 @@ async fn plans_renewals_and_extra_files_earn_as_they_are_fulfilled() {
 
 #[tokio::test]
 async fn a_purchase_deactivated_before_fulfilment_is_fulfilled_without_credit() {
-    let app = spawn_app_with(|c| c.credit_minor_per_credit = 100).await;
+    let app = spawn_app_with(|c| c.credits.minor_per_credit = 100).await;
     app.add_stock(1).await;
     let r = checkout(&app, ANN, "bronze", json!({})).await;
     assert_eq!(r.status(), StatusCode::CREATED);

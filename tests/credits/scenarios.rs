@@ -12,7 +12,7 @@ const ANN: &str = "ann@example.com";
 #[tokio::test]
 async fn deactivated_before_the_hold_ends_is_voided_and_never_posted() {
     // bronze is $30: at $6 a credit it earns 5.
-    let app = spawn_app_with(|c| c.credit_minor_per_credit = 600).await;
+    let app = spawn_app_with(|c| c.credits.minor_per_credit = 600).await;
     gift(&app, ANN, 10).await;
     assert_eq!(balance(&app, ANN).await, (10, 0, 0));
     let (order, _) = buy(&app, ANN, "bronze").await;
@@ -36,7 +36,7 @@ async fn deactivated_before_the_hold_ends_is_voided_and_never_posted() {
 /// deactivated -> 10.
 #[tokio::test]
 async fn posted_then_deactivated_is_reversed_once() {
-    let app = spawn_app_with(|c| c.credit_minor_per_credit = 1000).await;
+    let app = spawn_app_with(|c| c.credits.minor_per_credit = 1000).await;
     gift(&app, ANN, 10).await;
     let (order, _) = buy(&app, ANN, "bronze").await;
     wait_credits(&app, ANN, |v| v["pending_in"] == 3).await;

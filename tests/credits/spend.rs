@@ -10,7 +10,7 @@ use super::helpers::*;
 /// The order that proves the credits stays open beside the one spending
 /// them, so allow a few open orders per email.
 async fn app() -> TestApp {
-    spawn_app_with(|c| c.pending_per_email = 10).await
+    spawn_app_with(|c| c.limits.pending_per_email = 10).await
 }
 
 /// A paid order of `email` whose token proves the credits are theirs. Its

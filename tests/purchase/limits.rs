@@ -82,7 +82,7 @@ async fn the_limit_frees_up_when_holds_lapse_or_orders_are_paid() {
 
 #[tokio::test]
 async fn one_address_cannot_hold_more_than_its_limit() {
-    let app = spawn_app_with(|cfg| cfg.pending_per_ip = 3).await;
+    let app = spawn_app_with(|cfg| cfg.limits.pending_per_ip = 3).await;
     app.add_stock(10).await;
     for i in 0..3 {
         let r = app.post("/checkout", body(&format!("u{i}@example.com"), "bronze", false)).await;
@@ -115,7 +115,7 @@ async fn concurrent_checkouts_from_one_email_hold_at_most_two() {
 
 #[tokio::test]
 async fn stripe_holds_last_at_least_stripes_thirty_minutes() {
-    let app = spawn_app_with(|cfg| cfg.hold_minutes = 5).await;
+    let app = spawn_app_with(|cfg| cfg.limits.hold_minutes = 5).await;
     app.add_stock(2).await;
     let now = shared::domain::Timestamp::system_now();
     let card: Value = app

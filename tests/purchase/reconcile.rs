@@ -96,7 +96,7 @@ async fn duplicate_copies_go_and_the_recorded_one_stays() {
 #[tokio::test]
 async fn a_stale_fulfilment_is_finished_and_a_young_one_left_alone() {
     // The failed attempt's message stays hidden: only reconcile can finish.
-    let app = spawn_app_with(|c| c.fulfil_visibility_secs = 3600).await;
+    let app = spawn_app_with(|c| c.jobs.fulfil_visibility_secs = 3600).await;
     let names = app.add_stock(1).await;
     let (order_id, token, _) = app.checkout_ok("bronze", "stripe").await;
     app.ctx().faults.arm("fulfil.after_claim", 1);

@@ -49,7 +49,7 @@ fn aws(cfg: &mut Config, dir: &TempDir, gateway: Option<Arc<dyn PaymentGateway>>
     // dummy ones for the emulator.
     let aws =
         AwsConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("aws config");
-    cfg.backend = shared::config::Backend::Aws;
+    cfg.backend.kind = shared::config::Backend::Aws;
     Options { gateway, aws: Some(aws) }
 }
 

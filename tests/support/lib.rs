@@ -215,8 +215,17 @@ impl TestApp {
         o
     }
 
-    /// Events of one type on the events queue (all are taken off it).
+    /// Events of one type on the events queue (all are taken off it), once
+    /// the stack's dispatcher has handed on what the outbox held.
     pub async fn events(&self, kind: &str) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let pending = shared::services::store::outbox::pending(self.ctx(), 1).next().await.expect("outbox");
+            if pending.is_none_or(|p| p.is_empty()) || std::time::Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let mut out = Vec::new();
         loop {
             let batch = self.ctx().events.receive(10, Duration::from_secs(600)).await.expect("receive");

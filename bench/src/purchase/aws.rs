@@ -44,6 +44,7 @@ pub async fn stack() -> anyhow::Result<Stack> {
     let counter = b.counter.clone();
     let cfg = Config::from_lookup(Place::Local, |_| None).map_err(|e| anyhow::anyhow!("{e}"))?;
     let ports = Ports { records: b.records, files: b.files, fulfil_queue: b.fulfil, events: b.events };
-    let state = app::state(&cfg, ports, Arc::new(SandboxGateway { public_url: cfg.public_url.clone() }), app::clock());
+    let state =
+        app::state(&cfg, ports, Arc::new(SandboxGateway { public_url: cfg.server.public_url.clone() }), app::clock());
     Ok(Stack { ctx: state.ctx, meter: Box::new(counter), _keep: None })
 }

@@ -34,6 +34,6 @@ pub fn stack() -> anyhow::Result<Stack> {
         fulfil_queue: Arc::new(CountingQueue { inner: b.fulfil, counts: counts.clone() }),
         events: Arc::new(CountingQueue { inner: b.events, counts: counts.clone() }),
     };
-    let state = app::state(&cfg, ports, Arc::new(SandboxGateway { public_url: cfg.public_url.clone() }), clock);
+    let state = app::state(&cfg, ports, Arc::new(SandboxGateway { public_url: cfg.server.public_url.clone() }), clock);
     Ok(Stack { ctx: state.ctx, meter: Box::new(counts), _keep: Some(dir) })
 }

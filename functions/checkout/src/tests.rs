@@ -65,7 +65,7 @@ async fn a_checkout_holds_stock_and_its_order_reads_back_with_the_token() {
 async fn holds_per_address_count_api_gateways_source_ip_not_forwarded_headers() {
     let dir = TempDir::new().unwrap();
     let mut cfg = config().unwrap();
-    cfg.pending_per_ip = 1;
+    cfg.limits.pending_per_ip = 1;
     let app = router(&dir, &cfg).await;
     // Every event claims the same X-Forwarded-For; only sourceIp differs.
     let (status, body) = call(&app, request(&checkout_from("203.0.113.7", "a@example.com")).unwrap()).await.unwrap();

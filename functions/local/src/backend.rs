@@ -24,9 +24,9 @@ impl Sweeper {
 }
 
 pub async fn open(cfg: &Config, clock: Arc<OffsetClock>, options: &crate::Options) -> anyhow::Result<(Ports, Sweeper)> {
-    match cfg.backend {
+    match cfg.backend.kind {
         Backend::Embedded => {
-            let dir = cfg.data_dir.clone();
+            let dir = cfg.backend.data_dir.clone();
             let e = tokio::task::spawn_blocking(move || open_embedded(&dir, clock)).await??;
             let ports = Ports {
                 records: Arc::new(e.records.clone()),
@@ -60,9 +60,9 @@ async fn aws(_options: &crate::Options) -> anyhow::Result<(Ports, Sweeper)> {
 /// Only the stock file store (for `upload`: it must not open the database,
 /// which the running stack holds).
 pub async fn files(cfg: &Config) -> anyhow::Result<Arc<dyn shared::ports::Files>> {
-    match cfg.backend {
+    match cfg.backend.kind {
         Backend::Embedded => {
-            let root = cfg.data_dir.join(shared::adapters::embedded::FILES_DIR);
+            let root = cfg.backend.data_dir.join(shared::adapters::embedded::FILES_DIR);
             Ok(Arc::new(shared::adapters::embedded::DirFiles::open(root)?))
         }
         Backend::Aws => Ok(aws(&crate::Options::default()).await?.0.files),

@@ -54,12 +54,12 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
 }
 
 pub async fn start_with(mut cfg: Config, options: Options) -> anyhow::Result<Running> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port))
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.server.port))
         .await
-        .with_context(|| format!("binding 127.0.0.1:{}", cfg.port))?;
+        .with_context(|| format!("binding 127.0.0.1:{}", cfg.server.port))?;
     let addr = listener.local_addr()?;
-    if cfg.port == 0 {
-        cfg.public_url = format!("http://{addr}");
+    if cfg.server.port == 0 {
+        cfg.server.public_url = format!("http://{addr}");
     }
     let clock = app::clock();
     let (ports, sweeper) = backend::open(&cfg, clock.clone(), &options).await?;
@@ -71,7 +71,7 @@ pub async fn start_with(mut cfg: Config, options: Options) -> anyhow::Result<Run
     let ctx = state.ctx.clone();
     catalog::seed(&ctx).await.context("seeding the catalog")?;
     let scan = restock::adopt_new_files(&ctx, "startup").await.context("scanning unused/ for new stock")?;
-    tracing::info!(adopted = scan.adopted, scanned = scan.scanned, backend = ?cfg.backend, "stock scanned");
+    tracing::info!(adopted = scan.adopted, scanned = scan.scanned, backend = ?cfg.backend.kind, "stock scanned");
     if scan.rejected > 0 {
         let pattern = cfg.stock_pattern.as_str();
         tracing::warn!(rejected = scan.rejected, keys = ?scan.rejected_keys, pattern, "files in unused/ that are not stock");
@@ -90,9 +90,10 @@ pub async fn start_with(mut cfg: Config, options: Options) -> anyhow::Result<Run
             tracing::error!(error = %e, "http server stopped");
         }
     });
-    tasks.spawn(work_queue(ctx.clone(), Duration::from_secs(cfg.fulfil_visibility_secs), stopped.clone()));
-    tasks.spawn(jobs(ctx, sweeper, Duration::from_secs(cfg.jobs_every_secs.max(1)), stopped));
-    tracing::info!(%addr, data = %cfg.data_dir.display(), "stockroom is up");
+    tasks.spawn(work_queue(ctx.clone(), Duration::from_secs(cfg.jobs.fulfil_visibility_secs), stopped.clone()));
+    tasks.spawn(dispatch_events(ctx.clone(), stopped.clone()));
+    tasks.spawn(jobs(ctx, sweeper, Duration::from_secs(cfg.jobs.jobs_every_secs.max(1)), stopped));
+    tracing::info!(%addr, data = %cfg.backend.data_dir.display(), "stockroom is up");
     Ok(Running { addr, state, stop, tasks })
 }
 
@@ -104,6 +105,25 @@ async fn work_queue(ctx: Arc<Ctx>, visibility: Duration, mut stopped: watch::Rec
             Ok(_) => Duration::ZERO,
             Err(e) => {
                 tracing::error!(error = ?e, "fulfilment queue unavailable");
+                Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(idle) => {}
+        }
+    }
+}
+
+/// The event dispatcher (DynamoDB Streams on AWS): hands on what the
+/// outbox holds, a few times a second.
+async fn dispatch_events(ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let idle = match shared::services::events::dispatch_pending(&ctx, 0).await {
+            Ok(0) => Duration::from_millis(100),
+            Ok(_) => Duration::ZERO,
+            Err(e) => {
+                tracing::error!(error = ?e, "event dispatch failed; retrying");
                 Duration::from_secs(1)
             }
         };
@@ -144,10 +164,10 @@ pub use backend::Sweeper;
 /// directory, sandbox payments, quick timers.
 pub fn test_config(data_dir: &std::path::Path) -> anyhow::Result<Config> {
     let mut cfg = Config::from_lookup(shared::config::Place::Local, |_| None)?;
-    cfg.port = 0;
-    cfg.data_dir = data_dir.to_path_buf();
-    cfg.backend = Backend::Embedded;
-    cfg.fulfil_visibility_secs = 1;
-    cfg.jobs_every_secs = 3600;
+    cfg.server.port = 0;
+    cfg.backend.data_dir = data_dir.to_path_buf();
+    cfg.backend.kind = Backend::Embedded;
+    cfg.jobs.fulfil_visibility_secs = 1;
+    cfg.jobs.jobs_every_secs = 3600;
     Ok(cfg)
 }

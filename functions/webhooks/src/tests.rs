@@ -20,7 +20,7 @@ use super::app;
 
 async fn stack(dir: &TempDir, payments: Payments) -> (AppState, Router) {
     let mut cfg = config().unwrap();
-    cfg.payments = payments;
+    cfg.providers.payments = payments;
     let state = embedded_state(dir.path(), &cfg).unwrap();
     add_stock(&state, &["s1.session", "s2.session"]).await.unwrap();
     (state.clone(), app(state))

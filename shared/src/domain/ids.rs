@@ -38,6 +38,33 @@ impl fmt::Display for OrderId {
     }
 }
 
+/// A subscription's id: the id of the order that created it, marked `S`.
+/// Derived, so a retried fulfilment writes the same subscription and a
+/// claim handed back before one existed still has its key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SubscriptionId(String);
+
+impl SubscriptionId {
+    pub fn for_order(order_id: &str) -> Self {
+        SubscriptionId(format!("S{order_id}"))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<SubscriptionId> for String {
+    fn from(s: SubscriptionId) -> String {
+        s.0
+    }
+}
+impl fmt::Display for SubscriptionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A buyer's id, derived from the email so that no record is needed to find it
 /// and no address appears in storage paths.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -12,12 +12,13 @@ mod payment;
 mod stock;
 mod subscription;
 mod time;
+mod token;
 pub mod usage;
 
 pub use catalog::{Product, ProductKind, Tier, default_catalog};
 pub use credits::{Action, Balance, CreditRules, Direction, Effect, EntryKind, TransferState, decide, effect};
 pub use email::Email;
-pub use ids::{FileName, IdempotencyKey, OrderId, UserId};
+pub use ids::{FileName, IdempotencyKey, OrderId, SubscriptionId, UserId};
 pub use money::{Currency, Money};
 pub use order::{OrderStatus, Transition};
 pub use pattern::{DEFAULT_STOCK_PATTERN, Judged, SIDECAR_SUFFIX, StockPattern, sidecar_of};
@@ -25,6 +26,7 @@ pub use payment::{AmountCheck, PaymentEvent, PaymentOutcome, ProviderKind, check
 pub use stock::{LedgerKind, Location, StockCounts};
 pub use subscription::{EndReason, GRACE_MILLIS, SubscriptionState, subscription_state};
 pub use time::Timestamp;
+pub use token::OrderTokens;
 
 /// A value from outside that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

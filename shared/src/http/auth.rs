@@ -34,6 +34,7 @@ pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
     ("POST", "/admin/subscriptions/{id}/revoke", &[Admin, CustomerService]),
     ("DELETE", "/admin/subscriptions/{id}", &[Admin]),
     ("GET", "/admin/ledger", ALL),
+    ("GET", "/admin/events", &[Admin]),
     ("POST", "/admin/stock/adjust", &[Admin, InventoryManager]),
     ("GET", "/admin/subscriptions/{id}/usage", ALL),
     ("POST", "/admin/subscriptions/{id}/seats/remove", &[Admin, CustomerService]),

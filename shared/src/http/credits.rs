@@ -73,6 +73,7 @@ pub async fn deactivate_order(
     Path(id): Path<String>,
     Extension(staff): Extension<Staff>,
 ) -> Result<Json<DeactivateReport>, ApiError> {
+    let id = super::ids::order(&id)?;
     Ok(Json(credits::deactivate_order(&s.ctx, &id, &staff.actor()).await?))
 }
 

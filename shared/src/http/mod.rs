@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod credits;
 pub mod error;
+mod ids;
 pub mod openapi;
 pub mod sandbox;
 pub mod storefront;
@@ -84,6 +85,7 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/admin/subscriptions/{id}/revoke", post(admin::revoke))
         .route("/admin/subscriptions/{id}", delete(admin::delete_subscription))
         .route("/admin/ledger", get(admin::ledger))
+        .route("/admin/events", get(admin::events::events))
         .route("/admin/stock/adjust", post(admin::adjust))
         .route("/admin/subscriptions/{id}/usage", get(usage::history))
         .route("/admin/subscriptions/{id}/seats/remove", post(usage::remove_seat))

@@ -86,7 +86,11 @@ pub async fn pay(
     let resp = super::webhooks::receive(&s, provider, &headers, raw_body.as_bytes()).await;
     let (status, answer) = match resp {
         Ok(r) => (r.status().as_u16(), json!({"received": true})),
-        Err(e) => (e.status.as_u16(), json!({"type": e.kind, "detail": e.detail})),
+        Err(e) => {
+            // Reported inside this answer rather than as a response of its own.
+            e.log();
+            (e.status.as_u16(), json!({"type": e.kind, "detail": e.detail}))
+        }
     };
     let sent: Value = serde_json::from_str(&raw_body).unwrap_or(Value::Null);
     Ok(Json(json!({"provider": provider, "webhook_status": status, "webhook_response": answer, "sent": sent}))

@@ -98,7 +98,10 @@ pub async fn order(
     Path(order_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let view = orders::view(&s.ctx, &order_id, bearer_token(&headers)).await?;
+    // A malformed id and a wrong token look the same: 404.
+    let id = crate::domain::OrderId::parse(&order_id)
+        .map_err(|_| crate::services::ServiceError::NotFound(format!("no order {order_id} for this token")))?;
+    let view = orders::view(&s.ctx, &id, bearer_token(&headers)).await?;
     Ok(Json(view).into_response())
 }
 

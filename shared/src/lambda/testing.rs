@@ -22,7 +22,7 @@ use crate::services::{catalog, restock};
 /// The local defaults (documented secrets, sandbox payments), embedded.
 pub fn config() -> anyhow::Result<Config> {
     let mut cfg = Config::from_lookup(Place::Local, |_| None)?;
-    cfg.backend = Backend::Embedded;
+    cfg.backend.kind = Backend::Embedded;
     Ok(cfg)
 }
 
@@ -37,7 +37,7 @@ pub fn embedded_state(dir: &Path, cfg: &Config) -> anyhow::Result<AppState> {
         fulfil_queue: Arc::new(e.fulfil),
         events: Arc::new(e.events),
     };
-    let gateway = Arc::new(SandboxGateway { public_url: cfg.public_url.clone() });
+    let gateway = Arc::new(SandboxGateway { public_url: cfg.server.public_url.clone() });
     Ok(app::state(cfg, ports, gateway, clock))
 }
 

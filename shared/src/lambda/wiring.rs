@@ -32,7 +32,7 @@ pub async fn app_state(needs: &'static [&'static str]) -> anyhow::Result<AppStat
 /// one DynamoDB round trip now so the first invocation finds the connection
 /// open: init runs at full CPU, and is not on a caller's clock.
 pub async fn backend(cfg: &Config) -> anyhow::Result<Ports> {
-    if cfg.backend != Backend::Aws {
+    if cfg.backend.kind != Backend::Aws {
         bail!("STOCKROOM_BACKEND must be aws on Lambda: the embedded backend needs a disk that lasts");
     }
     let aws = AwsConfig::from_env()?;

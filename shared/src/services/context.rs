@@ -1,10 +1,9 @@
 use std::sync::Arc;
 
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
+use secrecy::SecretString;
 
 use super::Faults;
+use crate::domain::OrderTokens;
 use crate::ports::{Clock, Files, IdGen, PaymentGateway, Queue, Records};
 
 /// Service settings (the parts of the config the use cases need).
@@ -27,7 +26,15 @@ pub struct Settings {
     pub stock_pattern: crate::domain::StockPattern,
 }
 
-/// Everything a use case needs: the ports, the settings and test hooks.
+impl Settings {
+    /// Signs and checks the buyers' order tokens under `token_key`.
+    pub fn order_tokens(&self) -> OrderTokens<'_> {
+        OrderTokens::new(&self.token_key)
+    }
+}
+
+/// Everything a use case needs: the ports and the settings (and, with the
+/// `faults` feature, test hooks).
 pub struct Ctx {
     pub records: Arc<dyn Records>,
     pub files: Arc<dyn Files>,
@@ -71,26 +78,5 @@ impl Ctx {
             worker: Default::default(),
             stock_lock: tokio::sync::Mutex::new(()),
         }
-    }
-
-    /// The bearer token that lets a buyer read their order.
-    pub fn order_token(&self, order_id: &str) -> String {
-        format!("ot_{}", hex::encode(self.token_mac(order_id).finalize().into_bytes()))
-    }
-
-    /// Constant-time check of an order token.
-    pub fn order_token_ok(&self, order_id: &str, token: &str) -> bool {
-        let Some(hex_part) = token.strip_prefix("ot_") else { return false };
-        let Ok(bytes) = hex::decode(hex_part) else { return false };
-        self.token_mac(order_id).verify_slice(&bytes).is_ok()
-    }
-
-    fn token_mac(&self, order_id: &str) -> Hmac<Sha256> {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.settings.token_key.expose_secret().as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(b"order-token:");
-        mac.update(order_id.as_bytes());
-        mac
     }
 }

@@ -51,8 +51,14 @@ impl ServiceError {
 }
 
 impl From<RecordError> for ServiceError {
+    /// A transaction conflict is another writer's timing, not a fault: the
+    /// caller may retry (409 + Retry-After, redelivery for queue consumers).
+    /// Everything else is ours to look into.
     fn from(e: RecordError) -> Self {
-        ServiceError::Internal(anyhow::Error::new(e).context("record store"))
+        match e {
+            RecordError::Conflict => ServiceError::Conflict("the records changed at the same time; try again".into()),
+            other => ServiceError::Internal(anyhow::Error::new(other).context("record store")),
+        }
     }
 }
 
@@ -65,5 +71,42 @@ impl From<FileError> for ServiceError {
 impl From<QueueError> for ServiceError {
     fn from(e: QueueError) -> Self {
         ServiceError::Internal(anyhow::Error::new(e).context("queue"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transaction_conflict_is_a_conflict_not_an_internal_error() {
+        let e = ServiceError::from(RecordError::Conflict);
+        assert!(matches!(e, ServiceError::Conflict(_)), "{e:?}");
+        assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn other_record_errors_stay_internal_with_their_cause() {
+        let cases = [
+            RecordError::ConditionFailed { index: 0, current: None },
+            RecordError::Invalid("too many items".into()),
+            RecordError::Unavailable(anyhow::anyhow!("connection reset")),
+        ];
+        for case in cases {
+            let shown = case.to_string();
+            match ServiceError::from(case) {
+                ServiceError::Internal(err) => {
+                    assert_eq!(err.to_string(), "record store");
+                    assert_eq!(err.chain().nth(1).map(ToString::to_string), Some(shown));
+                }
+                other => panic!("{shown}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn file_and_queue_errors_are_internal() {
+        assert!(matches!(ServiceError::from(FileError::NotFound("k".into())), ServiceError::Internal(_)));
+        assert!(matches!(ServiceError::from(QueueError::BadReceipt), ServiceError::Internal(_)));
     }
 }

@@ -6,9 +6,10 @@
 //! queue redelivers); `Abort` panics, so nothing after the point runs, not
 //! even error handling: with a restart of the stack on the same data that is
 //! the process dying there. Unarmed, `hit` costs one uncontended lock.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//!
+//! Only with the test-only `faults` cargo feature (shared's own tests, the
+//! function crates' tests and the black-box suites turn it on). Without it,
+//! what ships, `Faults` holds nothing and `hit` is an inlined `Ok(())`.
 
 use super::ServiceError;
 
@@ -44,58 +45,82 @@ pub const POINTS: &[&str] = &[
     "reconcile.repair",
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// The step returns `ServiceError::Injected`.
-    Fail,
-    /// The step panics: the task dies mid-operation.
-    Abort,
-}
+#[cfg(feature = "faults")]
+pub use armed::{Faults, Mode};
 
+/// Without the feature: nothing to arm, every point passes.
+#[cfg(not(feature = "faults"))]
 #[derive(Debug, Default)]
-pub struct Faults {
-    armed: Mutex<HashMap<&'static str, (u32, Mode)>>,
-}
+pub struct Faults;
 
+#[cfg(not(feature = "faults"))]
 impl Faults {
-    /// Makes the next `times` hits of `point` fail.
-    pub fn arm(&self, point: &'static str, times: u32) {
-        self.arm_mode(point, times, Mode::Fail);
+    #[inline(always)]
+    pub fn hit(&self, _point: &'static str) -> Result<(), ServiceError> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "faults")]
+mod armed {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use super::ServiceError;
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Mode {
+        /// The step returns `ServiceError::Injected`.
+        Fail,
+        /// The step panics: the task dies mid-operation.
+        Abort,
     }
 
-    /// Makes the next `times` hits of `point` fail or abort.
-    pub fn arm_mode(&self, point: &'static str, times: u32, mode: Mode) {
-        if let Ok(mut m) = self.armed.lock() {
-            m.insert(point, (times, mode));
+    #[derive(Debug, Default)]
+    pub struct Faults {
+        armed: Mutex<HashMap<&'static str, (u32, Mode)>>,
+    }
+
+    impl Faults {
+        /// Makes the next `times` hits of `point` fail.
+        pub fn arm(&self, point: &'static str, times: u32) {
+            self.arm_mode(point, times, Mode::Fail);
         }
-    }
 
-    /// How many armed hits of `point` are left.
-    pub fn remaining(&self, point: &str) -> u32 {
-        self.armed.lock().ok().and_then(|m| m.get(point).map(|(n, _)| *n)).unwrap_or(0)
-    }
-
-    pub fn hit(&self, point: &'static str) -> Result<(), ServiceError> {
-        let mode = {
-            let Ok(mut m) = self.armed.lock() else { return Ok(()) };
-            match m.get_mut(point) {
-                Some((n, mode)) if *n > 0 => {
-                    *n -= 1;
-                    *mode
-                }
-                _ => return Ok(()),
+        /// Makes the next `times` hits of `point` fail or abort.
+        pub fn arm_mode(&self, point: &'static str, times: u32, mode: Mode) {
+            if let Ok(mut m) = self.armed.lock() {
+                m.insert(point, (times, mode));
             }
-        };
-        tracing::warn!(point, ?mode, "injected fault");
-        match mode {
-            Mode::Fail => Err(ServiceError::Injected(point)),
-            // The lock is released: the panic poisons nothing.
-            Mode::Abort => std::panic::panic_any(format!("injected abort at {point}")),
+        }
+
+        /// How many armed hits of `point` are left.
+        pub fn remaining(&self, point: &str) -> u32 {
+            self.armed.lock().ok().and_then(|m| m.get(point).map(|(n, _)| *n)).unwrap_or(0)
+        }
+
+        pub fn hit(&self, point: &'static str) -> Result<(), ServiceError> {
+            let mode = {
+                let Ok(mut m) = self.armed.lock() else { return Ok(()) };
+                match m.get_mut(point) {
+                    Some((n, mode)) if *n > 0 => {
+                        *n -= 1;
+                        *mode
+                    }
+                    _ => return Ok(()),
+                }
+            };
+            tracing::warn!(point, ?mode, "injected fault");
+            match mode {
+                Mode::Fail => Err(ServiceError::Injected(point)),
+                // The lock is released: the panic poisons nothing.
+                Mode::Abort => std::panic::panic_any(format!("injected abort at {point}")),
+            }
         }
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "faults"))]
 mod tests {
     use super::*;
 

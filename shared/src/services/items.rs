@@ -38,9 +38,9 @@ pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, RecordError> {
         .map_err(|e| RecordError::Invalid(format!("stored record is malformed: {e}")))
 }
 
-/// A value as stored; a type that cannot be stored is an error, not null.
+/// A value as stored; a type that does not serialise is a bug, reported.
 pub fn value<T: Serialize>(v: &T) -> Result<Value, RecordError> {
-    serde_json::to_value(v).map_err(|e| RecordError::Invalid(e.to_string()))
+    serde_json::to_value(v).map_err(|e| RecordError::Invalid(format!("value does not serialise: {e}")))
 }
 
 pub fn json<T: Serialize>(v: &T) -> Value {

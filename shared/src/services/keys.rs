@@ -1,8 +1,6 @@
 //! The single-table layout: the keys and index values of the kinds not in
 //! `store/` yet (orders and theirs), and the shared sort-key helpers.
 
-use sha2::{Digest, Sha256};
-
 use crate::domain::OrderStatus;
 use crate::ports::Key;
 
@@ -38,12 +36,3 @@ pub fn orders_by_status(status: OrderStatus) -> String {
 }
 /// Holds by expiry.
 pub const HOLDS_INDEX: &str = "HOLDS";
-
-pub fn idempotency(key: &str) -> Key {
-    let h = hex::encode(Sha256::digest(key.as_bytes()));
-    Key::new(format!("IDEM#{h}"), "IDEM")
-}
-
-pub fn webhook_event(provider: &str, event_id: &str) -> Key {
-    Key::new(format!("EVENT#{provider}#{event_id}"), "EVENT")
-}

@@ -20,7 +20,7 @@ pub mod holds;
 pub mod invariants;
 pub mod jobs;
 pub mod ledger;
-pub mod limits;
+pub mod lifecycle;
 pub(crate) mod listed;
 pub mod orders;
 pub mod periods;

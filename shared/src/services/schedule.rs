@@ -1,12 +1,10 @@
 //! Safety nets run on a timer: paid orders whose fulfilment message was lost,
 //! backorders waiting for stock, and the events outbox.
 
-use super::items::from_item;
 use super::jobs::{self, StepOutcome, StepReport, Steps};
-use super::model::OrderRecord;
-use super::{Ctx, ServiceError, keys, seats, usage};
+use super::store::orders;
+use super::{Ctx, ServiceError, seats, usage};
 use crate::domain::OrderStatus;
-use crate::ports::{Index, Query};
 
 /// Unpaid orders older than this are checked with their provider.
 pub const VERIFY_AFTER_MILLIS: i64 = 10 * 60 * 1000;
@@ -24,6 +22,8 @@ pub struct ExpireReport {
     pub files_released: u64,
     /// Usage resets, seat snapshots and stale seat removals.
     pub usage: UsageJobsReport,
+    /// Events the dispatcher had left in the outbox, handed on now.
+    pub events_dispatched: u64,
     /// Every step, in order, and whether it went through. A failed step's
     /// counts above stay 0; the steps after it still ran.
     pub steps: Vec<StepOutcome>,
@@ -65,6 +65,9 @@ pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
     }
     report.usage = usage_jobs(ctx).await;
     steps.items("usage", report.usage.failed.into(), "usage jobs");
+    // The dispatcher's safety net: events it has not handed on by now.
+    let stale = super::events::dispatch_pending(ctx, super::events::STALE_MILLIS);
+    report.events_dispatched = steps.run("dispatch_events", stale).await.unwrap_or(0);
     report.steps = steps.finish();
     report
 }
@@ -112,19 +115,17 @@ pub async fn usage_jobs(ctx: &Ctx) -> UsageJobsReport {
 /// checked with the provider (at most `max` a run, oldest first), and what it
 /// says is applied like a webhook. Returns how many changed.
 pub async fn verify_stale(ctx: &Ctx, older_than_millis: i64, max: usize) -> Result<u64, ServiceError> {
-    let cutoff = keys::sort_at(ctx.clock.now().plus_millis(-older_than_millis), "~");
+    let cutoff = ctx.clock.now().plus_millis(-older_than_millis);
     let mut changed = 0;
     let mut asked = 0;
     for status in [OrderStatus::Confirming, OrderStatus::Pending, OrderStatus::PartiallyPaid] {
-        let q = Query::new(Index::Gsi1, keys::orders_by_status(status))
-            .sk(keys::up_to(cutoff.clone()))
-            .limit(max.saturating_sub(asked).max(1));
-        for item in ctx.records.query(q).await?.items {
+        let page = max.saturating_sub(asked).max(1);
+        let Some(stale) = orders::with_status(ctx, status, Some(cutoff), page).next().await? else { continue };
+        for order in stale {
             if asked >= max {
                 return Ok(changed);
             }
-            let order: OrderRecord = from_item(item)?;
-            let Some(bundle) = super::orders::load(ctx, &order.order_id).await? else { continue };
+            let Some(bundle) = orders::load(ctx, &order.order_id).await? else { continue };
             let Some(payment_id) = bundle.payment.and_then(|p| p.payment_id) else { continue };
             asked += 1;
             let mut ev = match ctx.gateway.lookup(order.provider, &payment_id).await {
@@ -172,7 +173,10 @@ mod tests {
         assert_eq!(report.failed_steps(), ["verify_payments"], "{report:?}");
         assert_eq!(report.steps[0].error.as_deref(), Some("injected fault at expire.verify"));
         let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["verify_payments", "release_holds", "requeue_paid", "grace_and_expiry", "usage"]);
+        assert_eq!(
+            names,
+            ["verify_payments", "release_holds", "requeue_paid", "grace_and_expiry", "usage", "dispatch_events"]
+        );
         assert_eq!(report.moved_to_grace, 1, "{report:?}");
 
         // Past grace: expiry, again with the first step failing.

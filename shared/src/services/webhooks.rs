@@ -2,16 +2,15 @@
 //! and in whatever order they arrive (invariant 4), with money checked
 //! (invariant 6).
 
-use super::events::{self, Event};
-use super::items::{json, to_item};
-use super::model::EventRecord;
-use super::orders::{OrderBundle, is_status, load, status_changes};
-use super::tx::{CommitError, commit};
-use super::{Ctx, ServiceError, keys};
+use super::lifecycle::{self, Move, Moved, Part};
+use super::retry::{Step, retry};
+use super::store::orders::{self, Facts, OrderBundle};
+use super::store::receipts::{self, EventRecord};
+use super::{Ctx, ServiceError};
 use crate::domain::{
     AmountCheck, OrderId, OrderStatus, PaymentEvent, PaymentOutcome, ProviderKind, Transition, check_amount,
 };
-use crate::ports::{Change, Cond, RecordError, Write};
+use crate::ports::{RecordError, Write};
 
 /// What an event did, for the log and the event record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,13 +25,8 @@ pub enum Effect {
     UnknownOrder,
 }
 
-/// How long event ids are kept for deduplication. Providers retry for days.
-const EVENT_TTL_DAYS: i64 = 90;
-const ATTEMPTS: usize = 8;
-
 pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError> {
-    let event_key = keys::webhook_event(ev.provider.as_str(), &ev.event_id);
-    if ctx.records.get(&event_key).await?.is_some() {
+    if receipts::seen(ctx, ev.provider, &ev.event_id).await? {
         return Ok(Effect::Duplicate);
     }
     if ev.outcome.target().is_none() {
@@ -47,25 +41,32 @@ pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError
         tracing::warn!(event_id = %ev.event_id, order_id = ?ev.order_id, "event for no order of ours");
         return remember(ctx, ev, Effect::UnknownOrder).await;
     };
-    let mut checked: Option<PaymentEvent> = None;
-    for _ in 0..ATTEMPTS {
-        let Some(bundle) = load(ctx, order_id.as_str()).await? else {
-            tracing::warn!(event_id = %ev.event_id, %order_id, "event for an unknown order");
-            return remember(ctx, ev, Effect::UnknownOrder).await;
+    let Some(first) = orders::load(ctx, order_id.as_str()).await? else {
+        tracing::warn!(event_id = %ev.event_id, %order_id, "event for an unknown order");
+        return remember(ctx, ev, Effect::UnknownOrder).await;
+    };
+    // The price does not change, so one look decides whether to ask.
+    let checked = if doubtful(ev, &first) { Some(second_opinion(ctx, ev).await?) } else { None };
+    let ev = checked.as_ref().unwrap_or(ev);
+    let Some(target) = ev.outcome.target() else {
+        return remember(ctx, ev, Effect::NoChange(format!("{} needs nothing", ev.raw_status))).await;
+    };
+    let first = std::sync::Mutex::new(Some(first));
+    let what = format!("order {order_id}");
+    retry(what, || async {
+        let read = first.lock().ok().and_then(|mut f| f.take());
+        let bundle = match read {
+            Some(b) => b,
+            None => orders::load(ctx, order_id.as_str())
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(order_id.to_string()))?,
         };
-        if checked.is_none() && doubtful(ev, &bundle) {
-            checked = Some(second_opinion(ctx, ev).await?);
-        }
-        let ev = checked.as_ref().unwrap_or(ev);
-        let Some(target) = ev.outcome.target() else {
-            return remember(ctx, ev, Effect::NoChange(format!("{} needs nothing", ev.raw_status))).await;
-        };
-        match apply(ctx, ev, &bundle, target).await? {
-            Some(effect) => return Ok(effect),
-            None => continue, // the order moved under us: read it again
-        }
-    }
-    Err(ServiceError::Conflict(format!("order {order_id} kept changing; the provider will retry")))
+        Ok(match apply(ctx, ev, &bundle, target).await? {
+            Some(effect) => Step::Done(effect),
+            None => Step::Again,
+        })
+    })
+    .await
 }
 
 /// NOWPayments signs no timestamp and has no event id: a "finished" whose
@@ -119,123 +120,42 @@ async fn apply(
         let effect = Effect::NoChange(format!("order is {from}; {} ignored", ev.raw_status));
         return remember(ctx, ev, effect).await.map(Some);
     }
-    let now = ctx.clock.now();
     let effect = Effect::Moved { from, to: target };
-    let mut changes = status_changes(&order.order_id, target, now);
-    changes.push(Change::Set("provider_status".into(), ev.raw_status.clone().into()));
-    if target == OrderStatus::Paid {
-        changes.push(Change::Set("paid_at".into(), json(&now)));
-        changes.push(Change::Remove("missing".into()));
-    }
-    if let Some(m) = &missing {
-        changes.push(Change::Set("missing".into(), m.clone().into()));
-    }
-    if let Some(over) = &overpaid {
-        changes.push(Change::Set("overpaid".into(), over.clone().into()));
-    }
-    // Money that arrived is on the order, so an order that then lapses
-    // shows it was paid in part (and staff may refund it).
-    if let (Some(got), OrderStatus::Paid | OrderStatus::PartiallyPaid) = (ev.received(), target) {
-        changes.push(Change::Set("received".into(), got.into()));
-    }
-    let mut writes = vec![
-        event_put(ctx, ev, &effect)?,
-        Write::Update { key: keys::order(&order.order_id), changes, cond: Some(is_status(from)) },
-    ];
-    if from.is_open() && !target.is_open() {
-        writes.extend(super::limits::give_back(order));
-    }
-    let mut ending = None;
-    let result = match (&b.hold, target) {
-        (_, OrderStatus::Refunded) => {
-            match super::refunds::commit_refund(ctx, b, writes, ev.provider.as_str()).await? {
-                Ok(sub) => {
-                    ending = sub;
-                    Ok(())
-                }
-                Err(i) => Err(i),
-            }
-        }
-        // The payment is off: give the held stock back in the same commit.
-        (Some(hold), OrderStatus::Expired | OrderStatus::Failed) => {
-            writes.push(Write::Delete { key: keys::hold(&order.order_id), cond: Some(Cond::Exists) });
-            let reason = format!("payment {}", ev.raw_status);
-            let entry = super::holds::release_entry(&order.order_id, hold.count, &reason, ev.provider.as_str());
-            match commit(ctx, writes, vec![entry], |_| Ok(())).await {
-                Ok(_) => Ok(()),
-                Err(CommitError::Condition(i)) => Err(i),
-                Err(CommitError::Service(e)) => return Err(e),
-            }
-        }
-        _ => match ctx.records.transact(writes).await {
-            Ok(()) => Ok(()),
-            Err(RecordError::ConditionFailed { index, .. }) => Err(index),
-            Err(e) => return Err(e.into()),
-        },
+    let reason = if target == OrderStatus::Refunded {
+        "refunded before fulfilment".into()
+    } else {
+        format!("payment {}", ev.raw_status)
     };
-    match result {
-        Ok(()) => {}
-        Err(0) => return Ok(Some(Effect::Duplicate)),
-        Err(_) => return Ok(None),
-    }
-    tracing::info!(order_id = %order.order_id, event_id = %ev.event_id, %from, to = %target, "order moved");
-    if let Some(over) = &overpaid {
-        tracing::warn!(order_id = %order.order_id, excess = %over, "overpaid");
-        let event =
-            Event::OrderOverpaid { order_id: order.order_id.clone(), excess: over.clone(), received: ev.received() };
-        events::notify(ctx, event).await;
-    }
-    if target == OrderStatus::Refunded {
-        ctx.faults.hit("refund.after_commit")?;
-    }
-    match target {
-        OrderStatus::Refunded => super::credits::on_refund(ctx, &order.order_id, ev.provider.as_str()).await,
-        OrderStatus::Paid | OrderStatus::Expired | OrderStatus::Failed if order.credits > 0 => {
-            super::credits::after_payment(ctx, &order.order_id, ev.provider.as_str()).await
+    let mut m = Move::new(b, target, ev.provider.as_str(), reason).write(Part::Receipt, event_put(ctx, ev, &effect)?);
+    m.facts = Facts {
+        paid_at: (target == OrderStatus::Paid).then(|| ctx.clock.now()),
+        provider_status: Some(ev.raw_status.clone()),
+        missing,
+        // Money that arrived is on the order, so an order that then lapses
+        // shows it was paid in part (and staff may refund it).
+        received: ev.received().filter(|_| matches!(target, OrderStatus::Paid | OrderStatus::PartiallyPaid)),
+        overpaid,
+        ..Facts::default()
+    };
+    match lifecycle::apply(ctx, m).await? {
+        Moved::Done(_) => {
+            tracing::info!(order_id = %order.order_id, event_id = %ev.event_id, %from, to = %target, "order moved");
+            Ok(Some(effect))
         }
-        _ => {}
+        Moved::Refused(Part::Receipt) => Ok(Some(Effect::Duplicate)),
+        // The order moved under us: read it again.
+        Moved::Refused(_) | Moved::NotAllowed => Ok(None),
     }
-    match ending {
-        // The files go back through the queue; reconcile finishes the intent
-        // if this message is lost.
-        Some(super::refunds::Returning::Ended(sub)) => {
-            if let Err(e) = super::jobs::enqueue_revoke(ctx, &sub).await {
-                tracing::error!(subscription_id = %sub, error = %e, "could not queue the revoke; reconcile will finish it");
-            }
-        }
-        // An add-on's files, the same way; the usage jobs finish a stale one.
-        Some(super::refunds::Returning::Files { subscription_id, files }) => {
-            if let Err(e) = super::jobs::enqueue_take_back(ctx, &subscription_id, &files).await {
-                tracing::error!(order_id = %order.order_id, error = %e, "could not queue the add-on's take-back; the usage jobs will finish it");
-            }
-        }
-        None => {}
-    }
-    if target == OrderStatus::Paid {
-        // If this send is lost, the paid-order sweep queues it again.
-        let sent = match ctx.faults.hit("webhook.enqueue") {
-            Ok(()) => super::jobs::enqueue(ctx, &order.order_id).await,
-            Err(lost) => Err(lost),
-        };
-        if let Err(e) = sent {
-            tracing::error!(order_id = %order.order_id, error = %e, "could not queue fulfilment; the sweep will");
-        }
-    }
-    Ok(Some(effect))
 }
 
 fn event_put(ctx: &Ctx, ev: &PaymentEvent, effect: &Effect) -> Result<Write, ServiceError> {
-    let now = ctx.clock.now();
-    let rec = EventRecord {
+    receipts::put(&EventRecord {
         provider: ev.provider,
         event_id: ev.event_id.clone(),
         order_id: ev.order_id.clone(),
-        received_at: now,
+        received_at: ctx.clock.now(),
         effect: format!("{effect:?}"),
-    };
-    let key = keys::webhook_event(ev.provider.as_str(), &ev.event_id);
-    let ttl = now.plus_days(EVENT_TTL_DAYS).secs();
-    Ok(Write::Put { item: to_item(&key, &rec, None, Some(ttl))?, cond: Some(Cond::NotExists) })
+    })
 }
 
 /// Records an event that changes nothing, so its repeats are cheap.

@@ -33,18 +33,18 @@ pub fn print(args: &TokenArgs) -> anyhow::Result<()> {
         bail!("--sub must be 1 to 128 printable characters");
     }
     let cfg = config()?;
-    if cfg.jwt_secret.expose_secret() != LOCAL_JWT_SECRET {
+    if cfg.secrets.jwt_secret.expose_secret() != LOCAL_JWT_SECRET {
         eprintln!("note: signed with STOCKROOM_JWT_SECRET from the environment, not the local default");
     }
-    if args.hours > cfg.staff_token_max_hours {
+    if args.hours > cfg.limits.staff_token_max_hours {
         bail!(
             "--hours {} is over the {} h a staff token may live (STOCKROOM_STAFF_TOKEN_MAX_HOURS)",
             args.hours,
-            cfg.staff_token_max_hours
+            cfg.limits.staff_token_max_hours
         );
     }
     let exp = Timestamp::system_now().secs() + args.hours * 3600;
-    println!("{}", mint(&cfg.jwt_secret, sub, args.role, exp).context("signing the token")?);
+    println!("{}", mint(&cfg.secrets.jwt_secret, sub, args.role, exp).context("signing the token")?);
     Ok(())
 }
 
@@ -52,7 +52,7 @@ pub fn print(args: &TokenArgs) -> anyhow::Result<()> {
 pub fn auto_admin() -> anyhow::Result<String> {
     let cfg = config()?;
     let exp = Timestamp::system_now().secs() + 10 * 60;
-    mint(&cfg.jwt_secret, "stockroom-cli", Role::Admin, exp).context("signing a local admin token")
+    mint(&cfg.secrets.jwt_secret, "stockroom-cli", Role::Admin, exp).context("signing a local admin token")
 }
 
 fn config() -> anyhow::Result<Config> {

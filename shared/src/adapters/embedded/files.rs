@@ -1,13 +1,18 @@
 //! `Files` on a directory tree: a key is a relative path under the root, a
 //! move is a rename. Names starting with '.' are ours (temporary files) and
-//! are neither listed nor accepted as keys.
+//! are neither listed nor accepted as keys. Listings read sorted in-memory
+//! copies of the directories (`files_index`), kept current by our own writes
+//! and checked against each directory's status, so files copied in by hand
+//! are listed too.
 
 use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
 
+use super::files_index::{Change, Index};
 use super::{blocking, files_list};
 use crate::ports::files::{FileError, FileMeta, FilePage, Files};
 
@@ -22,6 +27,7 @@ const MAX_PAGE: usize = 1000;
 #[derive(Clone, Debug)]
 pub struct DirFiles {
     root: PathBuf,
+    index: Arc<Index>,
 }
 
 impl DirFiles {
@@ -33,7 +39,8 @@ impl DirFiles {
             let dir = root.join(prefix);
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        Ok(DirFiles { root })
+        let index = Index::shared(&root);
+        Ok(DirFiles { root, index })
     }
 
     pub fn root(&self) -> &Path {
@@ -104,10 +111,10 @@ impl Files for DirFiles {
         if limit == 0 {
             return Ok(FilePage::default());
         }
-        let (root, prefix, after) = (self.root.clone(), prefix.to_string(), start_after.map(str::to_string));
+        let (index, prefix, after) = (self.index.clone(), prefix.to_string(), start_after.map(str::to_string));
         blocking(
             move || {
-                let mut keys = files_list::list(&root, &prefix, after.as_deref(), limit + 1)
+                let mut keys = files_list::list(&index, &prefix, after.as_deref(), limit + 1)
                     .map_err(|e| unavailable(e, "listing files"))?;
                 let mut next = None;
                 if keys.len() > limit {
@@ -124,20 +131,25 @@ impl Files for DirFiles {
     async fn move_file(&self, from: &str, to: &str) -> Result<(), FileError> {
         let (src, dst) = (self.path_of(from)?, self.path_of(to)?);
         let (from, to) = (from.to_string(), to.to_string());
+        let index = self.index.clone();
+        let mut changes = vec![Change::file_absent(&from)];
+        Change::file_present(&to, &mut changes);
         blocking(
             move || {
-                // A directory is not a file: never rename a whole subtree.
-                if !is_file(&src) {
-                    return if is_file(&dst) { Ok(()) } else { Err(FileError::NotFound(from)) };
-                }
-                create_parent(&dst, &to)?;
-                match std::fs::rename(&src, &dst) {
-                    Ok(()) => Ok(()),
-                    // Lost a race with another mover: finished if it landed.
-                    Err(e) if e.kind() == ErrorKind::NotFound && is_file(&dst) => Ok(()),
-                    Err(e) if e.kind() == ErrorKind::NotFound => Err(FileError::NotFound(from)),
-                    Err(e) => Err(io_err(&to, e, "moving file")),
-                }
+                index.write(&changes, || {
+                    // A directory is not a file: never rename a whole subtree.
+                    if !is_file(&src) {
+                        return if is_file(&dst) { Ok(()) } else { Err(FileError::NotFound(from)) };
+                    }
+                    create_parent(&dst, &to)?;
+                    match std::fs::rename(&src, &dst) {
+                        Ok(()) => Ok(()),
+                        // Lost a race with another mover: finished if it landed.
+                        Err(e) if e.kind() == ErrorKind::NotFound && is_file(&dst) => Ok(()),
+                        Err(e) if e.kind() == ErrorKind::NotFound => Err(FileError::NotFound(from)),
+                        Err(e) => Err(io_err(&to, e, "moving file")),
+                    }
+                })
             },
             FileError::Unavailable,
         )
@@ -146,8 +158,11 @@ impl Files for DirFiles {
 
     async fn put(&self, key: &str, bytes: Vec<u8>, if_absent: bool) -> Result<(), FileError> {
         let path = self.path_of(key)?;
-        let key = key.to_string();
-        blocking(move || put_file(&path, &key, &bytes, if_absent), FileError::Unavailable).await
+        let (key, index) = (key.to_string(), self.index.clone());
+        let mut changes = Vec::new();
+        Change::file_present(&key, &mut changes);
+        blocking(move || index.write(&changes, || put_file(&path, &key, &bytes, if_absent)), FileError::Unavailable)
+            .await
     }
 
     async fn head(&self, key: &str) -> Result<Option<FileMeta>, FileError> {
@@ -167,15 +182,18 @@ impl Files for DirFiles {
 
     async fn delete(&self, key: &str) -> Result<(), FileError> {
         let path = self.path_of(key)?;
+        let (index, changes) = (self.index.clone(), [Change::file_absent(key)]);
         blocking(
             move || {
-                if !is_file(&path) {
-                    return Ok(());
-                }
-                match std::fs::remove_file(&path) {
-                    Err(e) if e.kind() != ErrorKind::NotFound => Err(unavailable(e, "deleting file")),
-                    _ => Ok(()),
-                }
+                index.write(&changes, || {
+                    if !is_file(&path) {
+                        return Ok(());
+                    }
+                    match std::fs::remove_file(&path) {
+                        Err(e) if e.kind() != ErrorKind::NotFound => Err(unavailable(e, "deleting file")),
+                        _ => Ok(()),
+                    }
+                })
             },
             FileError::Unavailable,
         )

@@ -6,7 +6,10 @@
 //! Writes to both go through one group-commit path (`group`).
 
 mod files;
+mod files_index;
 mod files_list;
+#[cfg(test)]
+mod files_tests;
 mod group;
 #[cfg(test)]
 mod group_tests;
@@ -14,6 +17,7 @@ mod queue;
 mod records;
 mod records_eval;
 mod records_query;
+mod records_table;
 mod records_write;
 #[cfg(test)]
 mod tests;

@@ -1,26 +1,24 @@
 //! `Records` on redb: the table `(pk, sk) -> item JSON` and the index
-//! `(gsi1pk, gsi1sk, pk, sk)`, both written in one redb write transaction,
-//! so conditions and writes are atomic like DynamoDB's.
+//! `(gsi1pk, gsi1sk, pk, sk)` (`records_table`), both written in one redb
+//! write transaction, so conditions and writes are atomic like DynamoDB's.
+//!
+//! The files import one way: `records` -> `records_write`, `records_query`
+//! -> `records_table` -> `records_eval` (pure).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use redb::{Database, ReadableTable, Table, TableDefinition};
+use redb::{Database, ReadableTable};
 use serde_json::Value;
 
 use super::group::Writer;
 use super::records_eval::check_key;
-use super::records_write::{apply_all, store, validate};
+use super::records_table::{GSI1, ITEMS, decode, store, store_err};
+use super::records_write::{apply_all, validate};
 use super::{blocking, records_query};
 use crate::ports::records::{Change, Cond, Item, Key, Page, Query, RecordError, Records, TTL, Write};
-
-pub(super) const ITEMS: TableDefinition<(String, String), &[u8]> = TableDefinition::new("records");
-pub(super) const GSI1: TableDefinition<(String, String, String, String), ()> = TableDefinition::new("records_gsi1");
-
-pub(super) type ItemTable<'t> = Table<'t, (String, String), &'static [u8]>;
-pub(super) type IndexTable<'t> = Table<'t, (String, String, String, String), ()>;
 
 /// The record store. Cheap to clone; all clones share one database.
 #[derive(Clone, Debug)]
@@ -150,12 +148,4 @@ fn ttl_secs(item: &Item) -> Option<i64> {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         _ => None,
     }
-}
-
-pub(super) fn decode(bytes: &[u8]) -> Result<Item, RecordError> {
-    serde_json::from_slice(bytes).map_err(|e| RecordError::Unavailable(anyhow::Error::new(e).context("corrupt item")))
-}
-
-pub(super) fn store_err(e: impl Into<redb::Error>) -> RecordError {
-    RecordError::Unavailable(anyhow::Error::new(e.into()))
 }

@@ -10,8 +10,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use redb::ReadTransaction;
 
-use super::records::{GSI1, ITEMS, decode, store_err};
 use super::records_eval::invalid;
+use super::records_table::{GSI1, ITEMS, decode, store_err};
 use crate::ports::records::{Index, Item, Page, Query, RecordError, SkRange};
 
 type Position = Vec<String>;

@@ -5,13 +5,11 @@
 
 use std::collections::HashSet;
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::WriteTransaction;
 
 use super::group::Step;
-use super::records::{GSI1, ITEMS, IndexTable, ItemTable, decode, store_err};
-use super::records_eval::{
-    MAX_ITEM_BYTES, apply_changes, check_changes, check_item, check_key, gsi_entry, holds, invalid,
-};
+use super::records_eval::{apply_changes, check_changes, check_item, check_key, holds, invalid};
+use super::records_table::{GSI1, ITEMS, ItemTable, encode, load, store, store_err};
 use crate::ports::records::{Item, Key, MAX_TRANSACTION_ITEMS, RecordError, Write};
 
 /// What DynamoDB rejects before looking at any item.
@@ -98,44 +96,4 @@ fn plan(items: &ItemTable, write: &Write, i: usize) -> Result<Planned, RecordErr
     };
     let new = next.map(|item| encode(&item).map(|bytes| (item, bytes))).transpose()?;
     Ok(Planned { key, old: current, new, check_only: false })
-}
-
-fn encode(item: &Item) -> Result<Vec<u8>, RecordError> {
-    check_item(item)?;
-    let bytes = serde_json::to_vec(item).map_err(|e| invalid(format!("item does not serialize: {e}")))?;
-    if bytes.len() > MAX_ITEM_BYTES {
-        return Err(invalid("item larger than 400 KB"));
-    }
-    Ok(bytes)
-}
-
-fn load(items: &ItemTable, key: &Key) -> Result<Option<Item>, RecordError> {
-    let found = items.get((key.pk.clone(), key.sk.clone())).map_err(store_err)?;
-    found.map(|v| decode(v.value())).transpose()
-}
-
-/// Writes (or removes, for `None`) the item and keeps its index entry in step.
-pub(super) fn store(
-    items: &mut ItemTable,
-    index: &mut IndexTable,
-    key: &Key,
-    old: Option<&Item>,
-    new: Option<(&Item, &[u8])>,
-) -> Result<(), RecordError> {
-    if let Some((g, s)) = old.and_then(gsi_entry) {
-        index.remove((g, s, key.pk.clone(), key.sk.clone())).map_err(store_err)?;
-    }
-    let k = (key.pk.clone(), key.sk.clone());
-    match new {
-        Some((item, bytes)) => {
-            items.insert(k, bytes).map_err(store_err)?;
-            if let Some((g, s)) = gsi_entry(item) {
-                index.insert((g, s, key.pk.clone(), key.sk.clone()), ()).map_err(store_err)?;
-            }
-        }
-        None => {
-            items.remove(k).map_err(store_err)?;
-        }
-    }
-    Ok(())
 }

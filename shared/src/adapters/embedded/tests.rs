@@ -175,3 +175,32 @@ async fn files_ignore_temporaries_and_never_move_directories() {
     assert_eq!(f.list("assigned/", None, 10).await.unwrap().keys, ["assigned/u1/a.session"]);
     assert_eq!(f.list("assigned/", None, 0).await.unwrap().keys.len(), 0);
 }
+
+/// The record store's files import one way, each only from the layers below
+/// it, so a new import that closes a circle fails here.
+#[test]
+fn the_record_store_files_import_one_way() {
+    let layers: [(&str, &str); 5] = [
+        ("records_eval", include_str!("records_eval.rs")),
+        ("records_table", include_str!("records_table.rs")),
+        ("records_query", include_str!("records_query.rs")),
+        ("records_write", include_str!("records_write.rs")),
+        ("records", include_str!("records.rs")),
+    ];
+    let rank = |name: &str| match name {
+        "records_eval" => 0,
+        "records_table" => 1,
+        "records_query" | "records_write" => 2,
+        "records" => 3,
+        _ => unreachable!(),
+    };
+    for (file, text) in layers {
+        let imports = text.lines().filter_map(|l| l.trim().strip_prefix("use super::")).flat_map(|rest| {
+            let names = rest.trim_start_matches('{');
+            names.split([',', ':', '{', '}', ' ', ';']).filter(|n| n.starts_with("records")).collect::<Vec<_>>()
+        });
+        for used in imports {
+            assert!(rank(used) < rank(file), "{file} imports {used}: the record store's files import one way");
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Staff routes (behind `auth::staff_only`).
 
 pub mod adjust;
+pub mod events;
 pub mod ledger;
 
 pub use adjust::adjust;
@@ -118,6 +119,7 @@ pub async fn refund(
     Path(id): Path<String>,
     Extension(staff): Extension<Staff>,
 ) -> Result<Response, ApiError> {
+    let id = crate::http::ids::order(&id)?;
     let report = refunds::refund_order(&s.ctx, &id, &staff.actor()).await?;
     Ok(Json(report).into_response())
 }

@@ -43,7 +43,7 @@ use responses::*;
         usage::report,
         webhooks::nowpayments_route, webhooks::stripe_route,
         admin::stock, admin::reconcile, admin::expire, admin::refund, admin::revoke, admin::delete_subscription,
-        admin::ledger::ledger, admin::adjust::adjust,
+        admin::ledger::ledger, admin::events::events, admin::adjust::adjust,
         usage::history, usage::remove_seat,
         credits::view, credits::gift, credits::deactivate_gift, credits::deactivate_order, credits::post,
         sandbox::pay, sandbox::clock,

@@ -11,14 +11,16 @@ pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, CreditsProof,
 
 use repeat::{Open, open_order, order_open, pointer_topic, replay, response};
 
-use super::items::{from_item, json, to_item};
-use super::model::{HoldRecord, IdempotencyRecord, OrderRecord, PaymentRecord};
-use super::orders::order_index;
+use super::lifecycle::{self, Move};
+use super::model::{HoldRecord, OrderRecord, PaymentRecord};
 use super::stock::{StockEntry, delta};
-use super::{Ctx, ServiceError, holds, keys, limits};
+use super::store::idempotency::{self, IdempotencyRecord};
+use super::store::limits;
+use super::store::orders::{self, OrderBundle};
+use super::tx::{Commit, Tx};
+use super::{Ctx, ServiceError};
 use crate::domain::{IdempotencyKey, LedgerKind, OrderId, OrderStatus, Product, ProviderKind, StockCounts, UserId};
-use crate::ports::{Change, Cond, InvoiceRequest, Write};
-use crate::services::tx::{CommitError, commit};
+use crate::ports::{InvoiceRequest, Write};
 
 /// What each of the checkout's writes is, to read a failed condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,39 +61,30 @@ pub async fn checkout(
     if let Some(proof) = &req.credits_proof {
         credits::apply(ctx, &mut order, proof).await?;
     }
-    let (mut writes, mut slots) = open_writes(ctx, &mut order, &req, key.as_ref(), &request_hash)?;
+    let mut tx = open_writes(ctx, &mut order, &req, key.as_ref(), &request_hash)?;
     if order.credits > 0 {
-        for w in super::credits::opening_writes(ctx, &order)? {
-            writes.push(w);
-            slots.push(Slot::Credits);
-        }
+        tx.extend(Slot::Credits, super::credits::opening_writes(ctx, &order)?);
     }
     let wanted = purchase.files;
-    let entries = if wanted == 0 {
-        Vec::new()
-    } else {
-        vec![StockEntry {
+    if wanted > 0 {
+        tx.stock(StockEntry {
             kind: LedgerKind::Hold,
             file: None,
             change: delta(0, i64::from(wanted), 0),
             reason: format!("checkout {}", product.id),
             reference: order.order_id.clone(),
             actor: "checkout".into(),
-        }]
-    };
-    let enough = |c: &StockCounts| {
+        });
+    }
+    tx.check(move |c: &StockCounts| {
         if c.available() < i64::from(wanted) {
             Err(ServiceError::InsufficientStock { available: c.available(), wanted })
         } else {
             Ok(())
         }
-    };
-    match commit(ctx, writes, entries, enough).await {
-        Ok(_) => {}
-        Err(CommitError::Condition(i)) => {
-            return refused(ctx, slots.get(i).copied(), &req, key.as_ref(), &request_hash).await;
-        }
-        Err(CommitError::Service(e)) => return Err(e),
+    });
+    if let Commit::Refused(slot) = tx.commit(ctx).await? {
+        return refused(ctx, slot, &req, key.as_ref(), &request_hash).await;
     }
     if order.amount_due().amount <= 0 {
         // Credits pay it all: no provider, the order is paid now.
@@ -105,35 +98,33 @@ pub async fn checkout(
 /// Why the commit was refused, as the answer the buyer gets.
 async fn refused(
     ctx: &Ctx,
-    slot: Option<Slot>,
+    slot: Slot,
     req: &CheckoutRequest,
     key: Option<&IdempotencyKey>,
     request_hash: &str,
 ) -> Result<Outcome, ServiceError> {
     let busy = || ServiceError::Conflict("an identical checkout is in progress; retry".into());
     match slot {
-        Some(Slot::Idempotency) => match key {
+        Slot::Idempotency => match key {
             Some(key) => replay(ctx, key, request_hash).await?.map(Outcome::Replayed).ok_or_else(busy),
             None => Err(busy()),
         },
-        Some(Slot::OpenPointer) => match open_order(ctx, req).await? {
+        Slot::OpenPointer => match open_order(ctx, req).await? {
             Open::Same(id) => Err(order_open(ctx, req, &id).await),
             _ => Err(busy()),
         },
-        Some(Slot::EmailLimit) => Err(ServiceError::TooMany(format!(
+        Slot::EmailLimit => Err(ServiceError::TooMany(format!(
             "{} already has {} unpaid orders from this address; pay one or wait for its hold to end",
             req.email, ctx.settings.pending_per_email
         ))),
-        Some(Slot::IpLimit) => Err(ServiceError::TooMany(format!(
+        Slot::IpLimit => Err(ServiceError::TooMany(format!(
             "this address already has {} unpaid orders; pay one or wait for its hold to end",
             ctx.settings.pending_per_ip
         ))),
-        Some(Slot::Credits) => {
+        Slot::Credits => {
             Err(ServiceError::InsufficientCredits("the credits were spent meanwhile; check out again".into()))
         }
-        Some(Slot::Record) | None => {
-            Err(ServiceError::internal(anyhow::anyhow!("checkout write failed its condition")))
-        }
+        Slot::Record => Err(ServiceError::internal(anyhow::anyhow!("checkout write failed its condition"))),
     }
 }
 
@@ -176,6 +167,10 @@ fn new_order(ctx: &Ctx, req: &CheckoutRequest, product: &Product, p: &purpose::P
         for_subscription: p.for_subscription.clone(),
         credits: 0,
         credits_minor: 0,
+        refunded_by: None,
+        refund_method: None,
+        refund_id: None,
+        credits_deactivated_by: None,
     }
 }
 
@@ -187,30 +182,27 @@ fn open_writes(
     req: &CheckoutRequest,
     key: Option<&IdempotencyKey>,
     request_hash: &str,
-) -> Result<(Vec<Write>, Vec<Slot>), ServiceError> {
+) -> Result<Tx<'static, Slot>, ServiceError> {
     let id = order.order_id.clone();
-    let mut extra: Vec<(Write, Slot)> = Vec::new();
+    let mut extra: Vec<(Slot, Write)> = Vec::new();
     if let Some(key) = key {
         let rec = IdempotencyRecord { request_hash: request_hash.to_string(), order_id: id.clone() };
-        let ttl = order.created_at.plus_days(7).secs();
-        let item = to_item(&keys::idempotency(key.as_str()), &rec, None, Some(ttl))?;
-        extra.push((Write::Put { item, cond: Some(Cond::NotExists) }, Slot::Idempotency));
+        extra.push((Slot::Idempotency, idempotency::put(key.as_str(), &rec, order.created_at)?));
     }
     if !req.new {
         let pointer = limits::open_pointer(&order.email, req.client_ip.as_deref(), &pointer_topic(req));
         order.open_pointer = Some(pointer.pk.clone());
-        let item = to_item(&pointer, &serde_json::json!({"order_id": id}), None, None)?;
-        extra.push((Write::Put { item, cond: Some(Cond::NotExists) }, Slot::OpenPointer));
+        extra.push((Slot::OpenPointer, limits::put_pointer(&pointer, &id)?));
     }
     let email = limits::email_counter(&order.email, req.client_ip.as_deref());
     order.limit_keys.push(email.pk.clone());
-    extra.push((limits::take(email, ctx.settings.pending_per_email), Slot::EmailLimit));
+    extra.push((Slot::EmailLimit, limits::take(email, ctx.settings.pending_per_email)));
     if let (Some(ip), max) = (&req.client_ip, ctx.settings.pending_per_ip)
         && max > 0
     {
         let counter = limits::ip_counter(ip);
         order.limit_keys.push(counter.pk.clone());
-        extra.push((limits::take(counter, max), Slot::IpLimit));
+        extra.push((Slot::IpLimit, limits::take(counter, max)));
     }
     let payment = PaymentRecord {
         order_id: id.clone(),
@@ -222,25 +214,16 @@ fn open_writes(
         checkout_url: None,
         pay_currency_requested: req.pay_currency.clone(),
     };
-    let hold = HoldRecord { order_id: id.clone(), count: order.files, expires_at: order.reserved_until };
-    let hold_index = (keys::HOLDS_INDEX.to_string(), keys::sort_at(hold.expires_at, &id));
-    let mut writes = vec![
-        Write::Put {
-            item: to_item(&keys::order(&id), order, Some(order_index(order)), None)?,
-            cond: Some(Cond::NotExists),
-        },
-        Write::Put { item: to_item(&keys::payment(&id), &payment, None, None)?, cond: Some(Cond::NotExists) },
-    ];
+    let mut tx = Tx::new();
+    tx.push(Slot::Record, orders::put_new(order)?).push(Slot::Record, orders::put_payment(&payment)?);
     if order.files > 0 {
-        let item = to_item(&keys::hold(&id), &hold, Some(hold_index), None)?;
-        writes.push(Write::Put { item, cond: Some(Cond::NotExists) });
+        let hold = HoldRecord { order_id: id.clone(), count: order.files, expires_at: order.reserved_until };
+        tx.push(Slot::Record, orders::put_hold(&hold)?);
     }
-    let mut slots = vec![Slot::Record; writes.len()];
-    for (w, slot) in extra {
-        writes.push(w);
-        slots.push(slot);
+    for (slot, w) in extra {
+        tx.push(slot, w);
     }
-    Ok((writes, slots))
+    Ok(tx)
 }
 
 async fn open_invoice(
@@ -263,17 +246,15 @@ async fn open_invoice(
         Ok(inv) => inv,
         Err(e) => {
             tracing::warn!(order_id = %order.order_id, error = %e, "invoice failed; releasing the hold");
-            holds::release(ctx, order, order.files, Some(OrderStatus::Failed), "no invoice", "checkout").await?;
+            let hold = (order.files > 0).then(|| HoldRecord {
+                order_id: order.order_id.clone(),
+                count: order.files,
+                expires_at: order.reserved_until,
+            });
+            let bundle = OrderBundle { order: order.clone(), payment: None, hold, intent: None };
+            lifecycle::apply(ctx, Move::new(&bundle, OrderStatus::Failed, "checkout", "no invoice")).await?;
             return Err(ServiceError::ProviderDown(e));
         }
     };
-    let changes = vec![
-        Change::Set("payment_id".into(), invoice.payment_id.clone().into()),
-        Change::Set("pay_address".into(), json(&invoice.pay_address)),
-        Change::Set("pay_amount".into(), json(&invoice.pay_amount)),
-        Change::Set("pay_currency".into(), json(&invoice.pay_currency)),
-        Change::Set("checkout_url".into(), json(&invoice.checkout_url)),
-    ];
-    let item = ctx.records.update(&keys::payment(&order.order_id), changes, Some(Cond::Exists)).await?;
-    Ok(from_item(item)?)
+    orders::record_invoice(ctx, &order.order_id, &invoice).await
 }

@@ -77,7 +77,7 @@ async fn owned(ctx: &Ctx, target: &ForSubscription) -> Result<SubscriptionRecord
         Err(ServiceError::NotFound(_)) => return Err(not_found()),
         Err(e) => return Err(e),
     };
-    if ctx.order_token_ok(&sub.order_id, &target.order_token) { Ok(sub) } else { Err(not_found()) }
+    if ctx.settings.order_tokens().verify(&sub.order_id, &target.order_token) { Ok(sub) } else { Err(not_found()) }
 }
 
 /// Add-ons are for subscriptions still running or in grace.

@@ -3,12 +3,12 @@
 
 use super::request::{CheckoutRequest, CheckoutResponse};
 use crate::domain::IdempotencyKey;
-use crate::ports::Cond;
 use crate::services::events::{self, Event};
-use crate::services::items::from_item;
-use crate::services::model::{IdempotencyRecord, OrderRecord, PaymentRecord};
+use crate::services::model::{OrderRecord, PaymentRecord};
 use crate::services::orders::{OrderBundle, load};
-use crate::services::{Ctx, ServiceError, keys, limits};
+use crate::services::store::idempotency;
+use crate::services::store::limits;
+use crate::services::{Ctx, ServiceError};
 
 /// The stored answer for a key seen before: same request -> the same order;
 /// another request -> 422.
@@ -17,8 +17,7 @@ pub(super) async fn replay(
     key: &IdempotencyKey,
     request_hash: &str,
 ) -> Result<Option<CheckoutResponse>, ServiceError> {
-    let Some(item) = ctx.records.get(&keys::idempotency(key.as_str())).await? else { return Ok(None) };
-    let rec: IdempotencyRecord = from_item(item)?;
+    let Some(rec) = idempotency::get(ctx, key.as_str()).await? else { return Ok(None) };
     if rec.request_hash != request_hash {
         return Err(ServiceError::IdempotencyMismatch);
     }
@@ -45,18 +44,15 @@ pub(super) enum Open {
 /// address, if any.
 pub(super) async fn open_order(ctx: &Ctx, req: &CheckoutRequest) -> Result<Open, ServiceError> {
     let pointer = limits::open_pointer(req.email.as_str(), req.client_ip.as_deref(), &pointer_topic(req));
-    let Some(item) = ctx.records.get(&pointer).await? else { return Ok(Open::None) };
-    let Some(order_id) = item.get("order_id").and_then(|v| v.as_str()) else { return Ok(Open::None) };
+    let Some(order_id) = limits::pointed(ctx, &pointer).await? else { return Ok(Open::None) };
+    let order_id = order_id.as_str();
     match load(ctx, order_id).await? {
         Some(b) if b.order.status.is_open() && b.order.provider == req.provider => Ok(Open::Same(order_id.into())),
         Some(b) if b.order.status.is_open() => Ok(Open::OtherProvider),
         _ => {
             // A pointer left behind: clear it (if it is still that one).
-            let mine = Cond::Eq("order_id".into(), order_id.into());
-            match ctx.records.delete(&pointer, Some(mine)).await {
-                Ok(()) | Err(crate::ports::RecordError::ConditionFailed { .. }) => Ok(Open::None),
-                Err(e) => Err(e.into()),
-            }
+            limits::clear_pointer(ctx, &pointer, order_id).await?;
+            Ok(Open::None)
         }
     }
 }
@@ -90,7 +86,7 @@ pub(super) fn response(ctx: &Ctx, order: &OrderRecord, p: &PaymentRecord) -> Res
         p.payment_id.clone().ok_or_else(|| ServiceError::internal(anyhow::anyhow!("payment without id")))?;
     Ok(CheckoutResponse {
         order_id: order.order_id.clone(),
-        order_token: ctx.order_token(&order.order_id),
+        order_token: ctx.settings.order_tokens().sign(&order.order_id),
         status: order.status,
         price: order.price.clone(),
         reserved_until: order.reserved_until.rfc3339(),

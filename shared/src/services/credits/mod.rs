@@ -14,10 +14,7 @@ mod view;
 pub use gifts::{GiftBody, GiftDeactivated, GiftReceipt, MAX_GIFT, deactivate as deactivate_gift, gift};
 pub use job::{PostReport, post_due};
 pub use ledger::Outcome;
-pub use purchases::{
-    DeactivateReport, deactivate as deactivate_order, earn_id, earn_writes, on_refund, refund_writes,
-    transact_with_earn,
-};
+pub use purchases::{DeactivateReport, deactivate as deactivate_order, earn_id, earn_writes, on_refund, refund_writes};
 pub use records::{AccountRecord, EntryRecord, TransferRecord};
 pub use spend::{account, after_payment, opening_writes, settle_order, spend_id};
 pub use view::{Audit, CreditsView, EntryView, audit, entries, view};

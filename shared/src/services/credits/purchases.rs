@@ -7,9 +7,12 @@ use serde::Serialize;
 use super::ledger::{self, Outcome};
 use super::records::TransferRecord;
 use crate::domain::{Action, Direction, EntryKind, OrderId, TransferState};
-use crate::ports::{Change, Cond, RecordError, Write};
+use crate::ports::{Cond, Write};
 use crate::services::model::OrderRecord;
-use crate::services::{Ctx, ServiceError, keys};
+use crate::services::retry::{Step, retry};
+use crate::services::store::orders;
+use crate::services::tx::{Commit, Tx};
+use crate::services::{Ctx, ServiceError};
 
 /// The earn transfer of an order (one per order, so a retry finds it).
 pub fn earn_id(order_id: &str) -> String {
@@ -19,7 +22,7 @@ pub fn earn_id(order_id: &str) -> String {
 /// The writes of the pending credit an order earns as it is fulfilled:
 /// floor(cash paid / rate), due after the hold; none when it earns nothing
 /// (credits spent on the order earn nothing). Meant for the transaction
-/// that marks the order fulfilled (see `transact_with_earn`), so the
+/// that marks the order fulfilled (the lifecycle's `Part::Earn`), so the
 /// credit is written exactly when the order is fulfilled, once.
 pub fn earn_writes(ctx: &Ctx, order: &OrderRecord) -> Result<Vec<Write>, ServiceError> {
     let rules = ctx.settings.credits;
@@ -46,24 +49,6 @@ pub fn earn_writes(ctx: &Ctx, order: &OrderRecord) -> Result<Vec<Write>, Service
     ledger::open_writes(ctx, &t, false)
 }
 
-/// Runs a fulfilment's `writes` with the order's `earn` writes appended.
-/// When only the earn's conditions fail (its transfer exists: the purchase
-/// was deactivated first), the fulfilment is written alone: deactivated
-/// purchases earn nothing, and the order must still be fulfilled. Other
-/// failures are the caller's, with their indexes unchanged.
-pub async fn transact_with_earn(ctx: &Ctx, writes: Vec<Write>, earn: Vec<Write>) -> Result<(), RecordError> {
-    if earn.is_empty() {
-        return ctx.records.transact(writes).await;
-    }
-    let first = writes.len();
-    let mut all = writes.clone();
-    all.extend(earn);
-    match ctx.records.transact(all).await {
-        Err(RecordError::ConditionFailed { index, .. }) if index >= first => ctx.records.transact(writes).await,
-        other => other,
-    }
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = OrderCreditsDeactivated)]
 pub struct DeactivateReport {
@@ -76,17 +61,14 @@ pub struct DeactivateReport {
 
 /// Marks the purchase inactive for credits: its pending credit is voided
 /// (or, if none was written yet, it can never be), a posted one reversed.
-pub async fn deactivate(ctx: &Ctx, order_id: &str, actor: &str) -> Result<DeactivateReport, ServiceError> {
-    let id = OrderId::parse(order_id).map_err(|_| ServiceError::NotFound(format!("no order {order_id}")))?;
-    let order = crate::services::orders::load(ctx, id.as_str())
-        .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("no order {order_id}")))?
-        .order;
-    let flag = vec![Change::Set("credits_deactivated_by".into(), actor.into())];
-    ctx.records.update(&keys::order(id.as_str()), flag, Some(Cond::Exists)).await?;
+pub async fn deactivate(ctx: &Ctx, id: &OrderId, actor: &str) -> Result<DeactivateReport, ServiceError> {
+    let order_id = id.as_str();
+    let order =
+        orders::get(ctx, order_id).await?.ok_or_else(|| ServiceError::NotFound(format!("no order {order_id}")))?;
+    ctx.records.transact(vec![orders::credits_deactivated(order_id, actor)]).await?;
     ctx.faults.hit("credits.after_flag")?;
-    let xid = earn_id(id.as_str());
-    for _ in 0..8 {
+    let xid = earn_id(order_id);
+    retry(format!("credits of order {order_id}"), || async {
         if let Some(outcome) = ledger::transition(ctx, &xid, Action::Deactivate, actor).await? {
             let amount = ledger::load(ctx, &xid).await?.map(|t| t.amount).unwrap_or(0);
             let credits = match outcome {
@@ -94,19 +76,20 @@ pub async fn deactivate(ctx: &Ctx, order_id: &str, actor: &str) -> Result<Deacti
                 Outcome::Wrote(_) => "reversed",
                 Outcome::Unchanged(_) => "unchanged",
             };
-            return Ok(DeactivateReport { order_id: order_id.into(), credits, amount });
+            return Ok(Step::Done(DeactivateReport { order_id: order_id.into(), credits, amount }));
         }
         // Nothing earned yet: a voided, empty transfer in its place means
         // it never will be (earning needs the id to be free).
         let put =
             Write::Put { item: ledger::transfer_item(&tombstone(ctx, &order, actor))?, cond: Some(Cond::NotExists) };
-        match ctx.records.transact(vec![put]).await {
-            Ok(()) => return Ok(DeactivateReport { order_id: order_id.into(), credits: "unchanged", amount: 0 }),
-            Err(RecordError::ConditionFailed { .. } | RecordError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ServiceError::Conflict(format!("credits of order {order_id} kept changing; try again")))
+        let mut tx = Tx::new();
+        tx.push((), put);
+        Ok(match tx.commit(ctx).await? {
+            Commit::Done => Step::Done(DeactivateReport { order_id: order_id.into(), credits: "unchanged", amount: 0 }),
+            Commit::Refused(()) => Step::Again,
+        })
+    })
+    .await
 }
 
 /// The empty, voided earn transfer that keeps an order from ever earning.
@@ -148,7 +131,11 @@ pub async fn refund_writes(ctx: &Ctx, order: &OrderRecord, actor: &str) -> Resul
 /// refund stands, and the credits job voids a pending credit of a refunded
 /// order on its own.
 pub async fn on_refund(ctx: &Ctx, order_id: &str, actor: &str) {
-    if let Err(e) = deactivate(ctx, order_id, actor).await {
+    let done = match OrderId::parse(order_id) {
+        Ok(id) => deactivate(ctx, &id, actor).await,
+        Err(e) => Err(ServiceError::internal(anyhow::anyhow!("stored order id {order_id}: {e}"))),
+    };
+    if let Err(e) = done {
         tracing::error!(order_id, error = ?e, "could not deactivate the refunded purchase's credits");
     }
 }

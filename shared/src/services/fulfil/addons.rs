@@ -6,60 +6,57 @@
 use super::FulfilOutcome;
 use crate::domain::{GRACE_MILLIS, OrderStatus};
 use crate::ports::records::GSI1SK;
-use crate::ports::{Change, Cond, RecordError, Write};
-use crate::services::events::{self, Event};
-use crate::services::items::json;
-use crate::services::model::{IntentRecord, OrderRecord, SubscriptionRecord};
-use crate::services::orders::{load, status_changes};
+use crate::ports::{Change, Cond, Write};
+use crate::services::events::Event;
+use crate::services::items::value;
+use crate::services::lifecycle::{self, Move, Moved, Part};
+use crate::services::model::{IntentRecord, SubscriptionRecord};
+use crate::services::retry::{Step, retry};
+use crate::services::store::orders::{self, Facts, OrderBundle};
 use crate::services::{Ctx, ServiceError, keys, subscriptions};
-
-const ATTEMPTS: usize = 8;
 
 /// Renewal of a live subscription, or an extension: `validity_days` more,
 /// counted from valid_until (from now if it already expired).
-pub async fn extend(ctx: &Ctx, order: &OrderRecord) -> Result<FulfilOutcome, ServiceError> {
-    for _ in 0..ATTEMPTS {
-        let Some(sub) = target(ctx, order).await? else { return stranded(ctx, order).await };
+pub async fn extend(ctx: &Ctx, b: &OrderBundle) -> Result<FulfilOutcome, ServiceError> {
+    let order = &b.order;
+    retry(format!("subscription for {}", order.order_id), || async {
+        let Some(sub) = target(ctx, b).await? else { return stranded(ctx, b).await.map(Step::Done) };
         let now = ctx.clock.now();
         let base = if now < sub.valid_until.plus_millis(GRACE_MILLIS) { sub.valid_until } else { now };
         let until = base.plus_days(i64::from(order.validity_days));
         let changes = vec![
-            Change::Set("valid_until".into(), json(&until)),
+            Change::Set("valid_until".into(), value(&until)?),
             Change::Set(GSI1SK.into(), keys::sort_at(until, &sub.subscription_id).into()),
             Change::Set("grace_noted".into(), false.into()),
         ];
-        match commit(ctx, order, &sub, changes, None).await? {
-            Some(done) => return Ok(done),
-            None => continue,
-        }
-    }
-    Err(ServiceError::Conflict(format!("subscription for {} kept changing; will retry", order.order_id)))
+        commit(ctx, b, &sub, changes, None).await
+    })
+    .await
 }
 
 /// Extra files, already claimed and moved under the buyer: add them.
-pub async fn add_files(ctx: &Ctx, order: &OrderRecord, intent: &IntentRecord) -> Result<FulfilOutcome, ServiceError> {
-    for _ in 0..ATTEMPTS {
-        let Some(sub) = target(ctx, order).await? else {
+pub async fn add_files(ctx: &Ctx, b: &OrderBundle, intent: &IntentRecord) -> Result<FulfilOutcome, ServiceError> {
+    retry(format!("subscription for {}", b.order.order_id), || async {
+        let Some(sub) = target(ctx, b).await? else {
             // Ended while the add-on was paid for: the files go back.
-            let b = load(ctx, &order.order_id).await?.ok_or_else(|| ServiceError::NotFound(order.order_id.clone()))?;
-            crate::services::refunds::return_claim(ctx, &b).await?;
-            return stranded(ctx, order).await;
+            let now = orders::load(ctx, &b.order.order_id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(b.order.order_id.clone()))?;
+            lifecycle::return_claim(ctx, &now).await?;
+            return stranded(ctx, &now).await.map(Step::Done);
         };
         let mut files = sub.files.clone();
         files.extend(intent.files.iter().filter(|f| !sub.files.contains(f)).cloned());
-        let changes = vec![Change::Set("files".into(), json(&files))];
-        let done = crate::services::items::mark_done(keys::intent(&order.order_id));
-        match commit(ctx, order, &sub, changes, Some(done)).await? {
-            Some(outcome) => return Ok(outcome),
-            None => continue,
-        }
-    }
-    Err(ServiceError::Conflict(format!("subscription for {} kept changing; will retry", order.order_id)))
+        let changes = vec![Change::Set("files".into(), value(&files)?)];
+        commit(ctx, b, &sub, changes, Some(orders::intent_done(&b.order.order_id))).await
+    })
+    .await
 }
 
 /// The live subscription the order is for, or None if it ended.
-async fn target(ctx: &Ctx, order: &OrderRecord) -> Result<Option<SubscriptionRecord>, ServiceError> {
-    let id = order
+async fn target(ctx: &Ctx, b: &OrderBundle) -> Result<Option<SubscriptionRecord>, ServiceError> {
+    let id = b
+        .order
         .for_subscription
         .as_deref()
         .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("add-on without subscription")))?;
@@ -67,62 +64,47 @@ async fn target(ctx: &Ctx, order: &OrderRecord) -> Result<Option<SubscriptionRec
     Ok(sub.ended.is_none().then_some(sub))
 }
 
-/// Writes the subscription change, marks the order fulfilled and earns its
-/// credit. `None`
-/// when the subscription moved meanwhile (read again).
+/// Writes the subscription change and marks the order fulfilled (the
+/// lifecycle adds the credit it earns). `Again` when the subscription moved
+/// meanwhile.
 async fn commit(
     ctx: &Ctx,
-    order: &OrderRecord,
+    b: &OrderBundle,
     sub: &SubscriptionRecord,
     mut changes: Vec<Change>,
     extra: Option<Write>,
-) -> Result<Option<FulfilOutcome>, ServiceError> {
+) -> Result<Step<FulfilOutcome>, ServiceError> {
+    let order = &b.order;
     changes.push(Change::Set("rev".into(), (sub.rev + 1).into()));
-    let mut order_changes = status_changes(&order.order_id, OrderStatus::Fulfilled, ctx.clock.now());
-    order_changes.push(Change::Set("subscription_id".into(), sub.subscription_id.clone().into()));
-    let paid = Cond::In("status".into(), vec![json(&OrderStatus::Paid), json(&OrderStatus::Backordered)]);
-    let mut writes = vec![
-        Write::Update { key: keys::order(&order.order_id), changes: order_changes, cond: Some(paid) },
-        Write::Update {
-            key: keys::subscription(&sub.subscription_id),
-            changes,
-            cond: Some(Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)])),
-        },
-    ];
-    writes.extend(extra);
-    // The credit is earned with the fulfilment, once.
-    let earn = crate::services::credits::earn_writes(ctx, order)?;
-    match crate::services::credits::transact_with_earn(ctx, writes, earn).await {
-        Ok(()) => {
-            tracing::info!(order_id = %order.order_id, subscription_id = %sub.subscription_id, purpose = ?order.purpose, "add-on fulfilled");
-            Ok(Some(FulfilOutcome::Fulfilled { subscription_id: sub.subscription_id.clone(), files: Vec::new() }))
-        }
-        Err(RecordError::ConditionFailed { index: 0, .. }) => Ok(Some(FulfilOutcome::AlreadyDone)),
-        Err(RecordError::ConditionFailed { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
+    let guard = Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)]);
+    let sub_write = Write::Update { key: keys::subscription(&sub.subscription_id), changes, cond: Some(guard) };
+    let mut m = Move::new(b, OrderStatus::Fulfilled, "fulfil", "add-on fulfilled").write(Part::Caller, sub_write);
+    if let Some(w) = extra {
+        m = m.write(Part::Caller, w);
     }
+    m.facts = Facts { subscription_id: Some(sub.subscription_id.clone()), ..Facts::default() };
+    Ok(match lifecycle::apply(ctx, m).await? {
+        Moved::Done(_) => {
+            tracing::info!(order_id = %order.order_id, subscription_id = %sub.subscription_id, purpose = ?order.purpose, "add-on fulfilled");
+            Step::Done(FulfilOutcome::Fulfilled { subscription_id: sub.subscription_id.clone(), files: Vec::new() })
+        }
+        Moved::Refused(Part::Order) | Moved::NotAllowed => Step::Done(FulfilOutcome::AlreadyDone),
+        Moved::Refused(_) => Step::Again,
+    })
 }
 
 /// Paid for a subscription that ended first: visible to staff and buyer as
 /// backordered, with an alert to refund or re-issue; never silently lost.
-async fn stranded(ctx: &Ctx, order: &OrderRecord) -> Result<FulfilOutcome, ServiceError> {
-    let changes = status_changes(&order.order_id, OrderStatus::Backordered, ctx.clock.now());
-    match ctx
-        .records
-        .update(&keys::order(&order.order_id), changes, Some(crate::services::orders::is_status(OrderStatus::Paid)))
-        .await
-    {
-        Ok(_) => {
-            let why = "the subscription ended before this renewal or add-on was paid; refund or re-issue";
-            let event = Event::OrderStranded {
-                order_id: order.order_id.clone(),
-                subscription_id: order.for_subscription.clone(),
-                why: why.into(),
-            };
-            events::notify(ctx, event).await;
-        }
-        Err(RecordError::ConditionFailed { .. }) => {}
-        Err(e) => return Err(e.into()),
+async fn stranded(ctx: &Ctx, b: &OrderBundle) -> Result<FulfilOutcome, ServiceError> {
+    if b.order.status == OrderStatus::Paid {
+        let why = "the subscription ended before this renewal or add-on was paid; refund or re-issue";
+        let mut m = Move::new(b, OrderStatus::Backordered, "fulfil", why);
+        m.notify = Some(Event::OrderStranded {
+            order_id: b.order.order_id.clone(),
+            subscription_id: b.order.for_subscription.clone(),
+            why: why.into(),
+        });
+        lifecycle::apply(ctx, m).await?;
     }
     Ok(FulfilOutcome::Backordered)
 }

@@ -70,20 +70,20 @@ async fn fulfil_once(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, Service
         OrderStatus::Fulfilled => return Ok(FulfilOutcome::AlreadyDone),
         OrderStatus::Paid | OrderStatus::Backordered => {}
         OrderStatus::Refunded if bundle.intent.as_ref().is_some_and(|i| !i.done) => {
-            super::refunds::return_claim(ctx, &bundle).await?;
+            super::lifecycle::return_claim(ctx, &bundle).await?;
             return Ok(FulfilOutcome::NotPaid(OrderStatus::Refunded));
         }
         other => return Ok(FulfilOutcome::NotPaid(other)),
     }
     // A renewal of a live subscription, or an extension: no files to move.
     if bundle.order.files == 0 && matches!(bundle.order.purpose, Purpose::Renew | Purpose::Extend) {
-        return addons::extend(ctx, &bundle.order).await;
+        return addons::extend(ctx, &bundle).await;
     }
     let intent = match bundle.intent.clone() {
         Some(i) => i,
         None => match claim(ctx, &bundle).await? {
             Claim::Claimed(i) => i,
-            Claim::Short => return backorder(ctx, &bundle.order).await,
+            Claim::Short => return backorder(ctx, &bundle).await,
             Claim::Raced => return Box::pin(fulfil_once(ctx, order_id)).await,
         },
     };
@@ -97,8 +97,8 @@ async fn fulfil_once(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, Service
     }
     ctx.faults.hit("fulfil.after_move")?;
     let outcome = match bundle.order.purpose {
-        Purpose::ExtraFiles => addons::add_files(ctx, &bundle.order, &intent).await?,
-        _ => finish(ctx, &bundle.order, &intent).await?,
+        Purpose::ExtraFiles => addons::add_files(ctx, &bundle, &intent).await?,
+        _ => finish(ctx, &bundle, &intent).await?,
     };
     // Someone else finished or handed back the claim: our moves may have
     // landed after the files went back.

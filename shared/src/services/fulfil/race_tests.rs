@@ -75,7 +75,7 @@ async fn a_stalled_duplicate_run_does_not_move_a_refunded_file_back_to_the_buyer
     files.paused.notified().await;
     // Run two (a redelivery) fulfils it; then the order is refunded.
     assert!(matches!(fulfil(&ctx, &id).await.unwrap(), FulfilOutcome::Fulfilled { .. }));
-    refunds::refund_order(&ctx, &id, "staff").await.unwrap();
+    refunds::refund_order(&ctx, &crate::domain::OrderId::parse(&id).unwrap(), "staff").await.unwrap();
     // Run one wakes up and makes its move, late.
     files.release.notify_one();
     let late = stalled.await.unwrap().unwrap();

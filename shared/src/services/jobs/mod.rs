@@ -7,11 +7,9 @@ use serde::{Deserialize, Serialize};
 
 pub use steps::{StepOutcome, StepReport, Steps};
 
-use super::items::from_item;
-use super::model::OrderRecord;
-use super::{Ctx, ServiceError, keys};
-use crate::domain::OrderStatus;
-use crate::ports::{Index, Query, SkRange};
+use super::store::orders;
+use super::{Ctx, ServiceError};
+use crate::domain::{OrderStatus, Timestamp};
 
 /// A job on the fulfilment queue: hand out an order's files, take a
 /// subscription's back, or take back some of its files (a refunded add-on).
@@ -44,7 +42,7 @@ async fn send(ctx: &Ctx, job: &Job) -> Result<(), ServiceError> {
 /// and still not fulfilled. Returns how many were queued.
 pub async fn requeue_paid(ctx: &Ctx) -> Result<u64, ServiceError> {
     let cutoff = ctx.clock.now().plus_millis(-ctx.settings.requeue_after_millis);
-    queue_orders(ctx, OrderStatus::Paid, Some(keys::sort_at(cutoff, "~"))).await
+    queue_orders(ctx, OrderStatus::Paid, Some(cutoff)).await
 }
 
 /// Queues every backordered order, oldest first, to try stock again.
@@ -52,26 +50,14 @@ pub async fn queue_backorders(ctx: &Ctx) -> Result<u64, ServiceError> {
     queue_orders(ctx, OrderStatus::Backordered, None).await
 }
 
-async fn queue_orders(ctx: &Ctx, status: OrderStatus, upto: Option<String>) -> Result<u64, ServiceError> {
-    let range = match upto {
-        Some(u) => keys::up_to(u),
-        None => SkRange::All,
-    };
+async fn queue_orders(ctx: &Ctx, status: OrderStatus, upto: Option<Timestamp>) -> Result<u64, ServiceError> {
     let mut queued = 0;
-    let mut cursor = None;
-    loop {
-        let q = Query::new(Index::Gsi1, keys::orders_by_status(status)).sk(range.clone()).limit(100).after(cursor);
-        let page = ctx.records.query(q).await?;
-        for item in page.items {
-            let order: OrderRecord = from_item(item)?;
-            if order.status == status {
-                enqueue(ctx, &order.order_id).await?;
-                queued += 1;
-            }
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(queued),
+    let mut pages = orders::with_status(ctx, status, upto, 100);
+    while let Some(page) = pages.next().await? {
+        for order in page.into_iter().filter(|o| o.status == status) {
+            enqueue(ctx, &order.order_id).await?;
+            queued += 1;
         }
     }
+    Ok(queued)
 }

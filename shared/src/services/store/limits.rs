@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::model::OrderRecord;
+use super::orders::OrderRecord;
 use crate::ports::{Change, Cond, Key, Write};
 
 /// The counter for one email from one client address (the email alone when
@@ -61,4 +61,33 @@ pub fn give_back(order: &OrderRecord) -> Vec<Write> {
         });
     }
     writes
+}
+
+/// The open-order pointer of a new order (fails its condition if another
+/// order holds it).
+pub fn put_pointer(pointer: &Key, order_id: &str) -> Result<Write, crate::services::ServiceError> {
+    let item = crate::services::items::to_item(pointer, &serde_json::json!({"order_id": order_id}), None, None)?;
+    Ok(Write::Put { item, cond: Some(Cond::NotExists) })
+}
+
+/// The order a pointer points at, if any.
+pub async fn pointed(
+    ctx: &crate::services::Ctx,
+    pointer: &Key,
+) -> Result<Option<String>, crate::services::ServiceError> {
+    let Some(item) = ctx.records.get(pointer).await? else { return Ok(None) };
+    Ok(item.get("order_id").and_then(|v| v.as_str()).map(str::to_string))
+}
+
+/// Clears a pointer left behind by `order_id` (if it still points there).
+pub async fn clear_pointer(
+    ctx: &crate::services::Ctx,
+    pointer: &Key,
+    order_id: &str,
+) -> Result<(), crate::services::ServiceError> {
+    let mine = Cond::Eq("order_id".into(), order_id.into());
+    match ctx.records.delete(pointer, Some(mine)).await {
+        Ok(()) | Err(crate::ports::RecordError::ConditionFailed { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -1,0 +1,209 @@
+//! What Stockroom tells the world: one typed event per thing that happened,
+//! each with its own data shape. A leaf: every use case may emit, none is
+//! called from here.
+
+pub mod log;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::store::outbox::{self, EventItem};
+use super::{Ctx, ServiceError};
+use crate::domain::{EndReason, Location};
+use crate::ports::{RecordError, Write};
+
+/// An event and its data. Serialised as `{"type": ..., "data": {...}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Event {
+    /// More money arrived than the order costs.
+    #[serde(rename = "order.overpaid")]
+    OrderOverpaid { order_id: String, excess: String, received: Option<String> },
+    /// A repeated checkout asked for an open order: its link goes to the owner.
+    #[serde(rename = "order.link_requested")]
+    OrderLinkRequested { order_id: String, email: String },
+    /// The whole price arrived.
+    #[serde(rename = "order.paid")]
+    OrderPaid { order_id: String, email: String, product_id: String, amount: i64, currency: String },
+    /// Part of the price arrived; the rest is missing until the hold ends.
+    #[serde(rename = "order.partially_paid")]
+    OrderPartiallyPaid { order_id: String, email: String, missing: Option<String>, reserved_until: String },
+    #[serde(rename = "order.fulfilled")]
+    OrderFulfilled { order_id: String, email: String, product_id: String, subscription_id: Option<String> },
+    /// Paid, but no stock: filled when stock returns.
+    #[serde(rename = "order.backordered")]
+    OrderBackordered { order_id: String, files: u32, product_id: String, email: String },
+    #[serde(rename = "order.refunded")]
+    OrderRefunded { order_id: String, email: String, method: Option<String> },
+    /// Not paid in time: its hold went back.
+    #[serde(rename = "order.expired")]
+    OrderExpired { order_id: String, email: String },
+    /// The provider said the payment failed (or no invoice could be made).
+    #[serde(rename = "order.failed")]
+    OrderFailed { order_id: String, email: String },
+    /// A renewal or add-on paid for a subscription that ended first.
+    #[serde(rename = "order.stranded")]
+    OrderStranded { order_id: String, subscription_id: Option<String>, why: String },
+    #[serde(rename = "subscription.activated")]
+    SubscriptionActivated {
+        subscription_id: String,
+        order_id: String,
+        user_id: String,
+        files: Vec<String>,
+        interval_seconds: u32,
+        valid_until: String,
+    },
+    #[serde(rename = "subscription.grace")]
+    SubscriptionGrace { subscription_id: String, email: String, valid_until: String, files_return_at: String },
+    #[serde(rename = "subscription.ended")]
+    SubscriptionEnded {
+        subscription_id: String,
+        order_id: String,
+        reason: EndReason,
+        files: Vec<String>,
+        note: Option<String>,
+    },
+    /// Staff banned a file in use and gave the subscription another.
+    #[serde(rename = "subscription.file_replaced")]
+    FileReplaced {
+        subscription_id: String,
+        order_id: String,
+        user_id: String,
+        email: String,
+        file: String,
+        replacement: String,
+        reason: String,
+    },
+    /// Staff banned a file in use with no replacement in stock.
+    #[serde(rename = "subscription.file_flagged")]
+    FileFlagged {
+        subscription_id: String,
+        order_id: String,
+        user_id: String,
+        email: String,
+        file: String,
+        reason: String,
+    },
+    #[serde(rename = "stock.low")]
+    StockLow { product_id: String, available: i64, threshold: i64 },
+    /// A file a record placed with a buyer was found elsewhere.
+    #[serde(rename = "stock.ghost")]
+    StockGhost { file: String, user_id: Option<String>, order_id: Option<String>, now_at: String },
+    /// A file with a record and no copy anywhere.
+    #[serde(rename = "stock.lost")]
+    StockLost { file: String, location: Location, user_id: Option<String>, order_id: Option<String> },
+}
+
+impl Event {
+    /// The version of every type's `data` shape (fields are only added).
+    pub const VERSION: u32 = 1;
+
+    /// The event's type, as sent.
+    pub fn kind(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(v) => v["type"].as_str().unwrap_or_default().to_string(),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+/// An event as it leaves Stockroom (merchant webhooks, mail, the event
+/// log): `{id, type, timestamp, data}`. The id is the event's own, the same
+/// on every delivery attempt.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Envelope {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the change happened (RFC 3339).
+    pub timestamp: String,
+    pub data: Value,
+}
+
+/// The outbox write of `event`, for the transaction of the change that
+/// causes it: committed with it or not at all, once however often the
+/// change is attempted (the change's own conditions guard it).
+pub fn record(ctx: &Ctx, event: &Event) -> Result<Write, ServiceError> {
+    let now = ctx.clock.now();
+    let v = serde_json::to_value(event).map_err(ServiceError::internal)?;
+    let item =
+        EventItem { id: outbox::new_id(now), kind: event.kind(), at: now, data: v["data"].clone(), v: Event::VERSION };
+    outbox::put(&item)
+}
+
+impl From<EventItem> for Envelope {
+    fn from(e: EventItem) -> Self {
+        Envelope { id: e.id, kind: e.kind, timestamp: e.at.rfc3339(), data: e.data }
+    }
+}
+
+/// Hands on every event in the outbox at least `older_than_millis` old,
+/// oldest first: to the events
+/// queue (the bot engine and other consumers), then out of the outbox.
+/// At least once: a crash before the last step hands it on again.
+/// Returns how many went.
+pub async fn dispatch_pending(ctx: &Ctx, older_than_millis: i64) -> Result<u64, ServiceError> {
+    let upto = ctx.clock.now().plus_millis(-older_than_millis);
+    let mut n = 0;
+    // Dispatching takes events out of the index: read from its start again.
+    loop {
+        let Some(page) = outbox::pending(ctx, 100).next().await? else { return Ok(n) };
+        let due: Vec<EventItem> = page.into_iter().take_while(|e| e.at <= upto).collect();
+        if due.is_empty() {
+            return Ok(n);
+        }
+        for item in due {
+            dispatch(ctx, item.into()).await?;
+            n += 1;
+        }
+    }
+}
+
+/// How long an event may wait in the outbox before the schedule's safety
+/// net hands it on (the dispatcher normally does within a second).
+pub const STALE_MILLIS: i64 = 60_000;
+
+/// Hands one event on, then takes it out of the outbox.
+pub async fn dispatch(ctx: &Ctx, env: Envelope) -> Result<(), ServiceError> {
+    let mut body = serde_json::json!({"type": env.kind, "at": env.timestamp, "data": env.data});
+    body["id"] = env.id.clone().into();
+    ctx.events.send(body.to_string()).await?;
+    if let Some(w) = outbox::dispatched(&env.id) {
+        match ctx.records.transact(vec![w]).await {
+            // Already gone (its TTL, or a second dispatcher): nothing to undo.
+            Ok(()) | Err(RecordError::ConditionFailed { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Records an event on its own, after the change that caused it committed
+/// (for changes not yet writing their events in their own transaction): a
+/// failed write is logged, never fails the business step.
+pub async fn notify(ctx: &Ctx, event: Event) {
+    let written = match record(ctx, &event) {
+        Ok(w) => ctx.records.transact(vec![w]).await.map_err(ServiceError::from),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
+        tracing::error!(kind = %event.kind(), error = ?e, "could not record event");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_keep_their_wire_shape() {
+        let e = Event::StockLow { product_id: "bronze".into(), available: 1, threshold: 2 };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "stock.low", "data": {"product_id": "bronze", "available": 1, "threshold": 2}})
+        );
+        assert_eq!(e.kind(), "stock.low");
+        assert_eq!(serde_json::from_value::<Event>(v).unwrap(), e);
+    }
+}

@@ -1,0 +1,77 @@
+//! What follows a committed move, in one table (its events were recorded
+//! with it). Each effect is safe to
+//! repeat and has a safety net if it is lost: the credits job settles a
+//! spend, the paid-order sweep queues fulfilment again, reconcile and the
+//! usage jobs finish a return of files.
+
+use super::super::revoke::RevokeOutcome;
+use super::super::store::orders::OrderBundle;
+use super::super::{Ctx, ServiceError, credits, jobs};
+use super::{FilesBack, Move, Returning};
+use crate::domain::OrderStatus;
+
+pub(super) async fn after(
+    ctx: &Ctx,
+    m: &Move<'_>,
+    returning: Option<&Returning>,
+) -> Result<Option<RevokeOutcome>, ServiceError> {
+    let order = &m.bundle.order;
+    let id = order.order_id.as_str();
+    if let Some(excess) = &m.facts.overpaid {
+        tracing::warn!(order_id = id, %excess, "overpaid");
+    }
+    let mut revoke = None;
+    match m.to {
+        OrderStatus::Paid => {
+            if order.credits > 0 {
+                credits::after_payment(ctx, id, m.actor).await;
+            }
+            // If this send is lost, the paid-order sweep queues it again.
+            let sent = match ctx.faults.hit("webhook.enqueue") {
+                Ok(()) => jobs::enqueue(ctx, id).await,
+                Err(lost) => Err(lost),
+            };
+            if let Err(e) = sent {
+                tracing::error!(order_id = id, error = %e, "could not queue fulfilment; the sweep will");
+            }
+        }
+        OrderStatus::Expired | OrderStatus::Failed => {
+            if order.credits > 0 {
+                // The order will not be paid: its pending spend is voided.
+                credits::after_payment(ctx, id, m.actor).await;
+            }
+            if m.close_invoice {
+                close_invoice(ctx, m.bundle).await;
+            }
+        }
+        OrderStatus::Refunded => {
+            ctx.faults.hit("refund.after_commit")?;
+            credits::on_refund(ctx, id, m.actor).await;
+            ctx.faults.hit("refund.after_credits")?;
+            match (returning, m.files_back) {
+                (Some(r), FilesBack::Now) => revoke = Some(r.move_back(ctx).await?),
+                // Reconcile (a revoke intent) or the usage jobs (a seat
+                // removal) finish it if this message is lost.
+                (Some(r), FilesBack::Queued) => {
+                    if let Err(e) = r.enqueue(ctx).await {
+                        tracing::error!(order_id = id, error = %e, "could not queue the files' return; the jobs will finish it");
+                    }
+                }
+                (None, _) => {}
+            }
+        }
+        _ => {}
+    }
+    Ok(revoke)
+}
+
+/// Our hold ended before the provider's invoice did: close the invoice so the
+/// buyer cannot pay for stock we no longer hold. Best effort: if the provider
+/// is down, a payment that still lands is handled like any late payment
+/// (fulfilled from free stock or backordered, never lost).
+pub(crate) async fn close_invoice(ctx: &Ctx, b: &OrderBundle) {
+    let Some(payment_id) = b.payment.as_ref().and_then(|p| p.payment_id.as_deref()) else { return };
+    if let Err(e) = ctx.gateway.cancel(b.order.provider, payment_id).await {
+        tracing::warn!(order_id = %b.order.order_id, error = %e, "could not close the invoice of a lapsed hold");
+    }
+}

@@ -1,0 +1,157 @@
+//! What a refund takes back, in the refund's own commit: exactly what the
+//! order bought. The order that created a subscription ends it (revoke
+//! intent); an add-on takes back only its files; a renewal or extension only
+//! its days. An unfulfilled order hands back its half-done claim. The files
+//! then move through `revoke::finish` or `seats::finish_all`.
+
+use super::super::model::{OrderRecord, Purpose, RevokeIntent, SubscriptionRecord};
+use super::super::store::orders::{self, OrderBundle};
+use super::super::tx::Tx;
+use super::super::{Ctx, ServiceError, items, keys, revoke, seats};
+use super::Part;
+use crate::domain::{EndReason, LedgerKind, SubscriptionId};
+use crate::ports::records::GSI1SK;
+use crate::ports::{Change, Cond, RecordError, Write};
+
+/// Files that go back after a refund's commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Returning {
+    /// The whole subscription ended: `revoke::finish` moves its files.
+    Ended(String),
+    /// Only an add-on's files leave the subscription: `seats::finish_all`.
+    Files { subscription_id: String, files: Vec<String> },
+}
+
+impl Returning {
+    /// Moves the files back and books them (idempotent).
+    pub async fn move_back(&self, ctx: &Ctx) -> Result<revoke::RevokeOutcome, ServiceError> {
+        match self {
+            Returning::Ended(sid) => revoke::finish(ctx, sid).await,
+            Returning::Files { subscription_id, files } => {
+                seats::finish_all(ctx, subscription_id, files).await?;
+                Ok(revoke::RevokeOutcome::Revoked { files: files.clone() })
+            }
+        }
+    }
+
+    /// Queues the move for the fulfilment worker.
+    pub async fn enqueue(&self, ctx: &Ctx) -> Result<(), ServiceError> {
+        match self {
+            Returning::Ended(sid) => super::super::jobs::enqueue_revoke(ctx, sid).await,
+            Returning::Files { subscription_id, files } => {
+                super::super::jobs::enqueue_take_back(ctx, subscription_id, files).await
+            }
+        }
+    }
+}
+
+/// Adds to `tx` what the refund of `b` takes back; returns the files that
+/// then go back, if any.
+pub(super) async fn take_back_writes(
+    ctx: &Ctx,
+    b: &OrderBundle,
+    tx: &mut Tx<'_, Part>,
+    actor: &str,
+) -> Result<Option<Returning>, ServiceError> {
+    let order = &b.order;
+    if let Some(sid) = &order.subscription_id {
+        let Some(item) = ctx.records.get(&keys::subscription(sid)).await? else { return Ok(None) };
+        let sub: SubscriptionRecord = items::from_item(item)?;
+        if sub.ended.is_some() {
+            return Ok(None);
+        }
+        let (writes, returning) = from_subscription(ctx, b, &sub, actor)?;
+        tx.extend(Part::Implied, writes);
+        return Ok(returning);
+    }
+    if b.intent.as_ref().is_some_and(|i| !i.done) {
+        // Claimed but not yet handed over: give the claim back.
+        tx.extend(Part::Implied, claim_back(ctx, b, actor)?);
+        return Ok(Some(Returning::Ended(SubscriptionId::for_order(&order.order_id).into())));
+    }
+    Ok(None)
+}
+
+/// What a refund takes back from the live subscription its order was
+/// fulfilled into: all of it only for the order that created it.
+fn from_subscription(
+    ctx: &Ctx,
+    b: &OrderBundle,
+    sub: &SubscriptionRecord,
+    actor: &str,
+) -> Result<(Vec<Write>, Option<Returning>), ServiceError> {
+    let order = &b.order;
+    let sid = sub.subscription_id.clone();
+    let created_it = sub.order_id == order.order_id;
+    match order.purpose {
+        Purpose::ExtraFiles if !created_it => {
+            // Its files, as its claim named them, that the subscription still has.
+            let bought = b.intent.as_ref().map(|i| i.files.as_slice()).unwrap_or_default();
+            let files: Vec<String> = bought.iter().filter(|f| sub.files.contains(f)).cloned().collect();
+            if files.is_empty() {
+                return Ok((Vec::new(), None));
+            }
+            let reason = format!("add-on {} refunded", order.order_id);
+            let writes = seats::take_back_writes(ctx, sub, &files, (LedgerKind::Refund, &reason), actor)?;
+            Ok((writes, Some(Returning::Files { subscription_id: sid, files })))
+        }
+        Purpose::Renew | Purpose::Extend if !created_it => Ok((vec![take_back_days(ctx, order, sub)?], None)),
+        // The order that created it (a renewal after expiry starts its own).
+        _ => Ok((revoke::begin(ctx, sub, EndReason::Refunded, actor)?, Some(Returning::Ended(sid)))),
+    }
+}
+
+/// A refunded renewal or extension takes back its days: never below now
+/// (time already used stays used) and never later than it is, so a
+/// subscription that still has time paid by other orders keeps it.
+fn take_back_days(ctx: &Ctx, order: &OrderRecord, sub: &SubscriptionRecord) -> Result<Write, ServiceError> {
+    let now = ctx.clock.now();
+    let back = sub.valid_until.plus_days(-i64::from(order.validity_days));
+    let until = back.max(now).min(sub.valid_until);
+    Ok(Write::Update {
+        key: keys::subscription(&sub.subscription_id),
+        changes: vec![
+            Change::Set("valid_until".into(), items::value(&until)?),
+            Change::Set(GSI1SK.into(), keys::sort_at(until, &sub.subscription_id).into()),
+            Change::Set("rev".into(), (sub.rev + 1).into()),
+        ],
+        cond: Some(Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)])),
+    })
+}
+
+/// The writes that turn a refunded order's unfinished claim into a revoke
+/// intent (files back to stock), keyed as its subscription would have been.
+fn claim_back(ctx: &Ctx, b: &OrderBundle, actor: &str) -> Result<Vec<Write>, ServiceError> {
+    let order = &b.order;
+    let Some(intent) = b.intent.as_ref() else { return Ok(Vec::new()) };
+    let sub_id: String = SubscriptionId::for_order(&order.order_id).into();
+    let back = RevokeIntent {
+        subscription_id: sub_id.clone(),
+        order_id: order.order_id.clone(),
+        user_id: intent.user_id.clone(),
+        files: intent.files.clone(),
+        reason: EndReason::Refunded,
+        actor: actor.to_string(),
+        created_at: ctx.clock.now(),
+        done: false,
+        note: None,
+    };
+    let gsi = (keys::INTENTS_INDEX.to_string(), keys::sort_at(back.created_at, &sub_id));
+    Ok(vec![
+        Write::Put {
+            item: items::to_item(&keys::revoke_intent(&sub_id), &back, Some(gsi), None)?,
+            cond: Some(Cond::NotExists),
+        },
+        orders::intent_done(&order.order_id),
+    ])
+}
+
+/// Fulfilment found its order refunded after it had claimed files: hand
+/// them back (whoever converts the claim first wins; the other finds it done).
+pub async fn return_claim(ctx: &Ctx, b: &OrderBundle) -> Result<(), ServiceError> {
+    match ctx.records.transact(claim_back(ctx, b, "fulfil")?).await {
+        Ok(()) | Err(RecordError::ConditionFailed { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    revoke::finish(ctx, SubscriptionId::for_order(&b.order.order_id).as_str()).await.map(|_| ())
+}
