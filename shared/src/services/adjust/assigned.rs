@@ -5,14 +5,13 @@
 //! it comes back, see `revoke::destination`), and the owner is told.
 
 use super::super::events::{self, Event};
-use super::super::items::from_item;
-use super::super::model::OrderRecord;
 use super::super::stock::{StockEntry, add};
 use super::super::store::Guard;
 use super::super::store::files::{self, FileRecord};
+use super::super::store::orders;
 use super::super::store::subscriptions::{self as subs, SubscriptionRecord};
 use super::super::tx::{Commit, Tx};
-use super::super::{Ctx, ServiceError, keys};
+use super::super::{Ctx, ServiceError};
 use super::intent::{AdjustIntent, finish, pending};
 use super::{Action, FileResult, Outcome, at, keeps_holds};
 use crate::domain::Location;
@@ -75,8 +74,7 @@ pub(super) async fn ban(
 /// The live subscription that lists the file.
 async fn owner(ctx: &Ctx, rec: &FileRecord) -> Result<Option<SubscriptionRecord>, ServiceError> {
     let Some(order_id) = &rec.order_id else { return Ok(None) };
-    let Some(item) = ctx.records.get(&keys::order(order_id)).await? else { return Ok(None) };
-    let order: OrderRecord = from_item(item)?;
+    let Some(order) = orders::get(ctx, order_id).await? else { return Ok(None) };
     // Add-on files belong to the subscription the add-on was for.
     let sub_id = order.for_subscription.unwrap_or_else(|| format!("S{order_id}"));
     let Some(sub) = subs::get(ctx, &sub_id).await? else { return Ok(None) };

@@ -6,14 +6,13 @@ use std::sync::Mutex;
 
 use crate::domain::{LedgerKind, Location, OrderStatus, StockCounts, Timestamp};
 use crate::ports::{Cond, Write};
-use crate::services::items::{to_item, value};
 use crate::services::model::{IntentRecord, OrderRecord};
 use crate::services::orders::OrderBundle;
 use crate::services::retry::{Step, retry};
 use crate::services::stock::{StockEntry, delta};
-use crate::services::store::files;
+use crate::services::store::{files, orders};
 use crate::services::tx::{Commit, Tx};
-use crate::services::{Ctx, ServiceError, keys};
+use crate::services::{Ctx, ServiceError};
 
 pub(super) enum Claim {
     Claimed(IntentRecord),
@@ -113,18 +112,12 @@ fn claim_tx<'a>(
     now: Timestamp,
 ) -> Result<Tx<'a, Part>, ServiceError> {
     let id = &order.order_id;
-    let gsi = (keys::INTENTS_INDEX.to_string(), keys::sort_at(now, id));
     let mut tx = Tx::new();
-    tx.push(
-        Part::Intent,
-        Write::Put { item: to_item(&keys::intent(id), intent, Some(gsi), None)?, cond: Some(Cond::NotExists) },
-    );
-    // The order's own record is the lead's store (store/orders): this guard
-    // moves there with it.
-    let paid = vec![value(&OrderStatus::Paid)?, value(&OrderStatus::Backordered)?];
-    tx.push(Part::Order, Write::Check { key: keys::order(id), cond: Cond::In("status".into(), paid) });
+    tx.push(Part::Intent, orders::put_intent(intent)?);
+    let paid = Cond::Or(vec![orders::is_status(OrderStatus::Paid), orders::is_status(OrderStatus::Backordered)]);
+    tx.push(Part::Order, Write::Check { key: orders::key(id), cond: paid });
     if use_hold {
-        tx.push(Part::Hold, Write::Delete { key: keys::hold(id), cond: Some(Cond::Exists) });
+        tx.push(Part::Hold, orders::delete_hold(id));
     }
     for (n, f) in intent.files.iter().enumerate() {
         tx.push(Part::File(n), files::assign(f, &order.user_id, id, now)?);

@@ -2,12 +2,11 @@
 //! credit accounts against their entries; paid orders against what came of
 //! them.
 
-use super::super::items::from_item;
-use super::super::model::{HoldRecord, OrderRecord};
-use super::super::store::Pages;
 use super::super::store::credits::accounts;
+use super::super::store::orders::HoldRecord;
 use super::super::store::stock::CountsRecord;
 use super::super::store::subscriptions::{self as subs, SubscriptionRecord};
+use super::super::store::{Pages, orders};
 use super::super::{Ctx, ServiceError, credits, keys};
 use super::files::Seen;
 use super::{Invariant, InvariantReport, PAGE, show};
@@ -60,19 +59,15 @@ pub(super) async fn credits(ctx: &Ctx, report: &mut InvariantReport) -> Result<(
 /// fulfilled order names a subscription that exists.
 pub(super) async fn orders(ctx: &Ctx, report: &mut InvariantReport) -> Result<(), ServiceError> {
     let cutoff = ctx.clock.now().plus_millis(-ctx.settings.requeue_after_millis);
-    let q = Query::new(Index::Gsi1, keys::orders_by_status(OrderStatus::Paid))
-        .sk(keys::up_to(keys::sort_at(cutoff, "~")))
-        .limit(PAGE);
     let mut found = Vec::new();
-    let mut paid: Pages<OrderRecord> = Pages::new(ctx, q);
+    let mut paid = orders::with_status(ctx, OrderStatus::Paid, Some(cutoff), PAGE);
     while let Some(page) = paid.next().await? {
         for o in page.into_iter().filter(|o| o.status == OrderStatus::Paid) {
             found.push(format!("order {} paid at {} and still not fulfilled", o.order_id, o.updated_at.rfc3339()));
         }
     }
     let mut fulfilled = Vec::new();
-    let q = Query::new(Index::Gsi1, keys::orders_by_status(OrderStatus::Fulfilled)).limit(PAGE);
-    let mut done: Pages<OrderRecord> = Pages::new(ctx, q);
+    let mut done = orders::with_status(ctx, OrderStatus::Fulfilled, None, PAGE);
     while let Some(page) = done.next().await? {
         for o in page.into_iter().filter(|o| o.status == OrderStatus::Fulfilled) {
             fulfilled.push((o.order_id, o.subscription_id));
@@ -107,10 +102,7 @@ async fn refund_overreach(ctx: &Ctx, sub: &SubscriptionRecord) -> Result<Option<
     if sub.ended != Some(EndReason::Refunded) {
         return Ok(None);
     }
-    let status = match ctx.records.get(&keys::order(&sub.order_id)).await? {
-        Some(item) => Some(from_item::<OrderRecord>(item)?.status),
-        None => None,
-    };
+    let status = orders::get(ctx, &sub.order_id).await?.map(|o| o.status);
     Ok((status != Some(OrderStatus::Refunded)).then(|| {
         format!(
             "subscription {} ended by a refund, but the order that created it ({}) is {status:?}",

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::super::fulfil::{self, FulfilOutcome};
 use super::super::store::files::FileRecord;
-use super::super::store::{Pages, revokes};
+use super::super::store::{Pages, orders, revokes};
 use super::super::{Ctx, ServiceError, adjust, keys, revoke};
 use super::Run;
 use crate::ports::{Index, Item, Query, SkRange};
@@ -111,7 +111,7 @@ pub(super) async fn owned(ctx: &Ctx, rec: &FileRecord) -> Result<bool, ServiceEr
     }
     if let Some(order_id) = &rec.order_id {
         // Fulfilment derives the subscription id from the order id.
-        for key in [keys::intent(order_id), revokes::key(&format!("S{order_id}"))] {
+        for key in [orders::intent_key(order_id), revokes::key(&format!("S{order_id}"))] {
             // Stored items carry their key, so `parse` tells the kinds apart.
             if let Some(item) = ctx.records.get(&key).await?
                 && parse(&item).is_some()
