@@ -6,31 +6,14 @@
 
 use std::collections::HashSet;
 
-use serde::{Deserialize, Serialize};
-
 use super::events::{self, Event};
-use super::items::{from_item, to_item};
+use super::store::{self, alerts};
 use super::{Ctx, ServiceError, catalog, stock};
-use crate::domain::Timestamp;
-use crate::ports::{Cond, Index, Key, Query, RecordError};
+
+pub use alerts::LowStockAlert;
 
 /// Purchases of a product that available stock should cover.
 pub const DEFAULT_LOW_STOCK_PURCHASES: u32 = 2;
-
-const ALERTS_PK: &str = "ALERT#LOW_STOCK";
-
-fn alert_key(product_id: &str) -> Key {
-    Key::new(ALERTS_PK, format!("PRODUCT#{product_id}"))
-}
-
-/// A dip that was announced.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct LowStockAlert {
-    pub product_id: String,
-    pub threshold: i64,
-    pub available: i64,
-    pub at: Timestamp,
-}
 
 /// Below this, `files` per purchase are short for `purchases` purchases.
 pub fn threshold(files: u32, purchases: u32) -> i64 {
@@ -51,10 +34,8 @@ pub async fn check_low_stock(ctx: &Ctx, purchases: u32) -> Result<u64, ServiceEr
             sent += u64::from(raise(ctx, &product.id, limit, available).await?);
         } else if !low && known {
             // Recovered: the next dip is a new one.
-            match ctx.records.delete(&alert_key(&product.id), Some(Cond::Exists)).await {
-                Ok(()) | Err(RecordError::ConditionFailed { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
+            // Refused when another check cleared it first.
+            store::apply(ctx, alerts::clear(&product.id)).await?;
         }
     }
     Ok(sent)
@@ -62,28 +43,14 @@ pub async fn check_low_stock(ctx: &Ctx, purchases: u32) -> Result<u64, ServiceEr
 
 /// Products with an alert standing.
 async fn alerted(ctx: &Ctx) -> Result<HashSet<String>, ServiceError> {
-    let mut out = HashSet::new();
-    let mut cursor = None;
-    loop {
-        let page = ctx.records.query(Query::new(Index::Table, ALERTS_PK).limit(100).after(cursor)).await?;
-        for item in page.items {
-            out.insert(from_item::<LowStockAlert>(item)?.product_id);
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    Ok(alerts::all(ctx).all().await?.into_iter().map(|a| a.product_id).collect())
 }
 
 /// Remembers the dip first, so two checks at once send one event.
 async fn raise(ctx: &Ctx, product_id: &str, threshold: i64, available: i64) -> Result<bool, ServiceError> {
     let alert = LowStockAlert { product_id: product_id.to_string(), threshold, available, at: ctx.clock.now() };
-    let item = to_item(&alert_key(product_id), &alert, None, None)?;
-    match ctx.records.put(item, Some(Cond::NotExists)).await {
-        Ok(()) => {}
-        Err(RecordError::ConditionFailed { .. }) => return Ok(false),
-        Err(e) => return Err(e.into()),
+    if !store::apply(ctx, alerts::raise(&alert)?).await? {
+        return Ok(false);
     }
     tracing::warn!(product_id, available, threshold, "stock low");
     events::notify(ctx, Event::StockLow { product_id: product_id.to_string(), available, threshold }).await;

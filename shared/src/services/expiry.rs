@@ -6,12 +6,11 @@
 use serde::Serialize;
 
 use super::events::{self, Event};
-use super::items::from_item;
-use super::model::SubscriptionRecord;
 use super::revoke::{self, RevokeOutcome};
-use super::{Ctx, ServiceError, keys};
+use super::store::subscriptions::{self as subs, SubscriptionRecord};
+use super::store::{self};
+use super::{Ctx, ServiceError};
 use crate::domain::{EndReason, GRACE_MILLIS, Timestamp};
-use crate::ports::{Change, Cond, Index, Query, RecordError};
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct ExpiryReport {
@@ -25,13 +24,9 @@ pub struct ExpiryReport {
 pub async fn run(ctx: &Ctx) -> Result<ExpiryReport, ServiceError> {
     let now = ctx.clock.now();
     let mut report = ExpiryReport::default();
-    let mut cursor = None;
-    loop {
-        let q =
-            Query::new(Index::Gsi1, keys::SUBS_INDEX).sk(keys::up_to(keys::sort_at(now, "~"))).limit(100).after(cursor);
-        let page = ctx.records.query(q).await?;
-        for item in page.items {
-            let sub: SubscriptionRecord = from_item(item)?;
+    let mut due = subs::due(ctx, now);
+    while let Some(page) = due.next().await? {
+        for sub in page {
             if sub.ended.is_some() || sub.valid_until > now {
                 continue;
             }
@@ -40,11 +35,8 @@ pub async fn run(ctx: &Ctx) -> Result<ExpiryReport, ServiceError> {
                 report.failed += 1;
             }
         }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(report),
-        }
     }
+    Ok(report)
 }
 
 /// Grace or expiry for one due subscription.
@@ -71,13 +63,8 @@ async fn step(
 
 /// Marks the start of grace once and tells the buyer (renew now).
 async fn note_grace(ctx: &Ctx, sub: &SubscriptionRecord) -> Result<bool, ServiceError> {
-    let changes = vec![Change::Set("grace_noted".into(), true.into())];
-    let guard =
-        Cond::And(vec![Cond::Exists, Cond::Absent("ended".into()), Cond::Ne("grace_noted".into(), true.into())]);
-    match ctx.records.update(&keys::subscription(&sub.subscription_id), changes, Some(guard)).await {
-        Ok(_) => {}
-        Err(RecordError::ConditionFailed { .. }) => return Ok(false),
-        Err(e) => return Err(e.into()),
+    if !store::apply(ctx, subs::note_grace(&sub.subscription_id)).await? {
+        return Ok(false);
     }
     let event = Event::SubscriptionGrace {
         subscription_id: sub.subscription_id.clone(),

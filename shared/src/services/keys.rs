@@ -1,18 +1,18 @@
-//! The single-table layout: every key and index value in one place.
+//! The single-table layout: the keys and index values of the kinds not in
+//! `store/` yet (orders and theirs), and the shared sort-key helpers.
 
-use sha2::{Digest, Sha256};
+use crate::domain::OrderStatus;
+use crate::ports::Key;
 
-use crate::domain::{OrderStatus, Timestamp};
-use crate::ports::{Key, SkRange};
-
-pub fn product(id: &str) -> Key {
-    Key::new("PRODUCT", format!("PRODUCT#{id}"))
-}
-pub const PRODUCT_PK: &str = "PRODUCT";
-
-pub fn stock_counts() -> Key {
-    Key::new("STOCK", "COUNTS")
-}
+// The kinds in `store/` own their keys; these names stay for the callers
+// not on the store yet (the order lifecycle, tests, the bench).
+pub use super::store::catalog::key as product;
+pub use super::store::credits::account_key as credit_account;
+pub use super::store::files::{files_at, key as file, written_off_key as written_off};
+pub use super::store::revokes::key as revoke_intent;
+pub use super::store::stock::{LEDGER_PK, counts_key as stock_counts, ledger_key as ledger};
+pub use super::store::subscriptions::{INDEX as SUBS_INDEX, key as subscription};
+pub use super::store::{INTENTS_INDEX, sort_at, up_to};
 
 pub fn order_pk(order_id: &str) -> String {
     format!("ORDER#{order_id}")
@@ -36,103 +36,3 @@ pub fn orders_by_status(status: OrderStatus) -> String {
 }
 /// Holds by expiry.
 pub const HOLDS_INDEX: &str = "HOLDS";
-/// Fulfilment intents by creation time (reconcile finishes stale ones).
-pub const INTENTS_INDEX: &str = "INTENTS";
-
-pub fn file(name: &str) -> Key {
-    Key::new(format!("FILE#{name}"), "FILE")
-}
-/// Files by where they are (`FILES#unused`, ...), sorted by name.
-pub fn files_at(location: &str) -> String {
-    format!("FILES#{location}")
-}
-
-pub fn subscription(id: &str) -> Key {
-    Key::new(format!("SUB#{id}"), "SUB")
-}
-/// Subscriptions by valid_until (expiry reads the due ones).
-pub const SUBS_INDEX: &str = "SUBS";
-
-/// Usage of a subscription in 30-day period `n` (counters, seat-days).
-pub fn usage_period(subscription_id: &str, n: u64) -> Key {
-    Key::new(format!("SUB#{subscription_id}"), format!("USAGE#{n:06}"))
-}
-pub const USAGE_PERIOD_PREFIX: &str = "USAGE#";
-/// Open usage periods by end (the reset job reads the ended ones).
-pub const USAGE_DUE_INDEX: &str = "USAGE_DUE";
-/// A usage report's idempotency key, scoped to its subscription.
-pub fn usage_report(subscription_id: &str, key: &str) -> Key {
-    let h = hex::encode(Sha256::digest(key.as_bytes()));
-    Key::new(format!("SUB#{subscription_id}"), format!("USAGEKEY#{h}"))
-}
-/// A subscription's seat count on day `day` (days since the epoch).
-pub fn seat_snapshot(subscription_id: &str, day: i64) -> Key {
-    Key::new(format!("SUB#{subscription_id}"), format!("SEATS#{day:08}"))
-}
-/// A seat (file) leaving a subscription, written before the file moves.
-pub fn seat_removal(subscription_id: &str, file: &str) -> Key {
-    Key::new(format!("SUB#{subscription_id}"), format!("SEATREMOVE#{file}"))
-}
-/// Unfinished seat removals by creation time.
-pub const SEAT_INTENTS_INDEX: &str = "SEAT_INTENTS";
-
-pub const LEDGER_PK: &str = "LEDGER";
-pub fn ledger(seq: u64, n: usize) -> Key {
-    Key::new(LEDGER_PK, format!("{seq:012}.{n:03}"))
-}
-/// Where the invariant checker's ledger replay may start (not in the
-/// LEDGER partition, so reading the ledger never returns it).
-pub fn ledger_checkpoint() -> Key {
-    Key::new("STOCK", "LEDGER_CHECKPOINT")
-}
-
-pub fn catalog_seeded() -> Key {
-    Key::new("META", "CATALOG_SEEDED")
-}
-
-/// Index entries sorted at or before `upto` (a `sort_at` key). DynamoDB
-/// refuses an empty string in a key condition, so the range starts at "0",
-/// below every fixed-width time.
-pub fn up_to(upto: String) -> SkRange {
-    SkRange::Between("0".into(), upto)
-}
-
-pub fn sort_at(t: Timestamp, id: &str) -> String {
-    format!("{}#{id}", t.sort_key())
-}
-
-/// A subscription's revoke intent (in the INTENTS index until done).
-pub fn revoke_intent(subscription_id: &str) -> Key {
-    Key::new(format!("SUB#{subscription_id}"), "REVOKE")
-}
-
-/// A staff adjustment of one file, in the INTENTS index until its files moved.
-pub fn adjust_intent(file: &str) -> Key {
-    Key::new(format!("FILE#{file}"), "ADJUST")
-}
-
-/// What is left of a written-off file's record.
-pub fn written_off(file: &str) -> Key {
-    Key::new(format!("FILE#{file}"), "WRITTEN_OFF")
-}
-
-// Loyalty credits: one account and its entries per customer, transfers by id.
-
-pub fn credit_pk(user_id: &str) -> String {
-    format!("CREDIT#{user_id}")
-}
-pub fn credit_account(user_id: &str) -> Key {
-    Key::new(credit_pk(user_id), "ACCOUNT")
-}
-/// Entries sort by time, then id, under the account.
-pub fn credit_entry(user_id: &str, at: Timestamp, entry_id: &str) -> Key {
-    Key::new(credit_pk(user_id), format!("{CREDIT_ENTRY_PREFIX}{}", sort_at(at, entry_id)))
-}
-pub const CREDIT_ENTRY_PREFIX: &str = "ENTRY#";
-/// Every credit account, by user id (the invariant checker reads them all).
-pub const CREDIT_ACCOUNTS_INDEX: &str = "CREDIT_ACCOUNTS";
-pub fn credit_transfer(id: &str) -> Key {
-    Key::new(format!("XFER#{id}"), "XFER")
-}
-/// Pending transfers by due time (the credits job reads the due ones).
-pub const CREDITS_DUE_INDEX: &str = "CREDITS_DUE";

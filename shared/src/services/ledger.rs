@@ -16,11 +16,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use super::items::from_item;
-use super::model::LedgerEntry;
-use super::{Ctx, ServiceError, keys};
+use super::store::stock::{self as book, LedgerEntry};
+use super::{Ctx, ServiceError};
 use crate::domain::{LedgerKind, Timestamp};
-use crate::ports::{Index, Query};
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 500;
@@ -117,7 +115,7 @@ fn decode_cursor(c: &str) -> Result<String, ServiceError> {
     let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| refused())?;
     let text = String::from_utf8(bytes).map_err(|_| refused())?;
     let seq = text.strip_prefix(CURSOR_TAG).ok_or_else(refused)?;
-    // `{version:012}.{n:03}`, as `keys::ledger` writes it.
+    // `{version:012}.{n:03}`, as `store::stock::seq` writes it.
     let ok = seq.len() == 16
         && seq.as_bytes()[12] == b'.'
         && seq.bytes().enumerate().all(|(i, b)| i == 12 || b.is_ascii_digit());
@@ -166,14 +164,9 @@ pub async fn read(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError
     let floor = q.since.map(|s| s.plus_millis(-SKEW_MILLIS));
     let mut out = LedgerPage { entries: Vec::new(), summary: BTreeMap::new(), next_cursor: None };
     let mut more = false;
-    let mut cursor = None;
-    'scan: loop {
-        let page = ctx
-            .records
-            .query(Query::new(Index::Table, keys::LEDGER_PK).descending().limit(SCAN_PAGE).after(cursor))
-            .await?;
-        for item in page.items {
-            let e: LedgerEntry = from_item(item)?;
+    let mut pages = book::newest_first(ctx, SCAN_PAGE);
+    'scan: while let Some(page) = pages.next().await? {
+        for e in page {
             if floor.is_some_and(|f| e.at < f) {
                 break 'scan;
             }
@@ -191,10 +184,6 @@ pub async fn read(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError
             } else {
                 more = true;
             }
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
         }
     }
     if more {

@@ -5,14 +5,13 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::items::{from_item, to_item};
-use super::listed::{Listed, REJECTED_SAMPLE, judge_page};
-use super::model::FileRecord;
+use super::listed::REJECTED_SAMPLE;
 use super::stock::{StockEntry, delta};
-use super::{Ctx, ServiceError, keys};
+use super::store::files::{self, FileRecord};
+use super::store::merge::{Judge, Stock};
+use super::tx::{Commit, Tx};
+use super::{Ctx, ServiceError};
 use crate::domain::{LedgerKind, Location};
-use crate::ports::{Cond, Index, Query, SkRange, Write};
-use crate::services::tx::{CommitError, commit};
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct AdoptReport {
@@ -35,28 +34,21 @@ const BATCH: usize = 40;
 /// One pass over `unused/`, a page at a time (memory stays flat).
 pub async fn adopt_new_files(ctx: &Ctx, actor: &str) -> Result<AdoptReport, ServiceError> {
     let mut report = AdoptReport::default();
-    let mut after: Option<String> = None;
-    loop {
-        let page = ctx.files.list("unused/", after.as_deref(), PAGE).await?;
-        let mut names = Vec::with_capacity(page.keys.len());
-        report.scanned += page.keys.len() as u64;
-        for (key, judged) in page.keys.iter().zip(judge_page(ctx, &page.keys).await?) {
-            match judged {
-                Listed::Stock { name, .. } => names.push(name),
-                Listed::Sidecar => {}
-                Listed::Rejected(why) => {
-                    report.rejected += 1;
-                    if report.rejected_keys.len() < REJECTED_SAMPLE {
-                        report.rejected_keys.push(key.clone());
-                    }
-                    tracing::warn!(%key, %why, "not stock; not adopted, left where it is");
-                }
+    let mut listing = Stock::new(ctx, "unused/", PAGE, Judge::Full);
+    while let Some(page) = listing.page().await? {
+        report.scanned += std::mem::take(&mut listing.listed);
+        for (key, why) in std::mem::take(&mut listing.rejected) {
+            report.rejected += 1;
+            if report.rejected_keys.len() < REJECTED_SAMPLE {
+                report.rejected_keys.push(key.clone());
             }
+            tracing::warn!(%key, %why, "not stock; not adopted, left where it is");
         }
+        let names: Vec<String> = page.into_iter().map(|s| s.name).collect();
         let known = known_unused(ctx, &names).await?;
         let mut fresh = Vec::new();
         for name in names.into_iter().filter(|n| !known.contains(n)) {
-            match ctx.records.get(&keys::file(&name)).await? {
+            match files::get(ctx, &name).await? {
                 // A write-off deletes the record before the object: not new stock.
                 None if super::adjust::pending(ctx, &name).await? => report.drift += 1,
                 None => fresh.push(name),
@@ -65,10 +57,6 @@ pub async fn adopt_new_files(ctx: &Ctx, actor: &str) -> Result<AdoptReport, Serv
         }
         for batch in fresh.chunks(BATCH) {
             report.adopted += adopt(ctx, batch, actor).await?;
-        }
-        match page.next {
-            Some(n) => after = Some(n),
-            None => break,
         }
     }
     if report.adopted > 0 {
@@ -84,42 +72,29 @@ pub async fn adopt_new_files(ctx: &Ctx, actor: &str) -> Result<AdoptReport, Serv
 async fn known_unused(ctx: &Ctx, names: &[String]) -> Result<HashSet<String>, ServiceError> {
     let (Some(first), Some(last)) = (names.first(), names.last()) else { return Ok(HashSet::new()) };
     let mut known = HashSet::new();
-    let mut cursor = None;
-    loop {
-        let q = Query::new(Index::Gsi1, keys::files_at("unused"))
-            .sk(SkRange::Between(first.clone(), last.clone()))
-            .limit(PAGE)
-            .after(cursor);
-        let page = ctx.records.query(q).await?;
-        for item in page.items {
-            known.insert(from_item::<FileRecord>(item)?.name);
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(known),
-        }
+    let mut recs = files::at_between(ctx, Location::Unused, first, last, PAGE);
+    while let Some(page) = recs.next().await? {
+        known.extend(page.into_iter().map(|f| f.name));
     }
+    Ok(known)
 }
 
 async fn adopt(ctx: &Ctx, names: &[String], actor: &str) -> Result<u64, ServiceError> {
-    let mut writes = Vec::with_capacity(names.len());
-    let mut entries = Vec::with_capacity(names.len());
+    let mut tx = Tx::new();
     for name in names {
-        writes.push(put_new(&new_file(ctx, name, Location::Unused))?);
-        entries.push(adopted(name, actor));
+        tx.push((), files::put_new_file(&new_file(ctx, name, Location::Unused))?).stock(adopted(name, actor));
     }
-    match commit(ctx, writes, entries, |_| Ok(())).await {
-        Ok(_) => Ok(names.len() as u64),
+    match tx.commit(ctx).await? {
+        Commit::Done => Ok(names.len() as u64),
         // Another scan adopted one of these first: adopt the rest one by one.
-        Err(CommitError::Condition(_)) if names.len() > 1 => {
+        Commit::Refused(()) if names.len() > 1 => {
             let mut n = 0;
             for name in names {
                 n += Box::pin(adopt(ctx, std::slice::from_ref(name), actor)).await?;
             }
             Ok(n)
         }
-        Err(CommitError::Condition(_)) => Ok(0),
-        Err(CommitError::Service(e)) => Err(e),
+        Commit::Refused(()) => Ok(0),
     }
 }
 
@@ -133,12 +108,6 @@ pub(super) fn new_file(ctx: &Ctx, name: &str, loc: Location) -> FileRecord {
         updated_at: ctx.clock.now(),
         ban_on_return: false,
     }
-}
-
-/// Writes a new file's record; refused if it has one after all.
-pub(super) fn put_new(rec: &FileRecord) -> Result<Write, ServiceError> {
-    let gsi = (keys::files_at(rec.location.as_str()), rec.name.clone());
-    Ok(Write::Put { item: to_item(&keys::file(&rec.name), rec, Some(gsi), None)?, cond: Some(Cond::NotExists) })
 }
 
 /// The ledger entry of a new file in unused/ becoming stock.

@@ -7,14 +7,25 @@
 use serde::Serialize;
 
 use super::events::{self, Event};
-use super::items::{from_item, json, to_item};
-use super::model::{FileRecord, RevokeIntent, SubscriptionRecord};
+use super::retry::{Step, retry};
 use super::stock::{StockEntry, delta};
-use super::{Ctx, ServiceError, keys};
+use super::store::files;
+use super::store::revokes::{self, RevokeIntent};
+use super::store::subscriptions::{self as subs, SubscriptionRecord};
+use super::tx::{Commit, Tx};
+use super::{Ctx, ServiceError};
 use crate::domain::{EndReason, LedgerKind, Location, StockCounts};
-use crate::ports::records::{GSI1PK, GSI1SK};
-use crate::ports::{Change, Cond, Write};
-use crate::services::tx::{CommitError, commit};
+use crate::ports::Write;
+
+/// The writes of a revoke, by what they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// The intent: new at the start, marked done by the booking.
+    Intent,
+    /// The subscription's end, guarded by its rev.
+    Subscription,
+    File,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum RevokeOutcome {
@@ -40,6 +51,18 @@ pub fn begin_noted(
     actor: &str,
     note: Option<&str>,
 ) -> Result<Vec<Write>, ServiceError> {
+    let (intent, end) = begin_parts(ctx, sub, reason, actor, note)?;
+    Ok(vec![intent, end])
+}
+
+/// The intent, and the subscription's end.
+fn begin_parts(
+    ctx: &Ctx,
+    sub: &SubscriptionRecord,
+    reason: EndReason,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<(Write, Write), ServiceError> {
     let now = ctx.clock.now();
     let intent = RevokeIntent {
         subscription_id: sub.subscription_id.clone(),
@@ -52,22 +75,7 @@ pub fn begin_noted(
         done: false,
         note: note.map(str::to_string),
     };
-    let gsi = (keys::INTENTS_INDEX.to_string(), keys::sort_at(now, &sub.subscription_id));
-    Ok(vec![
-        Write::Put {
-            item: to_item(&keys::revoke_intent(&sub.subscription_id), &intent, Some(gsi), None)?,
-            cond: Some(Cond::NotExists),
-        },
-        Write::Update {
-            key: keys::subscription(&sub.subscription_id),
-            changes: vec![
-                Change::Set("ended".into(), json(&reason)),
-                Change::Remove(GSI1PK.into()),
-                Change::Remove(GSI1SK.into()),
-            ],
-            cond: Some(Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)])),
-        },
-    ])
+    Ok((revokes::put(&intent)?, subs::end(sub, reason)?))
 }
 
 /// Ends a subscription and gives its files back, start to finish.
@@ -88,24 +96,22 @@ pub async fn revoke_noted(
     actor: &str,
     note: Option<&str>,
 ) -> Result<RevokeOutcome, ServiceError> {
-    for attempt in 0.. {
+    retry(format!("subscription {subscription_id}"), || async {
         let sub = super::subscriptions::load(ctx, subscription_id).await?;
         if sub.ended.is_some() {
-            break;
+            return Ok(Step::Done(()));
         }
-        match ctx.records.transact(begin_noted(ctx, &sub, reason, actor, note)?).await {
-            Ok(()) => break,
+        let (intent, end) = begin_parts(ctx, &sub, reason, actor, note)?;
+        let mut tx = Tx::new();
+        tx.push(Part::Intent, intent).push(Part::Subscription, end);
+        match tx.commit(ctx).await? {
+            Commit::Done => Ok(Step::Done(())),
             // Ended or changed (a replacement file, an add-on) meanwhile:
             // read again, so the intent lists the files it has now.
-            Err(crate::ports::RecordError::ConditionFailed { .. }) if attempt < 20 => {}
-            Err(crate::ports::RecordError::ConditionFailed { .. }) => {
-                return Err(ServiceError::Conflict(format!(
-                    "subscription {subscription_id} keeps changing; try again"
-                )));
-            }
-            Err(e) => return Err(e.into()),
+            Commit::Refused(_) => Ok(Step::Again),
         }
-    }
+    })
+    .await?;
     ctx.faults.hit("revoke.after_begin")?;
     finish(ctx, subscription_id).await
 }
@@ -113,10 +119,9 @@ pub async fn revoke_noted(
 /// Moves the intent's files back to stock and books them. Idempotent: the
 /// moves are, and the booking is guarded by the intent's `done`.
 pub async fn finish(ctx: &Ctx, subscription_id: &str) -> Result<RevokeOutcome, ServiceError> {
-    let Some(item) = ctx.records.get(&keys::revoke_intent(subscription_id)).await? else {
+    let Some(intent) = revokes::get(ctx, subscription_id).await? else {
         return Ok(RevokeOutcome::AlreadyEnded);
     };
-    let intent: RevokeIntent = from_item(item)?;
     if intent.done {
         return Ok(RevokeOutcome::AlreadyEnded);
     }
@@ -135,10 +140,7 @@ pub async fn finish(ctx: &Ctx, subscription_id: &str) -> Result<RevokeOutcome, S
 
 /// Where a returning file goes: banned/ when staff flagged it, else unused/.
 async fn destination(ctx: &Ctx, name: &str) -> Result<Location, ServiceError> {
-    let flagged = match ctx.records.get(&keys::file(name)).await? {
-        Some(item) => from_item::<FileRecord>(item)?.ban_on_return,
-        None => false,
-    };
+    let flagged = files::get(ctx, name).await?.is_some_and(|f| f.ban_on_return);
     Ok(if flagged { Location::Banned } else { Location::Unused })
 }
 
@@ -148,26 +150,15 @@ async fn book(ctx: &Ctx, intent: &RevokeIntent, back: &[(String, Location)]) -> 
         EndReason::Refunded => LedgerKind::Refund,
         EndReason::Expired | EndReason::Revoked => LedgerKind::Revoke,
     };
-    let mut writes = vec![super::items::mark_done(keys::revoke_intent(&intent.subscription_id))];
-    let mut entries = Vec::new();
+    let mut tx = Tx::new();
+    tx.push(Part::Intent, revokes::done(&intent.subscription_id));
     for (name, to) in back {
-        writes.push(Write::Update {
-            key: keys::file(name),
-            changes: vec![
-                Change::Set("location".into(), json(to)),
-                Change::Remove("user_id".into()),
-                Change::Remove("order_id".into()),
-                Change::Set("updated_at".into(), json(&now)),
-                Change::Set(GSI1PK.into(), keys::files_at(to.as_str()).into()),
-                Change::Set(GSI1SK.into(), name.clone().into()),
-            ],
-            cond: None,
-        });
+        tx.push(Part::File, files::unassign(name, *to, now)?);
         let change = match to {
             Location::Banned => StockCounts { assigned: -1, banned: 1, ..StockCounts::default() },
             _ => delta(1, 0, -1),
         };
-        entries.push(StockEntry {
+        tx.stock(StockEntry {
             kind,
             file: Some(name.clone()),
             change,
@@ -176,10 +167,9 @@ async fn book(ctx: &Ctx, intent: &RevokeIntent, back: &[(String, Location)]) -> 
             actor: intent.actor.clone(),
         });
     }
-    match commit(ctx, writes, entries, |_| Ok(())).await {
-        Ok(_) => {}
-        Err(CommitError::Condition(_)) => return Ok(RevokeOutcome::AlreadyEnded),
-        Err(CommitError::Service(e)) => return Err(e),
+    // Only the intent's `done` can refuse: booked by another run.
+    if let Commit::Refused(_) = tx.commit(ctx).await? {
+        return Ok(RevokeOutcome::AlreadyEnded);
     }
     tracing::info!(subscription_id = %intent.subscription_id, reason = ?intent.reason, files = back.len(), "files back in stock");
     let event = Event::SubscriptionEnded {

@@ -190,7 +190,8 @@ mod tests {
                 "grace_and_expiry",
                 "usage",
                 "dispatch_events",
-                "deliver_webhooks"
+                "deliver_webhooks",
+                "send_mail"
             ]
         );
         assert_eq!(report.moved_to_grace, 1, "{report:?}");

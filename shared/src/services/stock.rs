@@ -2,13 +2,10 @@
 //! counts in the same transaction as the change itself (invariant 7), under an
 //! optimistic lock on the counters so the ledger has one gap-free order.
 
-use serde_json::Value;
-
-use super::items::{from_item, to_item};
-use super::model::{CountsRecord, LedgerEntry};
-use super::{Ctx, ServiceError, keys};
+use super::store::stock::{self as book, CountsRecord, LedgerEntry};
+use super::{Ctx, ServiceError};
 use crate::domain::{LedgerKind, StockCounts};
-use crate::ports::{Change, Cond, Write};
+use crate::ports::Write;
 
 /// One ledger line: what changed, by how much, why and who did it.
 #[derive(Clone, Debug)]
@@ -33,10 +30,7 @@ pub fn add(a: StockCounts, b: StockCounts) -> StockCounts {
 }
 
 pub async fn read_counts(ctx: &Ctx) -> Result<CountsRecord, ServiceError> {
-    match ctx.records.get(&keys::stock_counts()).await? {
-        Some(item) => Ok(from_item(item)?),
-        None => Ok(CountsRecord::default()),
-    }
+    book::counts(ctx).await
 }
 
 /// The whole transaction for `writes` that book `entries`: the caller's
@@ -56,10 +50,10 @@ pub(super) fn plan(
     for (n, e) in entries.iter().enumerate() {
         let before = counts.available();
         counts = add(counts, e.change);
-        let key = keys::ledger(version, n);
+        let seq = book::seq(version, n);
         let entry = LedgerEntry {
-            id: format!("L{version:012}.{n:03}"),
-            seq: key.sk.clone(),
+            id: format!("L{seq}"),
+            seq,
             at: now,
             kind: e.kind,
             file: e.file.clone(),
@@ -71,27 +65,14 @@ pub(super) fn plan(
             reference: e.reference.clone(),
             actor: e.actor.clone(),
         };
-        all.push(Write::Put { item: to_item(&key, &entry, None, None)?, cond: Some(Cond::NotExists) });
+        all.push(book::put_entry(&entry)?);
     }
     // No stock change (an extension holds no files): no new version, or the
     // ledger would skip a number.
     if entries.is_empty() {
         return Ok(all);
     }
-    let guard = if current.version == 0 { Cond::NotExists } else { Cond::eq("version", current.version) };
-    let set = |name: &str, v: i64| Change::Set(name.into(), Value::from(v));
-    all.push(Write::Update {
-        key: keys::stock_counts(),
-        changes: vec![
-            set("unused", counts.unused),
-            set("reserved", counts.reserved),
-            set("assigned", counts.assigned),
-            set("banned", counts.banned),
-            set("frozen", counts.frozen),
-            Change::Set("version".into(), Value::from(version)),
-        ],
-        cond: Some(guard),
-    });
+    all.push(book::set_counts(&counts, version, current.version));
     Ok(all)
 }
 

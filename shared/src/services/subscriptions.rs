@@ -1,16 +1,12 @@
 //! Reading subscriptions. A leaf: everything that acts on a subscription
 //! starts here.
 
-use super::items::from_item;
-use super::model::SubscriptionRecord;
-use super::{Ctx, ServiceError, keys};
+use super::store::subscriptions::{self as store, SubscriptionRecord};
+use super::{Ctx, ServiceError};
 
 /// The subscription, or 404.
 pub async fn load(ctx: &Ctx, subscription_id: &str) -> Result<SubscriptionRecord, ServiceError> {
-    let item = ctx
-        .records
-        .get(&keys::subscription(subscription_id))
+    store::get(ctx, subscription_id)
         .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("no subscription {subscription_id}")))?;
-    Ok(from_item(item)?)
+        .ok_or_else(|| ServiceError::NotFound(format!("no subscription {subscription_id}")))
 }

@@ -5,18 +5,33 @@
 //! it comes back, see `revoke::destination`), and the owner is told.
 
 use super::super::events::{self, Event};
-use super::super::items::{from_item, json};
-use super::super::model::{FileRecord, OrderRecord, SubscriptionRecord};
 use super::super::stock::{StockEntry, add};
-use super::super::{Ctx, ServiceError, keys};
+use super::super::store::Guard;
+use super::super::store::files::{self, FileRecord};
+use super::super::store::orders;
+use super::super::store::subscriptions::{self as subs, SubscriptionRecord};
+use super::super::tx::{Commit, Tx};
+use super::super::{Ctx, ServiceError};
 use super::intent::{AdjustIntent, finish, pending};
-use super::{Action, FileResult, Outcome, at, keeps_holds, relocate, unchanged};
+use super::{Action, FileResult, Outcome, at, keeps_holds};
 use crate::domain::Location;
-use crate::ports::{Change, Cond, Index, Query, Write};
-use crate::services::tx::{CommitError, commit};
+use crate::ports::Cond;
 
 /// Replacement candidates read per try.
 const CANDIDATES: usize = 10;
+
+/// The writes of a ban, by what they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// The intent: another adjustment of the file is in flight.
+    Intent,
+    /// The banned file's record, as read and with its owner.
+    Banned,
+    /// The replacement's record: someone took it first.
+    Replacement,
+    /// The subscription, as read (rev).
+    Subscription,
+}
 
 enum Step {
     Done(FileResult),
@@ -59,31 +74,24 @@ pub(super) async fn ban(
 /// The live subscription that lists the file.
 async fn owner(ctx: &Ctx, rec: &FileRecord) -> Result<Option<SubscriptionRecord>, ServiceError> {
     let Some(order_id) = &rec.order_id else { return Ok(None) };
-    let Some(item) = ctx.records.get(&keys::order(order_id)).await? else { return Ok(None) };
-    let order: OrderRecord = from_item(item)?;
+    let Some(order) = orders::get(ctx, order_id).await? else { return Ok(None) };
     // Add-on files belong to the subscription the add-on was for.
     let sub_id = order.for_subscription.unwrap_or_else(|| format!("S{order_id}"));
-    let Some(item) = ctx.records.get(&keys::subscription(&sub_id)).await? else { return Ok(None) };
-    let sub: SubscriptionRecord = from_item(item)?;
+    let Some(sub) = subs::get(ctx, &sub_id).await? else { return Ok(None) };
     let live = sub.ended.is_none() && sub.files.contains(&rec.name) && rec.user_id.as_ref() == Some(&sub.user_id);
     Ok(live.then_some(sub))
 }
 
 /// Files the records list as unused, not in the middle of an adjustment.
 async fn free_files(ctx: &Ctx) -> Result<Vec<String>, ServiceError> {
-    let page = ctx.records.query(Query::new(Index::Gsi1, keys::files_at("unused")).limit(CANDIDATES)).await?;
+    let page = files::at(ctx, Location::Unused, CANDIDATES).next().await?.unwrap_or_default();
     let mut out = Vec::new();
-    for item in page.items {
-        let f: FileRecord = from_item(item)?;
+    for f in page {
         if f.location == Location::Unused && !pending(ctx, &f.name).await? {
             out.push(f.name);
         }
     }
     Ok(out)
-}
-
-fn sub_guard(sub: &SubscriptionRecord) -> Cond {
-    Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)])
 }
 
 async fn replace(
@@ -109,32 +117,15 @@ async fn replace(
         replacement: new.to_string(),
         reason: reason.to_string(),
     });
-    let mut banned = relocate(name, Location::Banned, now);
-    banned.extend([Change::Remove("user_id".into()), Change::Remove("order_id".into())]);
-    banned.push(Change::Set("ban_on_return".into(), false.into()));
-    let mut given = relocate(new, Location::Assigned, now);
-    given.push(Change::Set("user_id".into(), user.into()));
-    given.push(Change::Set("order_id".into(), json(&rec.order_id)));
-    let files: Vec<String> = sub.files.iter().map(|f| if f == name { new.to_string() } else { f.clone() }).collect();
+    let Some(order_id) = rec.order_id.as_deref() else { return Ok(Step::Raced) };
+    let list: Vec<String> = sub.files.iter().map(|f| if f == name { new.to_string() } else { f.clone() }).collect();
     let flagged: Vec<String> = sub.flagged.iter().filter(|f| *f != name).cloned().collect();
-    let writes = vec![
-        intent.write()?,
-        Write::Update {
-            key: keys::file(name),
-            changes: banned,
-            cond: Some(Cond::And(vec![unchanged(rec), Cond::eq("user_id", user)])),
-        },
-        Write::Update { key: keys::file(new), changes: given, cond: Some(Cond::eq("location", "unused")) },
-        Write::Update {
-            key: keys::subscription(&sub.subscription_id),
-            changes: vec![
-                Change::Set("files".into(), json(&files)),
-                Change::Set("flagged".into(), json(&flagged)),
-                Change::Set("rev".into(), (sub.rev + 1).into()),
-            ],
-            cond: Some(sub_guard(sub)),
-        },
-    ];
+    let as_read = Cond::And(vec![files::unchanged(rec)?, files::is_with(user)]);
+    let mut tx = Tx::new();
+    tx.push(Part::Intent, intent.write()?)
+        .push(Part::Banned, files::ban(name, now)?.when(as_read))
+        .push(Part::Replacement, files::assign(new, user, order_id, now)?)
+        .push(Part::Subscription, subs::replace_files(sub, &list, &flagged)?);
     let entry = |file: &str, change, why: String| StockEntry {
         kind: crate::domain::LedgerKind::Ban,
         file: Some(file.to_string()),
@@ -143,24 +134,23 @@ async fn replace(
         reference: sub.subscription_id.clone(),
         actor: actor.to_string(),
     };
-    let entries = vec![
-        entry(name, add(at(Location::Assigned, -1), at(Location::Banned, 1)), reason.to_string()),
-        entry(
-            new,
-            add(at(Location::Unused, -1), at(Location::Assigned, 1)),
-            format!("replaces banned {name}: {reason}"),
-        ),
-    ];
-    match commit(ctx, writes, entries, keeps_holds).await {
-        Ok(_) => {}
-        Err(CommitError::Service(ServiceError::InsufficientStock { .. })) => return Ok(Step::Short),
-        Err(CommitError::Condition(0)) => {
+    tx.stock(entry(name, add(at(Location::Assigned, -1), at(Location::Banned, 1)), reason.to_string()));
+    tx.stock(entry(
+        new,
+        add(at(Location::Unused, -1), at(Location::Assigned, 1)),
+        format!("replaces banned {name}: {reason}"),
+    ));
+    tx.check(keeps_holds);
+    match tx.commit(ctx).await {
+        Ok(Commit::Done) => {}
+        Err(ServiceError::InsufficientStock { .. }) => return Ok(Step::Short),
+        Ok(Commit::Refused(Part::Intent)) => {
             finish(ctx, name).await?;
             return Ok(Step::Raced);
         }
-        Err(CommitError::Condition(2)) => return Ok(Step::Taken),
-        Err(CommitError::Condition(_)) => return Ok(Step::Raced),
-        Err(CommitError::Service(e)) => return Err(e),
+        Ok(Commit::Refused(Part::Replacement)) => return Ok(Step::Taken),
+        Ok(Commit::Refused(Part::Banned | Part::Subscription)) => return Ok(Step::Raced),
+        Err(e) => return Err(e),
     }
     ctx.faults.hit("adjust.after_commit")?;
     finish(ctx, name).await?;
@@ -179,33 +169,20 @@ async fn flag(
     let name = rec.name.as_str();
     let mut flagged = sub.flagged.clone();
     flagged.push(name.to_string());
-    let writes = vec![
-        Write::Update {
-            key: keys::file(name),
-            changes: vec![Change::Set("ban_on_return".into(), true.into())],
-            cond: Some(unchanged(rec)),
-        },
-        Write::Update {
-            key: keys::subscription(&sub.subscription_id),
-            changes: vec![
-                Change::Set("flagged".into(), json(&flagged)),
-                Change::Set("rev".into(), (sub.rev + 1).into()),
-            ],
-            cond: Some(sub_guard(sub)),
-        },
-    ];
-    let entry = StockEntry {
+    let mut tx = Tx::new();
+    tx.push(Part::Banned, files::flag(name).when(files::unchanged(rec)?))
+        .push(Part::Subscription, subs::set_flagged(sub, &flagged)?);
+    tx.stock(StockEntry {
         kind: crate::domain::LedgerKind::Ban,
         file: Some(name.to_string()),
         change: Default::default(),
         reason: format!("{reason} (no replacement in stock: flagged, banned when it returns)"),
         reference: sub.subscription_id.clone(),
         actor: actor.to_string(),
-    };
-    match commit(ctx, writes, vec![entry], |_| Ok(())).await {
-        Ok(_) => {}
-        Err(CommitError::Condition(_)) => return Ok(None),
-        Err(CommitError::Service(e)) => return Err(e),
+    });
+    // The file or the subscription changed since read: read again.
+    if let Commit::Refused(_) = tx.commit(ctx).await? {
+        return Ok(None);
     }
     tracing::warn!(file = name, subscription_id = %sub.subscription_id, "banned file flagged: no replacement in stock");
     let event = Event::FileFlagged {

@@ -5,11 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::super::events::{self, Event};
-use super::super::items::{from_item, mark_done, to_item};
-use super::super::{Ctx, ServiceError, keys};
+use super::super::store::{self, adjusts};
+use super::super::{Ctx, ServiceError};
 use super::Action;
 use crate::domain::Timestamp;
-use crate::ports::{Cond, FileError, RecordError, Write};
+use crate::ports::{FileError, Write};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AdjustIntent {
@@ -47,11 +47,7 @@ impl AdjustIntent {
 
     /// The conditional put: a file has at most one adjustment in flight.
     pub fn write(&self) -> Result<Write, ServiceError> {
-        let gsi = (keys::INTENTS_INDEX.to_string(), keys::sort_at(self.created_at, &self.file));
-        Ok(Write::Put {
-            item: to_item(&keys::adjust_intent(&self.file), self, Some(gsi), None)?,
-            cond: Some(Cond::Or(vec![Cond::NotExists, Cond::eq("done", true)])),
-        })
+        adjusts::put(&self.file, self.created_at, self)
     }
 }
 
@@ -61,8 +57,7 @@ pub async fn pending(ctx: &Ctx, file: &str) -> Result<bool, ServiceError> {
 }
 
 async fn load(ctx: &Ctx, file: &str) -> Result<Option<AdjustIntent>, ServiceError> {
-    let Some(item) = ctx.records.get(&keys::adjust_intent(file)).await? else { return Ok(None) };
-    let intent: AdjustIntent = from_item(item)?;
+    let Some(intent) = adjusts::get::<AdjustIntent>(ctx, file).await? else { return Ok(None) };
     Ok((!intent.done).then_some(intent))
 }
 
@@ -86,17 +81,12 @@ pub async fn finish(ctx: &Ctx, file: &str) -> Result<(), ServiceError> {
         }
     }
     ctx.faults.hit("adjust.after_move")?;
-    let Write::Update { key, changes, cond } = mark_done(keys::adjust_intent(file)) else { return Ok(()) };
-    match ctx.records.update(&key, changes, cond).await {
-        Ok(_) => {
-            tracing::info!(file, action = ?intent.action, actor = %intent.actor, "adjustment finished");
-            if let Some(event) = intent.notify {
-                events::notify(ctx, event).await;
-            }
-            Ok(())
+    // Refused: someone else finished it first (and sent the event).
+    if store::apply(ctx, adjusts::done(file)).await? {
+        tracing::info!(file, action = ?intent.action, actor = %intent.actor, "adjustment finished");
+        if let Some(event) = intent.notify {
+            events::notify(ctx, event).await;
         }
-        // Someone else finished it first (and sent the event).
-        Err(RecordError::ConditionFailed { .. }) => Ok(()),
-        Err(e) => Err(e.into()),
     }
+    Ok(())
 }

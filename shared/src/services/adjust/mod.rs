@@ -19,18 +19,26 @@ mod request;
 pub use intent::{AdjustIntent, finish, pending};
 pub use request::{Action, AdjustRequest, FileResult, Outcome, validate};
 
-use super::items::{from_item, json, to_item};
-use super::model::FileRecord;
+use super::retry::{Step, retry};
 use super::stock::{StockEntry, add};
-use super::{Ctx, ServiceError, keys};
+use super::store::Guard;
+use super::store::files::{self, FileRecord, WrittenOff};
+use super::tx::{Commit, Tx};
+use super::{Ctx, ServiceError};
 use crate::domain::{Location, StockCounts};
-use crate::ports::records::{GSI1PK, GSI1SK};
-use crate::ports::{Change, Cond, Write};
-use crate::services::tx::{CommitError, commit};
 
 /// Most files one request may name.
 pub const MAX_FILES: usize = 500;
-const ATTEMPTS: usize = 5;
+
+/// The writes of an adjustment, by what they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// The intent: another adjustment of the file is in flight.
+    Intent,
+    /// The file's record: it moved since read.
+    File,
+    Tombstone,
+}
 
 /// Applies the action to each file; one result per file, in order.
 pub async fn adjust(ctx: &Ctx, req: &AdjustRequest, actor: &str) -> Result<Vec<FileResult>, ServiceError> {
@@ -49,24 +57,19 @@ pub async fn adjust(ctx: &Ctx, req: &AdjustRequest, actor: &str) -> Result<Vec<F
 async fn one(ctx: &Ctx, action: Action, name: &str, reason: &str, actor: &str) -> Result<FileResult, ServiceError> {
     // An earlier adjustment of this file that crashed half way ends first.
     finish(ctx, name).await?;
-    for _ in 0..ATTEMPTS {
-        let Some(item) = ctx.records.get(&keys::file(name)).await? else {
-            return Ok(FileResult::new(name, Outcome::NotFound));
+    retry(name, || async {
+        let Some(rec) = files::get(ctx, name).await? else {
+            return Ok(Step::Done(FileResult::new(name, Outcome::NotFound)));
         };
-        let rec: FileRecord = from_item(item)?;
-        let to = match plan(action, &rec) {
-            Plan::Done(r) => return Ok(r),
-            Plan::BanAssigned => match assigned::ban(ctx, &rec, reason, actor).await? {
-                Some(r) => return Ok(r),
-                None => continue,
-            },
-            Plan::Move(to) => to,
+        let done = match plan(action, &rec) {
+            Plan::Done(r) => Some(r),
+            Plan::BanAssigned => assigned::ban(ctx, &rec, reason, actor).await?,
+            Plan::Move(to) => take(ctx, action, &rec, to, reason, actor).await?,
         };
-        if let Some(r) = take(ctx, action, &rec, to, reason, actor).await? {
-            return Ok(r);
-        }
-    }
-    Err(ServiceError::Conflict(format!("{name} kept changing; try again")))
+        // None: raced, read again.
+        Ok(done.map_or(Step::Again, Step::Done))
+    })
+    .await
 }
 
 enum Plan {
@@ -109,23 +112,6 @@ pub(super) fn at(loc: Location, n: i64) -> StockCounts {
     c
 }
 
-/// The record as it was read: any change since makes the commit fail.
-pub(super) fn unchanged(rec: &FileRecord) -> Cond {
-    Cond::And(vec![
-        Cond::Eq("location".into(), json(&rec.location)),
-        Cond::Eq("updated_at".into(), json(&rec.updated_at)),
-    ])
-}
-
-pub(super) fn relocate(name: &str, to: Location, now: crate::domain::Timestamp) -> Vec<Change> {
-    vec![
-        Change::Set("location".into(), json(&to)),
-        Change::Set("updated_at".into(), json(&now)),
-        Change::Set(GSI1PK.into(), keys::files_at(to.as_str()).into()),
-        Change::Set(GSI1SK.into(), name.to_string().into()),
-    ]
-}
-
 /// Refuses to take the last available files from open checkouts.
 pub(super) fn keeps_holds(c: &StockCounts) -> Result<(), ServiceError> {
     if c.available() < 1 {
@@ -149,43 +135,46 @@ async fn take(
     let from_key = rec.storage_key();
     let to_key = to.map(|l| format!("{}/{name}", l.as_str()));
     let intent = AdjustIntent::new(ctx, name, action, vec![(from_key, to_key)], actor);
-    let mut writes = vec![intent.write()?];
+    let mut tx = Tx::new();
+    tx.push(Part::Intent, intent.write()?);
     match to {
-        Some(loc) => writes.push(Write::Update {
-            key: keys::file(name),
-            changes: relocate(name, loc, now),
-            cond: Some(unchanged(rec)),
-        }),
+        Some(loc) => tx.push(Part::File, files::relocate(name, loc, now)?.when(files::unchanged(rec)?)),
         None => {
-            writes.push(Write::Delete { key: keys::file(name), cond: Some(unchanged(rec)) });
-            let tomb =
-                serde_json::json!({"name": name, "was": rec.location, "at": now, "reason": reason, "actor": actor});
-            writes.push(Write::Put { item: to_item(&keys::written_off(name), &tomb, None, None)?, cond: None });
+            let tomb = WrittenOff {
+                name: name.to_string(),
+                was: rec.location,
+                at: now,
+                reason: reason.to_string(),
+                actor: actor.to_string(),
+            };
+            tx.push(Part::File, files::delete(name).when(files::unchanged(rec)?));
+            tx.push(Part::Tombstone, files::put_written_off(&tomb)?)
         }
-    }
+    };
     let change = add(at(rec.location, -1), to.map(|l| at(l, 1)).unwrap_or_default());
-    let entry = StockEntry {
+    tx.stock(StockEntry {
         kind: action.kind(),
         file: Some(name.to_string()),
         change,
         reason: reason.to_string(),
         reference: format!("adjust:{}", intent.id),
         actor: actor.to_string(),
-    };
+    });
     let from_unused = rec.location == Location::Unused;
-    let check = |c: &StockCounts| if from_unused { keeps_holds(c) } else { Ok(()) };
-    match commit(ctx, writes, vec![entry], check).await {
-        Ok(_) => {}
-        Err(CommitError::Service(ServiceError::InsufficientStock { available, .. })) => {
+    tx.check(move |c: &StockCounts| if from_unused { keeps_holds(c) } else { Ok(()) });
+    match tx.commit(ctx).await {
+        Ok(Commit::Done) => {}
+        Err(ServiceError::InsufficientStock { available, .. }) => {
             let detail = format!("open checkouts hold the available stock ({available} left)");
             return Ok(Some(FileResult { detail: Some(detail), ..FileResult::new(name, Outcome::Held) }));
         }
-        Err(CommitError::Condition(0)) => {
+        // Another adjustment of the file is in flight: it ends first.
+        Ok(Commit::Refused(Part::Intent)) => {
             finish(ctx, name).await?;
             return Ok(None);
         }
-        Err(CommitError::Condition(_)) => return Ok(None),
-        Err(CommitError::Service(e)) => return Err(e),
+        Ok(Commit::Refused(Part::File | Part::Tombstone)) => return Ok(None),
+        Err(e) => return Err(e),
     }
     ctx.faults.hit("adjust.after_commit")?;
     finish(ctx, name).await?;

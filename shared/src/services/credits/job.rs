@@ -8,9 +8,8 @@ use serde::Serialize;
 use super::ledger::{self, Outcome};
 use super::records::TransferRecord;
 use crate::domain::{Action, EntryKind, OrderStatus, TransferState};
-use crate::ports::{Index, Query};
-use crate::services::items::from_item;
-use crate::services::{Ctx, ServiceError, keys};
+use crate::services::store::credits as store;
+use crate::services::{Ctx, ServiceError};
 
 /// What the credits job did: pending credits whose hold ended posted (paid
 /// orders) or voided (orders that failed or expired).
@@ -25,14 +24,10 @@ pub struct PostReport {
 }
 
 pub async fn post_due(ctx: &Ctx, actor: &str) -> Result<PostReport, ServiceError> {
-    let upto = keys::sort_at(ctx.clock.now(), "~");
     let mut report = PostReport::default();
-    let mut cursor = None;
-    loop {
-        let q = Query::new(Index::Gsi1, keys::CREDITS_DUE_INDEX).sk(keys::up_to(upto.clone())).limit(100).after(cursor);
-        let page = ctx.records.query(q).await?;
-        for item in page.items {
-            let seen: TransferRecord = from_item(item)?;
+    let mut due = store::due(ctx, ctx.clock.now());
+    while let Some(page) = due.next().await? {
+        for seen in page {
             report.scanned += 1;
             let outcome = settle(ctx, &seen, actor).await?;
             match outcome {
@@ -43,10 +38,6 @@ pub async fn post_due(ctx: &Ctx, actor: &str) -> Result<PostReport, ServiceError
             if matches!(outcome, Some(Outcome::Wrote(_))) {
                 ctx.faults.hit("credits.after_post")?;
             }
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
         }
     }
     if report.posted + report.voided > 0 {

@@ -5,9 +5,9 @@ use serde::Serialize;
 
 use super::records::EntryRecord;
 use crate::domain::{Balance, Email, UserId};
-use crate::ports::{Index, Query, SkRange};
-use crate::services::items::from_item;
-use crate::services::{Ctx, ServiceError, keys};
+use crate::services::retry::{Step, retry};
+use crate::services::store::credits as store;
+use crate::services::{Ctx, ServiceError};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = CreditEntry)]
@@ -65,22 +65,7 @@ pub async fn view(ctx: &Ctx, email: &str) -> Result<CreditsView, ServiceError> {
 
 /// Every entry of one customer, oldest first.
 pub async fn entries(ctx: &Ctx, user_id: &str) -> Result<Vec<EntryRecord>, ServiceError> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let q = Query::new(Index::Table, keys::credit_pk(user_id))
-            .sk(SkRange::Prefix(keys::CREDIT_ENTRY_PREFIX.into()))
-            .limit(500)
-            .after(cursor);
-        let page = ctx.records.query(q).await?;
-        for item in page.items {
-            out.push(from_item(item)?);
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    store::entries(ctx, user_id).all().await
 }
 
 #[derive(Debug, PartialEq, Eq, Serialize)]
@@ -110,11 +95,11 @@ pub async fn audit(ctx: &Ctx, email: &str) -> Result<Audit, ServiceError> {
     let user = UserId::for_email(&email);
     // Not one snapshot: read the account around the entries and try again
     // if an entry landed in between (the version counts entries).
-    for _ in 0..20 {
+    retry(format!("credits of {email}"), || async {
         let a = super::spend::account(ctx, user.as_str()).await?;
         let list = entries(ctx, user.as_str()).await?;
         if super::spend::account(ctx, user.as_str()).await?.version != a.version {
-            continue;
+            return Ok(Step::Again);
         }
         let mut sum = Balance::default();
         for e in &list {
@@ -122,13 +107,13 @@ pub async fn audit(ctx: &Ctx, email: &str) -> Result<Audit, ServiceError> {
             sum.pending_in += e.pending_in;
             sum.pending_out += e.pending_out;
         }
-        return Ok(Audit {
+        Ok(Step::Done(Audit {
             account: Balance { posted: a.posted, pending_in: a.pending_in, pending_out: a.pending_out },
             spendable: a.spendable,
             entries: sum,
             version: a.version,
             count: list.len(),
-        });
-    }
-    Err(ServiceError::Conflict(format!("credits of {email} kept changing while audited")))
+        }))
+    })
+    .await
 }

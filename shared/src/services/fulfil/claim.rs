@@ -2,15 +2,17 @@
 //! intent, the files taken, the hold converted, the sale ledger), so a file
 //! can be claimed only once.
 
-use crate::domain::{LedgerKind, Location, OrderStatus, Timestamp};
-use crate::ports::records::{GSI1PK, GSI1SK};
-use crate::ports::{Change, Cond, Index, Query, Write};
-use crate::services::items::{from_item, json, to_item};
-use crate::services::model::{FileRecord, IntentRecord, OrderRecord};
+use std::sync::Mutex;
+
+use crate::domain::{LedgerKind, Location, OrderStatus, StockCounts, Timestamp};
+use crate::ports::{Cond, Write};
+use crate::services::model::{IntentRecord, OrderRecord};
 use crate::services::orders::OrderBundle;
+use crate::services::retry::{Step, retry};
 use crate::services::stock::{StockEntry, delta};
-use crate::services::tx::{CommitError, commit};
-use crate::services::{Ctx, ServiceError, keys};
+use crate::services::store::{files, orders};
+use crate::services::tx::{Commit, Tx};
+use crate::services::{Ctx, ServiceError};
 
 pub(super) enum Claim {
     Claimed(IntentRecord),
@@ -20,17 +22,39 @@ pub(super) enum Claim {
     Raced,
 }
 
-const CLAIM_ATTEMPTS: usize = 10;
+/// The writes of a claim, by what they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// The intent: claimed already.
+    Intent,
+    /// The order, still paid or backordered.
+    Order,
+    /// The hold it converts: lapsed meanwhile.
+    Hold,
+    /// The `n`th file claimed: someone took it first.
+    File(usize),
+}
+
+/// What the tries so far learned: files taken by others, and whether the
+/// order's hold is still there to convert.
+struct Tried {
+    taken: Vec<String>,
+    use_hold: bool,
+}
 
 pub(super) async fn claim(ctx: &Ctx, b: &OrderBundle) -> Result<Claim, ServiceError> {
     let order = &b.order;
     let wanted = order.files as usize;
-    let mut taken: Vec<String> = Vec::new();
-    let mut use_hold = b.hold.is_some();
-    for _ in 0..CLAIM_ATTEMPTS {
+    let tried = Mutex::new(Tried { taken: Vec::new(), use_hold: b.hold.is_some() });
+    let what = format!("the files for {}", order.order_id);
+    retry(what, || async {
+        let (taken, use_hold) = {
+            let t = tried.lock().map_err(|_| ServiceError::internal(anyhow::anyhow!("claim state poisoned")))?;
+            (t.taken.clone(), t.use_hold)
+        };
         let free = free_files(ctx, wanted + taken.len() + 5, &taken).await?;
         if free.len() < wanted {
-            return Ok(Claim::Short);
+            return Ok(Step::Done(Claim::Short));
         }
         let files: Vec<String> = free.into_iter().take(wanted).collect();
         let now = ctx.clock.now();
@@ -41,88 +65,71 @@ pub(super) async fn claim(ctx: &Ctx, b: &OrderBundle) -> Result<Claim, ServiceEr
             created_at: now,
             done: false,
         };
-        let (writes, first_file) = claim_writes(order, &intent, use_hold, now)?;
-        let entries = files
-            .iter()
-            .map(|f| StockEntry {
+        let mut tx = claim_tx(order, &intent, use_hold, now)?;
+        for f in &files {
+            tx.stock(StockEntry {
                 kind: LedgerKind::Sale,
                 file: Some(f.clone()),
                 change: delta(-1, if use_hold { -1 } else { 0 }, 1),
                 reason: format!("fulfil {}", order.product_id),
                 reference: order.order_id.clone(),
                 actor: "fulfil".into(),
-            })
-            .collect();
+            });
+        }
         // Without a hold (it lapsed before the payment landed) the order may
         // only take what nobody else holds.
         let need = if use_hold { 0 } else { wanted as i64 };
-        let check = |c: &crate::domain::StockCounts| {
+        tx.check(move |c: &StockCounts| {
             if c.available() < need {
                 Err(ServiceError::InsufficientStock { available: c.available(), wanted: order.files })
             } else {
                 Ok(())
             }
+        });
+        let refused = match tx.commit(ctx).await {
+            Ok(Commit::Done) => return Ok(Step::Done(Claim::Claimed(intent))),
+            Err(ServiceError::InsufficientStock { .. }) => return Ok(Step::Done(Claim::Short)),
+            Err(e) => return Err(e),
+            Ok(Commit::Refused(Part::Intent | Part::Order)) => return Ok(Step::Done(Claim::Raced)),
+            Ok(Commit::Refused(part)) => part,
         };
-        match commit(ctx, writes, entries, check).await {
-            Ok(_) => return Ok(Claim::Claimed(intent)),
-            Err(CommitError::Service(ServiceError::InsufficientStock { .. })) => return Ok(Claim::Short),
-            Err(CommitError::Service(e)) => return Err(e),
-            Err(CommitError::Condition(0 | 1)) => return Ok(Claim::Raced),
-            Err(CommitError::Condition(2)) if use_hold => use_hold = false, // the hold lapsed meanwhile
-            Err(CommitError::Condition(i)) => {
-                if let Some(f) = files.get(i.saturating_sub(first_file)) {
-                    taken.push(f.clone());
-                }
-            }
+        let mut t = tried.lock().map_err(|_| ServiceError::internal(anyhow::anyhow!("claim state poisoned")))?;
+        match refused {
+            Part::Hold => t.use_hold = false,
+            Part::File(n) => t.taken.extend(files.get(n).cloned()),
+            Part::Intent | Part::Order => {}
         }
-    }
-    Err(ServiceError::Conflict(format!("could not claim files for {}; will retry", order.order_id)))
+        Ok(Step::Again)
+    })
+    .await
 }
 
-/// Intent (0), order guard (1), hold (2, when used), then one write per file.
-fn claim_writes(
+/// The intent, the order guard, the hold (when used), then one write per file.
+fn claim_tx<'a>(
     order: &OrderRecord,
     intent: &IntentRecord,
     use_hold: bool,
     now: Timestamp,
-) -> Result<(Vec<Write>, usize), ServiceError> {
+) -> Result<Tx<'a, Part>, ServiceError> {
     let id = &order.order_id;
-    let gsi = (keys::INTENTS_INDEX.to_string(), keys::sort_at(now, id));
-    let mut writes = vec![
-        Write::Put { item: to_item(&keys::intent(id), intent, Some(gsi), None)?, cond: Some(Cond::NotExists) },
-        Write::Check {
-            key: keys::order(id),
-            cond: Cond::In("status".into(), vec![json(&OrderStatus::Paid), json(&OrderStatus::Backordered)]),
-        },
-    ];
+    let mut tx = Tx::new();
+    tx.push(Part::Intent, orders::put_intent(intent)?);
+    let paid = Cond::Or(vec![orders::is_status(OrderStatus::Paid), orders::is_status(OrderStatus::Backordered)]);
+    tx.push(Part::Order, Write::Check { key: orders::key(id), cond: paid });
     if use_hold {
-        writes.push(Write::Delete { key: keys::hold(id), cond: Some(Cond::Exists) });
+        tx.push(Part::Hold, orders::delete_hold(id));
     }
-    let first_file = writes.len();
-    for f in &intent.files {
-        writes.push(Write::Update {
-            key: keys::file(f),
-            changes: vec![
-                Change::Set("location".into(), json(&Location::Assigned)),
-                Change::Set("user_id".into(), order.user_id.clone().into()),
-                Change::Set("order_id".into(), id.clone().into()),
-                Change::Set("updated_at".into(), json(&now)),
-                Change::Set(GSI1PK.into(), keys::files_at("assigned").into()),
-                Change::Set(GSI1SK.into(), f.clone().into()),
-            ],
-            cond: Some(Cond::eq("location", "unused")),
-        });
+    for (n, f) in intent.files.iter().enumerate() {
+        tx.push(Part::File(n), files::assign(f, &order.user_id, id, now)?);
     }
-    Ok((writes, first_file))
+    Ok(tx)
 }
 
 /// Names of files the records say are in unused/, skipping `skip`.
 async fn free_files(ctx: &Ctx, limit: usize, skip: &[String]) -> Result<Vec<String>, ServiceError> {
-    let q = Query::new(Index::Gsi1, keys::files_at("unused")).limit(limit);
-    let page = ctx.records.query(q).await?;
+    let page = files::at(ctx, Location::Unused, limit).next().await?.unwrap_or_default();
     let mut out = Vec::new();
-    for item in page.items {
-        let f: FileRecord = from_item(item)?;
+    for f in page {
         // A record of something that is not stock (adopted before the stock
         // pattern existed) is never sold; reconcile retires it.
         let stock = ctx.settings.stock_pattern.stock(&f.name).is_some();

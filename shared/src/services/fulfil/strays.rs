@@ -5,9 +5,9 @@
 //! sees a record without its file (and marks it lost).
 
 use crate::domain::Location;
-use crate::services::items::from_item;
-use crate::services::model::{FileRecord, IntentRecord, OrderRecord};
-use crate::services::{Ctx, ServiceError, keys, revoke};
+use crate::services::model::{IntentRecord, OrderRecord};
+use crate::services::store::files::{self, FileRecord};
+use crate::services::{Ctx, ServiceError, revoke};
 
 pub(super) async fn put_back(ctx: &Ctx, order: &OrderRecord, intent: &IntentRecord) -> Result<(), ServiceError> {
     // A revoke still moving these files books them when its moves are done:
@@ -18,7 +18,7 @@ pub(super) async fn put_back(ctx: &Ctx, order: &OrderRecord, intent: &IntentReco
     }
     for name in &intent.files {
         let ours = format!("assigned/{}/{name}", intent.user_id);
-        let Some(rec) = record(ctx, name).await? else { continue };
+        let Some(rec) = files::get(ctx, name).await? else { continue };
         if belongs(&rec, &intent.user_id) || ctx.files.head(&ours).await?.is_none() {
             continue;
         }
@@ -27,7 +27,7 @@ pub(super) async fn put_back(ctx: &Ctx, order: &OrderRecord, intent: &IntentReco
         tracing::warn!(file = %name, order_id = %order.order_id, to = %home, "a late move put back");
         // The same buyer may have claimed it again meanwhile (its own move
         // found the file already there): then it goes back to them.
-        if let Some(now) = record(ctx, name).await?
+        if let Some(now) = files::get(ctx, name).await?
             && belongs(&now, &intent.user_id)
         {
             ctx.files.move_file(&home, &ours).await?;
@@ -38,8 +38,4 @@ pub(super) async fn put_back(ctx: &Ctx, order: &OrderRecord, intent: &IntentReco
 
 fn belongs(rec: &FileRecord, user: &str) -> bool {
     rec.location == Location::Assigned && rec.user_id.as_deref() == Some(user)
-}
-
-async fn record(ctx: &Ctx, name: &str) -> Result<Option<FileRecord>, ServiceError> {
-    ctx.records.get(&keys::file(name)).await?.map(from_item).transpose().map_err(Into::into)
 }

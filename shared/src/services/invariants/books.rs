@@ -2,11 +2,14 @@
 //! credit accounts against their entries; paid orders against what came of
 //! them.
 
-use super::super::items::from_item;
-use super::super::model::{CountsRecord, HoldRecord, OrderRecord, SubscriptionRecord};
+use super::super::store::credits::accounts;
+use super::super::store::orders::HoldRecord;
+use super::super::store::stock::CountsRecord;
+use super::super::store::subscriptions::{self as subs, SubscriptionRecord};
+use super::super::store::{Pages, orders};
 use super::super::{Ctx, ServiceError, credits, keys};
 use super::files::Seen;
-use super::{Invariant, InvariantReport, PAGE, each, show};
+use super::{Invariant, InvariantReport, PAGE, show};
 use crate::domain::{EndReason, OrderStatus, StockCounts};
 use crate::ports::{Index, Query};
 
@@ -28,12 +31,8 @@ pub(super) async fn stock(
             report.add(Invariant::NoOversell, format!("counters say {}, {what} {}", show(&files_only(c)), show(n)));
         }
     }
-    let mut held = 0;
-    each(ctx, Query::new(Index::Gsi1, keys::HOLDS_INDEX).limit(PAGE), |item| {
-        held += i64::from(from_item::<HoldRecord>(item)?.count);
-        Ok(())
-    })
-    .await?;
+    let holds: Vec<HoldRecord> = Pages::new(ctx, Query::new(Index::Gsi1, keys::HOLDS_INDEX).limit(PAGE)).all().await?;
+    let held: i64 = holds.iter().map(|h| i64::from(h.count)).sum();
     if c.reserved != held {
         report.add(Invariant::NoOversell, format!("reserved is {}, holds add up to {held}", c.reserved));
     }
@@ -45,12 +44,7 @@ pub(super) async fn stock(
 
 /// Every credit account's sums equal the sums of its entries.
 pub(super) async fn credits(ctx: &Ctx, report: &mut InvariantReport) -> Result<(), ServiceError> {
-    let mut emails = Vec::new();
-    each(ctx, Query::new(Index::Gsi1, keys::CREDIT_ACCOUNTS_INDEX).limit(PAGE), |item| {
-        emails.push(from_item::<credits::AccountRecord>(item)?.email);
-        Ok(())
-    })
-    .await?;
+    let emails: Vec<String> = accounts(ctx, PAGE).all().await?.into_iter().map(|a| a.email).collect();
     report.credit_accounts = emails.len() as u64;
     for email in emails {
         let audit = credits::audit(ctx, &email).await?;
@@ -65,39 +59,31 @@ pub(super) async fn credits(ctx: &Ctx, report: &mut InvariantReport) -> Result<(
 /// fulfilled order names a subscription that exists.
 pub(super) async fn orders(ctx: &Ctx, report: &mut InvariantReport) -> Result<(), ServiceError> {
     let cutoff = ctx.clock.now().plus_millis(-ctx.settings.requeue_after_millis);
-    let q = Query::new(Index::Gsi1, keys::orders_by_status(OrderStatus::Paid))
-        .sk(keys::up_to(keys::sort_at(cutoff, "~")))
-        .limit(PAGE);
     let mut found = Vec::new();
-    each(ctx, q, |item| {
-        let o: OrderRecord = from_item(item)?;
-        if o.status == OrderStatus::Paid {
+    let mut paid = orders::with_status(ctx, OrderStatus::Paid, Some(cutoff), PAGE);
+    while let Some(page) = paid.next().await? {
+        for o in page.into_iter().filter(|o| o.status == OrderStatus::Paid) {
             found.push(format!("order {} paid at {} and still not fulfilled", o.order_id, o.updated_at.rfc3339()));
         }
-        Ok(())
-    })
-    .await?;
+    }
     let mut fulfilled = Vec::new();
-    each(ctx, Query::new(Index::Gsi1, keys::orders_by_status(OrderStatus::Fulfilled)).limit(PAGE), |item| {
-        let o: OrderRecord = from_item(item)?;
-        if o.status == OrderStatus::Fulfilled {
+    let mut done = orders::with_status(ctx, OrderStatus::Fulfilled, None, PAGE);
+    while let Some(page) = done.next().await? {
+        for o in page.into_iter().filter(|o| o.status == OrderStatus::Fulfilled) {
             fulfilled.push((o.order_id, o.subscription_id));
         }
-        Ok(())
-    })
-    .await?;
+    }
     let mut refunds = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (order_id, sub) in fulfilled {
         let record = match &sub {
-            Some(s) => ctx.records.get(&keys::subscription(s)).await?,
+            Some(s) => subs::get(ctx, s).await?,
             None => None,
         };
-        let Some(item) = record else {
+        let Some(sub) = record else {
             found.push(format!("order {order_id} is fulfilled but its subscription {sub:?} does not exist"));
             continue;
         };
-        let sub: SubscriptionRecord = from_item(item)?;
         if seen.insert(sub.subscription_id.clone())
             && let Some(why) = refund_overreach(ctx, &sub).await?
         {
@@ -116,10 +102,7 @@ async fn refund_overreach(ctx: &Ctx, sub: &SubscriptionRecord) -> Result<Option<
     if sub.ended != Some(EndReason::Refunded) {
         return Ok(None);
     }
-    let status = match ctx.records.get(&keys::order(&sub.order_id)).await? {
-        Some(item) => Some(from_item::<OrderRecord>(item)?.status),
-        None => None,
-    };
+    let status = orders::get(ctx, &sub.order_id).await?.map(|o| o.status);
     Ok((status != Some(OrderStatus::Refunded)).then(|| {
         format!(
             "subscription {} ended by a refund, but the order that created it ({}) is {status:?}",

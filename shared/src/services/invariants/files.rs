@@ -9,14 +9,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::super::items::from_item;
-use super::super::model::FileRecord;
+use super::super::store::Pages;
+use super::super::store::files::{self, FileRecord};
+use super::super::store::merge::{Judge, Merge, Merged, Stock};
 use super::super::{Ctx, ServiceError, keys};
 use super::owners::Owners;
-use super::pages::{Listing, Records};
-use super::{Invariant, InvariantReport, each};
+use super::{Invariant, InvariantReport, PAGE};
 use crate::domain::{Location, StockCounts};
-use crate::ports::{Index, Query};
+use crate::ports::{Index, Item, Query};
 
 /// Files per location as the records and as the listings see them (files
 /// in flight counted where their record says).
@@ -29,27 +29,29 @@ pub(super) struct Seen {
 /// Files named by unfinished intents (assign, revoke, adjust).
 pub(super) async fn in_flight(ctx: &Ctx, report: &mut InvariantReport) -> Result<HashSet<String>, ServiceError> {
     let mut files = HashSet::new();
-    each(ctx, Query::new(Index::Gsi1, keys::INTENTS_INDEX).limit(100), |item| {
-        if item.get("done").and_then(Value::as_bool) == Some(true) {
-            return Ok(());
+    // Three kinds share the index: read as items, told apart by their `sk`.
+    let mut pages: Pages<Item> = Pages::new(ctx, Query::new(Index::Gsi1, keys::INTENTS_INDEX).limit(100));
+    while let Some(page) = pages.next().await? {
+        for item in page {
+            if item.get("done").and_then(Value::as_bool) == Some(true) {
+                continue;
+            }
+            let text = |n: &str| item.get(n).and_then(Value::as_str).unwrap_or("?").to_string();
+            let what = match item.get("sk").and_then(Value::as_str).unwrap_or("?") {
+                "INTENT" => format!("assign {}", text("order_id")),
+                "REVOKE" => format!("revoke {}", text("subscription_id")),
+                "ADJUST" => format!("adjust {}", text("file")),
+                other => format!("{other} {}", text("pk")),
+            };
+            let names: Vec<String> = item
+                .get("files")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            report.in_flight.push(format!("{what}: {}", names.join(", ")));
+            files.extend(names);
         }
-        let text = |n: &str| item.get(n).and_then(Value::as_str).unwrap_or("?").to_string();
-        let what = match item.get("sk").and_then(Value::as_str).unwrap_or("?") {
-            "INTENT" => format!("assign {}", text("order_id")),
-            "REVOKE" => format!("revoke {}", text("subscription_id")),
-            "ADJUST" => format!("adjust {}", text("file")),
-            other => format!("{other} {}", text("pk")),
-        };
-        let names: Vec<String> = item
-            .get("files")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
-            .unwrap_or_default();
-        report.in_flight.push(format!("{what}: {}", names.join(", ")));
-        files.extend(names);
-        Ok(())
-    })
-    .await?;
+    }
     Ok(files)
 }
 
@@ -102,73 +104,57 @@ async fn merge(
     walk: &mut Walk<'_>,
     report: &mut InvariantReport,
 ) -> Result<(), ServiceError> {
-    let (mut files, mut recs) = (Listing::new(loc), Records::new(loc));
+    let mut merge = Merge::new(ctx, loc, PAGE, Judge::Quick);
     loop {
-        let f = files.peek(ctx, report).await?;
-        let r = recs.peek(ctx).await?;
-        let step = match (f, r) {
-            (None, None) => return Ok(()),
-            (Some((f, _)), Some(r)) if *f == r.name => Step::Both,
-            (Some((f, _)), r) if r.is_none_or(|r| *f < r.name) => Step::Listed,
-            _ => Step::Recorded,
-        };
+        let step = merge.next().await?;
+        report.files_listed += std::mem::take(&mut merge.stock.listed);
         match step {
-            Step::Both => {
-                let (Some((name, key)), Some(rec)) = (files.buf.pop_front(), recs.buf.pop_front()) else { continue };
+            None => return Ok(()),
+            Some(Merged::Both { key, rec }) => {
                 let agrees = rec.location == loc;
-                walk.listed(&name, key, loc, agrees);
+                walk.listed(&rec.name, key, loc, agrees);
                 walk.recorded(&rec, agrees, report);
             }
-            Step::Listed => {
-                let Some((name, key)) = files.buf.pop_front() else { continue };
-                walk.listed(&name, key, loc, false);
-            }
-            Step::Recorded => {
-                let Some(rec) = recs.buf.pop_front() else { continue };
-                walk.recorded(&rec, false, report);
-            }
+            Some(Merged::ListedOnly(s)) => walk.listed(&s.name, s.key, loc, false),
+            Some(Merged::RecordOnly(rec)) => walk.recorded(&rec, false, report),
         }
     }
-}
-
-enum Step {
-    Both,
-    Listed,
-    Recorded,
 }
 
 /// assigned/: the listing held by name, the index streamed against it.
 async fn assigned(ctx: &Ctx, walk: &mut Walk<'_>, report: &mut InvariantReport) -> Result<(), ServiceError> {
     let mut listed: HashMap<String, Vec<String>> = HashMap::new();
-    let mut files = Listing::new(Location::Assigned);
-    while files.peek(ctx, report).await?.is_some() {
-        let Some((name, key)) = files.buf.pop_front() else { break };
-        if !walk.flight.contains(&name) {
+    let mut stock = Stock::new(ctx, "assigned/", PAGE, Judge::Quick);
+    while let Some(s) = stock.next().await? {
+        report.files_listed += std::mem::take(&mut stock.listed);
+        if !walk.flight.contains(&s.name) {
             bump(&mut walk.seen.listed, Location::Assigned);
-            listed.entry(name).or_default().push(key);
+            listed.entry(s.name).or_default().push(s.key);
         }
     }
-    let mut recs = Records::new(Location::Assigned);
-    while recs.peek(ctx).await?.is_some() {
-        let Some(rec) = recs.buf.pop_front() else { break };
-        let keys = listed.remove(&rec.name).unwrap_or_default();
-        let owner = rec.user_id.as_deref().filter(|_| rec.location == Location::Assigned);
-        // A name already suspect (listed elsewhere too) is judged whole later.
-        let agrees = owner.is_some()
-            && keys.len() == 1
-            && keys[0] == rec.storage_key()
-            && !walk.suspects.contains_key(&rec.name);
-        walk.recorded(&rec, agrees, report);
-        if agrees {
-            if let Some(user) = owner
-                && !walk.flight.contains(&rec.name)
-                && !walk.owners.claim(&rec.name, user, true)
-            {
-                walk.owners.unowned(&rec.storage_key());
+    report.files_listed += stock.listed;
+    let mut recs = files::at(ctx, Location::Assigned, PAGE);
+    while let Some(page) = recs.next().await? {
+        for rec in page {
+            let keys = listed.remove(&rec.name).unwrap_or_default();
+            let owner = rec.user_id.as_deref().filter(|_| rec.location == Location::Assigned);
+            // A name already suspect (listed elsewhere too) is judged whole later.
+            let agrees = owner.is_some()
+                && keys.len() == 1
+                && keys[0] == rec.storage_key()
+                && !walk.suspects.contains_key(&rec.name);
+            walk.recorded(&rec, agrees, report);
+            if agrees {
+                if let Some(user) = owner
+                    && !walk.flight.contains(&rec.name)
+                    && !walk.owners.claim(&rec.name, user, true)
+                {
+                    walk.owners.unowned(&rec.storage_key());
+                }
+            } else if !walk.flight.contains(&rec.name) {
+                let entry = walk.suspects.entry(rec.name.clone()).or_default();
+                entry.extend(keys.into_iter().map(|k| (k, Location::Assigned)));
             }
-        } else if !walk.flight.contains(&rec.name) {
-            let entry = walk.suspects.entry(rec.name.clone()).or_default();
-            entry.extend(keys.into_iter().map(|k| (k, Location::Assigned)));
         }
     }
     for (name, keys) in listed {
@@ -207,7 +193,7 @@ async fn resolve(ctx: &Ctx, walk: &mut Walk<'_>, report: &mut InvariantReport) -
             }
         }
         listed.sort_by(|a, b| a.0.cmp(&b.0));
-        let fresh: Option<FileRecord> = ctx.records.get(&keys::file(&name)).await?.map(from_item).transpose()?;
+        let fresh = files::get(ctx, &name).await?;
         if let Some(why) = judge(fresh.as_ref(), &listed) {
             report.add(Invariant::Conservation, why);
         }

@@ -14,24 +14,13 @@
 //! ledger state (a restore, a rebuilt table) and the replay starts from the
 //! beginning. Everything after the anchor is replayed in full.
 
-use serde::{Deserialize, Serialize};
-
-use super::super::items::{from_item, to_item};
-use super::super::model::{CountsRecord, LedgerEntry};
-use super::super::{Ctx, ServiceError, keys};
-use super::{Invariant, InvariantReport, each, show};
+use super::super::store::{self, stock as book};
+use super::super::{Ctx, ServiceError};
+use super::{Invariant, InvariantReport, show};
 use crate::domain::StockCounts;
-use crate::ports::{Cond, Index, Query, RecordError, SkRange};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LedgerCheckpoint {
-    /// The counters' version at the anchor (checkpoints only move forward).
-    pub version: u64,
-    /// Entries up to and including the anchor.
-    pub entries: u64,
-    /// The last entry replayed, as it was then.
-    pub anchor: LedgerEntry,
-}
+use book::CountsRecord;
+pub use book::LedgerCheckpoint;
 
 /// `{version}.{n}` as numbers ((0, 0) if malformed, which shows as a gap).
 fn position(seq: &str) -> (u64, u64) {
@@ -40,11 +29,9 @@ fn position(seq: &str) -> (u64, u64) {
 
 /// The stored checkpoint, if it belongs to this ledger.
 async fn trusted(ctx: &Ctx, counts: &CountsRecord) -> Result<Option<LedgerCheckpoint>, ServiceError> {
-    let Some(item) = ctx.records.get(&keys::ledger_checkpoint()).await? else { return Ok(None) };
-    let cp: LedgerCheckpoint = from_item(item)?;
+    let Some(cp) = book::checkpoint(ctx).await? else { return Ok(None) };
     let (v, n) = position(&cp.anchor.seq);
-    let stored: Option<LedgerEntry> =
-        ctx.records.get(&keys::ledger(v, n as usize)).await?.map(from_item).transpose()?;
+    let stored = book::entry(ctx, v, n as usize).await?;
     if v != cp.version || cp.version > counts.version || stored.as_ref() != Some(&cp.anchor) {
         tracing::warn!(anchor = %cp.anchor.seq, "ledger checkpoint does not match the ledger; replaying all of it");
         return Ok(None);
@@ -61,33 +48,32 @@ pub(super) async fn replay(
     report: &mut InvariantReport,
 ) -> Result<Option<LedgerCheckpoint>, ServiceError> {
     let start = if from_checkpoint { trusted(ctx, counts).await? } else { None };
-    let mut q = Query::new(Index::Table, keys::LEDGER_PK).limit(500);
     let (mut prev, mut at, mut entries, mut last) = (StockCounts::default(), (0u64, 0u64), 0, None);
+    let mut after = None;
     if let Some(cp) = start {
         at = position(&cp.anchor.seq);
-        // Keys are `{v:012}.{n:03}`; n + 1 written the same way sorts next.
-        q = q.sk(SkRange::Between(format!("{:012}.{:03}", at.0, at.1 + 1), "~".into()));
+        after = Some(at);
         (prev, entries) = (cp.anchor.counts, cp.entries);
         report.ledger_from = Some(cp.anchor.seq.clone());
         last = Some(cp.anchor);
     }
     let mut found = Vec::new();
-    each(ctx, q, |item| {
-        let e: LedgerEntry = from_item(item)?;
-        report.ledger_read += 1;
-        entries += 1;
-        let (v, n) = position(&e.seq);
-        if (v, n) != (at.0, at.1 + 1) && (v, n) != (at.0 + 1, 0) {
-            found.push(format!("entry {} follows {}.{}: a gap", e.seq, at.0, at.1));
+    let mut pages = book::entries(ctx, after, 500);
+    while let Some(page) = pages.next().await? {
+        for e in page {
+            report.ledger_read += 1;
+            entries += 1;
+            let (v, n) = position(&e.seq);
+            if (v, n) != (at.0, at.1 + 1) && (v, n) != (at.0 + 1, 0) {
+                found.push(format!("entry {} follows {}.{}: a gap", e.seq, at.0, at.1));
+            }
+            if e.before != prev.available() || e.after != e.counts.available() || e.delta != e.after - e.before {
+                found.push(format!("entry {} does not continue from {}", e.seq, show(&prev)));
+            }
+            (prev, at) = (e.counts, (v, n));
+            last = Some(e);
         }
-        if e.before != prev.available() || e.after != e.counts.available() || e.delta != e.after - e.before {
-            found.push(format!("entry {} does not continue from {}", e.seq, show(&prev)));
-        }
-        (prev, at) = (e.counts, (v, n));
-        last = Some(e);
-        Ok(())
-    })
-    .await?;
+    }
     report.ledger_entries = entries;
     if prev != counts.counts || at.0 != counts.version {
         found.push(format!(
@@ -106,9 +92,6 @@ pub(super) async fn replay(
 
 /// Keeps `cp` unless a later checkpoint is already stored.
 pub(super) async fn save(ctx: &Ctx, cp: &LedgerCheckpoint) -> Result<(), ServiceError> {
-    let newer = Cond::Or(vec![Cond::NotExists, Cond::Le("version".into(), cp.version as i64)]);
-    match ctx.records.put(to_item(&keys::ledger_checkpoint(), cp, None, None)?, Some(newer)).await {
-        Ok(()) | Err(RecordError::ConditionFailed { .. }) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    store::apply(ctx, book::save_checkpoint(cp)?).await?;
+    Ok(())
 }

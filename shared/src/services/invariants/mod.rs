@@ -18,7 +18,6 @@ mod books;
 mod files;
 mod ledger;
 mod owners;
-mod pages;
 #[cfg(test)]
 mod tests;
 
@@ -27,7 +26,6 @@ use serde::Serialize;
 use super::stock::read_counts;
 use super::{Ctx, ServiceError};
 use crate::domain::StockCounts;
-use crate::ports::{Item, Query};
 
 pub use ledger::LedgerCheckpoint;
 
@@ -144,19 +142,4 @@ fn show(c: &StockCounts) -> String {
         "unused {} reserved {} assigned {} banned {} frozen {}",
         c.unused, c.reserved, c.assigned, c.banned, c.frozen
     )
-}
-
-/// Every item of a query, page by page.
-async fn each(ctx: &Ctx, q: Query, mut f: impl FnMut(Item) -> Result<(), ServiceError>) -> Result<(), ServiceError> {
-    let mut cursor = None;
-    loop {
-        let page = ctx.records.query(q.clone().after(cursor)).await?;
-        for item in page.items {
-            f(item)?;
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(()),
-        }
-    }
 }

@@ -6,11 +6,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::super::items::from_item;
-use super::super::model::SubscriptionRecord;
-use super::super::{Ctx, ServiceError, keys};
-use super::{Invariant, InvariantReport, each};
-use crate::ports::{Index, Query};
+use super::super::store::subscriptions as subs;
+use super::super::{Ctx, ServiceError};
+use super::{Invariant, InvariantReport};
 
 pub(super) struct Owners {
     /// (subscription id, user) of each live subscription.
@@ -24,25 +22,25 @@ pub(super) struct Owners {
 impl Owners {
     pub(super) async fn load(ctx: &Ctx) -> Result<Owners, ServiceError> {
         let mut owners = Owners { subs: Vec::new(), files: BTreeMap::new(), found: Vec::new() };
-        each(ctx, Query::new(Index::Gsi1, keys::SUBS_INDEX).limit(100), |item| {
-            let sub: SubscriptionRecord = from_item(item)?;
-            if sub.ended.is_some() {
-                return Ok(());
-            }
-            let i = owners.subs.len();
-            for f in sub.files {
-                let claims = owners.files.entry(f.clone()).or_default();
-                if let Some((other, _)) = claims.first() {
-                    let a = &owners.subs[*other].0;
-                    let b = &sub.subscription_id;
-                    owners.found.push(format!("{f} is in subscriptions {a} and {b}"));
+        let mut live = subs::live(ctx);
+        while let Some(page) = live.next().await? {
+            for sub in page {
+                if sub.ended.is_some() {
+                    continue;
                 }
-                claims.push((i, false));
+                let i = owners.subs.len();
+                for f in sub.files {
+                    let claims = owners.files.entry(f.clone()).or_default();
+                    if let Some((other, _)) = claims.first() {
+                        let a = &owners.subs[*other].0;
+                        let b = &sub.subscription_id;
+                        owners.found.push(format!("{f} is in subscriptions {a} and {b}"));
+                    }
+                    claims.push((i, false));
+                }
+                owners.subs.push((sub.subscription_id, sub.user_id));
             }
-            owners.subs.push((sub.subscription_id, sub.user_id));
-            Ok(())
-        })
-        .await?;
+        }
         Ok(owners)
     }
 

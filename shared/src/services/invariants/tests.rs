@@ -151,7 +151,9 @@ async fn zero_commit(ctx: &Ctx) {
         reference: "test".into(),
         actor: "test".into(),
     };
-    assert!(crate::services::tx::commit(ctx, Vec::new(), vec![entry], |_| Ok(())).await.is_ok());
+    let mut tx: crate::services::tx::Tx<()> = crate::services::tx::Tx::new();
+    tx.stock(entry);
+    assert!(tx.commit(ctx).await.unwrap().is_done());
 }
 
 #[tokio::test]

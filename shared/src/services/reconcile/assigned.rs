@@ -4,44 +4,36 @@
 //! are looked for only when the index holds more ASSIGNED records than the
 //! listing matched.
 
-use serde::Deserialize;
-
-use super::super::items::{from_item, to_item};
-use super::super::listed::{Listed, judge_page};
-use super::super::model::FileRecord;
-use super::super::{ServiceError, keys};
+use super::super::ServiceError;
+use super::super::store::files::{self, FileRecord};
+use super::super::store::merge::{Judge, Stock};
+use super::super::store::subscriptions::{self as subs, SubscriptionRecord};
+use super::super::tx::Tx;
 use super::settle::{Place, Settled, settle};
-use super::{Applied, MAX_ORPHANS, ORPHAN_SAMPLE, PAGE, Run, one, par};
+use super::{MAX_ORPHANS, ORPHAN_SAMPLE, PAGE, Run, one, par};
 use crate::domain::{LedgerKind, Location};
-use crate::ports::{Cond, Index, Query, Write};
 
 pub(super) async fn scan(run: &mut Run<'_>) -> Result<(), ServiceError> {
-    let mut after: Option<String> = None;
+    let ctx = run.ctx;
+    let mut listing = Stock::new(ctx, "assigned/", PAGE, Judge::Full);
     loop {
-        let page = run.ctx.files.list("assigned/", after.as_deref(), PAGE).await?;
-        run.report.scanned += page.keys.len() as u64;
-        let mut seen = Vec::with_capacity(page.keys.len());
-        for (key, judged) in page.keys.iter().zip(judge_page(run.ctx, &page.keys).await?) {
-            match judged {
-                Listed::Stock { user: Some(user), name } => seen.push((user, name)),
-                Listed::Stock { user: None, .. } => run.reject(key, "not assigned/{user}/{file}"),
-                Listed::Sidecar => {}
-                Listed::Rejected(why) => run.reject(key, &why),
+        let page = listing.page().await?;
+        run.listed(&mut listing);
+        let Some(page) = page else { return Ok(()) };
+        let mut seen = Vec::with_capacity(page.len());
+        for s in page {
+            match s.user {
+                Some(user) => seen.push((user, s.name)),
+                None => run.reject(&s.key, "not assigned/{user}/{file}"),
             }
         }
-        let records = run.ctx.records.clone();
         let names = seen.iter().map(|(_, n)| n.clone()).collect();
-        let items = par::each(names, |name: String| {
-            let records = records.clone();
-            async move { Ok(records.get(&keys::file(&name)).await?) }
-        })
-        .await?;
-        for ((user, name), item) in seen.into_iter().zip(items) {
-            let Some(item) = item else {
+        let recs = par::each(names, |name: String| files::get_owned(ctx.records.clone(), name)).await?;
+        for ((user, name), rec) in seen.into_iter().zip(recs) {
+            let Some(rec) = rec else {
                 orphan(run, user, name);
                 continue;
             };
-            let rec: FileRecord = from_item(item)?;
             let here = if rec.location == Location::Assigned && rec.user_id.as_deref() == Some(user.as_str()) {
                 true
             } else {
@@ -50,10 +42,6 @@ pub(super) async fn scan(run: &mut Run<'_>) -> Result<(), ServiceError> {
             if here {
                 run.matched_at(Location::Assigned);
             }
-        }
-        match page.next {
-            Some(n) => after = Some(n),
-            None => return Ok(()),
         }
     }
 }
@@ -65,34 +53,19 @@ fn orphan(run: &mut Run<'_>, user: String, name: String) {
     }
 }
 
-/// The parts of a subscription an orphan needs.
-#[derive(Deserialize)]
-struct Sub {
-    subscription_id: String,
-    order_id: String,
-    user_id: String,
-    files: Vec<String>,
-}
-
 /// Orphans a live subscription lists get their record back. Live
 /// subscriptions are the SUBS index (an ended one leaves it), read once and
 /// only when there are orphans.
 pub(super) async fn attach_orphans(run: &mut Run<'_>) -> Result<(), ServiceError> {
-    let mut cursor = None;
+    let mut live = subs::live(run.ctx);
     while !run.orphans.is_empty() {
-        let q = Query::new(Index::Gsi1, keys::SUBS_INDEX).limit(100).after(cursor);
-        let page = run.ctx.records.query(q).await?;
-        for item in page.items {
-            let sub: Sub = from_item(item)?;
+        let Some(page) = live.next().await? else { break };
+        for sub in page {
             for name in &sub.files {
                 if run.orphans.remove(&(sub.user_id.clone(), name.clone())) {
                     attach(run, &sub, name).await?;
                 }
             }
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
         }
     }
     let mut left = Vec::new();
@@ -110,7 +83,7 @@ pub(super) async fn attach_orphans(run: &mut Run<'_>) -> Result<(), ServiceError
     Ok(())
 }
 
-async fn attach(run: &mut Run<'_>, sub: &Sub, name: &str) -> Result<(), ServiceError> {
+async fn attach(run: &mut Run<'_>, sub: &SubscriptionRecord, name: &str) -> Result<(), ServiceError> {
     let place = Place::assigned(&sub.user_id);
     if run.ctx.files.head(&place.key(name)).await?.is_none() {
         return Ok(());
@@ -123,17 +96,11 @@ async fn attach(run: &mut Run<'_>, sub: &Sub, name: &str) -> Result<(), ServiceE
         updated_at: run.ctx.clock.now(),
         ban_on_return: false,
     };
-    let gsi = (keys::files_at("assigned"), name.to_string());
-    let writes = vec![
-        Write::Put { item: to_item(&keys::file(name), &rec, Some(gsi), None)?, cond: Some(Cond::NotExists) },
-        Write::Check {
-            key: keys::subscription(&sub.subscription_id),
-            cond: Cond::And(vec![Cond::Exists, Cond::Absent("ended".into())]),
-        },
-    ];
+    let mut tx = Tx::new();
+    tx.push((), files::put_new_file(&rec)?).push((), subs::check_live(&sub.subscription_id));
     let reason = format!("orphan attached to subscription {}", sub.subscription_id);
-    let entry = run.entry(LedgerKind::Reconcile, name, one(Location::Assigned, 1), reason);
-    if let Applied::Yes = run.commit(writes, vec![entry]).await? {
+    tx.stock(run.entry(LedgerKind::Reconcile, name, one(Location::Assigned, 1), reason));
+    if run.commit(tx).await?.is_done() {
         run.report.attached += 1;
         run.matched_at(Location::Assigned);
         tracing::warn!(file = name, subscription_id = %sub.subscription_id, "orphan attached");
@@ -147,11 +114,8 @@ pub(super) async fn find_ghosts(run: &mut Run<'_>) -> Result<(), ServiceError> {
     if count_assigned(run).await? <= run.matched.assigned {
         return Ok(());
     }
-    let mut cursor = None;
-    loop {
-        let q = Query::new(Index::Gsi1, keys::files_at("assigned")).limit(PAGE).after(cursor);
-        let page = run.ctx.records.query(q).await?;
-        let recs = page.items.into_iter().map(from_item::<FileRecord>).collect::<Result<Vec<_>, _>>()?;
+    let mut assigned = files::at(run.ctx, Location::Assigned, PAGE);
+    while let Some(recs) = assigned.next().await? {
         let files = run.ctx.files.clone();
         let there = par::each(recs.iter().map(FileRecord::storage_key).collect(), |key: String| {
             let files = files.clone();
@@ -163,22 +127,14 @@ pub(super) async fn find_ghosts(run: &mut Run<'_>) -> Result<(), ServiceError> {
                 settle(run, &rec.name, None).await?;
             }
         }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(()),
-        }
     }
+    Ok(())
 }
 
 async fn count_assigned(run: &Run<'_>) -> Result<i64, ServiceError> {
-    let (mut n, mut cursor) = (0, None);
-    loop {
-        let q = Query::new(Index::Gsi1, keys::files_at("assigned")).limit(PAGE).after(cursor);
-        let page = run.ctx.records.query(q).await?;
-        n += page.items.len() as i64;
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(n),
-        }
+    let (mut n, mut assigned) = (0, files::at(run.ctx, Location::Assigned, PAGE));
+    while let Some(page) = assigned.next().await? {
+        n += page.len() as i64;
     }
+    Ok(n)
 }

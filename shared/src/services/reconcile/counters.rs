@@ -8,7 +8,7 @@ use super::super::stock::StockEntry;
 use super::super::{ServiceError, stock::read_counts};
 use super::Run;
 use crate::domain::{LedgerKind, StockCounts};
-use crate::services::tx::{self, CommitError};
+use crate::services::tx::Tx;
 
 pub(super) async fn verify(run: &mut Run<'_>, start_version: u64, quiet: bool) -> Result<(), ServiceError> {
     let now = read_counts(run.ctx).await?;
@@ -42,16 +42,17 @@ pub(super) async fn verify(run: &mut Run<'_>, start_version: u64, quiet: bool) -
     let check = move |c: &StockCounts| {
         if *c == was { Ok(()) } else { Err(ServiceError::Conflict("counters moved; not corrected".into())) }
     };
-    match tx::commit(run.ctx, Vec::new(), vec![entry], check).await {
+    let mut tx: Tx<()> = Tx::new();
+    tx.stock(entry).check(check);
+    // No writes of ours, so nothing to refuse: only the check can stop it.
+    match tx.commit(run.ctx).await {
         Ok(_) => {
             run.own_commits += 1;
             run.report.counters_fixed = true;
             tracing::warn!(was = summary(&was), now = summary(&want), "stock counters corrected");
         }
-        Err(CommitError::Service(ServiceError::Conflict(_)) | CommitError::Condition(_)) => {
-            run.report.counters_checked = false;
-        }
-        Err(CommitError::Service(e)) => return Err(e),
+        Err(ServiceError::Conflict(_)) => run.report.counters_checked = false,
+        Err(e) => return Err(e),
     }
     Ok(())
 }

@@ -4,11 +4,13 @@
 //! back to stock: moved to unused/ first, then adopted, so a crash between
 //! the two leaves an ordinary new file for the next scan.
 
-use super::super::restock::{adopted, new_file, put_new};
+use super::super::restock::{adopted, new_file};
 use super::super::stock::StockEntry;
-use super::super::{ServiceError, adjust, keys};
-use super::settle::{Place, lost_key};
-use super::{Applied, Run};
+use super::super::store::files;
+use super::super::tx::Tx;
+use super::super::{ServiceError, adjust};
+use super::Run;
+use super::settle::Place;
 use crate::domain::Location;
 
 /// True when the file went back to stock.
@@ -16,10 +18,10 @@ pub(super) async fn return_to_stock(run: &mut Run<'_>, user: &str, name: &str) -
     let ctx = run.ctx;
     // Without a tombstone it was never stock we lost (staff may have put it
     // there); a pending write-off deletes the record before the object.
-    if ctx.records.get(&lost_key(name)).await?.is_none() || adjust::pending(ctx, name).await? {
+    if !files::was_lost(ctx, name).await? || adjust::pending(ctx, name).await? {
         return Ok(false);
     }
-    if ctx.records.get(&keys::file(name)).await?.is_some() {
+    if files::get(ctx, name).await?.is_some() {
         return Ok(false);
     }
     let from = Place::assigned(user).key(name);
@@ -29,7 +31,9 @@ pub(super) async fn return_to_stock(run: &mut Run<'_>, user: &str, name: &str) -
         reason: format!("lost file found at {from}; back in stock"),
         ..adopted(name, run.actor)
     };
-    if let Applied::Yes = run.commit(vec![put_new(&new_file(ctx, name, Location::Unused))?], vec![entry]).await? {
+    let mut tx = Tx::new();
+    tx.push((), files::put_new_file(&new_file(ctx, name, Location::Unused))?).stock(entry);
+    if run.commit(tx).await?.is_done() {
         run.report.repaired += 1;
         run.matched_at(Location::Unused);
         run.stock_returned = true;

@@ -5,7 +5,8 @@
 use serde_json::Value;
 
 use super::super::fulfil::{self, FulfilOutcome};
-use super::super::model::FileRecord;
+use super::super::store::files::FileRecord;
+use super::super::store::{Pages, orders, revokes};
 use super::super::{Ctx, ServiceError, adjust, keys, revoke};
 use super::Run;
 use crate::ports::{Index, Item, Query, SkRange};
@@ -52,16 +53,12 @@ fn parse(item: &Item) -> Option<Pending> {
 /// `upto` (a `sort_at` key), page by page.
 async fn each_pending(ctx: &Ctx, upto: Option<String>, mut f: impl FnMut(Pending)) -> Result<(), ServiceError> {
     let range = upto.map_or(SkRange::All, keys::up_to);
-    let mut cursor = None;
-    loop {
-        let q = Query::new(Index::Gsi1, keys::INTENTS_INDEX).sk(range.clone()).limit(100).after(cursor);
-        let page = ctx.records.query(q).await?;
-        page.items.iter().filter_map(parse).for_each(&mut f);
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(()),
-        }
+    // Three kinds share the index: read as items, told apart by `parse`.
+    let mut pages: Pages<Item> = Pages::new(ctx, Query::new(Index::Gsi1, keys::INTENTS_INDEX).sk(range).limit(100));
+    while let Some(page) = pages.next().await? {
+        page.iter().filter_map(parse).for_each(&mut f);
     }
+    Ok(())
 }
 
 /// Finishes every stale intent through its own idempotent path.
@@ -114,7 +111,7 @@ pub(super) async fn owned(ctx: &Ctx, rec: &FileRecord) -> Result<bool, ServiceEr
     }
     if let Some(order_id) = &rec.order_id {
         // Fulfilment derives the subscription id from the order id.
-        for key in [keys::intent(order_id), keys::revoke_intent(&format!("S{order_id}"))] {
+        for key in [orders::intent_key(order_id), revokes::key(&format!("S{order_id}"))] {
             // Stored items carry their key, so `parse` tells the kinds apart.
             if let Some(item) = ctx.records.get(&key).await?
                 && parse(&item).is_some()

@@ -25,10 +25,10 @@ use serde::Serialize;
 use super::alerts;
 use super::jobs::{StepOutcome, StepReport, Steps};
 use super::stock::{self, StockEntry};
+use super::store::merge::Stock;
+use super::tx::{Commit, Tx};
 use super::{Ctx, ServiceError, jobs};
 use crate::domain::{LedgerKind, Location, StockCounts};
-use crate::ports::Write;
-use crate::services::tx::{self, CommitError};
 
 pub use intents::STALE_AFTER_MILLIS;
 
@@ -133,12 +133,6 @@ struct Run<'a> {
     stock_returned: bool,
 }
 
-enum Applied {
-    Yes,
-    /// Write `n` failed its condition: someone changed it first.
-    Refused(usize),
-}
-
 impl<'a> Run<'a> {
     fn new(ctx: &'a Ctx, actor: &'a str) -> Self {
         Run {
@@ -152,14 +146,20 @@ impl<'a> Run<'a> {
         }
     }
 
-    async fn commit(&mut self, writes: Vec<Write>, entries: Vec<StockEntry>) -> Result<Applied, ServiceError> {
-        match tx::commit(self.ctx, writes, entries, |_| Ok(())).await {
-            Ok(_) => {
-                self.own_commits += 1;
-                Ok(Applied::Yes)
-            }
-            Err(CommitError::Condition(i)) => Ok(Applied::Refused(i)),
-            Err(CommitError::Service(e)) => Err(e),
+    /// Commits a repair; a refused one means someone changed it first.
+    async fn commit<T: Copy>(&mut self, tx: Tx<'_, T>) -> Result<Commit<T>, ServiceError> {
+        let done = tx.commit(self.ctx).await?;
+        if done.is_done() {
+            self.own_commits += 1;
+        }
+        Ok(done)
+    }
+
+    /// What a listing read: keys scanned, and those that are not stock.
+    fn listed(&mut self, stock: &mut Stock<'_>) {
+        self.report.scanned += std::mem::take(&mut stock.listed);
+        for (key, why) in std::mem::take(&mut stock.rejected) {
+            self.reject(&key, &why);
         }
     }
 

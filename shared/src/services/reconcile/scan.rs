@@ -3,107 +3,47 @@
 //! side by side a page at a time. Agreement costs nothing more; every
 //! disagreement is settled from a strongly consistent read.
 
-use std::collections::VecDeque;
-
-use super::super::items::from_item;
-use super::super::listed::{Listed, judge_page};
-use super::super::model::FileRecord;
-use super::super::restock::{adopted, new_file, put_new};
-use super::super::{ServiceError, keys};
-use super::settle::{Place, Settled, settle, unchanged};
-use super::{Applied, PAGE, Run, intents, one};
+use super::super::ServiceError;
+use super::super::restock::{adopted, new_file};
+use super::super::store::merge::{Judge, Merge, Merged};
+use super::super::store::{Guard, files};
+use super::super::tx::{Commit, Tx};
+use super::settle::{Place, Settled, settle};
+use super::{PAGE, Run, intents, one};
 use crate::domain::{LedgerKind, Location};
-use crate::ports::{Index, Query, Write};
 
 /// Two writes per file plus the counters stay under the 100-write limit.
 const BATCH: usize = 40;
 
-/// One side of the merge: a page of names and where the next page starts.
-#[derive(Default)]
-struct Side {
-    buf: VecDeque<String>,
-    cursor: Option<String>,
-    done: bool,
-}
-
-enum Step {
-    Both,
-    StorageOnly,
-    RecordOnly,
-}
-
 pub(super) async fn location(run: &mut Run<'_>, loc: Location) -> Result<(), ServiceError> {
-    let prefix = format!("{}/", loc.as_str());
-    let (mut files, mut recs) = (Side::default(), Side::default());
+    let mut merge = Merge::new(run.ctx, loc, PAGE, Judge::Full);
     let mut fresh = Vec::new();
     loop {
-        while files.buf.is_empty() && !files.done {
-            list_page(run, &prefix, &mut files).await?;
-        }
-        while recs.buf.is_empty() && !recs.done {
-            index_page(run, loc, &mut recs).await?;
-        }
-        let step = match (files.buf.front(), recs.buf.front()) {
-            (None, None) => break,
-            (Some(f), Some(r)) if f == r => Step::Both,
-            (Some(f), Some(r)) if f < r => Step::StorageOnly,
-            (Some(_), None) => Step::StorageOnly,
-            _ => Step::RecordOnly,
-        };
+        let step = merge.next().await?;
+        run.listed(&mut merge.stock);
+        let Some(step) = step else { break };
         match step {
-            Step::Both => {
-                files.buf.pop_front();
-                recs.buf.pop_front();
-                run.matched_at(loc);
-            }
-            Step::StorageOnly => {
-                let Some(name) = files.buf.pop_front() else { continue };
+            Merged::Both { .. } => run.matched_at(loc),
+            Merged::ListedOnly(listed) => {
                 if loc == Location::Unused {
-                    fresh.push(name);
+                    fresh.push(listed.name);
                     if fresh.len() >= BATCH {
                         adopt(run, std::mem::take(&mut fresh)).await?;
                     }
                 } else {
-                    unrecorded(run, loc, &name).await?;
+                    unrecorded(run, loc, &listed.name).await?;
                 }
             }
-            Step::RecordOnly => {
-                let Some(name) = recs.buf.pop_front() else { continue };
-                if run.ctx.settings.stock_pattern.stock(&name).is_some() {
-                    settle(run, &name, None).await?;
+            Merged::RecordOnly(rec) => {
+                if run.ctx.settings.stock_pattern.stock(&rec.name).is_some() {
+                    settle(run, &rec.name, None).await?;
                 } else {
-                    retire(run, loc, &name).await?;
+                    retire(run, loc, &rec.name).await?;
                 }
             }
         }
     }
     adopt(run, fresh).await
-}
-
-async fn list_page(run: &mut Run<'_>, prefix: &str, side: &mut Side) -> Result<(), ServiceError> {
-    let page = run.ctx.files.list(prefix, side.cursor.as_deref(), PAGE).await?;
-    run.report.scanned += page.keys.len() as u64;
-    for (key, judged) in page.keys.iter().zip(judge_page(run.ctx, &page.keys).await?) {
-        match judged {
-            Listed::Stock { name, .. } => side.buf.push_back(name),
-            Listed::Sidecar => {}
-            Listed::Rejected(why) => run.reject(key, &why),
-        }
-    }
-    side.done = page.next.is_none();
-    side.cursor = page.next;
-    Ok(())
-}
-
-async fn index_page(run: &mut Run<'_>, loc: Location, side: &mut Side) -> Result<(), ServiceError> {
-    let q = Query::new(Index::Gsi1, keys::files_at(loc.as_str())).limit(PAGE).after(side.cursor.take());
-    let page = run.ctx.records.query(q).await?;
-    for item in page.items {
-        side.buf.push_back(from_item::<FileRecord>(item)?.name);
-    }
-    side.done = page.next.is_none();
-    side.cursor = page.next;
-    Ok(())
 }
 
 /// New files in unused/ become stock, a batch per commit. A file that has a
@@ -120,26 +60,27 @@ async fn adopt(run: &mut Run<'_>, names: Vec<String>) -> Result<(), ServiceError
     }
     let mut names = fresh;
     while !names.is_empty() {
-        let mut writes = Vec::with_capacity(names.len());
-        let mut entries = Vec::with_capacity(names.len());
+        // Each record is tagged with its file's name.
+        let mut tx = Tx::new();
         for name in &names {
-            writes.push(put_new(&new_file(run.ctx, name, Location::Unused))?);
-            entries.push(adopted(name, run.actor));
+            tx.push(name.as_str(), files::put_new_file(&new_file(run.ctx, name, Location::Unused))?);
+            tx.stock(adopted(name, run.actor));
         }
-        match run.commit(writes, entries).await? {
-            Applied::Yes => {
+        match run.commit(tx).await? {
+            Commit::Done => {
                 run.report.adopted += names.len() as u64;
                 run.matched = super::super::stock::add(run.matched, one(Location::Unused, names.len() as i64));
                 run.stock_returned = true;
                 return Ok(());
             }
-            Applied::Refused(i) if i < names.len() => {
-                let name = names.remove(i);
+            // It has a record after all: settled alone, the rest again.
+            Commit::Refused(name) => {
+                let name = name.to_string();
+                names.retain(|n| *n != name);
                 if let Settled::Done { here: true } = settle(run, &name, Some(&Place::at(Location::Unused))).await? {
                     run.matched_at(Location::Unused);
                 }
             }
-            Applied::Refused(_) => return Ok(()),
         }
     }
     Ok(())
@@ -157,8 +98,9 @@ async fn unrecorded(run: &mut Run<'_>, loc: Location, name: &str) -> Result<(), 
         Settled::NoRecord => {
             let rec = new_file(run.ctx, name, loc);
             let reason = format!("file in {loc}/ had no record");
-            let entry = run.entry(LedgerKind::Reconcile, name, one(loc, 1), reason);
-            if let Applied::Yes = run.commit(vec![put_new(&rec)?], vec![entry]).await? {
+            let mut tx = Tx::new();
+            tx.push((), files::put_new_file(&rec)?).stock(run.entry(LedgerKind::Reconcile, name, one(loc, 1), reason));
+            if run.commit(tx).await?.is_done() {
                 run.report.repaired += 1;
                 run.matched_at(loc);
                 tracing::warn!(file = name, %loc, "recorded a file that had no record");
@@ -172,8 +114,7 @@ async fn unrecorded(run: &mut Run<'_>, loc: Location, name: &str) -> Result<(), 
 /// said so, or the pattern changed): it stops being stock, so it is never
 /// sold or counted. The file stays where it is, like any other junk.
 async fn retire(run: &mut Run<'_>, loc: Location, name: &str) -> Result<(), ServiceError> {
-    let Some(item) = run.ctx.records.get(&keys::file(name)).await? else { return Ok(()) };
-    let rec: FileRecord = from_item(item)?;
+    let Some(rec) = files::get(run.ctx, name).await? else { return Ok(()) };
     // Moved since the index was read: the next run looks again.
     if rec.location != loc {
         return Ok(());
@@ -182,12 +123,13 @@ async fn retire(run: &mut Run<'_>, loc: Location, name: &str) -> Result<(), Serv
         run.report.in_flight += 1;
         return Ok(());
     }
-    let writes = vec![Write::Delete { key: keys::file(name), cond: Some(unchanged(&rec)) }];
+    let mut tx = Tx::new();
+    tx.push((), files::delete(name).when(files::untouched(&rec)?));
     let pattern = &run.ctx.settings.stock_pattern;
     let reason =
         format!("'{name}' is not stock (stock pattern '{pattern}'); its record is retired, the file left in {loc}/");
-    let entry = run.entry(LedgerKind::Reconcile, name, one(loc, -1), reason);
-    if let Applied::Yes = run.commit(writes, vec![entry]).await? {
+    tx.stock(run.entry(LedgerKind::Reconcile, name, one(loc, -1), reason));
+    if run.commit(tx).await?.is_done() {
         run.report.repaired += 1;
         tracing::warn!(file = name, %loc, "retired the record of a file that is not stock");
     }

@@ -1,16 +1,13 @@
 //! One file whose record and storage disagree: find every copy, then make
 //! the record follow storage (or mark it lost) and drop extra copies.
 
-use serde::Serialize;
-
+use super::super::ServiceError;
 use super::super::events::{self, Event};
-use super::super::items::{from_item, json, to_item};
-use super::super::model::FileRecord;
-use super::super::{ServiceError, keys};
-use super::{Applied, Run, intents, one};
-use crate::domain::{LedgerKind, Location, StockCounts, Timestamp};
-use crate::ports::records::{GSI1PK, GSI1SK};
-use crate::ports::{Change, Cond, Key, Write};
+use super::super::store::Guard;
+use super::super::store::files::{self, FileRecord, LostFile};
+use super::super::tx::Tx;
+use super::{Run, intents, one};
+use crate::domain::{LedgerKind, Location, StockCounts};
 
 /// Where one copy of a file sits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,8 +85,7 @@ pub(super) enum Settled {
 /// said). Reads the record strongly and heads every place it could be.
 pub(super) async fn settle(run: &mut Run<'_>, name: &str, seen: Option<&Place>) -> Result<Settled, ServiceError> {
     let ctx = run.ctx;
-    let Some(item) = ctx.records.get(&keys::file(name)).await? else { return Ok(Settled::NoRecord) };
-    let rec: FileRecord = from_item(item)?;
+    let Some(rec) = files::get(ctx, name).await? else { return Ok(Settled::NoRecord) };
     let mut candidates = vec![Place::at(Location::Unused), Place::at(Location::Banned), Place::at(Location::Frozen)];
     for p in [Some(Place::of(&rec)), seen.cloned()].into_iter().flatten() {
         if p.location == Location::Assigned && p.user.is_some() && !candidates.contains(&p) {
@@ -146,20 +142,6 @@ async fn drop_copies(run: &mut Run<'_>, name: &str, extra: &[Place]) -> Result<(
     Ok(())
 }
 
-/// The record as it was read: a change by anyone since makes ours fail.
-pub(super) fn unchanged(rec: &FileRecord) -> Cond {
-    let mut all =
-        vec![Cond::Eq("location".into(), json(&rec.location)), Cond::Eq("updated_at".into(), json(&rec.updated_at))];
-    if let Some(u) = &rec.user_id {
-        all.push(Cond::eq("user_id", u.clone()));
-    }
-    // The same buyer may get the file again within one clock tick.
-    if let Some(o) = &rec.order_id {
-        all.push(Cond::eq("order_id", o.clone()));
-    }
-    Cond::And(all)
-}
-
 fn moved(from: Location, to: Location) -> StockCounts {
     super::super::stock::add(one(from, -1), one(to, 1))
 }
@@ -167,25 +149,12 @@ fn moved(from: Location, to: Location) -> StockCounts {
 /// Record follows storage. False when someone changed the record first.
 async fn follow(run: &mut Run<'_>, rec: &FileRecord, to: &Place) -> Result<bool, ServiceError> {
     let now = run.ctx.clock.now();
-    let mut changes = vec![
-        Change::Set("location".into(), json(&to.location)),
-        Change::Set("updated_at".into(), json(&now)),
-        Change::Set(GSI1PK.into(), keys::files_at(to.location.as_str()).into()),
-        Change::Set(GSI1SK.into(), rec.name.clone().into()),
-    ];
-    match &to.user {
-        Some(u) => changes.push(Change::Set("user_id".into(), u.clone().into())),
-        None => changes.push(Change::Remove("user_id".into())),
-    }
-    // The order stays only with the same owner.
-    if to.user.is_none() || to.user != rec.user_id {
-        changes.push(Change::Remove("order_id".into()));
-    }
-    let writes = vec![Write::Update { key: keys::file(&rec.name), changes, cond: Some(unchanged(rec)) }];
+    let mut tx = Tx::new();
+    tx.push((), files::follow(rec, to.location, to.user.as_deref(), now)?.when(files::untouched(rec)?));
     let from = Place::of(rec);
     let reason = format!("record said {}, file is at {}", from.key(&rec.name), to.key(&rec.name));
-    let entry = run.entry(LedgerKind::Reconcile, &rec.name, moved(rec.location, to.location), reason.clone());
-    if let Applied::Refused(_) = run.commit(writes, vec![entry]).await? {
+    tx.stock(run.entry(LedgerKind::Reconcile, &rec.name, moved(rec.location, to.location), reason.clone()));
+    if !run.commit(tx).await?.is_done() {
         return Ok(false);
     }
     run.report.repaired += 1;
@@ -204,40 +173,23 @@ async fn follow(run: &mut Run<'_>, rec: &FileRecord, to: &Place) -> Result<bool,
     Ok(true)
 }
 
-/// What is left of a record whose file vanished (support reads it).
-#[derive(Serialize)]
-struct LostFile<'a> {
-    name: &'a str,
-    location: Location,
-    user_id: &'a Option<String>,
-    order_id: &'a Option<String>,
-    lost_at: Timestamp,
-    actor: &'a str,
-}
-
-pub(super) fn lost_key(name: &str) -> Key {
-    Key::new(keys::file(name).pk, "LOST")
-}
-
 /// The file is nowhere: its record goes (a tombstone stays), the counters
 /// drop it, staff are alerted.
 async fn lost(run: &mut Run<'_>, rec: &FileRecord) -> Result<(), ServiceError> {
     let now = run.ctx.clock.now();
     let tomb = LostFile {
-        name: &rec.name,
+        name: rec.name.clone(),
         location: rec.location,
-        user_id: &rec.user_id,
-        order_id: &rec.order_id,
+        user_id: rec.user_id.clone(),
+        order_id: rec.order_id.clone(),
         lost_at: now,
-        actor: run.actor,
+        actor: run.actor.to_string(),
     };
-    let writes = vec![
-        Write::Delete { key: keys::file(&rec.name), cond: Some(unchanged(rec)) },
-        Write::Put { item: to_item(&lost_key(&rec.name), &tomb, None, None)?, cond: None },
-    ];
+    let mut tx = Tx::new();
+    tx.push((), files::delete(&rec.name).when(files::untouched(rec)?)).push((), files::put_lost(&tomb)?);
     let reason = format!("file lost: record said {}, no copy anywhere", Place::of(rec).key(&rec.name));
-    let entry = run.entry(LedgerKind::Reconcile, &rec.name, one(rec.location, -1), reason);
-    if let Applied::Refused(_) = run.commit(writes, vec![entry]).await? {
+    tx.stock(run.entry(LedgerKind::Reconcile, &rec.name, one(rec.location, -1), reason));
+    if !run.commit(tx).await?.is_done() {
         return Ok(());
     }
     run.report.repaired += 1;

@@ -8,15 +8,14 @@ mod remove;
 pub use remove::{RemoveOutcome, finish_all, finish_stale, remove, take_back_writes};
 
 use serde::Serialize;
-use serde_json::Value;
 
-use super::items::{from_item, to_item};
-use super::model::{Purpose, SubscriptionRecord};
-use super::periods::open_changes;
-use super::{Ctx, ServiceError, keys, subscriptions};
+use super::model::Purpose;
+use super::store::subscriptions::{self as subs, SubscriptionRecord};
+use super::store::usage::{self, Snapshot};
+use super::tx::Tx;
+use super::{Ctx, ServiceError, subscriptions};
 use crate::domain::usage::{period_index, seat_price_for};
 use crate::domain::{Product, SubscriptionState, subscription_state};
-use crate::ports::{Change, Cond, Index, Query, RecordError, Write};
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct SnapshotReport {
@@ -24,14 +23,6 @@ pub struct SnapshotReport {
     pub subscriptions: u64,
     /// Snapshots written by this run (one per subscription and day).
     pub recorded: u64,
-}
-
-#[derive(Serialize)]
-struct Snapshot {
-    subscription_id: String,
-    day: i64,
-    seats: u64,
-    period: u64,
 }
 
 /// Days since the epoch, UTC.
@@ -43,12 +34,9 @@ pub async fn snapshot(ctx: &Ctx) -> Result<SnapshotReport, ServiceError> {
     let now = ctx.clock.now();
     let day = day_of(ctx);
     let mut report = SnapshotReport::default();
-    let mut cursor = None;
-    loop {
-        let q = Query::new(Index::Gsi1, keys::SUBS_INDEX).limit(100).after(cursor);
-        let page = ctx.records.query(q).await?;
-        for item in page.items {
-            let sub: SubscriptionRecord = from_item(item)?;
+    let mut live = subs::live(ctx);
+    while let Some(page) = live.next().await? {
+        for sub in page {
             let state = subscription_state(sub.valid_until, sub.ended, now);
             if !matches!(state, SubscriptionState::Active | SubscriptionState::Grace) {
                 continue;
@@ -56,11 +44,8 @@ pub async fn snapshot(ctx: &Ctx) -> Result<SnapshotReport, ServiceError> {
             report.subscriptions += 1;
             report.recorded += u64::from(record(ctx, &sub, day).await?);
         }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(report),
-        }
     }
+    Ok(report)
 }
 
 /// Today's snapshot and its seat-days, once: the snapshot must be new.
@@ -68,23 +53,13 @@ async fn record(ctx: &Ctx, sub: &SubscriptionRecord, day: i64) -> Result<bool, S
     let seats = sub.files.len() as u64;
     let n = period_index(sub.created_at, ctx.clock.now());
     let snap = Snapshot { subscription_id: sub.subscription_id.clone(), day, seats, period: n };
-    let mut changes = open_changes(sub, n);
-    changes.push(Change::Add("seat_days".into(), seats as i64));
-    let writes = vec![
-        Write::Put {
-            item: to_item(&keys::seat_snapshot(&sub.subscription_id, day), &snap, None, None)?,
-            cond: Some(Cond::NotExists),
-        },
-        Write::Update {
-            key: keys::usage_period(&sub.subscription_id, n),
-            changes,
-            cond: Some(Cond::Ne("closed".into(), Value::Bool(true))),
-        },
-    ];
-    match ctx.records.transact(writes).await {
-        Ok(()) => Ok(true),
-        Err(RecordError::ConditionFailed { .. }) | Err(RecordError::Conflict) => Ok(false),
-        Err(e) => Err(e.into()),
+    let mut tx = Tx::new();
+    // Refused when today's snapshot exists or the period closed: nothing to do.
+    tx.push((), usage::put_snapshot(&snap)?).push((), usage::add_seat_days(sub, n, seats)?);
+    match tx.commit(ctx).await {
+        Ok(commit) => Ok(commit.is_done()),
+        Err(ServiceError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -4,39 +4,27 @@
 //! then the file moves, then the booking marks the intent done; each step is
 //! idempotent, and a stale intent is finished by the usage jobs.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::domain::{FileName, LedgerKind, Location, StockCounts, Timestamp};
-use crate::ports::records::{GSI1PK, GSI1SK};
-use crate::ports::{Change, Cond, Index, Query, RecordError, Write};
-use crate::services::items::{from_item, json, mark_done, to_item};
-use crate::services::model::{FileRecord, SubscriptionRecord};
+use crate::domain::{FileName, LedgerKind, Location, StockCounts};
+use crate::ports::Write;
+use crate::services::retry::{Step, retry};
 use crate::services::stock::{StockEntry, delta};
-use crate::services::tx::{CommitError, commit};
-use crate::services::{Ctx, ServiceError, catalog, keys, subscriptions};
+use crate::services::store::Guard;
+use crate::services::store::files;
+use crate::services::store::seats::{self as intents, SeatIntent, seat_kind, seat_reason};
+use crate::services::store::subscriptions::{self as subs, SubscriptionRecord};
+use crate::services::tx::{Commit, Tx};
+use crate::services::{Ctx, ServiceError, catalog, subscriptions};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct SeatIntent {
-    subscription_id: String,
-    user_id: String,
-    file: String,
-    actor: String,
-    created_at: Timestamp,
-    done: bool,
-    /// The ledger's kind and reason: a seat removed by staff, or an
-    /// add-on's file taken back by its refund.
-    #[serde(default = "seat_kind")]
-    kind: LedgerKind,
-    #[serde(default = "seat_reason")]
-    reason: String,
-}
-
-fn seat_kind() -> LedgerKind {
-    LedgerKind::Revoke
-}
-
-fn seat_reason() -> String {
-    "seat removed".into()
+/// The writes of a removal, by what they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// The start (the intent, and the subscription without the file,
+    /// guarded by its rev), or the booking's marking the intent done.
+    Intent,
+    /// The file's record, guarded by its being assigned.
+    File,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -50,31 +38,34 @@ pub struct RemoveOutcome {
     pub seats: usize,
 }
 
-const ATTEMPTS: usize = 8;
 /// An unfinished removal older than this is finished by the usage jobs.
 pub const STALE_AFTER_MILLIS: i64 = 5 * 60 * 1000;
 
 pub async fn remove(ctx: &Ctx, id: &str, file: &str, actor: &str) -> Result<RemoveOutcome, ServiceError> {
     let file = FileName::parse(file).map_err(|e| ServiceError::BadInput(e.to_string()))?;
     let file = file.as_str();
-    let key = keys::seat_removal(id, file);
-    for _ in 0..ATTEMPTS {
-        if ctx.records.get(&key).await?.is_some() {
-            return finish(ctx, id, file).await;
+    retry(format!("subscription {id}"), || async {
+        if intents::get(ctx, id, file).await?.is_some() {
+            return Ok(Step::Done(Ok(())));
         }
         let sub = subscriptions::load(ctx, id).await?;
-        check(ctx, &sub, file).await?;
-        match ctx.records.transact(begin(ctx, &sub, file, actor)?).await {
-            Ok(()) => {
+        // Refused as asked (an ended subscription is a 409 too): no retry.
+        if let Err(e) = check(ctx, &sub, file).await {
+            return Ok(Step::Done(Err(e)));
+        }
+        let mut tx = Tx::new();
+        tx.extend(Part::Intent, begin(ctx, &sub, file, actor)?);
+        match tx.commit(ctx).await? {
+            Commit::Done => {
                 ctx.faults.hit("seats.after_begin")?;
-                return finish(ctx, id, file).await;
+                Ok(Step::Done(Ok(())))
             }
             // Begun by a concurrent request, or the subscription moved: look again.
-            Err(RecordError::ConditionFailed { .. }) | Err(RecordError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
+            Commit::Refused(_) => Ok(Step::Again),
         }
-    }
-    Err(ServiceError::Conflict(format!("subscription {id} kept changing; try again")))
+    })
+    .await??;
+    finish(ctx, id, file).await
 }
 
 async fn check(ctx: &Ctx, sub: &SubscriptionRecord, file: &str) -> Result<(), ServiceError> {
@@ -123,18 +114,10 @@ pub fn take_back_writes(
             kind,
             reason: reason.to_string(),
         };
-        let gsi = (keys::SEAT_INTENTS_INDEX.to_string(), keys::sort_at(now, &format!("{id}#{file}")));
-        writes.push(Write::Put {
-            item: to_item(&keys::seat_removal(id, file), &intent, Some(gsi), None)?,
-            cond: Some(Cond::NotExists),
-        });
+        writes.push(intents::put(&intent)?);
     }
     let left: Vec<&String> = sub.files.iter().filter(|f| !files.contains(f)).collect();
-    writes.push(Write::Update {
-        key: keys::subscription(id),
-        changes: vec![Change::Set("files".into(), json(&left)), Change::Set("rev".into(), (sub.rev + 1).into())],
-        cond: Some(Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)])),
-    });
+    writes.push(subs::set_files(sub, &left)?);
     Ok(writes)
 }
 
@@ -152,13 +135,9 @@ pub async fn finish_all(ctx: &Ctx, id: &str, files: &[String]) -> Result<(), Ser
 
 /// Moves the file back and books it, once.
 async fn finish(ctx: &Ctx, id: &str, file: &str) -> Result<RemoveOutcome, ServiceError> {
-    let key = keys::seat_removal(id, file);
-    let item = ctx.records.get(&key).await?.ok_or_else(|| ServiceError::NotFound(format!("no removal of {file}")))?;
-    let intent: SeatIntent = from_item(item)?;
-    let flagged = match ctx.records.get(&keys::file(file)).await? {
-        Some(item) => from_item::<FileRecord>(item)?.ban_on_return,
-        None => false,
-    };
+    let intent =
+        intents::get(ctx, id, file).await?.ok_or_else(|| ServiceError::NotFound(format!("no removal of {file}")))?;
+    let flagged = files::get(ctx, file).await?.is_some_and(|f| f.ban_on_return);
     let to = if flagged { Location::Banned } else { Location::Unused };
     let seats = subscriptions::load(ctx, id).await?.files.len();
     let outcome = RemoveOutcome { subscription_id: id.to_string(), file: file.to_string(), to, seats };
@@ -168,18 +147,7 @@ async fn finish(ctx: &Ctx, id: &str, file: &str) -> Result<RemoveOutcome, Servic
     ctx.files.move_file(&format!("assigned/{}/{file}", intent.user_id), &format!("{}/{file}", to.as_str())).await?;
     ctx.faults.hit("seats.after_move")?;
     let now = ctx.clock.now();
-    let record = Write::Update {
-        key: keys::file(file),
-        changes: vec![
-            Change::Set("location".into(), json(&to)),
-            Change::Remove("user_id".into()),
-            Change::Remove("order_id".into()),
-            Change::Set("updated_at".into(), json(&now)),
-            Change::Set(GSI1PK.into(), keys::files_at(to.as_str()).into()),
-            Change::Set(GSI1SK.into(), file.to_string().into()),
-        ],
-        cond: Some(Cond::eq("location", json(&Location::Assigned))),
-    };
+    let record = files::unassign(file, to, now)?.when(files::is_at(Location::Assigned)?);
     let change = match to {
         Location::Banned => StockCounts { assigned: -1, banned: 1, ..StockCounts::default() },
         _ => delta(1, 0, -1),
@@ -192,14 +160,18 @@ async fn finish(ctx: &Ctx, id: &str, file: &str) -> Result<RemoveOutcome, Servic
         reference: id.to_string(),
         actor: intent.actor.clone(),
     };
-    match commit(ctx, vec![mark_done(key.clone()), record], vec![entry], |_| Ok(())).await {
-        Ok(_) | Err(CommitError::Condition(0)) => {}
+    let mut tx = Tx::new();
+    tx.push(Part::Intent, intents::done(id, file)).push(Part::File, record).stock(entry);
+    match tx.commit(ctx).await? {
+        // Or booked by another run first.
+        Commit::Done | Commit::Refused(Part::Intent) => {}
         // Reconcile booked the file meanwhile (storage is the truth): only close the intent.
-        Err(CommitError::Condition(_)) => match ctx.records.transact(vec![mark_done(key)]).await {
-            Ok(()) | Err(RecordError::ConditionFailed { .. }) => {}
-            Err(e) => return Err(e.into()),
-        },
-        Err(CommitError::Service(e)) => return Err(e),
+        Commit::Refused(Part::File) => {
+            let mut tx = Tx::new();
+            tx.push(Part::Intent, intents::done(id, file));
+            // Refused: closed by another run meanwhile.
+            let _ = tx.commit(ctx).await?;
+        }
     }
     tracing::info!(subscription_id = %id, file, reason = %intent.reason, "file taken back from a subscription");
     Ok(outcome)
@@ -207,11 +179,10 @@ async fn finish(ctx: &Ctx, id: &str, file: &str) -> Result<RemoveOutcome, Servic
 
 /// Finishes removals left half done by a crash. Returns how many.
 pub async fn finish_stale(ctx: &Ctx) -> Result<u64, ServiceError> {
-    let upto = keys::sort_at(ctx.clock.now().plus_millis(-STALE_AFTER_MILLIS), "~");
-    let q = Query::new(Index::Gsi1, keys::SEAT_INTENTS_INDEX).sk(keys::up_to(upto)).limit(100);
+    let upto = ctx.clock.now().plus_millis(-STALE_AFTER_MILLIS);
     let mut n = 0;
-    for item in ctx.records.query(q).await?.items {
-        let intent: SeatIntent = from_item(item)?;
+    // One page a run; the next run takes the rest.
+    for intent in intents::begun_by(ctx, upto).next().await?.unwrap_or_default() {
         if !intent.done {
             finish(ctx, &intent.subscription_id, &intent.file).await?;
             n += 1;

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::super::items::{to_item, value};
-use super::super::{Ctx, ServiceError, keys};
+use super::super::{Ctx, ServiceError};
 use super::Pages;
+use super::{sort_at, up_to};
 use crate::domain::Timestamp;
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Cond, Index, Key, Query, SkRange, Write};
@@ -81,7 +82,7 @@ fn index(status: MailStatus) -> String {
 /// A new mail, once: fails its condition when that mail exists already.
 pub fn put_new(rec: &MailRecord) -> Result<Write, ServiceError> {
     let at = rec.next_attempt_at.unwrap_or(rec.created_at);
-    let gsi = (index(rec.status), keys::sort_at(at, &rec.mail_id));
+    let gsi = (index(rec.status), sort_at(at, &rec.mail_id));
     let ttl = rec.created_at.plus_days(TTL_DAYS).secs();
     let item = to_item(&key(&rec.event_id, &rec.mail_id), rec, Some(gsi), Some(ttl))?;
     Ok(Write::Put { item, cond: Some(Cond::NotExists) })
@@ -89,7 +90,7 @@ pub fn put_new(rec: &MailRecord) -> Result<Write, ServiceError> {
 
 /// Pending mails due at or before `upto`, soonest first.
 pub fn due(ctx: &Ctx, upto: Timestamp, page: usize) -> Pages<'_, MailRecord> {
-    let range = keys::up_to(keys::sort_at(upto, "~"));
+    let range = up_to(sort_at(upto, "~"));
     Pages::new(ctx, Query::new(Index::Gsi1, index(MailStatus::Pending)).sk(range).limit(page))
 }
 
@@ -123,7 +124,7 @@ pub fn claim(rec: &MailRecord, now: Timestamp, retry_at: Timestamp) -> Result<Wr
         Change::Set("attempts".into(), (rec.attempts + 1).into()),
         Change::Set("last_attempt_at".into(), value(&now)?),
         Change::Set("next_attempt_at".into(), value(&retry_at)?),
-        Change::Set(GSI1SK.into(), keys::sort_at(retry_at, &rec.mail_id).into()),
+        Change::Set(GSI1SK.into(), sort_at(retry_at, &rec.mail_id).into()),
     ];
     Ok(Write::Update { key: key(&rec.event_id, &rec.mail_id), changes, cond: Some(unchanged(rec.attempts)) })
 }
@@ -153,6 +154,6 @@ pub fn settle(
     }
     changes.push(Change::Set("status".into(), value(&status)?));
     changes.push(Change::Set(GSI1PK.into(), index(status).into()));
-    changes.push(Change::Set(GSI1SK.into(), keys::sort_at(at, &rec.mail_id).into()));
+    changes.push(Change::Set(GSI1SK.into(), sort_at(at, &rec.mail_id).into()));
     Ok(Write::Update { key: key(&rec.event_id, &rec.mail_id), changes, cond: Some(unchanged(attempts)) })
 }

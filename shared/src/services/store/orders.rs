@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::super::items::{from_item, mark_done, to_item, value};
-use super::super::{Ctx, ServiceError, keys};
+use super::super::{Ctx, ServiceError};
 use super::Pages;
 use crate::domain::{Money, OrderStatus, ProviderKind, Timestamp};
 use crate::ports::records::{GSI1PK, GSI1SK};
@@ -197,7 +197,7 @@ pub async fn payment(ctx: &Ctx, order_id: &str) -> Result<Option<PaymentRecord>,
 /// Orders in `status`, oldest change first, changed at or before `upto`.
 pub fn with_status(ctx: &Ctx, status: OrderStatus, upto: Option<Timestamp>, page: usize) -> Pages<'_, OrderRecord> {
     let range = match upto {
-        Some(t) => keys::up_to(keys::sort_at(t, "~")),
+        Some(t) => super::up_to(super::sort_at(t, "~")),
         None => SkRange::All,
     };
     Pages::new(ctx, Query::new(Index::Gsi1, by_status(status)).sk(range).limit(page))
@@ -205,12 +205,12 @@ pub fn with_status(ctx: &Ctx, status: OrderStatus, upto: Option<Timestamp>, page
 
 /// Holds whose expiry is at or before `upto`, soonest first.
 pub fn holds_due(ctx: &Ctx, upto: Timestamp) -> Pages<'_, HoldRecord> {
-    Pages::new(ctx, Query::new(Index::Gsi1, HOLDS).sk(keys::up_to(keys::sort_at(upto, "~"))).limit(100))
+    Pages::new(ctx, Query::new(Index::Gsi1, HOLDS).sk(super::up_to(super::sort_at(upto, "~"))).limit(100))
 }
 
 /// A new order, in its status index.
 pub fn put_new(order: &OrderRecord) -> Result<Write, ServiceError> {
-    let gsi = (by_status(order.status), keys::sort_at(order.updated_at, &order.order_id));
+    let gsi = (by_status(order.status), super::sort_at(order.updated_at, &order.order_id));
     Ok(Write::Put { item: to_item(&key(&order.order_id), order, Some(gsi), None)?, cond: Some(Cond::NotExists) })
 }
 
@@ -219,7 +219,7 @@ pub fn put_payment(p: &PaymentRecord) -> Result<Write, ServiceError> {
 }
 
 pub fn put_hold(h: &HoldRecord) -> Result<Write, ServiceError> {
-    let gsi = (HOLDS.to_string(), keys::sort_at(h.expires_at, &h.order_id));
+    let gsi = (HOLDS.to_string(), super::sort_at(h.expires_at, &h.order_id));
     Ok(Write::Put { item: to_item(&hold_key(&h.order_id), h, Some(gsi), None)?, cond: Some(Cond::NotExists) })
 }
 
@@ -229,7 +229,7 @@ pub fn delete_hold(order_id: &str) -> Write {
 
 /// A claim, once: in the INTENTS index until done.
 pub fn put_intent(i: &IntentRecord) -> Result<Write, ServiceError> {
-    let gsi = (keys::INTENTS_INDEX.to_string(), keys::sort_at(i.created_at, &i.order_id));
+    let gsi = (super::INTENTS_INDEX.to_string(), super::sort_at(i.created_at, &i.order_id));
     Ok(Write::Put { item: to_item(&intent_key(&i.order_id), i, Some(gsi), None)?, cond: Some(Cond::NotExists) })
 }
 
@@ -267,7 +267,7 @@ pub fn moved(
         Change::Set("status".into(), value(&to)?),
         Change::Set("updated_at".into(), value(&now)?),
         Change::Set(GSI1PK.into(), by_status(to).into()),
-        Change::Set(GSI1SK.into(), keys::sort_at(now, order_id).into()),
+        Change::Set(GSI1SK.into(), super::sort_at(now, order_id).into()),
     ];
     if to == OrderStatus::Paid {
         changes.push(Change::Remove("missing".into()));

@@ -33,6 +33,11 @@ impl<'a, T: DeserializeOwned> Pages<'a, T> {
         Ok(Some(page.items.into_iter().map(from_item).collect::<Result<_, _>>()?))
     }
 
+    /// Whether the last page was read (nothing more would come).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
     /// Every item, for the small sets read whole (a user's entries).
     pub async fn all(mut self) -> Result<Vec<T>, ServiceError> {
         let mut out = Vec::new();

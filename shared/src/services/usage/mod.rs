@@ -6,7 +6,7 @@ mod report;
 mod reset;
 mod view;
 
-pub use super::periods::{PeriodRecord, open_changes};
+pub use super::periods::PeriodRecord;
 pub use report::{ReportRequest, UsageError, UsageReceipt, record};
 pub use reset::{ResetReport, reset_due};
 pub use view::{MetricUsage, UsageHistory, UsageStatus, UsageView, history, view};

@@ -2,19 +2,18 @@
 //! (must be new), the period counter (version-locked, period still open) and
 //! checks that the subscription has not ended.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::super::periods::{self, PeriodRecord, open_changes};
+use super::super::periods::{self, PeriodRecord};
 use crate::domain::usage::{Metric, parse_quantity, quota_spent};
 use crate::domain::{IdempotencyKey, SubscriptionState, subscription_state};
-use crate::ports::{Change, Cond, RecordError, Write};
-use crate::services::items::{from_item, json, to_item};
-use crate::services::model::SubscriptionRecord;
-use crate::services::{Ctx, ServiceError, catalog, keys, subscriptions};
+use crate::ports::RecordError;
+use crate::services::retry::{Step, retry};
+use crate::services::store::subscriptions::{self as subs, SubscriptionRecord};
+use crate::services::store::usage;
+use crate::services::tx::{Commit, Tx};
+use crate::services::{Ctx, ServiceError, catalog, subscriptions};
 
 /// The body as sent; `parse` checks it.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -67,7 +66,17 @@ struct Stored {
     receipt: UsageReceipt,
 }
 
-const ATTEMPTS: u32 = 200;
+/// The writes of a report, by what they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// The report's key: counted by a concurrent request with it.
+    Receipt,
+    /// The period counter: another report moved it, or the period closed.
+    Counter,
+    /// The subscription ended meanwhile.
+    Subscription,
+}
+
 /// Report keys are kept this long (the bot engine retries within hours).
 const KEY_TTL_DAYS: i64 = 60;
 
@@ -77,50 +86,47 @@ pub async fn record(ctx: &Ctx, id: &str, req: ReportRequest) -> Result<UsageRece
     let quantity = parse_quantity(req.quantity).map_err(bad)?;
     let key = IdempotencyKey::parse(&req.idempotency_key).map_err(bad)?;
     let hash = hex::encode(Sha256::digest(format!("{}\n{quantity}", metric.as_str())));
-    let key_of = keys::usage_report(id, key.as_str());
-    for attempt in 0..ATTEMPTS {
-        if let Some(done) = replay(ctx, &key_of, &hash).await? {
-            return Ok(done);
+    let key = key.as_str();
+    let ended = retry("usage counter", || async {
+        if let Some(done) = replay(ctx, id, key, &hash).await? {
+            return Ok(Step::Done(Ok(done)));
         }
         let sub = subscriptions::load(ctx, id).await?;
         let state = subscription_state(sub.valid_until, sub.ended, ctx.clock.now());
         if matches!(state, SubscriptionState::Expired | SubscriptionState::Revoked) {
-            return Err(UsageError::Ended(id.to_string(), state));
+            return Ok(Step::Done(Err(state)));
         }
         let n = periods::current(ctx, &sub);
         let cur = periods::load(ctx, &sub, n).await?;
         let receipt = receipt(ctx, &sub, &cur, metric, quantity).await?;
         let stored = Stored { request_hash: hash.clone(), receipt: receipt.clone() };
         let ttl = ctx.clock.now().plus_days(KEY_TTL_DAYS).secs();
-        let writes = vec![
-            Write::Put { item: to_item(&key_of, &stored, None, Some(ttl))?, cond: Some(Cond::NotExists) },
-            counter_write(&sub, &cur, metric, receipt.used),
-            Write::Check { key: keys::subscription(id), cond: Cond::Absent("ended".into()) },
-        ];
-        match ctx.records.transact(writes).await {
-            Ok(()) => return Ok(receipt),
-            // Counted by a concurrent request with the same key: answer as it did.
-            Err(RecordError::ConditionFailed { index: 0, .. }) => continue,
-            Err(RecordError::ConditionFailed { index: 2, .. }) => {
+        let mut tx = Tx::new();
+        tx.push(Part::Receipt, usage::put_report(id, key, &stored, ttl)?)
+            .push(Part::Counter, usage::count(&sub, &cur, metric, receipt.used)?)
+            .push(Part::Subscription, subs::check_not_ended(id));
+        match tx.commit(ctx).await? {
+            Commit::Done => Ok(Step::Done(Ok(receipt))),
+            Commit::Refused(Part::Subscription) => {
                 let sub = subscriptions::load(ctx, id).await?;
-                let state = subscription_state(sub.valid_until, sub.ended, ctx.clock.now());
-                return Err(UsageError::Ended(id.to_string(), state));
+                Ok(Step::Done(Err(subscription_state(sub.valid_until, sub.ended, ctx.clock.now()))))
             }
-            // Another report moved the counter, or the period closed: again.
-            Err(RecordError::ConditionFailed { .. }) | Err(RecordError::Conflict) => {
-                let jitter = rand::random::<u64>() % 10;
-                tokio::time::sleep(Duration::from_millis(1 + jitter + u64::from(attempt.min(20)))).await;
-            }
-            Err(e) => return Err(e.into()),
+            // Counted under this key meanwhile (the replay answers as it
+            // did), or the counter moved: again.
+            Commit::Refused(Part::Receipt | Part::Counter) => Ok(Step::Again),
         }
-    }
-    Err(ServiceError::Conflict("usage counter is busy; retry with the same key".into()).into())
+    })
+    .await
+    .map_err(|e| match e {
+        ServiceError::Conflict(_) => ServiceError::Conflict("usage counter is busy; retry with the same key".into()),
+        e => e,
+    })?;
+    ended.map_err(|state| UsageError::Ended(id.to_string(), state))
 }
 
 /// The stored receipt for a key seen before; 422 when its body differed.
-async fn replay(ctx: &Ctx, key: &crate::ports::Key, hash: &str) -> Result<Option<UsageReceipt>, ServiceError> {
-    let Some(item) = ctx.records.get(key).await? else { return Ok(None) };
-    let stored: Stored = from_item(item)?;
+async fn replay(ctx: &Ctx, id: &str, key: &str, hash: &str) -> Result<Option<UsageReceipt>, ServiceError> {
+    let Some(stored) = usage::report::<Stored>(ctx, id, key).await? else { return Ok(None) };
     if stored.request_hash != hash {
         return Err(ServiceError::IdempotencyMismatch);
     }
@@ -147,19 +153,4 @@ async fn receipt(
         resets_at: cur.end.rfc3339(),
         quota_spent: quota_spent(quota.as_ref(), used),
     })
-}
-
-/// The counter update, guarded by the version read and by the period being
-/// open (the reset job closes it once it ends).
-fn counter_write(sub: &SubscriptionRecord, cur: &PeriodRecord, metric: Metric, used: u64) -> Write {
-    let mut changes = open_changes(sub, cur.period);
-    changes.push(Change::Set(metric.as_str().into(), Value::from(used)));
-    changes.push(Change::Set("version".into(), Value::from(cur.version + 1)));
-    let version = if cur.version == 0 { Cond::Absent("version".into()) } else { Cond::eq("version", cur.version) };
-    let open = Cond::Ne("closed".into(), json(&true));
-    Write::Update {
-        key: keys::usage_period(&sub.subscription_id, cur.period),
-        changes,
-        cond: Some(Cond::And(vec![version, open])),
-    }
 }

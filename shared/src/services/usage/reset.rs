@@ -5,12 +5,18 @@
 
 use serde::Serialize;
 
-use super::super::periods::{self, PeriodRecord, open_changes};
+use super::super::periods::{self, PeriodRecord};
 use crate::domain::{SubscriptionState, subscription_state};
-use crate::ports::records::{GSI1PK, GSI1SK};
-use crate::ports::{Change, Cond, Index, Query, RecordError, Write};
-use crate::services::items::{from_item, json};
-use crate::services::{Ctx, ServiceError, keys, subscriptions};
+use crate::services::store::usage;
+use crate::services::tx::{Commit, Tx};
+use crate::services::{Ctx, ServiceError, subscriptions};
+
+/// The writes of a reset, by what they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Close,
+    Open,
+}
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct ResetReport {
@@ -25,11 +31,10 @@ pub async fn reset_due(ctx: &Ctx) -> Result<ResetReport, ServiceError> {
     let mut report = ResetReport::default();
     // Closing takes periods out of the index, so read from the start each page.
     loop {
-        let q = Query::new(Index::Gsi1, keys::USAGE_DUE_INDEX).sk(keys::up_to(keys::sort_at(now, "~"))).limit(100);
-        let page = ctx.records.query(q).await?;
+        let mut due = usage::due(ctx, now);
+        let page = due.next().await?.unwrap_or_default();
         let mut progressed = false;
-        for item in page.items {
-            let p: PeriodRecord = from_item(item)?;
+        for p in page {
             // The index may lag: re-check what was read.
             if p.closed || p.end > now {
                 continue;
@@ -39,7 +44,7 @@ pub async fn reset_due(ctx: &Ctx) -> Result<ResetReport, ServiceError> {
             report.closed += u64::from(closed);
             report.opened += u64::from(opened);
         }
-        if page.next.is_none() || !progressed {
+        if due.is_done() || !progressed {
             return Ok(report);
         }
     }
@@ -50,31 +55,22 @@ pub async fn reset_due(ctx: &Ctx) -> Result<ResetReport, ServiceError> {
 async fn close(ctx: &Ctx, p: &PeriodRecord) -> Result<(bool, bool), ServiceError> {
     let now = ctx.clock.now();
     let sub = subscriptions::load(ctx, &p.subscription_id).await?;
-    let mut writes = vec![Write::Update {
-        key: keys::usage_period(&p.subscription_id, p.period),
-        changes: vec![
-            Change::Set("closed".into(), json(&true)),
-            Change::Set("closed_at".into(), json(&now)),
-            Change::Remove(GSI1PK.into()),
-            Change::Remove(GSI1SK.into()),
-        ],
-        cond: Some(Cond::And(vec![Cond::Exists, Cond::Ne("closed".into(), json(&true))])),
-    }];
+    let mut tx = Tx::new();
+    tx.push(Part::Close, usage::close(p, now)?);
     let state = subscription_state(sub.valid_until, sub.ended, now);
     let live = matches!(state, SubscriptionState::Active | SubscriptionState::Grace);
     let n = periods::current(ctx, &sub);
-    if live && n > p.period {
-        let cond = Cond::Ne("closed".into(), json(&true));
-        let key = keys::usage_period(&sub.subscription_id, n);
-        writes.push(Write::Update { key, changes: open_changes(&sub, n), cond: Some(cond) });
+    let opens = live && n > p.period;
+    if opens {
+        tx.push(Part::Open, usage::open(&sub, n)?);
     }
-    let opens = writes.len() > 1;
-    match ctx.records.transact(writes).await {
-        Ok(()) => {
+    match tx.commit(ctx).await {
+        Ok(Commit::Done) => {
             tracing::info!(subscription_id = %p.subscription_id, period = p.period, used = p.posts, "usage period closed");
             Ok((true, opens))
         }
-        Err(RecordError::ConditionFailed { .. }) | Err(RecordError::Conflict) => Ok((false, false)),
-        Err(e) => Err(e.into()),
+        // Closed by another run first, or contended: the next run looks again.
+        Ok(Commit::Refused(Part::Close | Part::Open)) | Err(ServiceError::Conflict(_)) => Ok((false, false)),
+        Err(e) => Err(e),
     }
 }

@@ -7,10 +7,9 @@ use serde::Serialize;
 
 use super::super::periods::{self, PeriodRecord};
 use crate::domain::usage::{Metric, UsageFail};
-use crate::ports::{Index, Query, SkRange};
-use crate::services::items::from_item;
-use crate::services::model::SubscriptionRecord;
-use crate::services::{Ctx, ServiceError, catalog, keys, subscriptions};
+use crate::services::store::subscriptions::SubscriptionRecord;
+use crate::services::store::usage;
+use crate::services::{Ctx, ServiceError, catalog, subscriptions};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -96,25 +95,14 @@ pub async fn history(ctx: &Ctx, id: &str) -> Result<UsageHistory, ServiceError> 
     let n = periods::current(ctx, &sub);
     let mut current = None;
     let mut past = Vec::new();
-    let mut cursor = None;
-    loop {
-        let q = Query::new(Index::Table, format!("SUB#{id}"))
-            .sk(SkRange::Prefix(keys::USAGE_PERIOD_PREFIX.into()))
-            .descending()
-            .limit(100)
-            .after(cursor);
-        let page = ctx.records.query(q).await?;
-        for item in page.items {
-            let p: PeriodRecord = from_item(item)?;
+    let mut stored = usage::history(ctx, id);
+    while let Some(page) = stored.next().await? {
+        for p in page {
             if p.period == n {
                 current = Some(p)
             } else if p.period < n {
                 past.push(p)
             }
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
         }
     }
     let current = match current {

@@ -1,0 +1,136 @@
+//! Subscriptions (`SUB#{id}/SUB`), in the `SUBS` index by valid_until
+//! while live (an ended one leaves it). Every change of files or dates
+//! bumps `rev` and is guarded by it.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Pages, put_new, read};
+use super::{sort_at, up_to};
+use crate::domain::{EndReason, Timestamp};
+use crate::ports::records::{GSI1PK, GSI1SK};
+use crate::ports::{Change, Cond, Index, Key, Query, Write};
+use crate::services::items::{to_item, value};
+use crate::services::{Ctx, ServiceError};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionRecord {
+    pub subscription_id: String,
+    pub order_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub product_id: String,
+    pub files: Vec<String>,
+    pub interval_seconds: u32,
+    pub valid_until: Timestamp,
+    pub created_at: Timestamp,
+    /// Set once, when it ends (its files then go back). Absent, not null,
+    /// until then: writes guard on its absence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<EndReason>,
+    /// The expiry job has seen it enter grace (and told the buyer).
+    #[serde(default)]
+    pub grace_noted: bool,
+    /// Bumped by every change of files or dates (optimistic lock).
+    #[serde(default)]
+    pub rev: u64,
+    /// Files staff banned while no replacement was in stock: they stay in use
+    /// and go to banned/ when they come back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flagged: Vec<String>,
+}
+
+pub const INDEX: &str = "SUBS";
+const ENDED: &str = "ended";
+const REV: &str = "rev";
+const FILES: &str = "files";
+const FLAGGED: &str = "flagged";
+const GRACE_NOTED: &str = "grace_noted";
+const VALID_UNTIL: &str = "valid_until";
+
+/// Usage periods, seat snapshots and intents share this partition.
+pub(super) fn pk(id: &str) -> String {
+    format!("SUB#{id}")
+}
+
+pub fn key(id: &str) -> Key {
+    Key::new(pk(id), "SUB")
+}
+
+pub async fn get(ctx: &Ctx, id: &str) -> Result<Option<SubscriptionRecord>, ServiceError> {
+    read(ctx, &key(id)).await
+}
+
+/// Live subscriptions (the index may lag: an ended one can still show).
+pub fn live(ctx: &Ctx) -> Pages<'_, SubscriptionRecord> {
+    Pages::new(ctx, Query::new(Index::Gsi1, INDEX).limit(100))
+}
+
+/// Live subscriptions valid until `now` or before.
+pub fn due(ctx: &Ctx, now: Timestamp) -> Pages<'_, SubscriptionRecord> {
+    Pages::new(ctx, Query::new(Index::Gsi1, INDEX).sk(up_to(sort_at(now, "~"))).limit(100))
+}
+
+/// A new subscription, in the index by its valid_until.
+pub fn put(sub: &SubscriptionRecord) -> Result<Write, ServiceError> {
+    let gsi = (INDEX.to_string(), sort_at(sub.valid_until, &sub.subscription_id));
+    Ok(put_new(to_item(&key(&sub.subscription_id), sub, Some(gsi), None)?))
+}
+
+/// Not ended, and unchanged since `rev` was read.
+pub fn guard_rev(rev: u64) -> Cond {
+    Cond::And(vec![Cond::Absent(ENDED.into()), Cond::eq(REV, rev)])
+}
+
+fn revised(sub: &SubscriptionRecord, mut changes: Vec<Change>) -> Write {
+    changes.push(Change::Set(REV.into(), (sub.rev + 1).into()));
+    Write::Update { key: key(&sub.subscription_id), changes, cond: Some(guard_rev(sub.rev)) }
+}
+
+/// Its files are now `files`, if unchanged since read.
+pub fn set_files(sub: &SubscriptionRecord, files: &[impl Serialize]) -> Result<Write, ServiceError> {
+    Ok(revised(sub, vec![Change::Set(FILES.into(), value(&files)?)]))
+}
+
+/// Its files and flagged files, if unchanged since read.
+pub fn replace_files(sub: &SubscriptionRecord, files: &[String], flagged: &[String]) -> Result<Write, ServiceError> {
+    let changes = vec![Change::Set(FILES.into(), value(&files)?), Change::Set(FLAGGED.into(), value(&flagged)?)];
+    Ok(revised(sub, changes))
+}
+
+/// Its flagged files, if unchanged since read.
+pub fn set_flagged(sub: &SubscriptionRecord, flagged: &[String]) -> Result<Write, ServiceError> {
+    Ok(revised(sub, vec![Change::Set(FLAGGED.into(), value(&flagged)?)]))
+}
+
+/// Valid until `until` (back in the index there), grace not noted yet.
+pub fn set_valid_until(sub: &SubscriptionRecord, until: Timestamp) -> Result<Write, ServiceError> {
+    let changes = vec![
+        Change::Set(VALID_UNTIL.into(), value(&until)?),
+        Change::Set(GSI1SK.into(), sort_at(until, &sub.subscription_id).into()),
+        Change::Set(GRACE_NOTED.into(), false.into()),
+    ];
+    Ok(revised(sub, changes))
+}
+
+/// Ends it (it leaves the index), if unchanged since read.
+pub fn end(sub: &SubscriptionRecord, reason: EndReason) -> Result<Write, ServiceError> {
+    let changes =
+        vec![Change::Set(ENDED.into(), value(&reason)?), Change::Remove(GSI1PK.into()), Change::Remove(GSI1SK.into())];
+    Ok(Write::Update { key: key(&sub.subscription_id), changes, cond: Some(guard_rev(sub.rev)) })
+}
+
+/// Grace noted once, on a live subscription.
+pub fn note_grace(id: &str) -> Write {
+    let once = Cond::And(vec![Cond::Exists, Cond::Absent(ENDED.into()), Cond::Ne(GRACE_NOTED.into(), true.into())]);
+    Write::Update { key: key(id), changes: vec![Change::Set(GRACE_NOTED.into(), true.into())], cond: Some(once) }
+}
+
+/// Checks it exists and has not ended.
+pub fn check_live(id: &str) -> Write {
+    Write::Check { key: key(id), cond: Cond::And(vec![Cond::Exists, Cond::Absent(ENDED.into())]) }
+}
+
+/// Checks it has not ended.
+pub fn check_not_ended(id: &str) -> Write {
+    Write::Check { key: key(id), cond: Cond::Absent(ENDED.into()) }
+}
