@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use super::*;
 use crate::domain::Timestamp;
 use crate::http::AppState;
-use crate::lambda::testing::{config, embedded_state};
+use crate::lambda::testing::{config, embedded_state, stream_record};
 use crate::ports::{Message, Queue, QueueError};
 use crate::services::events::Event as Happened;
 use crate::services::store::outbox;
@@ -79,23 +79,7 @@ async fn record_events(ctx: &Ctx, n: i64) -> Vec<Item> {
 
 /// A stream record of `image` as Lambda delivers it (NEW_IMAGE view).
 fn record(event_name: &str, sequence: &str, image: &Item) -> Value {
-    let new_image: serde_dynamo::Item = serde_dynamo::to_item(image.clone()).unwrap();
-    json!({
-        "eventID": format!("id-{sequence}"),
-        "eventName": event_name,
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1_767_225_600,
-            "Keys": {"pk": {"S": image["pk"]}, "sk": {"S": image["sk"]}},
-            "NewImage": new_image,
-            "SequenceNumber": sequence,
-            "SizeBytes": 200,
-            "StreamViewType": "NEW_IMAGE"
-        },
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-01-01T00:00:00.000"
-    })
+    stream_record(event_name, sequence, image).unwrap()
 }
 
 fn batch(records: &[Value]) -> Event {
