@@ -21,6 +21,11 @@ What moto can and cannot check (moto 5.2):
   dynamodb:TransactWriteItems (not an IAM action on AWS, which checks each
   item's Put/Update/Delete/ConditionCheck): it is added to every statement
   that allows a write, so item actions inside transactions are not checked.
+- Conditions: only StringEquals is evaluated, so the dispatch role's
+  dynamodb:LeadingKeys limits (ForAllValues:...) are not checked here; its
+  stream grants (${Table.Arn}/stream/*) are widened to "*" with the table's.
+  moto has no stream behind an event source mapping: the test builds the
+  stream records from the outbox and hands them to the dispatcher's handler.
 """
 
 import json

@@ -249,6 +249,11 @@ NEEDS = {
 }
 
 
+# What Lambda's DynamoDB event source needs on the stream (the managed
+# AWSLambdaDynamoDBExecutionRole's actions).
+STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams")
+
+
 def label(resource):
     """What a statement's Resource names: Table, Bucket, Objects or a resource's name."""
     if getatt(resource):
@@ -258,6 +263,8 @@ def label(resource):
     if isinstance(sub, str):
         if sub.startswith("${Table.Arn}/index/"):
             return "Table"
+        if sub.startswith("${Table.Arn}/stream/"):
+            return "TableStream"
         if sub.startswith("${Bucket.Arn}/"):
             return "Objects"
     return str(resource)
@@ -289,6 +296,13 @@ for fname, fn in functions.items():
         if ev.get("Type") == "SQS" and getatt(ev["Properties"].get("Queue")):
             q = getatt(ev["Properties"]["Queue"])[0]
             runtime |= {(a, q) for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")}
+        # A stream's event source mapping reads the table's stream and sends
+        # the records it gives up on to its OnFailure queue, with this role.
+        if ev.get("Type") == "DynamoDB" and getatt(ev["Properties"].get("Stream")) == ("Table", "StreamArn"):
+            runtime |= {(a, "TableStream") for a in STREAM_READ}
+        on_failure = getatt(ev.get("Properties", {}).get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))
+        if on_failure:
+            runtime.add(("sqs:SendMessage", on_failure[0]))
     dlq = getatt(props.get("DeadLetterQueue", {}).get("TargetArn"))
     if dlq:
         runtime.add(("sqs:SendMessage", dlq[0]))
@@ -428,6 +442,30 @@ for fname, fn in functions.items():
               f"{fname}: scheduled, so failed runs go to a DeadLetterQueue (SQS, in the stack, alarmed)")
         if target:
             check(role_sends_to(fname, target[0]), f"{fname}: its role may send to its dead-letter queue {target[0]}")
+
+# --- stream consumers: report failures, give up into an alarmed queue ----------
+tables = of_type("AWS::DynamoDB::Table")
+for fname, fn in functions.items():
+    for ename, ev in fn.get("Properties", {}).get("Events", {}).items():
+        if ev.get("Type") != "DynamoDB":
+            continue
+        ep = ev.get("Properties", {})
+        stream = getatt(ep.get("Stream"))
+        check(stream and stream[0] in tables and stream[1] == "StreamArn"
+              and "StreamViewType" in tables[stream[0]]["Properties"].get("StreamSpecification", {}),
+              f"{fname}/{ename}: reads the stream of a table of the stack that has one")
+        check("ReportBatchItemFailures" in ep.get("FunctionResponseTypes", []),
+              f"{fname}/{ename}: FunctionResponseTypes has ReportBatchItemFailures")
+        retries = ep.get("MaximumRetryAttempts")
+        check(isinstance(retries, int) and 0 <= retries <= 10,
+              f"{fname}/{ename}: MaximumRetryAttempts is bounded (the default retries until the record expires)")
+        check(ep.get("FilterCriteria", {}).get("Filters"), f"{fname}/{ename}: FilterCriteria chooses its records")
+        target = getatt(ep.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))
+        check(ep.get("DestinationConfig", {}).get("OnFailure", {}).get("Type") == "SQS" and target
+              and target[0] in queues and target[0] in alarmed,
+              f"{fname}/{ename}: OnFailure destination is a queue of the stack with a depth alarm")
+        if target:
+            check(role_sends_to(fname, target[0]), f"{fname}: its role may send to its OnFailure queue {target[0]}")
 
 # --- every function has an alarm on its Errors metric ----------------------------
 errors_alarmed = {

@@ -7,11 +7,13 @@
 //!
 //! Every function is driven through what its `main.rs` mounts: the same
 //! router (`lambda::http_router` over the function's routes) or job
-//! (`fulfil_batch`, `expire_job`, `reconcile::run`, `post_due`). The steps
-//! that once failed are here: a credits-only checkout queueing fulfilment,
-//! expire requeueing a paid order, fulfil taking a batch. Effects are read
-//! back (a swallowed AccessDenied would otherwise pass): a queued job must be
-//! on the queue. The test's own setup signs as `setup`, which may do anything.
+//! (`fulfil_batch`, `expire_job`, `reconcile::run`, `post_due`,
+//! `dispatch_batch`). The steps that once failed are here: a credits-only
+//! checkout queueing fulfilment, expire requeueing a paid order, fulfil
+//! taking a batch. Effects are read back (a swallowed AccessDenied would
+//! otherwise pass): a queued job must be on the queue, a dispatched event on
+//! the events queue and out of the outbox. The test's own setup signs as
+//! `setup`, which may do anything.
 //!
 //! What moto can check is in scripts/iam-moto.py (DynamoDB by action only).
 
@@ -32,11 +34,13 @@ use shared::config::{Config, LOCAL_STRIPE_WEBHOOK_SECRET};
 use shared::domain::{OrderStatus, Timestamp};
 use shared::http::auth::{Role, mint};
 use shared::http::{AppState, admin_routes, sandbox, storefront_routes, webhook_routes};
-use shared::lambda::testing::{add_stock, call, config, request};
-use shared::lambda::{fulfil_batch, http_router};
+use shared::lambda::testing::{add_stock, call, config, request, stream_record};
+use shared::lambda::{dispatch_batch, fulfil_batch, http_router};
 use shared::ports::clock::OffsetClock;
 use shared::providers::stripe;
+use shared::services::events::{self as outbox_events, Event};
 use shared::services::jobs::StepReport;
+use shared::services::store::outbox;
 use shared::services::{catalog, credits, jobs, orders, reconcile, schedule};
 
 #[derive(serde::Deserialize)]
@@ -194,8 +198,36 @@ async fn fulfil_all(fulfil: &AppState) -> anyhow::Result<Vec<String>> {
     }
 }
 
-/// The types of the events on the events queue now (read as `setup`, then deleted).
-async fn events(setup: &AppState) -> anyhow::Result<Vec<String>> {
+/// What the dispatcher's stream does: every event in the outbox now, as the
+/// stream records of their inserts (moto has no stream behind a mapping, so
+/// `setup` reads the outbox and builds them), in one batch to
+/// `dispatch_batch`, which hands them on with the dispatch role. Each must
+/// be out of the outbox after. Returns their ids.
+async fn dispatch_all(setup: &AppState, dispatch: &AppState) -> anyhow::Result<Vec<String>> {
+    let pending = outbox::pending(&setup.ctx, 100).next().await?.unwrap_or_default();
+    let mut records = Vec::new();
+    for (n, e) in pending.iter().enumerate() {
+        let key = outbox::key(&e.id).context("an event id that is not a ULID")?;
+        let item = setup.ctx.records.get(&key).await?.context("outbox item gone")?;
+        records.push(stream_record("INSERT", &format!("{:021}", n + 1), &item)?);
+    }
+    let response = dispatch_batch(&dispatch.ctx, serde_json::from_value(json!({ "Records": records }))?).await;
+    if let Some(f) = response.batch_item_failures.first() {
+        bail!("dispatch: record {:?} failed (see the log above)", f.item_identifier);
+    }
+    let ids: Vec<String> = pending.into_iter().map(|e| e.id).collect();
+    let left = outbox::pending(&setup.ctx, 100).next().await?.unwrap_or_default();
+    let stuck: Vec<&String> = left.iter().map(|e| &e.id).filter(|id| ids.contains(id)).collect();
+    if !stuck.is_empty() {
+        bail!("dispatch: sent but still in the outbox (UpdateItem denied?): {stuck:?}");
+    }
+    Ok(ids)
+}
+
+/// The types of the events on the events queue now (read as `setup`, then
+/// deleted), once the dispatcher has handed on what is in the outbox.
+async fn events(setup: &AppState, dispatch: &AppState) -> anyhow::Result<Vec<String>> {
+    dispatch_all(setup, dispatch).await?;
     let mut kinds = Vec::new();
     loop {
         let batch = setup.ctx.events.receive(10, Duration::from_secs(60)).await?;
@@ -228,6 +260,24 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     catalog::seed(&setup.ctx).await?;
     add_stock(&setup, &["s1.session", "s2.session", "s3.session", "s4.session"]).await?;
     let buyer = "full@example.com";
+
+    // dispatch: an event written (by `setup`) is handed on with only the
+    // dispatch role: on the events queue, with its id, and out of the outbox.
+    let dispatch = stack.state_as("dispatch").await?;
+    let stale = events(&setup, &dispatch).await?;
+    outbox_events::notify(&setup.ctx, Event::StockLow { product_id: "iam".into(), available: 0, threshold: 1 }).await;
+    let ids = dispatch_all(&setup, &dispatch).await?;
+    assert_eq!(ids.len(), 1, "dispatch: the outbox held {ids:?} (before: {stale:?})");
+    let mut on_queue = Vec::new();
+    for m in setup.ctx.events.receive(10, Duration::from_secs(60)).await? {
+        setup.ctx.events.delete(&m.receipt).await?;
+        on_queue.push(serde_json::from_str::<Value>(&m.body)?);
+    }
+    assert!(
+        on_queue.iter().any(|v| v["id"] == ids[0].as_str() && v["type"] == "stock.low"),
+        "dispatch: event {} not on the events queue: {on_queue:?}",
+        ids[0]
+    );
 
     // admin: gifts the buyer enough credits for a whole bronze plan.
     let admin = stack.state_as("admin").await?;
@@ -307,7 +357,7 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     }
 
     // Events are best effort (a denied send is only logged): read them back.
-    let sent = events(&setup).await?;
+    let sent = events(&setup, &dispatch).await?;
     assert!(sent.iter().any(|k| k == "subscription.activated"), "fulfil: no subscription.activated: {sent:?}");
 
     // reconcile: adopts a new upload, checks the books.
@@ -316,7 +366,7 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     let report = reconcile::run(&reconcile.ctx, "schedule:reconcile").await.all_ok().context("reconcile: run")?;
     assert_eq!(report.adopted, 1, "reconcile: {report:?}");
 
-    let sent = events(&setup).await?;
+    let sent = events(&setup, &dispatch).await?;
     assert!(sent.iter().any(|k| k == "stock.low"), "reconcile: no stock.low event: {sent:?}");
 
     // credits: posts what is due.
@@ -352,10 +402,10 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     let path = format!("/sandbox/pay/{other_id}");
     let answer = send(&pay, "webhooks", event("POST", &path, Some(&refund), json!({})), StatusCode::OK).await?;
     assert_eq!(answer["webhook_status"], 200, "webhooks: refunding {other_id}: {answer}");
-    let sent = events(&setup).await?;
+    let sent = events(&setup, &dispatch).await?;
     assert!(sent.iter().any(|k| k == "order.backordered"), "fulfil: no order.backordered: {sent:?}");
     let handled = fulfil_all(&fulfil).await?;
-    let sent = events(&setup).await?;
+    let sent = events(&setup, &dispatch).await?;
     assert!(sent.iter().any(|k| k == "subscription.ended"), "fulfil: no subscription.ended: {sent:?}");
     assert!(handled.iter().any(|b| b.contains("revoke_subscription_id")), "fulfil: no revoke job: {handled:?}");
     assert!(handled.iter().any(|b| b.contains(&late_id)), "fulfil: the backorder was not queued: {handled:?}");

@@ -50,6 +50,29 @@ pub async fn add_stock(state: &AppState, names: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A DynamoDB Streams record of `image` (a stored item) as Lambda delivers
+/// it to a mapping with the NEW_IMAGE view: DynamoDB JSON, `sequence` its
+/// sequence number.
+pub fn stream_record(event_name: &str, sequence: &str, image: &crate::ports::Item) -> anyhow::Result<Value> {
+    let new_image: serde_dynamo::Item = serde_dynamo::to_item(image.clone())?;
+    Ok(json!({
+        "eventID": format!("id-{sequence}"),
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1_767_225_600,
+            "Keys": {"pk": {"S": image.get("pk")}, "sk": {"S": image.get("sk")}},
+            "NewImage": new_image,
+            "SequenceNumber": sequence,
+            "SizeBytes": 200,
+            "StreamViewType": "NEW_IMAGE"
+        },
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/stockroom/stream/2026-01-01T00:00:00.000"
+    }))
+}
+
 /// An API Gateway event (HTTP API v2, or REST v1) as lambda_http turns it
 /// into a request: base64 bodies decoded, request context attached.
 pub fn request(event: &Value) -> anyhow::Result<lambda_http::Request> {
