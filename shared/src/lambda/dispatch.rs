@@ -1,5 +1,5 @@
 //! The outbox's dispatcher: a DynamoDB Streams batch of the table's changes,
-//! each new outbox item handed on (`events::dispatch`: to the events queue,
+//! each new outbox item handed on (`dispatch::dispatch`: to the events queue,
 //! then out of the `OUTBOX` index), in stream order, partial batch failures.
 //!
 //! The event source mapping's filter passes only INSERTs of `EVENTS#` items
@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use crate::ports::Item;
 use crate::ports::records::{GSI1PK, PK};
-use crate::services::events::{self, Envelope};
+use crate::services::events::Envelope;
 use crate::services::items::from_item;
 use crate::services::store::outbox::EventItem;
 use crate::services::{Ctx, ServiceError};
@@ -47,7 +47,7 @@ pub async fn dispatch_batch(ctx: &Ctx, event: Event) -> DynamoDbEventResponse {
         let span = tracing::info_span!("dispatch", event_id = %id, event_type = %kind, sequence = sequence.as_deref());
         let failed = async {
             let result = match decoded {
-                Ok(env) => events::dispatch(ctx, env).await,
+                Ok(env) => crate::services::dispatch::dispatch(ctx, env).await,
                 Err(e) => Err(e),
             };
             match result {
