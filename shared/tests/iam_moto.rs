@@ -204,7 +204,7 @@ async fn fulfil_all(fulfil: &AppState) -> anyhow::Result<Vec<String>> {
 /// `dispatch_batch`, which hands them on with the dispatch role. Each must
 /// be out of the outbox after. Returns their ids.
 async fn dispatch_all(setup: &AppState, dispatch: &AppState) -> anyhow::Result<Vec<String>> {
-    let pending = outbox::pending(&setup.ctx, 100).next().await?.unwrap_or_default();
+    let pending = outbox::pending(&setup.ctx, 100).next_page().await?.unwrap_or_default();
     let mut records = Vec::new();
     for (n, e) in pending.iter().enumerate() {
         let key = outbox::key(&e.id).context("an event id that is not a ULID")?;
@@ -216,7 +216,7 @@ async fn dispatch_all(setup: &AppState, dispatch: &AppState) -> anyhow::Result<V
         bail!("dispatch: record {:?} failed (see the log above)", f.item_identifier);
     }
     let ids: Vec<String> = pending.into_iter().map(|e| e.id).collect();
-    let left = outbox::pending(&setup.ctx, 100).next().await?.unwrap_or_default();
+    let left = outbox::pending(&setup.ctx, 100).next_page().await?.unwrap_or_default();
     let stuck: Vec<&String> = left.iter().map(|e| &e.id).filter(|id| ids.contains(id)).collect();
     if !stuck.is_empty() {
         bail!("dispatch: sent but still in the outbox (UpdateItem denied?): {stuck:?}");

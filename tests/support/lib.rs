@@ -220,7 +220,7 @@ impl TestApp {
     pub async fn events(&self, kind: &str) -> Vec<Value> {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let pending = shared::services::store::outbox::pending(self.ctx(), 1).next().await.expect("outbox");
+            let pending = shared::services::store::outbox::pending(self.ctx(), 1).next_page().await.expect("outbox");
             if pending.is_none_or(|p| p.is_empty()) || std::time::Instant::now() > deadline {
                 break;
             }

@@ -40,7 +40,7 @@ async fn a_new_outbox_event_goes_to_the_events_queue_once_and_leaves_the_outbox(
 
     let response = handler(ctx, LambdaEvent::new(fixture(&item), Context::default())).await.unwrap();
     assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
-    assert!(outbox::pending(ctx, 10).next().await.unwrap().unwrap_or_default().is_empty(), "out of the outbox");
+    assert!(outbox::pending(ctx, 10).next_page().await.unwrap().unwrap_or_default().is_empty(), "out of the outbox");
     let sent = ctx.events.receive(10, Duration::from_secs(30)).await.unwrap();
     assert_eq!(sent.len(), 1, "the INSERT only: {sent:?}");
     let body: serde_json::Value = serde_json::from_str(&sent[0].body).unwrap();

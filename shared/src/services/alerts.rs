@@ -43,7 +43,7 @@ pub async fn check_low_stock(ctx: &Ctx, purchases: u32) -> Result<u64, ServiceEr
 
 /// Products with an alert standing.
 async fn alerted(ctx: &Ctx) -> Result<HashSet<String>, ServiceError> {
-    Ok(alerts::all(ctx).all().await?.into_iter().map(|a| a.product_id).collect())
+    Ok(alerts::all(ctx).read_all().await?.into_iter().map(|a| a.product_id).collect())
 }
 
 /// Remembers the dip first, so two checks at once send one event.

@@ -21,7 +21,7 @@ pub async fn seed(ctx: &Ctx) -> Result<bool, ServiceError> {
 }
 
 pub async fn list(ctx: &Ctx) -> Result<Vec<Product>, ServiceError> {
-    let mut out = products::all(ctx).all().await?;
+    let mut out = products::all(ctx).read_all().await?;
     // Plans first, cheapest first, as a storefront lists them; add-ons after.
     out.sort_by_key(|p| (p.kind != ProductKind::Plan, p.price.amount, p.id.clone()));
     Ok(out)

@@ -18,7 +18,7 @@ pub async fn dispatch_pending(ctx: &Ctx, older_than_millis: i64) -> Result<u64, 
     let mut n = 0;
     // Dispatching takes events out of the index: read from its start again.
     loop {
-        let Some(page) = outbox::pending(ctx, 100).next().await? else { return Ok(n) };
+        let Some(page) = outbox::pending(ctx, 100).next_page().await? else { return Ok(n) };
         let due: Vec<EventItem> = page.into_iter().take_while(|e| e.at <= upto).collect();
         if due.is_empty() {
             return Ok(n);

@@ -25,7 +25,7 @@ pub async fn run(ctx: &Ctx) -> Result<ExpiryReport, ServiceError> {
     let now = ctx.clock.now();
     let mut report = ExpiryReport::default();
     let mut due = subs::due(ctx, now);
-    while let Some(page) = due.next().await? {
+    while let Some(page) = due.next_page().await? {
         for sub in page {
             if sub.ended.is_some() || sub.valid_until > now {
                 continue;

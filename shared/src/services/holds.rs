@@ -14,7 +14,7 @@ pub async fn release_lapsed(ctx: &Ctx) -> Result<u32, ServiceError> {
     let now = ctx.clock.now();
     let mut released = 0;
     let mut holds = orders::holds_due(ctx, now);
-    while let Some(page) = holds.next().await? {
+    while let Some(page) = holds.next_page().await? {
         for hold in page {
             if hold.expires_at > now {
                 continue;

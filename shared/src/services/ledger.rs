@@ -165,7 +165,7 @@ pub async fn read(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError
     let mut out = LedgerPage { entries: Vec::new(), summary: BTreeMap::new(), next_cursor: None };
     let mut more = false;
     let mut pages = book::newest_first(ctx, SCAN_PAGE);
-    'scan: while let Some(page) = pages.next().await? {
+    'scan: while let Some(page) = pages.next_page().await? {
         for e in page {
             if floor.is_some_and(|f| e.at < f) {
                 break 'scan;

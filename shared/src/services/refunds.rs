@@ -111,9 +111,13 @@ pub async fn refund_order(ctx: &Ctx, id: &OrderId, actor: &str) -> Result<Refund
         m.files_back = FilesBack::Now;
         match lifecycle::apply(ctx, m).await? {
             Moved::Done(done) => {
+                let revoke = match &done.returning {
+                    Some(r) => Some(r.move_back(ctx).await?),
+                    None => None,
+                };
                 let status = OrderStatus::Refunded;
                 let method = Some(method);
-                let report = RefundReport { order_id: order_id.into(), status, revoke: done.revoke, method, refund_id };
+                let report = RefundReport { order_id: order_id.into(), status, revoke, method, refund_id };
                 Ok(Step::Done(report))
             }
             Moved::Refused(_) | Moved::NotAllowed => Ok(Step::Again),

@@ -35,7 +35,7 @@ const BATCH: usize = 40;
 pub async fn adopt_new_files(ctx: &Ctx, actor: &str) -> Result<AdoptReport, ServiceError> {
     let mut report = AdoptReport::default();
     let mut listing = Stock::new(ctx, "unused/", PAGE, Judge::Full);
-    while let Some(page) = listing.page().await? {
+    while let Some(page) = listing.read_page().await? {
         report.scanned += std::mem::take(&mut listing.listed);
         for (key, why) in std::mem::take(&mut listing.rejected) {
             report.rejected += 1;
@@ -73,7 +73,7 @@ async fn known_unused(ctx: &Ctx, names: &[String]) -> Result<HashSet<String>, Se
     let (Some(first), Some(last)) = (names.first(), names.last()) else { return Ok(HashSet::new()) };
     let mut known = HashSet::new();
     let mut recs = files::at_between(ctx, Location::Unused, first, last, PAGE);
-    while let Some(page) = recs.next().await? {
+    while let Some(page) = recs.next_page().await? {
         known.extend(page.into_iter().map(|f| f.name));
     }
     Ok(known)

@@ -128,7 +128,7 @@ pub async fn verify_stale(ctx: &Ctx, older_than_millis: i64, max: usize) -> Resu
     let mut asked = 0;
     for status in [OrderStatus::Confirming, OrderStatus::Pending, OrderStatus::PartiallyPaid] {
         let page = max.saturating_sub(asked).max(1);
-        let Some(stale) = orders::with_status(ctx, status, Some(cutoff), page).next().await? else { continue };
+        let Some(stale) = orders::with_status(ctx, status, Some(cutoff), page).next_page().await? else { continue };
         for order in stale {
             if asked >= max {
                 return Ok(changed);

@@ -70,7 +70,7 @@ async fn record_events(ctx: &Ctx, n: i64) -> Vec<Item> {
     for i in 0..n {
         events::notify(ctx, Happened::StockLow { product_id: format!("p{i}"), available: i, threshold: 5 }).await;
     }
-    for e in outbox::pending(ctx, 100).next().await.unwrap().unwrap() {
+    for e in outbox::pending(ctx, 100).next_page().await.unwrap().unwrap() {
         items.push(ctx.records.get(&outbox::key(&e.id).unwrap()).await.unwrap().unwrap());
     }
     assert_eq!(items.len() as i64, n);
@@ -91,7 +91,7 @@ fn failed(r: &DynamoDbEventResponse) -> Vec<Option<&str>> {
 }
 
 async fn pending_ids(ctx: &Ctx) -> Vec<String> {
-    outbox::pending(ctx, 100).next().await.unwrap().unwrap_or_default().into_iter().map(|e| e.id).collect()
+    outbox::pending(ctx, 100).next_page().await.unwrap().unwrap_or_default().into_iter().map(|e| e.id).collect()
 }
 
 /// The ids of the events on the queue now (received and deleted).

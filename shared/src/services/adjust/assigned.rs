@@ -84,7 +84,7 @@ async fn owner(ctx: &Ctx, rec: &FileRecord) -> Result<Option<SubscriptionRecord>
 
 /// Files the records list as unused, not in the middle of an adjustment.
 async fn free_files(ctx: &Ctx) -> Result<Vec<String>, ServiceError> {
-    let page = files::at(ctx, Location::Unused, CANDIDATES).next().await?.unwrap_or_default();
+    let page = files::at(ctx, Location::Unused, CANDIDATES).next_page().await?.unwrap_or_default();
     let mut out = Vec::new();
     for f in page {
         if f.location == Location::Unused && !pending(ctx, &f.name).await? {

@@ -26,7 +26,7 @@ pub struct PostReport {
 pub async fn post_due(ctx: &Ctx, actor: &str) -> Result<PostReport, ServiceError> {
     let mut report = PostReport::default();
     let mut due = store::due(ctx, ctx.clock.now());
-    while let Some(page) = due.next().await? {
+    while let Some(page) = due.next_page().await? {
         for seen in page {
             report.scanned += 1;
             let outcome = settle(ctx, &seen, actor).await?;

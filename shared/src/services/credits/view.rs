@@ -65,7 +65,7 @@ pub async fn view(ctx: &Ctx, email: &str) -> Result<CreditsView, ServiceError> {
 
 /// Every entry of one customer, oldest first.
 pub async fn entries(ctx: &Ctx, user_id: &str) -> Result<Vec<EntryRecord>, ServiceError> {
-    store::entries(ctx, user_id).all().await
+    store::entries(ctx, user_id).read_all().await
 }
 
 #[derive(Debug, PartialEq, Eq, Serialize)]

@@ -127,7 +127,7 @@ fn claim_tx<'a>(
 
 /// Names of files the records say are in unused/, skipping `skip`.
 async fn free_files(ctx: &Ctx, limit: usize, skip: &[String]) -> Result<Vec<String>, ServiceError> {
-    let page = files::at(ctx, Location::Unused, limit).next().await?.unwrap_or_default();
+    let page = files::at(ctx, Location::Unused, limit).next_page().await?.unwrap_or_default();
     let mut out = Vec::new();
     for f in page {
         // A record of something that is not stock (adopted before the stock

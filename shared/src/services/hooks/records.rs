@@ -164,7 +164,7 @@ fn delivery_item(rec: &DeliveryRecord) -> Result<crate::ports::Item, ServiceErro
 // Endpoints.
 
 pub async fn endpoints(ctx: &Ctx) -> Result<Vec<EndpointRecord>, ServiceError> {
-    Pages::new(ctx, Query::new(Index::Table, ENDPOINTS_PK)).all().await
+    Pages::new(ctx, Query::new(Index::Table, ENDPOINTS_PK)).read_all().await
 }
 
 pub async fn endpoint(ctx: &Ctx, id: &str) -> Result<Option<EndpointRecord>, ServiceError> {

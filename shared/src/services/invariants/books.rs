@@ -31,7 +31,8 @@ pub(super) async fn stock(
             report.add(Invariant::NoOversell, format!("counters say {}, {what} {}", show(&files_only(c)), show(n)));
         }
     }
-    let holds: Vec<HoldRecord> = Pages::new(ctx, Query::new(Index::Gsi1, keys::HOLDS_INDEX).limit(PAGE)).all().await?;
+    let holds: Vec<HoldRecord> =
+        Pages::new(ctx, Query::new(Index::Gsi1, keys::HOLDS_INDEX).limit(PAGE)).read_all().await?;
     let held: i64 = holds.iter().map(|h| i64::from(h.count)).sum();
     if c.reserved != held {
         report.add(Invariant::NoOversell, format!("reserved is {}, holds add up to {held}", c.reserved));
@@ -44,7 +45,7 @@ pub(super) async fn stock(
 
 /// Every credit account's sums equal the sums of its entries.
 pub(super) async fn credits(ctx: &Ctx, report: &mut InvariantReport) -> Result<(), ServiceError> {
-    let emails: Vec<String> = accounts(ctx, PAGE).all().await?.into_iter().map(|a| a.email).collect();
+    let emails: Vec<String> = accounts(ctx, PAGE).read_all().await?.into_iter().map(|a| a.email).collect();
     report.credit_accounts = emails.len() as u64;
     for email in emails {
         let audit = credits::audit(ctx, &email).await?;
@@ -61,14 +62,14 @@ pub(super) async fn orders(ctx: &Ctx, report: &mut InvariantReport) -> Result<()
     let cutoff = ctx.clock.now().plus_millis(-ctx.settings.requeue_after_millis);
     let mut found = Vec::new();
     let mut paid = orders::with_status(ctx, OrderStatus::Paid, Some(cutoff), PAGE);
-    while let Some(page) = paid.next().await? {
+    while let Some(page) = paid.next_page().await? {
         for o in page.into_iter().filter(|o| o.status == OrderStatus::Paid) {
             found.push(format!("order {} paid at {} and still not fulfilled", o.order_id, o.updated_at.rfc3339()));
         }
     }
     let mut fulfilled = Vec::new();
     let mut done = orders::with_status(ctx, OrderStatus::Fulfilled, None, PAGE);
-    while let Some(page) = done.next().await? {
+    while let Some(page) = done.next_page().await? {
         for o in page.into_iter().filter(|o| o.status == OrderStatus::Fulfilled) {
             fulfilled.push((o.order_id, o.subscription_id));
         }

@@ -31,7 +31,7 @@ pub(super) async fn in_flight(ctx: &Ctx, report: &mut InvariantReport) -> Result
     let mut files = HashSet::new();
     // Three kinds share the index: read as items, told apart by their `sk`.
     let mut pages: Pages<Item> = Pages::new(ctx, Query::new(Index::Gsi1, keys::INTENTS_INDEX).limit(100));
-    while let Some(page) = pages.next().await? {
+    while let Some(page) = pages.next_page().await? {
         for item in page {
             if item.get("done").and_then(Value::as_bool) == Some(true) {
                 continue;
@@ -106,7 +106,7 @@ async fn merge(
 ) -> Result<(), ServiceError> {
     let mut merge = Merge::new(ctx, loc, PAGE, Judge::Quick);
     loop {
-        let step = merge.next().await?;
+        let step = merge.next_merged().await?;
         report.files_listed += std::mem::take(&mut merge.stock.listed);
         match step {
             None => return Ok(()),
@@ -125,7 +125,7 @@ async fn merge(
 async fn assigned(ctx: &Ctx, walk: &mut Walk<'_>, report: &mut InvariantReport) -> Result<(), ServiceError> {
     let mut listed: HashMap<String, Vec<String>> = HashMap::new();
     let mut stock = Stock::new(ctx, "assigned/", PAGE, Judge::Quick);
-    while let Some(s) = stock.next().await? {
+    while let Some(s) = stock.next_key().await? {
         report.files_listed += std::mem::take(&mut stock.listed);
         if !walk.flight.contains(&s.name) {
             bump(&mut walk.seen.listed, Location::Assigned);
@@ -134,7 +134,7 @@ async fn assigned(ctx: &Ctx, walk: &mut Walk<'_>, report: &mut InvariantReport) 
     }
     report.files_listed += stock.listed;
     let mut recs = files::at(ctx, Location::Assigned, PAGE);
-    while let Some(page) = recs.next().await? {
+    while let Some(page) = recs.next_page().await? {
         for rec in page {
             let keys = listed.remove(&rec.name).unwrap_or_default();
             let owner = rec.user_id.as_deref().filter(|_| rec.location == Location::Assigned);

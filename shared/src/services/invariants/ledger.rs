@@ -59,7 +59,7 @@ pub(super) async fn replay(
     }
     let mut found = Vec::new();
     let mut pages = book::entries(ctx, after, 500);
-    while let Some(page) = pages.next().await? {
+    while let Some(page) = pages.next_page().await? {
         for e in page {
             report.ledger_read += 1;
             entries += 1;

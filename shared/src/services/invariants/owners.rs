@@ -23,7 +23,7 @@ impl Owners {
     pub(super) async fn load(ctx: &Ctx) -> Result<Owners, ServiceError> {
         let mut owners = Owners { subs: Vec::new(), files: BTreeMap::new(), found: Vec::new() };
         let mut live = subs::live(ctx);
-        while let Some(page) = live.next().await? {
+        while let Some(page) = live.next_page().await? {
             for sub in page {
                 if sub.ended.is_some() {
                     continue;

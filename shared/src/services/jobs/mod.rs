@@ -53,7 +53,7 @@ pub async fn queue_backorders(ctx: &Ctx) -> Result<u64, ServiceError> {
 async fn queue_orders(ctx: &Ctx, status: OrderStatus, upto: Option<Timestamp>) -> Result<u64, ServiceError> {
     let mut queued = 0;
     let mut pages = orders::with_status(ctx, status, upto, 100);
-    while let Some(page) = pages.next().await? {
+    while let Some(page) = pages.next_page().await? {
         for order in page.into_iter().filter(|o| o.status == status) {
             enqueue(ctx, &order.order_id).await?;
             queued += 1;

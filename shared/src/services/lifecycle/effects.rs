@@ -4,23 +4,17 @@
 //! spend, the paid-order sweep queues fulfilment again, reconcile and the
 //! usage jobs finish a return of files.
 
-use super::super::revoke::RevokeOutcome;
 use super::super::store::orders::OrderBundle;
 use super::super::{Ctx, ServiceError, credits, jobs};
 use super::{FilesBack, Move, Returning};
 use crate::domain::OrderStatus;
 
-pub(super) async fn after(
-    ctx: &Ctx,
-    m: &Move<'_>,
-    returning: Option<&Returning>,
-) -> Result<Option<RevokeOutcome>, ServiceError> {
+pub(super) async fn after(ctx: &Ctx, m: &Move<'_>, returning: Option<&Returning>) -> Result<(), ServiceError> {
     let order = &m.bundle.order;
     let id = order.order_id.as_str();
     if let Some(excess) = &m.facts.overpaid {
         tracing::warn!(order_id = id, %excess, "overpaid");
     }
-    let mut revoke = None;
     match m.to {
         OrderStatus::Paid => {
             if order.credits > 0 {
@@ -48,21 +42,18 @@ pub(super) async fn after(
             ctx.faults.hit("refund.after_commit")?;
             credits::on_refund(ctx, id, m.actor).await;
             ctx.faults.hit("refund.after_credits")?;
-            match (returning, m.files_back) {
-                (Some(r), FilesBack::Now) => revoke = Some(r.move_back(ctx).await?),
-                // Reconcile (a revoke intent) or the usage jobs (a seat
-                // removal) finish it if this message is lost.
-                (Some(r), FilesBack::Queued) => {
-                    if let Err(e) = r.enqueue(ctx).await {
-                        tracing::error!(order_id = id, error = %e, "could not queue the files' return; the jobs will finish it");
-                    }
-                }
-                (None, _) => {}
+            // Now: the caller moves them (staff see the outcome). Queued:
+            // reconcile (a revoke intent) or the usage jobs (a seat removal)
+            // finish it if this message is lost.
+            if let (Some(r), FilesBack::Queued) = (returning, m.files_back)
+                && let Err(e) = r.enqueue(ctx).await
+            {
+                tracing::error!(order_id = id, error = %e, "could not queue the files' return; the jobs will finish it");
             }
         }
         _ => {}
     }
-    Ok(revoke)
+    Ok(())
 }
 
 /// Our hold ended before the provider's invoice did: close the invoice so the

@@ -11,7 +11,7 @@
 //! | expired / failed | its hold released (ledger: release) | credits spend voided; invoice closed on lapse |
 //! | paid | | credits spend posted; fulfilment queued |
 //! | fulfilled | the credit it earns, the caller's event | |
-//! | refunded | what it bought taken back (`refund.rs`), its credits ended, its hold released | credits settled; files moved back (now or queued) |
+//! | refunded | what it bought taken back (`refund.rs`), its credits ended, its hold released | credits settled; files queued back (or moved by the caller) |
 //!
 //! Callers: webhooks (payment events), checkout (credits paid it all, no
 //! invoice), holds (a hold lapsed), refunds (staff), fulfil and its add-ons.
@@ -50,7 +50,7 @@ pub enum Part {
 /// What becomes of the files a refund takes back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FilesBack {
-    /// Moved before the call returns (staff see the outcome).
+    /// The caller moves them before it returns (staff see the outcome).
     Now,
     /// Queued for the fulfilment worker (a webhook answers at once).
     Queued,
@@ -113,10 +113,9 @@ pub enum Moved {
 /// What a committed move left to report.
 #[derive(Debug, Default)]
 pub struct Done {
-    /// Files a refund sent back (moved now, or queued).
+    /// Files a refund sends back: queued, or for the caller to move now
+    /// (`FilesBack::Now`, then `Returning::move_back`).
     pub returning: Option<Returning>,
-    /// Their move, when it was done now.
-    pub revoke: Option<super::revoke::RevokeOutcome>,
 }
 
 /// Applies the move: checks it, commits it with everything it implies,
@@ -136,8 +135,8 @@ pub async fn apply(ctx: &Ctx, m: Move<'_>) -> Result<Moved, ServiceError> {
         return Ok(Moved::Refused(part));
     }
     tracing::info!(order_id = %m.bundle.order.order_id, %from, to = %m.to, actor = m.actor, "order moved");
-    let revoke = effects::after(ctx, &m, returning.as_ref()).await?;
-    Ok(Moved::Done(Done { returning, revoke }))
+    effects::after(ctx, &m, returning.as_ref()).await?;
+    Ok(Moved::Done(Done { returning }))
 }
 
 /// The move's transaction: the status write, what it implies, the

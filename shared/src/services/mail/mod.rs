@@ -130,7 +130,7 @@ impl From<MailRecord> for MailView {
 
 /// The mails an event caused and how each went (for `GET /admin/events`).
 pub async fn for_event(ctx: &Ctx, event_id: &str) -> Result<Vec<MailView>, ServiceError> {
-    Ok(mails::of_event(ctx, event_id).all().await?.into_iter().map(MailView::from).collect())
+    Ok(mails::of_event(ctx, event_id).read_all().await?.into_iter().map(MailView::from).collect())
 }
 
 /// One page of mails in `status`, newest first (for a `GET /admin/mail`).

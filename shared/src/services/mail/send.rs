@@ -47,7 +47,7 @@ pub async fn send_due(ctx: &Ctx) -> Result<MailReport, ServiceError> {
     // is read again until none is due.
     while started < PER_RUN {
         let now = ctx.clock.now();
-        let Some(page) = mails::due(ctx, now, 50).next().await? else { break };
+        let Some(page) = mails::due(ctx, now, 50).next_page().await? else { break };
         let page: Vec<MailRecord> = page.into_iter().filter(|m| m.next_attempt_at.is_none_or(|t| t <= now)).collect();
         if page.is_empty() {
             break;

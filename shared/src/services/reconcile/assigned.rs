@@ -17,7 +17,7 @@ pub(super) async fn scan(run: &mut Run<'_>) -> Result<(), ServiceError> {
     let ctx = run.ctx;
     let mut listing = Stock::new(ctx, "assigned/", PAGE, Judge::Full);
     loop {
-        let page = listing.page().await?;
+        let page = listing.read_page().await?;
         run.listed(&mut listing);
         let Some(page) = page else { return Ok(()) };
         let mut seen = Vec::with_capacity(page.len());
@@ -59,7 +59,7 @@ fn orphan(run: &mut Run<'_>, user: String, name: String) {
 pub(super) async fn attach_orphans(run: &mut Run<'_>) -> Result<(), ServiceError> {
     let mut live = subs::live(run.ctx);
     while !run.orphans.is_empty() {
-        let Some(page) = live.next().await? else { break };
+        let Some(page) = live.next_page().await? else { break };
         for sub in page {
             for name in &sub.files {
                 if run.orphans.remove(&(sub.user_id.clone(), name.clone())) {
@@ -115,7 +115,7 @@ pub(super) async fn find_ghosts(run: &mut Run<'_>) -> Result<(), ServiceError> {
         return Ok(());
     }
     let mut assigned = files::at(run.ctx, Location::Assigned, PAGE);
-    while let Some(recs) = assigned.next().await? {
+    while let Some(recs) = assigned.next_page().await? {
         let files = run.ctx.files.clone();
         let there = par::each(recs.iter().map(FileRecord::storage_key).collect(), |key: String| {
             let files = files.clone();
@@ -133,7 +133,7 @@ pub(super) async fn find_ghosts(run: &mut Run<'_>) -> Result<(), ServiceError> {
 
 async fn count_assigned(run: &Run<'_>) -> Result<i64, ServiceError> {
     let (mut n, mut assigned) = (0, files::at(run.ctx, Location::Assigned, PAGE));
-    while let Some(page) = assigned.next().await? {
+    while let Some(page) = assigned.next_page().await? {
         n += page.len() as i64;
     }
     Ok(n)

@@ -55,7 +55,7 @@ async fn each_pending(ctx: &Ctx, upto: Option<String>, mut f: impl FnMut(Pending
     let range = upto.map_or(SkRange::All, keys::up_to);
     // Three kinds share the index: read as items, told apart by `parse`.
     let mut pages: Pages<Item> = Pages::new(ctx, Query::new(Index::Gsi1, keys::INTENTS_INDEX).sk(range).limit(100));
-    while let Some(page) = pages.next().await? {
+    while let Some(page) = pages.next_page().await? {
         page.iter().filter_map(parse).for_each(&mut f);
     }
     Ok(())

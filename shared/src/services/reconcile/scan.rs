@@ -19,7 +19,7 @@ pub(super) async fn location(run: &mut Run<'_>, loc: Location) -> Result<(), Ser
     let mut merge = Merge::new(run.ctx, loc, PAGE, Judge::Full);
     let mut fresh = Vec::new();
     loop {
-        let step = merge.next().await?;
+        let step = merge.next_merged().await?;
         run.listed(&mut merge.stock);
         let Some(step) = step else { break };
         match step {

@@ -35,7 +35,7 @@ pub async fn snapshot(ctx: &Ctx) -> Result<SnapshotReport, ServiceError> {
     let day = day_of(ctx);
     let mut report = SnapshotReport::default();
     let mut live = subs::live(ctx);
-    while let Some(page) = live.next().await? {
+    while let Some(page) = live.next_page().await? {
         for sub in page {
             let state = subscription_state(sub.valid_until, sub.ended, now);
             if !matches!(state, SubscriptionState::Active | SubscriptionState::Grace) {

@@ -182,7 +182,7 @@ pub async fn finish_stale(ctx: &Ctx) -> Result<u64, ServiceError> {
     let upto = ctx.clock.now().plus_millis(-STALE_AFTER_MILLIS);
     let mut n = 0;
     // One page a run; the next run takes the rest.
-    for intent in intents::begun_by(ctx, upto).next().await?.unwrap_or_default() {
+    for intent in intents::begun_by(ctx, upto).next_page().await?.unwrap_or_default() {
         if !intent.done {
             finish(ctx, &intent.subscription_id, &intent.file).await?;
             n += 1;

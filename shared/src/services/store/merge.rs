@@ -50,8 +50,8 @@ impl<'a> Stock<'a> {
 
     /// The stock keys of the next listing page (possibly none while more
     /// follow); `None` after the last.
-    pub async fn page(&mut self) -> Result<Option<Vec<StockKey>>, ServiceError> {
-        let Some(keys) = self.listing.next().await? else { return Ok(None) };
+    pub async fn read_page(&mut self) -> Result<Option<Vec<StockKey>>, ServiceError> {
+        let Some(keys) = self.listing.next_keys().await? else { return Ok(None) };
         self.listed += keys.len() as u64;
         let mut out = Vec::with_capacity(keys.len());
         match self.judge {
@@ -77,9 +77,9 @@ impl<'a> Stock<'a> {
     }
 
     /// The next stock key without taking it.
-    pub async fn peek(&mut self) -> Result<Option<&StockKey>, ServiceError> {
+    pub async fn peek_key(&mut self) -> Result<Option<&StockKey>, ServiceError> {
         while self.buf.is_empty() {
-            match self.page().await? {
+            match self.read_page().await? {
                 Some(page) => self.buf.extend(page),
                 None => break,
             }
@@ -87,8 +87,8 @@ impl<'a> Stock<'a> {
         Ok(self.buf.front())
     }
 
-    pub async fn next(&mut self) -> Result<Option<StockKey>, ServiceError> {
-        self.peek().await?;
+    pub async fn next_key(&mut self) -> Result<Option<StockKey>, ServiceError> {
+        self.peek_key().await?;
         Ok(self.buf.pop_front())
     }
 }
@@ -120,7 +120,7 @@ impl<'a> Merge<'a> {
 
     async fn peek_record(&mut self) -> Result<Option<&FileRecord>, ServiceError> {
         while self.buf.is_empty() {
-            match self.records.next().await? {
+            match self.records.next_page().await? {
                 Some(page) => self.buf.extend(page),
                 None => break,
             }
@@ -129,8 +129,8 @@ impl<'a> Merge<'a> {
     }
 
     /// The next step, in name order; `None` when both sides are done.
-    pub async fn next(&mut self) -> Result<Option<Merged>, ServiceError> {
-        let listed = self.stock.peek().await?.map(|s| s.name.clone());
+    pub async fn next_merged(&mut self) -> Result<Option<Merged>, ServiceError> {
+        let listed = self.stock.peek_key().await?.map(|s| s.name.clone());
         let recorded = self.peek_record().await?.map(|r| r.name.clone());
         let step = match (listed, recorded) {
             (None, None) => return Ok(None),

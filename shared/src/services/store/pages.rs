@@ -1,5 +1,5 @@
 //! One paging stream for record queries and storage listings: the cursor
-//! loop written once. `while let Some(page) = pages.next().await? { .. }`.
+//! loop written once. `while let Some(page) = pages.next_page().await? { .. }`.
 
 use std::marker::PhantomData;
 
@@ -23,7 +23,7 @@ impl<'a, T: DeserializeOwned> Pages<'a, T> {
     }
 
     /// The next page (possibly empty while more follow); `None` after the last.
-    pub async fn next(&mut self) -> Result<Option<Vec<T>>, ServiceError> {
+    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, ServiceError> {
         if self.done {
             return Ok(None);
         }
@@ -39,9 +39,9 @@ impl<'a, T: DeserializeOwned> Pages<'a, T> {
     }
 
     /// Every item, for the small sets read whole (a user's entries).
-    pub async fn all(mut self) -> Result<Vec<T>, ServiceError> {
+    pub async fn read_all(mut self) -> Result<Vec<T>, ServiceError> {
         let mut out = Vec::new();
-        while let Some(page) = self.next().await? {
+        while let Some(page) = self.next_page().await? {
             out.extend(page);
         }
         Ok(out)
@@ -63,7 +63,7 @@ impl<'a> Listing<'a> {
     }
 
     /// The next page of keys; `None` after the last.
-    pub async fn next(&mut self) -> Result<Option<Vec<String>>, ServiceError> {
+    pub async fn next_keys(&mut self) -> Result<Option<Vec<String>>, ServiceError> {
         if self.done {
             return Ok(None);
         }
@@ -91,13 +91,14 @@ mod tests {
         }
         let mut pages: Pages<serde_json::Value> = Pages::new(&ctx, Query::new(Index::Table, "P").limit(100));
         let mut seen = Vec::new();
-        while let Some(page) = pages.next().await.unwrap() {
+        while let Some(page) = pages.next_page().await.unwrap() {
             assert!(page.len() <= 100);
             seen.extend(page.into_iter().map(|v| v["n"].as_i64().unwrap()));
         }
         assert_eq!(seen, (0..250).collect::<Vec<_>>());
-        assert!(pages.next().await.unwrap().is_none(), "done stays done");
-        let all: Vec<serde_json::Value> = Pages::new(&ctx, Query::new(Index::Table, "P").limit(7)).all().await.unwrap();
+        assert!(pages.next_page().await.unwrap().is_none(), "done stays done");
+        let all: Vec<serde_json::Value> =
+            Pages::new(&ctx, Query::new(Index::Table, "P").limit(7)).read_all().await.unwrap();
         assert_eq!(all.len(), 250);
 
         for n in 0..30 {
@@ -105,7 +106,7 @@ mod tests {
         }
         let mut listing = Listing::new(&ctx, "unused/", 8);
         let mut keys = Vec::new();
-        while let Some(page) = listing.next().await.unwrap() {
+        while let Some(page) = listing.next_keys().await.unwrap() {
             keys.extend(page);
         }
         assert_eq!(keys.len(), 30);

@@ -32,7 +32,7 @@ pub async fn reset_due(ctx: &Ctx) -> Result<ResetReport, ServiceError> {
     // Closing takes periods out of the index, so read from the start each page.
     loop {
         let mut due = usage::due(ctx, now);
-        let page = due.next().await?.unwrap_or_default();
+        let page = due.next_page().await?.unwrap_or_default();
         let mut progressed = false;
         for p in page {
             // The index may lag: re-check what was read.

@@ -96,7 +96,7 @@ pub async fn history(ctx: &Ctx, id: &str) -> Result<UsageHistory, ServiceError> 
     let mut current = None;
     let mut past = Vec::new();
     let mut stored = usage::history(ctx, id);
-    while let Some(page) = stored.next().await? {
+    while let Some(page) = stored.next_page().await? {
         for p in page {
             if p.period == n {
                 current = Some(p)

@@ -25,8 +25,8 @@ async fn stock_counters_ledger_and_checkpoint_round_trip() {
     let read = book::counts(&ctx).await.unwrap();
     assert_eq!((read.counts, read.version), (counts, 1));
     assert_eq!(book::entry(&ctx, 1, 0).await.unwrap(), Some(entry.clone()));
-    assert_eq!(book::entries(&ctx, None, 10).all().await.unwrap(), vec![entry.clone()]);
-    assert!(book::entries(&ctx, Some((1, 0)), 10).all().await.unwrap().is_empty());
+    assert_eq!(book::entries(&ctx, None, 10).read_all().await.unwrap(), vec![entry.clone()]);
+    assert!(book::entries(&ctx, Some((1, 0)), 10).read_all().await.unwrap().is_empty());
     let cp = LedgerCheckpoint { version: 1, entries: 1, anchor: entry };
     let save = book::save_checkpoint(&cp).unwrap();
     run(&ctx, vec![save.clone()]).await;
@@ -73,16 +73,16 @@ async fn credit_accounts_transfers_and_entries_round_trip() {
     run(&ctx, vec![store::book(&t, &effect(EntryKind::Earn, Direction::In, 5), None)]).await;
     let back = store::transfer(&ctx, "E1").await.unwrap().unwrap();
     assert_eq!((back.id.as_str(), back.state, back.due_at), ("E1", TransferState::Pending, Some(Timestamp(2))));
-    assert_eq!(store::due(&ctx, Timestamp(2)).all().await.unwrap().len(), 1);
-    assert!(store::due(&ctx, Timestamp(1)).all().await.unwrap().is_empty());
+    assert_eq!(store::due(&ctx, Timestamp(2)).read_all().await.unwrap().len(), 1);
+    assert!(store::due(&ctx, Timestamp(1)).read_all().await.unwrap().is_empty());
     let account = store::account(&ctx, "u1").await.unwrap().unwrap();
     assert_eq!((account.pending_in, account.version, account.email.as_str()), (5, 1, "a@b.c"));
-    assert_eq!(store::accounts(&ctx, 10).all().await.unwrap().len(), 1);
-    let entries = store::entries(&ctx, "u1").all().await.unwrap();
+    assert_eq!(store::accounts(&ctx, 10).read_all().await.unwrap().len(), 1);
+    let entries = store::entries(&ctx, "u1").read_all().await.unwrap();
     assert_eq!((entries.len(), entries[0].id.as_str()), (1, "E1.earn"));
     let settle = store::move_transfer(&t, TransferState::Posted, false).unwrap();
     run(&ctx, vec![settle.clone()]).await;
-    assert!(store::due(&ctx, Timestamp(2)).all().await.unwrap().is_empty(), "settled leaves the due index");
+    assert!(store::due(&ctx, Timestamp(2)).read_all().await.unwrap().is_empty(), "settled leaves the due index");
     fields_exist(&t, &[settle]);
     fields_exist(&account, &[book]);
 }
@@ -114,9 +114,9 @@ async fn subscriptions_and_revoke_intents_round_trip() {
     let sub = subscription();
     run(&ctx, vec![subs::put(&sub).unwrap()]).await;
     assert_eq!(subs::get(&ctx, "So1").await.unwrap(), Some(sub.clone()));
-    assert_eq!(subs::live(&ctx).all().await.unwrap(), vec![sub.clone()]);
-    assert_eq!(subs::due(&ctx, Timestamp(10)).all().await.unwrap().len(), 1);
-    assert!(subs::due(&ctx, Timestamp(9)).all().await.unwrap().is_empty());
+    assert_eq!(subs::live(&ctx).read_all().await.unwrap(), vec![sub.clone()]);
+    assert_eq!(subs::due(&ctx, Timestamp(10)).read_all().await.unwrap().len(), 1);
+    assert!(subs::due(&ctx, Timestamp(9)).read_all().await.unwrap().is_empty());
     let flagged = vec!["b.session".to_string()];
     let writes = vec![
         subs::set_files(&sub, &sub.files).unwrap(),
@@ -136,7 +136,7 @@ async fn subscriptions_and_revoke_intents_round_trip() {
     let stale = subs::set_flagged(&sub, &[]).unwrap();
     assert!(ctx.records.transact(vec![stale]).await.is_err(), "guarded by the rev read");
     run(&ctx, vec![subs::end(&now, EndReason::Revoked).unwrap()]).await;
-    assert!(subs::live(&ctx).all().await.unwrap().is_empty(), "an ended subscription leaves the index");
+    assert!(subs::live(&ctx).read_all().await.unwrap().is_empty(), "an ended subscription leaves the index");
 
     let intent = RevokeIntent {
         subscription_id: "So1".into(),
@@ -181,13 +181,13 @@ async fn usage_periods_receipts_snapshots_and_seat_intents_round_trip() {
     run(&ctx, vec![seat_days.clone()]).await;
     let p = usage::get(&ctx, "So1", 0).await.unwrap().unwrap();
     assert_eq!(p, PeriodRecord { posts: 4, seat_days: 2, version: 1, ..empty.clone() });
-    assert_eq!(usage::due(&ctx, end).all().await.unwrap(), vec![p.clone()]);
-    assert_eq!(usage::history(&ctx, "So1").all().await.unwrap(), vec![p.clone()]);
+    assert_eq!(usage::due(&ctx, end).read_all().await.unwrap(), vec![p.clone()]);
+    assert_eq!(usage::history(&ctx, "So1").read_all().await.unwrap(), vec![p.clone()]);
     let close = usage::close(&p, end).unwrap();
     let open = usage::open(&sub, 1).unwrap();
     run(&ctx, vec![close.clone(), open.clone()]).await;
-    assert!(usage::due(&ctx, end).all().await.unwrap().is_empty(), "a closed period leaves the index");
-    let periods = usage::history(&ctx, "So1").all().await.unwrap();
+    assert!(usage::due(&ctx, end).read_all().await.unwrap().is_empty(), "a closed period leaves the index");
+    let periods = usage::history(&ctx, "So1").read_all().await.unwrap();
     assert_eq!(periods.iter().map(|p| (p.period, p.closed)).collect::<Vec<_>>(), vec![(1, false), (0, true)]);
     fields_exist(&p, &[count, seat_days, close, open]);
 
@@ -210,10 +210,10 @@ async fn usage_periods_receipts_snapshots_and_seat_intents_round_trip() {
     };
     run(&ctx, vec![seats::put(&intent).unwrap()]).await;
     assert_eq!(seats::get(&ctx, "So1", "a.session").await.unwrap(), Some(intent.clone()));
-    assert_eq!(seats::begun_by(&ctx, Timestamp(2)).all().await.unwrap(), vec![intent.clone()]);
+    assert_eq!(seats::begun_by(&ctx, Timestamp(2)).read_all().await.unwrap(), vec![intent.clone()]);
     fields_exist(&intent, &[seats::done("So1", "a.session")]);
     run(&ctx, vec![seats::done("So1", "a.session")]).await;
-    assert!(seats::begun_by(&ctx, Timestamp(2)).all().await.unwrap().is_empty(), "done leaves the index");
+    assert!(seats::begun_by(&ctx, Timestamp(2)).read_all().await.unwrap().is_empty(), "done leaves the index");
 }
 
 #[tokio::test]
@@ -233,8 +233,11 @@ async fn file_records_tombstones_and_adjust_intents_round_trip() {
     run(&ctx, vec![files::put_new_file(&rec("a.session")).unwrap(), files::put_new_file(&rec("b.session")).unwrap()])
         .await;
     assert_eq!(files::get(&ctx, "a.session").await.unwrap(), Some(rec("a.session")));
-    assert_eq!(files::at(&ctx, Location::Unused, 1).all().await.unwrap(), vec![rec("a.session"), rec("b.session")]);
-    let between = files::at_between(&ctx, Location::Unused, "b", "c", 10).all().await.unwrap();
+    assert_eq!(
+        files::at(&ctx, Location::Unused, 1).read_all().await.unwrap(),
+        vec![rec("a.session"), rec("b.session")]
+    );
+    let between = files::at_between(&ctx, Location::Unused, "b", "c", 10).read_all().await.unwrap();
     assert_eq!(between, vec![rec("b.session")]);
 
     let assign = files::assign("a.session", "u1", "o1", Timestamp(2)).unwrap();
@@ -248,7 +251,7 @@ async fn file_records_tombstones_and_adjust_intents_round_trip() {
         ..rec("a.session")
     };
     assert_eq!(given, want);
-    assert_eq!(files::at(&ctx, Location::Assigned, 10).all().await.unwrap(), vec![want.clone()]);
+    assert_eq!(files::at(&ctx, Location::Assigned, 10).read_all().await.unwrap(), vec![want.clone()]);
     assert!(ctx.records.transact(vec![assign.clone()]).await.is_err(), "only an unused file is assigned");
     let checks = vec![
         files::flag("a.session").when(files::untouched(&want).unwrap()),
@@ -269,7 +272,7 @@ async fn file_records_tombstones_and_adjust_intents_round_trip() {
     run(&ctx, vec![files::unassign("a.session", Location::Banned, Timestamp(5)).unwrap()]).await;
     let back = files::get(&ctx, "a.session").await.unwrap().unwrap();
     assert_eq!((back.location, &back.user_id, &back.order_id), (Location::Banned, &None, &None));
-    assert_eq!(files::at(&ctx, Location::Banned, 10).all().await.unwrap(), vec![back.clone()]);
+    assert_eq!(files::at(&ctx, Location::Banned, 10).read_all().await.unwrap(), vec![back.clone()]);
 
     let gone = WrittenOff {
         name: "b.session".into(),
@@ -312,10 +315,10 @@ async fn products_and_low_stock_alerts_round_trip() {
     run(&ctx, vec![catalog::put_new_product(&product).unwrap(), catalog::mark_seeded(Timestamp(1)).unwrap()]).await;
     assert!(catalog::seeded(&ctx).await.unwrap());
     assert_eq!(catalog::get(&ctx, &product.id).await.unwrap().map(|p| p.id), Some(product.id.clone()));
-    assert_eq!(catalog::all(&ctx).all().await.unwrap().len(), 1);
+    assert_eq!(catalog::all(&ctx).read_all().await.unwrap().len(), 1);
     let alert = LowStockAlert { product_id: product.id.clone(), threshold: 4, available: 1, at: Timestamp(2) };
     run(&ctx, vec![alerts::raise(&alert).unwrap()]).await;
-    assert_eq!(alerts::all(&ctx).all().await.unwrap()[0].product_id, product.id);
+    assert_eq!(alerts::all(&ctx).read_all().await.unwrap()[0].product_id, product.id);
     run(&ctx, vec![alerts::clear(&product.id)]).await;
-    assert!(alerts::all(&ctx).all().await.unwrap().is_empty());
+    assert!(alerts::all(&ctx).read_all().await.unwrap().is_empty());
 }
