@@ -68,7 +68,11 @@ fn stack(dir: &TempDir, ok: usize, fail: usize) -> (AppState, Ctx) {
 async fn record_events(ctx: &Ctx, n: i64) -> Vec<Item> {
     let mut items = Vec::new();
     for i in 0..n {
-        crate::services::events::notify(ctx, Happened::StockLow { product_id: format!("p{i}"), available: i, threshold: 5 }).await;
+        crate::services::events::notify(
+            ctx,
+            Happened::StockLow { product_id: format!("p{i}"), available: i, threshold: 5 },
+        )
+        .await;
     }
     for e in outbox::pending(ctx, 100).next_page().await.unwrap().unwrap() {
         items.push(ctx.records.get(&outbox::key(&e.id).unwrap()).await.unwrap().unwrap());
