@@ -43,10 +43,6 @@ pub fn value<T: Serialize>(v: &T) -> Result<Value, RecordError> {
     serde_json::to_value(v).map_err(|e| RecordError::Invalid(format!("value does not serialise: {e}")))
 }
 
-pub fn json<T: Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
 /// Marks an intent done, once, and takes it out of the intents index (so
 /// reconcile stops looking at it).
 pub fn mark_done(key: crate::ports::Key) -> crate::ports::Write {

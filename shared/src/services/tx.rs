@@ -133,34 +133,6 @@ fn refusal<T: Copy>(e: RecordError, tags: &[T]) -> Result<T, ServiceError> {
     }
 }
 
-/// What went wrong with a stock commit (callers not yet on `Tx`).
-#[derive(Debug)]
-pub enum CommitError {
-    /// One of the caller's own writes failed its condition (index into them).
-    Condition(usize),
-    Service(ServiceError),
-}
-
-/// `Tx` with positions for tags (callers not yet on `Tx`).
-pub async fn commit<F>(ctx: &Ctx, writes: Vec<Write>, entries: Vec<StockEntry>, check: F) -> Result<(), CommitError>
-where
-    F: Fn(&StockCounts) -> Result<(), ServiceError> + Send + Sync,
-{
-    let mut tx = Tx::new();
-    for (n, w) in writes.into_iter().enumerate() {
-        tx.push(n, w);
-    }
-    for e in entries {
-        tx.stock(e);
-    }
-    tx.check(check);
-    match tx.commit(ctx).await {
-        Ok(Commit::Done) => Ok(()),
-        Ok(Commit::Refused(n)) => Err(CommitError::Condition(n)),
-        Err(e) => Err(CommitError::Service(e)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

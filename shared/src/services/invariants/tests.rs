@@ -6,7 +6,11 @@ use super::{Invariant, check, check_full};
 use crate::domain::Timestamp;
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Item, Key};
-use crate::services::items::json as to_json;
+use crate::services::items::value;
+
+fn to_json(t: &Timestamp) -> serde_json::Value {
+    value(t).expect("a timestamp serialises")
+}
 use crate::services::jobs::StepReport;
 use crate::services::{Ctx, credits, keys, reconcile};
 use crate::testkit::stack::embedded_ctx;
