@@ -4,7 +4,9 @@
 //! first violation and prints the seed that replays it.
 //!
 //! Env: STOCKROOM_MODEL_JOBS (schedules at once, default 4),
-//! STOCKROOM_MODEL_OPS (ops per schedule, default 20). On the AWS emulator
+//! STOCKROOM_MODEL_OPS (ops per schedule, default 20), STOCKROOM_MODEL_DUMP
+//! (a directory: a failing schedule's ledger, orders, intents, file records
+//! and storage keys are written there, to read the race). On the AWS emulator
 //! (bench built with its default `aws` feature):
 //!   STOCKROOM_TEST_BACKEND=aws AWS_ENDPOINT_URL=http://127.0.0.1:5000 \
 //!   AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \

@@ -169,6 +169,9 @@ async fn book(ctx: &Ctx, intent: &RevokeIntent, back: &[(String, Location)]) -> 
     }
     // Only the intent's `done` can refuse: booked by another run.
     if let Commit::Refused(_) = tx.commit(ctx).await? {
+        let moved: Vec<(&str, String)> =
+            back.iter().map(|(n, to)| (n.as_str(), format!("{}/{n}", to.as_str()))).collect();
+        put_back_late(ctx, &moved).await?;
         return Ok(RevokeOutcome::AlreadyEnded);
     }
     tracing::info!(subscription_id = %intent.subscription_id, reason = ?intent.reason, files = back.len(), "files back in stock");
@@ -183,4 +186,22 @@ async fn book(ctx: &Ctx, intent: &RevokeIntent, back: &[(String, Location)]) -> 
     // Stock came back: waiting backorders get their turn, oldest first.
     super::jobs::queue_backorders(ctx).await?;
     Ok(RevokeOutcome::Revoked { files: intent.files.clone() })
+}
+
+/// Another run booked these files first, so our moves may have come after
+/// its booking, and after a claim took a file again: the same buyer's next
+/// order finds it under their prefix, and our move took it out of their new
+/// subscription (into unused/, where reconcile would make it stock and sell
+/// it twice). Each file we moved goes where its record says, if it is not
+/// there. `moved`: (file, the key our move put it at).
+pub(crate) async fn put_back_late(ctx: &Ctx, moved: &[(&str, String)]) -> Result<(), ServiceError> {
+    for (name, ours) in moved {
+        let Some(rec) = files::get(ctx, name).await? else { continue };
+        let home = rec.storage_key();
+        if home != *ours && ctx.files.head(ours).await?.is_some() {
+            ctx.files.move_file(ours, &home).await?;
+            tracing::warn!(file = %name, from = %ours, to = %home, "a late move put back");
+        }
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! finds nothing. A library so the bench's long mode can call it.
 
 mod apply;
+mod dump;
 mod schedule;
 mod settle;
 

@@ -42,14 +42,16 @@ pub async fn settle(app: &TestApp) -> Result<(), String> {
             return checked(app).await;
         }
     }
-    Err(format!("invariants after reconcile: {}", last["invariants"]))
+    let why = format!("invariants after reconcile: {}", last["invariants"]);
+    Err(format!("{why}{}", super::dump::on_failure(app, &why).await))
 }
 
 /// The checker once more, directly, on the stack at rest.
 async fn checked(app: &TestApp) -> Result<(), String> {
     let report = invariants::check(app.ctx()).await.map_err(|e| format!("invariant checker: {e}"))?;
     if !(report.ok() && report.settled && report.in_flight.is_empty()) {
-        return Err(format!("invariants at rest: {}", serde_json::to_string(&report).unwrap_or_default()));
+        let why = format!("invariants at rest: {}", serde_json::to_string(&report).unwrap_or_default());
+        return Err(format!("{why}{}", super::dump::on_failure(app, &why).await));
     }
     one_event_per_change(app).await
 }

@@ -110,6 +110,15 @@ pub(super) async fn settle(run: &mut Run<'_>, name: &str, seen: Option<&Place>) 
         tracing::info!(file = name, ?decision, "left to the intent that owns it");
         return Ok(Settled::Done { here: false });
     }
+    // That intent may have finished between our heads and that check, its
+    // move landing at the record's place: the end of a claim or of an
+    // adjustment does not touch the record, so our conditional write would
+    // not notice, and the record would follow a stale look (a sold file
+    // back to unused/, to be sold again). Look at the record's place again.
+    if !matches!(decision, Decision::DropCopies(_)) && ctx.files.head(&home.key(name)).await?.is_some() {
+        run.report.in_flight += 1;
+        return Ok(Settled::Done { here: seen == Some(&home) });
+    }
     match decision {
         Decision::Keep => Ok(Settled::Done { here: seen == Some(&home) }),
         Decision::DropCopies(extra) => {

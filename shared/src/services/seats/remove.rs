@@ -15,7 +15,7 @@ use crate::services::store::files;
 use crate::services::store::seats::{self as intents, SeatIntent, seat_kind, seat_reason};
 use crate::services::store::subscriptions::{self as subs, SubscriptionRecord};
 use crate::services::tx::{Commit, Tx};
-use crate::services::{Ctx, ServiceError, catalog, subscriptions};
+use crate::services::{Ctx, ServiceError, catalog, revoke, subscriptions};
 
 /// The writes of a removal, by what they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,8 +163,11 @@ async fn finish(ctx: &Ctx, id: &str, file: &str) -> Result<RemoveOutcome, Servic
     let mut tx = Tx::new();
     tx.push(Part::Intent, intents::done(id, file)).push(Part::File, record).stock(entry);
     match tx.commit(ctx).await? {
-        // Or booked by another run first.
-        Commit::Done | Commit::Refused(Part::Intent) => {}
+        Commit::Done => {}
+        // Booked by another run first: our move may have come after that.
+        Commit::Refused(Part::Intent) => {
+            revoke::put_back_late(ctx, &[(file, format!("{}/{file}", to.as_str()))]).await?
+        }
         // Reconcile booked the file meanwhile (storage is the truth): only close the intent.
         Commit::Refused(Part::File) => {
             let mut tx = Tx::new();
