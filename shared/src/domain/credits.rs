@@ -41,8 +41,9 @@ impl CreditRules {
 }
 
 /// Which way a transfer moves credits for the customer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = CreditDirection)]
 pub enum Direction {
     /// Earned or gifted: to the customer.
     In,

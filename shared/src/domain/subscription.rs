@@ -12,7 +12,7 @@ pub enum SubscriptionState {
 }
 
 /// Why a subscription ended before or at its natural end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
     /// Its time (and grace) ran out.

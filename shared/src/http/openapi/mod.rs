@@ -12,6 +12,7 @@
 //! list the handler in `ApiDoc`'s `paths(...)`. The tests fail until a route
 //! in `STAFF_ROUTES` is documented.
 
+mod events;
 pub mod responses;
 pub mod schemas;
 
@@ -51,7 +52,9 @@ use responses::*;
         sandbox::pay, sandbox::clock,
         openapi_json,
     ),
-    components(schemas(Problem), responses(
+    components(schemas(
+        Problem, crate::domain::EndReason, crate::domain::Direction, crate::domain::EntryKind, crate::domain::Location,
+    ), responses(
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, Unprocessable, TooMany, Internal,
         ProviderDown,
     )),
@@ -63,6 +66,7 @@ use responses::*;
         (name = "staff", description = "Staff operations (JWT; the roles each allows are in its description)"),
         (name = "sandbox", description = "Local stack only, with the sandbox on"),
         (name = "meta", description = "This document"),
+        (name = "events", description = "What merchant webhook endpoints receive (`webhooks`), one entry per event type"),
     ),
 )]
 pub struct ApiDoc;
@@ -131,6 +135,7 @@ fn operation<'a>(item: &'a mut PathItem, method: &str) -> Option<&'a mut Operati
 pub fn document() -> Document {
     let mut doc = ApiDoc::openapi();
     doc.info.license = None;
+    doc.extensions.get_or_insert_with(Default::default).insert("webhooks".into(), events::webhooks());
     doc
 }
 

@@ -175,3 +175,34 @@ fn every_reference_resolves() {
         assert!(d["components"][kind][name].is_object(), "dangling $ref to {target}");
     }
 }
+
+/// The event catalogue (`webhooks`): every type an endpoint may subscribe
+/// to is there, every entry's example is the code's own event and fits its
+/// schema (each field the example sends is declared, each required one sent).
+#[test]
+fn the_event_catalogue_lists_every_type_with_a_fitting_example() {
+    let d = doc();
+    let hooks = d["webhooks"].as_object().expect("a webhooks section");
+    for kind in crate::services::hooks::EVENT_TYPES {
+        assert!(hooks.contains_key(*kind), "{kind} is not in the catalogue");
+    }
+    let made: Vec<String> = crate::services::events::examples().iter().map(|e| e.kind()).collect();
+    assert_eq!(made.len(), hooks.len(), "an example per variant: {made:?}");
+    for (kind, item) in hooks {
+        let media = &item["post"]["requestBody"]["content"]["application/json"];
+        let example = &media["example"];
+        assert_eq!(example["type"], kind.as_str());
+        let schema = &media["schema"]["properties"]["data"];
+        let declared = schema["properties"].as_object().unwrap_or_else(|| panic!("{kind}: no data properties"));
+        let sent = example["data"].as_object().unwrap_or_else(|| panic!("{kind}: no example data"));
+        for field in sent.keys() {
+            assert!(declared.contains_key(field), "{kind}: example sends undeclared {field}");
+        }
+        for field in schema["required"].as_array().into_iter().flatten() {
+            assert!(sent.contains_key(field.as_str().unwrap_or_default()), "{kind}: example lacks required {field}");
+        }
+        let headers: Vec<&str> =
+            item["post"]["parameters"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
+        assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature"], "{kind}");
+    }
+}
