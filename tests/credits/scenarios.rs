@@ -47,6 +47,16 @@ async fn posted_then_deactivated_is_reversed_once() {
     let report = run_job(&app).await;
     assert_eq!(report["posted"], 1, "{report}");
     assert_eq!(balance(&app, ANN).await, (13, 0, 0));
+    // The posting is an event, once, with the buyer and the amount.
+    run_job(&app).await;
+    let posted = app.events("credits.posted").await;
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    let p = &posted[0];
+    assert_eq!((p["email"].as_str(), p["amount"].as_i64()), (Some(ANN), Some(3)));
+    assert_eq!(
+        (p["origin"].as_str(), p["direction"].as_str(), p["order_id"].as_str()),
+        (Some("earn"), Some("in"), Some(order.as_str()))
+    );
 
     let d = deactivate_order(&app, &order).await;
     assert_eq!(d["credits"], "reversed");

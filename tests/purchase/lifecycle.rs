@@ -59,6 +59,52 @@ async fn active_then_grace_then_expired_with_files_back() {
 }
 
 #[tokio::test]
+async fn buyers_are_reminded_72_and_24_hours_before_the_end_once_each_then_told_it_ended() {
+    let app = Arc::new(spawn_app().await);
+    app.add_stock(2).await;
+    let (order, _, sub) = bought(&app, "silver", "ann@example.com").await;
+    app.all_events().await;
+    advance(&app, 30 * DAY - 73 * 3600).await;
+    assert_eq!(expire(&app).await["reminded"], 0, "73 h left: not yet");
+    advance(&app, 2 * 3600).await;
+    // Two runs at once send one reminder.
+    let (a, b) = tokio::join!(expire(&app), expire(&app));
+    assert_eq!(a["reminded"].as_u64().unwrap() + b["reminded"].as_u64().unwrap(), 1, "{a} {b}");
+    assert_eq!(expire(&app).await["reminded"], 0, "sent once");
+    advance(&app, 48 * 3600).await;
+    assert_eq!(expire(&app).await["reminded"], 1, "23 h left: the second");
+    assert_eq!(expire(&app).await["reminded"], 0);
+    let soon = app.events("subscription.expiring_soon").await;
+    let hours: Vec<Option<u64>> = soon.iter().map(|d| d["hours_left"].as_u64()).collect();
+    assert_eq!(hours, [Some(72), Some(24)]);
+    assert!(soon.iter().all(|d| d["subscription_id"] == sub.as_str() && d["email"] == "ann@example.com"), "{soon:?}");
+    // Past the grace: the end says who to tell.
+    advance(&app, 2 * DAY).await;
+    assert_eq!(expire(&app).await["expired"], 1);
+    let ended = app.events("subscription.ended").await;
+    assert_eq!(ended.len(), 1);
+    assert_eq!(
+        (ended[0]["email"].as_str(), ended[0]["order_id"].as_str()),
+        (Some("ann@example.com"), Some(order.as_str()))
+    );
+}
+
+#[tokio::test]
+async fn a_plan_bought_inside_the_last_day_gets_only_the_24_hour_reminder() {
+    let app = spawn_app().await;
+    app.add_stock(2).await;
+    let (_, _, sub) = bought(&app, "silver", "bo@example.com").await;
+    app.all_events().await;
+    // The clock jumps past both marks at once (a stack that was down).
+    advance(&app, 30 * DAY - 3600).await;
+    assert_eq!(expire(&app).await["reminded"], 1);
+    assert_eq!(expire(&app).await["reminded"], 0);
+    let soon = app.events("subscription.expiring_soon").await;
+    assert_eq!(soon.len(), 1);
+    assert_eq!((soon[0]["hours_left"].as_u64(), soon[0]["subscription_id"].as_str()), (Some(24), Some(sub.as_str())));
+}
+
+#[tokio::test]
 async fn two_expiry_runs_at_once_revoke_once() {
     let app = Arc::new(spawn_app().await);
     app.add_stock(6).await;

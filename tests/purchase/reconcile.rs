@@ -8,7 +8,7 @@ mod junk;
 use std::time::Duration;
 
 use helpers::{advance, books_balance, buy, n, reconcile, record, settled};
-use serde_json::json;
+use serde_json::{Value, json};
 use shared::domain::EndReason;
 use shared::ports::{Change, Key};
 use shared::services::{alerts, keys, revoke};
@@ -172,13 +172,20 @@ async fn counters_that_drifted_follow_the_listings() {
 }
 
 #[tokio::test]
-async fn low_stock_is_announced_once_per_dip() {
+async fn stock_levels_are_announced_once_per_change() {
     let app = spawn_app().await;
     app.add_stock(3).await;
-    // 3 available, 2 purchases each: every plan of 2+ files is low.
-    let mut low: Vec<String> = app.events("stock.low").await.iter().map(|d| s(&d["product_id"])).collect();
-    low.sort();
-    assert_eq!(low, ["basic", "diamond", "elite", "gold", "pro", "silver"]);
+    let products = |events: &[Value], kind: &str| {
+        let mut p: Vec<String> =
+            events.iter().filter(|e| e["type"] == kind).map(|e| s(&e["data"]["product_id"])).collect();
+        p.sort();
+        p
+    };
+    // 3 available, 2 purchases each: plans of 2 or 3 files are low, plans
+    // of more are sold out (not one purchase covered).
+    let said = app.all_events().await;
+    assert_eq!(products(&said, "stock.low"), ["basic", "gold", "silver"]);
+    assert_eq!(products(&said, "stock.sold_out"), ["diamond", "elite", "pro"]);
     assert_eq!(n(&reconcile(&app).await, "low_stock_alerts"), 0, "still the same dip");
     app.add_stock(1).await; // 4 available: silver (2 files) recovers
     app.checkout_ok("bronze", "nowpayments").await; // a hold: 3 again
@@ -188,6 +195,13 @@ async fn low_stock_is_announced_once_per_dip() {
     let again = app.events("stock.low").await;
     assert_eq!(again.len(), 1);
     assert_eq!((s(&again[0]["product_id"]), again[0]["threshold"].as_i64()), ("silver".into(), Some(4)));
+    // 7 available: diamond (6 files) and pro (7) sell again; elite (15) not.
+    app.add_stock(4).await;
+    let said = app.all_events().await;
+    assert_eq!(products(&said, "stock.restocked"), ["diamond", "pro"]);
+    assert!(said.iter().filter(|e| e["type"] == "stock.restocked").all(|e| e["data"]["available"] == 7), "{said:?}");
+    assert!(products(&said, "stock.sold_out").is_empty());
+    assert_eq!(alerts::check_low_stock(app.ctx(), 2).await.unwrap(), 0, "nothing changed since");
 }
 
 #[tokio::test]

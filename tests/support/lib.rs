@@ -215,9 +215,15 @@ impl TestApp {
         o
     }
 
-    /// Events of one type on the events queue (all are taken off it), once
-    /// the stack's dispatcher has handed on what the outbox held.
+    /// The data of events of one type on the events queue (all are taken
+    /// off it), once the stack's dispatcher has handed on what the outbox held.
     pub async fn events(&self, kind: &str) -> Vec<Value> {
+        self.all_events().await.into_iter().filter(|e| e["type"] == kind).map(|e| e["data"].clone()).collect()
+    }
+
+    /// Every event on the events queue, whole (`{id, type, timestamp,
+    /// data}`), taken off it once the outbox is empty.
+    pub async fn all_events(&self) -> Vec<Value> {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
             let pending = shared::services::store::outbox::pending(self.ctx(), 1).next_page().await.expect("outbox");
@@ -234,10 +240,7 @@ impl TestApp {
             }
             for m in batch {
                 self.ctx().events.delete(&m.receipt).await.expect("delete");
-                let v: Value = serde_json::from_str(&m.body).expect("event json");
-                if v["type"] == kind {
-                    out.push(v["data"].clone());
-                }
+                out.push(serde_json::from_str(&m.body).expect("event json"));
             }
         }
     }

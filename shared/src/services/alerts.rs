@@ -1,13 +1,15 @@
-//! Low-stock alerts: a product is low when available stock covers fewer
-//! than N purchases of it (elite, 15 files, N = 2: below 30). One `stock.low`
-//! event per product per dip: the alert is remembered in a record written
-//! with a condition, and forgotten only once stock is back at the threshold.
-//! Cheap (three reads when nothing changes), so it may run after any sale.
+//! Stock alerts: a product is low when available stock covers fewer than N
+//! purchases of it (elite, 15 files, N = 2: below 30), sold out when it
+//! covers not one. One event per product per change of level: the level is
+//! remembered in a record written with a condition, in the event's commit,
+//! and forgotten once stock is back at the threshold. Cheap (three reads
+//! when nothing changes), so it may run after any sale.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use super::events::{self, Event};
-use super::store::{self, alerts};
+use super::store::alerts;
+use super::tx::Tx;
 use super::{Ctx, ServiceError, catalog, stock};
 
 pub use alerts::LowStockAlert;
@@ -20,41 +22,94 @@ pub fn threshold(files: u32, purchases: u32) -> i64 {
     i64::from(files) * i64::from(purchases)
 }
 
-/// Checks every product against available stock; returns how many alerts
-/// were sent now.
+/// Where a product's stock stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    Fine,
+    Low,
+    /// Not even one purchase is covered.
+    SoldOut,
+}
+
+fn level(files: u32, available: i64, limit: i64) -> Level {
+    if available < i64::from(files.max(1)) {
+        Level::SoldOut
+    } else if available < limit {
+        Level::Low
+    } else {
+        Level::Fine
+    }
+}
+
+/// Checks every product against available stock; returns how many events
+/// were recorded now: `stock.low` on a dip, `stock.sold_out` when not one
+/// purchase is covered, `stock.restocked` when a sold-out product sells again.
 pub async fn check_low_stock(ctx: &Ctx, purchases: u32) -> Result<u64, ServiceError> {
     let available = stock::read_counts(ctx).await?.counts.available();
-    let alerted = alerted(ctx).await?;
+    let standing: HashMap<String, bool> =
+        alerts::all(ctx).read_all().await?.into_iter().map(|a| (a.product_id, a.sold_out)).collect();
     let mut sent = 0;
     for product in catalog::list(ctx).await? {
         let limit = threshold(product.files, purchases);
-        let low = available < limit;
-        let known = alerted.contains(&product.id);
-        if low && !known {
-            sent += u64::from(raise(ctx, &product.id, limit, available).await?);
-        } else if !low && known {
-            // Recovered: the next dip is a new one.
-            // Refused when another check cleared it first.
-            store::apply(ctx, alerts::clear(&product.id)).await?;
+        let was = match standing.get(&product.id) {
+            None => Level::Fine,
+            Some(false) => Level::Low,
+            Some(true) => Level::SoldOut,
+        };
+        let now = level(product.files, available, limit);
+        if now != was {
+            sent += u64::from(moved(ctx, &product.id, (was, now), available, limit).await?);
         }
     }
     Ok(sent)
 }
 
-/// Products with an alert standing.
-async fn alerted(ctx: &Ctx) -> Result<HashSet<String>, ServiceError> {
-    Ok(alerts::all(ctx).read_all().await?.into_iter().map(|a| a.product_id).collect())
-}
-
-/// Remembers the dip first, so two checks at once send one event.
-async fn raise(ctx: &Ctx, product_id: &str, threshold: i64, available: i64) -> Result<bool, ServiceError> {
-    let alert = LowStockAlert { product_id: product_id.to_string(), threshold, available, at: ctx.clock.now() };
-    if !store::apply(ctx, alerts::raise(&alert)?).await? {
+/// One level change: the alert record and its event in one commit, refused
+/// when another check moved it first (so two checks at once send one event).
+async fn moved(
+    ctx: &Ctx,
+    product_id: &str,
+    change: (Level, Level),
+    available: i64,
+    limit: i64,
+) -> Result<bool, ServiceError> {
+    let at = ctx.clock.now();
+    let id = product_id.to_string();
+    let alert = |sold_out| LowStockAlert { product_id: id.clone(), threshold: limit, available, at, sold_out };
+    let (write, event) = match change {
+        (Level::Fine, Level::Low) => (
+            alerts::raise(&alert(false))?,
+            Some(Event::StockLow { product_id: id.clone(), available, threshold: limit }),
+        ),
+        (Level::Fine, Level::SoldOut) => {
+            (alerts::raise(&alert(true))?, Some(Event::StockSoldOut { product_id: id.clone(), available }))
+        }
+        (Level::Low, Level::SoldOut) => (
+            alerts::set_sold_out(product_id, true, available, at)?,
+            Some(Event::StockSoldOut { product_id: id.clone(), available }),
+        ),
+        (Level::SoldOut, Level::Low) => (
+            alerts::set_sold_out(product_id, false, available, at)?,
+            Some(Event::StockRestocked { product_id: id.clone(), available }),
+        ),
+        (Level::SoldOut, Level::Fine) => {
+            (alerts::clear(product_id, true), Some(Event::StockRestocked { product_id: id.clone(), available }))
+        }
+        // Recovered from a dip: the next dip is a new one.
+        (Level::Low, Level::Fine) => (alerts::clear(product_id, false), None),
+        // The same level: nothing to say.
+        _ => return Ok(false),
+    };
+    let mut tx = Tx::new();
+    tx.push((), write);
+    if let Some(event) = &event {
+        tx.push((), events::record(ctx, event)?);
+    }
+    if !tx.commit(ctx).await?.is_done() {
         return Ok(false);
     }
-    tracing::warn!(product_id, available, threshold, "stock low");
-    events::notify(ctx, Event::StockLow { product_id: product_id.to_string(), available, threshold }).await;
-    Ok(true)
+    tracing::warn!(product_id, available, threshold = limit, ?change, "stock level changed");
+    Ok(event.is_some())
 }
 
 #[cfg(test)]

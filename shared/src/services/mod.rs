@@ -25,6 +25,7 @@ pub mod ledger;
 pub mod lifecycle;
 pub(crate) mod listed;
 pub mod mail;
+pub mod ops;
 pub mod orders;
 pub mod periods;
 pub mod reconcile;

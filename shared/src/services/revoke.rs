@@ -68,6 +68,7 @@ fn begin_parts(
         subscription_id: sub.subscription_id.clone(),
         order_id: sub.order_id.clone(),
         user_id: sub.user_id.clone(),
+        email: sub.email.clone(),
         files: sub.files.clone(),
         reason,
         actor: actor.to_string(),
@@ -167,6 +168,15 @@ async fn book(ctx: &Ctx, intent: &RevokeIntent, back: &[(String, Location)]) -> 
             actor: intent.actor.clone(),
         });
     }
+    let event = Event::SubscriptionEnded {
+        subscription_id: intent.subscription_id.clone(),
+        order_id: intent.order_id.clone(),
+        email: intent.email.clone(),
+        reason: intent.reason,
+        files: intent.files.clone(),
+        note: intent.note.clone(),
+    };
+    tx.push(Part::Intent, events::record(ctx, &event)?);
     // Only the intent's `done` can refuse: booked by another run.
     if let Commit::Refused(_) = tx.commit(ctx).await? {
         let moved: Vec<(&str, String)> =
@@ -175,14 +185,6 @@ async fn book(ctx: &Ctx, intent: &RevokeIntent, back: &[(String, Location)]) -> 
         return Ok(RevokeOutcome::AlreadyEnded);
     }
     tracing::info!(subscription_id = %intent.subscription_id, reason = ?intent.reason, files = back.len(), "files back in stock");
-    let event = Event::SubscriptionEnded {
-        subscription_id: intent.subscription_id.clone(),
-        order_id: intent.order_id.clone(),
-        reason: intent.reason,
-        files: intent.files.clone(),
-        note: intent.note.clone(),
-    };
-    events::notify(ctx, event).await;
     // Stock came back: waiting backorders get their turn, oldest first.
     super::jobs::queue_backorders(ctx).await?;
     Ok(RevokeOutcome::Revoked { files: intent.files.clone() })

@@ -18,6 +18,8 @@ pub struct ExpireReport {
     pub holds_released: u32,
     pub paid_requeued: u64,
     pub moved_to_grace: u64,
+    /// Buyers told their plan ends soon (72 h and 24 h before).
+    pub reminded: u64,
     pub expired: u64,
     pub files_released: u64,
     /// Usage resets, seat snapshots and stale seat removals.
@@ -62,6 +64,7 @@ pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
         Ok(subs) => {
             steps.items("grace_and_expiry", subs.failed, "subscriptions");
             report.moved_to_grace = subs.moved_to_grace;
+            report.reminded = subs.reminded;
             report.expired = subs.expired;
             report.files_released = subs.files_released;
         }
@@ -77,6 +80,7 @@ pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
     report.webhooks = steps.run("deliver_webhooks", super::hooks::deliver_due(ctx)).await.unwrap_or_default();
     report.mail = steps.run("send_mail", super::mail::send_due(ctx)).await.unwrap_or_default();
     report.steps = steps.finish();
+    super::ops::job_ran(ctx, "expire", &report.steps).await;
     report
 }
 

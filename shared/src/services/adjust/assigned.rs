@@ -31,6 +31,8 @@ enum Part {
     Replacement,
     /// The subscription, as read (rev).
     Subscription,
+    /// The owner's event: a fresh id, so never refused.
+    Event,
 }
 
 enum Step {
@@ -149,7 +151,7 @@ async fn replace(
             return Ok(Step::Raced);
         }
         Ok(Commit::Refused(Part::Replacement)) => return Ok(Step::Taken),
-        Ok(Commit::Refused(Part::Banned | Part::Subscription)) => return Ok(Step::Raced),
+        Ok(Commit::Refused(Part::Banned | Part::Subscription | Part::Event)) => return Ok(Step::Raced),
         Err(e) => return Err(e),
     }
     ctx.faults.hit("adjust.after_commit")?;
@@ -180,11 +182,6 @@ async fn flag(
         reference: sub.subscription_id.clone(),
         actor: actor.to_string(),
     });
-    // The file or the subscription changed since read: read again.
-    if let Commit::Refused(_) = tx.commit(ctx).await? {
-        return Ok(None);
-    }
-    tracing::warn!(file = name, subscription_id = %sub.subscription_id, "banned file flagged: no replacement in stock");
     let event = Event::FileFlagged {
         subscription_id: sub.subscription_id.clone(),
         order_id: sub.order_id.clone(),
@@ -193,6 +190,11 @@ async fn flag(
         file: name.to_string(),
         reason: reason.to_string(),
     };
-    events::notify(ctx, event).await;
+    tx.push(Part::Event, events::record(ctx, &event)?);
+    // The file or the subscription changed since read: read again.
+    if let Commit::Refused(_) = tx.commit(ctx).await? {
+        return Ok(None);
+    }
+    tracing::warn!(file = name, subscription_id = %sub.subscription_id, "banned file flagged: no replacement in stock");
     Ok(Some(FileResult::new(name, Outcome::Flagged)))
 }

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::super::events::{self, Event};
-use super::super::store::{self, adjusts};
+use super::super::store::adjusts;
+use super::super::tx::Tx;
 use super::super::{Ctx, ServiceError};
 use super::Action;
 use crate::domain::Timestamp;
@@ -81,12 +82,15 @@ pub async fn finish(ctx: &Ctx, file: &str) -> Result<(), ServiceError> {
         }
     }
     ctx.faults.hit("adjust.after_move")?;
-    // Refused: someone else finished it first (and sent the event).
-    if store::apply(ctx, adjusts::done(file)).await? {
+    // The owner's event rides with `done`: refused when someone else
+    // finished it first (and recorded the event).
+    let mut tx = Tx::new();
+    tx.push((), adjusts::done(file));
+    if let Some(event) = &intent.notify {
+        tx.push((), events::record(ctx, event)?);
+    }
+    if tx.commit(ctx).await?.is_done() {
         tracing::info!(file, action = ?intent.action, actor = %intent.actor, "adjustment finished");
-        if let Some(event) = intent.notify {
-            events::notify(ctx, event).await;
-        }
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 use super::records::{EntryRecord, TransferRecord};
 use crate::domain::{Action, EntryKind, TransferState, decide, effect};
 use crate::ports::{Item, Write};
+use crate::services::events::{self, Event};
 use crate::services::items::value;
 use crate::services::retry::{Step, retry};
 use crate::services::store::credits as store;
@@ -138,5 +139,18 @@ fn transition_parts(
 ) -> Result<Option<(EntryKind, Write, Vec<Write>)>, ServiceError> {
     let Some((kind, state, reversed)) = decide(t.state, t.reversed, action) else { return Ok(None) };
     let mv = store::move_transfer(t, state, reversed)?;
-    Ok(Some((kind, mv, entry_writes(ctx, t, kind, actor, false)?)))
+    let mut entry = entry_writes(ctx, t, kind, actor, false)?;
+    if kind == EntryKind::Post {
+        // Posted credits are the buyer's to spend: said with the posting.
+        let event = Event::CreditsPosted {
+            transfer_id: t.id.clone(),
+            email: t.email.clone(),
+            origin: t.origin,
+            direction: t.dir,
+            amount: t.amount,
+            order_id: t.order_id.clone(),
+        };
+        entry.push(events::record(ctx, &event)?);
+    }
+    Ok(Some((kind, mv, entry)))
 }

@@ -2,18 +2,21 @@
 //! each with its own data shape. A leaf: every use case may emit, none is
 //! called from here.
 
+mod examples;
 pub mod log;
+
+pub use examples::examples;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::store::outbox::{self, EventItem};
 use super::{Ctx, ServiceError};
-use crate::domain::{EndReason, Location};
+use crate::domain::{Direction, EndReason, EntryKind, Location};
 use crate::ports::Write;
 
 /// An event and its data. Serialised as `{"type": ..., "data": {...}}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", content = "data")]
 pub enum Event {
     /// More money arrived than the order costs.
@@ -69,12 +72,31 @@ pub enum Event {
         interval_seconds: u32,
         valid_until: String,
     },
+    /// A renewal paid: the subscription runs until `valid_until` now.
+    #[serde(rename = "subscription.renewed")]
+    SubscriptionRenewed {
+        subscription_id: String,
+        order_id: String,
+        email: String,
+        previous_valid_until: String,
+        valid_until: String,
+    },
+    /// Its end is `hours_left` hours away (sent 72 h and 24 h before, once each).
+    #[serde(rename = "subscription.expiring_soon")]
+    SubscriptionExpiringSoon {
+        subscription_id: String,
+        email: String,
+        product_id: String,
+        valid_until: String,
+        hours_left: u32,
+    },
     #[serde(rename = "subscription.grace_started")]
     SubscriptionGrace { subscription_id: String, email: String, valid_until: String, files_return_at: String },
     #[serde(rename = "subscription.ended")]
     SubscriptionEnded {
         subscription_id: String,
         order_id: String,
+        email: String,
         reason: EndReason,
         files: Vec<String>,
         note: Option<String>,
@@ -100,8 +122,30 @@ pub enum Event {
         file: String,
         reason: String,
     },
+    /// Available stock covers fewer than `threshold` files of the product.
     #[serde(rename = "stock.low")]
     StockLow { product_id: String, available: i64, threshold: i64 },
+    /// Not one purchase of the product is covered: it is not sold now.
+    #[serde(rename = "stock.sold_out")]
+    StockSoldOut { product_id: String, available: i64 },
+    /// A sold-out product covers a purchase again.
+    #[serde(rename = "stock.restocked")]
+    StockRestocked { product_id: String, available: i64 },
+    /// A credit transfer posted: earned credits became spendable (`in`),
+    /// or a spend was taken for good (`out`). `amount` in whole credits.
+    #[serde(rename = "credits.posted")]
+    CreditsPosted {
+        transfer_id: String,
+        email: String,
+        origin: EntryKind,
+        direction: Direction,
+        amount: i64,
+        order_id: Option<String>,
+    },
+    /// Something staff must look at: `kind` is job_failed,
+    /// invariant_violation or endpoint_disabled; `details` says more.
+    #[serde(rename = "ops.alert")]
+    OpsAlert { kind: String, message: String, details: Value },
     /// A file a record placed with a buyer was found elsewhere.
     #[serde(rename = "stock.ghost")]
     StockGhost { file: String, user_id: Option<String>, order_id: Option<String>, now_at: String },

@@ -5,15 +5,14 @@
 
 use super::FulfilOutcome;
 use crate::domain::{GRACE_MILLIS, OrderStatus, Timestamp};
-use crate::ports::records::GSI1SK;
-use crate::ports::{Change, Cond, Write};
+use crate::ports::Write;
 use crate::services::events::Event;
-use crate::services::items::value;
 use crate::services::lifecycle::{self, Move, Moved, Part};
 use crate::services::model::{IntentRecord, SubscriptionRecord};
 use crate::services::retry::{Step, retry};
 use crate::services::store::orders::{self, Facts, OrderBundle};
-use crate::services::{Ctx, ServiceError, keys, subscriptions};
+use crate::services::store::subscriptions as subs;
+use crate::services::{Ctx, ServiceError, subscriptions};
 
 /// Renewal of a live subscription, or an extension: `validity_days` more,
 /// counted from valid_until (from now if it already expired).
@@ -24,12 +23,15 @@ pub async fn extend(ctx: &Ctx, b: &OrderBundle) -> Result<FulfilOutcome, Service
         let now = ctx.clock.now();
         let base = if now < sub.valid_until.plus_millis(GRACE_MILLIS) { sub.valid_until } else { now };
         let until = base.plus_days(i64::from(order.validity_days));
-        let changes = vec![
-            Change::Set("valid_until".into(), value(&until)?),
-            Change::Set(GSI1SK.into(), keys::sort_at(until, &sub.subscription_id).into()),
-            Change::Set("grace_noted".into(), false.into()),
-        ];
-        commit(ctx, b, &sub, changes, None, (Vec::new(), until)).await
+        let renewed = Event::SubscriptionRenewed {
+            subscription_id: sub.subscription_id.clone(),
+            order_id: order.order_id.clone(),
+            email: sub.email.clone(),
+            previous_valid_until: sub.valid_until.rfc3339(),
+            valid_until: until.rfc3339(),
+        };
+        let write = subs::set_valid_until(&sub, until)?;
+        commit(ctx, b, &sub, write, None, (Vec::new(), until), Some(renewed)).await
     })
     .await
 }
@@ -47,9 +49,9 @@ pub async fn add_files(ctx: &Ctx, b: &OrderBundle, intent: &IntentRecord) -> Res
         };
         let mut files = sub.files.clone();
         files.extend(intent.files.iter().filter(|f| !sub.files.contains(f)).cloned());
-        let changes = vec![Change::Set("files".into(), value(&files)?)];
+        let write = subs::set_files(&sub, &files)?;
         let delivered = (intent.files.clone(), sub.valid_until);
-        commit(ctx, b, &sub, changes, Some(orders::intent_done(&b.order.order_id)), delivered).await
+        commit(ctx, b, &sub, write, Some(orders::intent_done(&b.order.order_id)), delivered, None).await
     })
     .await
 }
@@ -72,15 +74,14 @@ async fn commit(
     ctx: &Ctx,
     b: &OrderBundle,
     sub: &SubscriptionRecord,
-    mut changes: Vec<Change>,
+    sub_write: Write,
     extra: Option<Write>,
     delivered: (Vec<String>, Timestamp),
+    notify: Option<Event>,
 ) -> Result<Step<FulfilOutcome>, ServiceError> {
     let order = &b.order;
-    changes.push(Change::Set("rev".into(), (sub.rev + 1).into()));
-    let guard = Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)]);
-    let sub_write = Write::Update { key: keys::subscription(&sub.subscription_id), changes, cond: Some(guard) };
     let mut m = Move::new(b, OrderStatus::Fulfilled, "fulfil", "add-on fulfilled").write(Part::Caller, sub_write);
+    m.notify = notify;
     if let Some(w) = extra {
         m = m.write(Part::Caller, w);
     }

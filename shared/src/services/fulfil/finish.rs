@@ -32,6 +32,7 @@ pub(super) async fn finish(ctx: &Ctx, b: &OrderBundle, intent: &IntentRecord) ->
         grace_noted: false,
         rev: 0,
         flagged: Vec::new(),
+        reminded: None,
     };
     let sub_put = Write::Put {
         item: to_item(

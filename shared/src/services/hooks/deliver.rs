@@ -240,9 +240,5 @@ async fn endpoint_health(
         }
     };
     let Some(why) = why else { return Ok(false) };
-    if !records::disable(ctx, &ep.id, &why, now).await? {
-        return Ok(false);
-    }
-    on_endpoint_disabled(ctx, ep, &why).await;
-    Ok(true)
+    on_endpoint_disabled(ctx, ep, &why, now).await
 }

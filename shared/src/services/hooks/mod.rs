@@ -13,8 +13,10 @@ pub mod sign;
 
 pub use deliver::{DeliveryReport, deliver_due};
 
-use super::events::Envelope;
+use super::events::{self, Envelope};
+use super::tx::Tx;
 use super::{Ctx, ServiceError};
+use crate::domain::Timestamp;
 use records::{DeliveryRecord, EndpointRecord};
 
 /// The event types an endpoint may subscribe to (API.md), besides `*`.
@@ -55,12 +57,26 @@ pub async fn fan_out(ctx: &Ctx, env: &Envelope) -> Result<u32, ServiceError> {
     Ok(created)
 }
 
-/// Called once when an endpoint is disabled (410 Gone, failing for days,
-/// too many deliveries that ran out of retries). The endpoint record keeps
-/// the reason and time; staff are to be told through an `ops.alert` event,
-/// which the events outbox will raise from here.
-pub async fn on_endpoint_disabled(_ctx: &Ctx, ep: &EndpointRecord, reason: &str) {
+/// Disables an endpoint (410 Gone, failing for days, too many deliveries
+/// that ran out of retries), once: the record keeps the reason and time,
+/// and staff are told by an `ops.alert` in the same commit. False when it
+/// was disabled already.
+pub async fn on_endpoint_disabled(
+    ctx: &Ctx,
+    ep: &EndpointRecord,
+    reason: &str,
+    now: Timestamp,
+) -> Result<bool, ServiceError> {
+    let details = serde_json::json!({ "endpoint_id": ep.id, "url": ep.url, "reason": reason });
+    let event =
+        super::ops::alert("endpoint_disabled", format!("webhook endpoint {} was disabled: {reason}", ep.url), details);
+    let mut tx = Tx::new();
+    tx.push((), records::disable(&ep.id, reason, now)).push((), events::record(ctx, &event)?);
+    if !tx.commit(ctx).await?.is_done() {
+        return Ok(false);
+    }
     tracing::error!(endpoint = %ep.id, url = %ep.url, %reason, "webhook endpoint disabled");
+    Ok(true)
 }
 
 #[cfg(test)]

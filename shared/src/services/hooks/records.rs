@@ -14,7 +14,7 @@ use super::super::items::{from_item, to_item};
 use super::super::store::Pages;
 use super::super::{Ctx, ServiceError, keys};
 use crate::domain::Timestamp;
-use crate::ports::{Change, Cond, Index, Key, Query, RecordError, SkRange};
+use crate::ports::{Change, Cond, Index, Key, Query, RecordError, SkRange, Write};
 
 const ENDPOINTS_PK: &str = "HOOKS";
 const DUE_INDEX: &str = "HOOKS_DUE";
@@ -228,17 +228,14 @@ pub async fn add_exhausted(ctx: &Ctx, id: &str) -> Result<u32, ServiceError> {
 }
 
 /// Disables it; true only for the call that did (so it is reported once).
-pub async fn disable(ctx: &Ctx, id: &str, reason: &str, now: Timestamp) -> Result<bool, ServiceError> {
+/// Disables an enabled endpoint (refused when it is not).
+pub fn disable(id: &str, reason: &str, now: Timestamp) -> Write {
     let changes = vec![
         Change::Set("enabled".into(), false.into()),
         Change::Set("disabled_reason".into(), reason.into()),
         Change::Set("disabled_at".into(), now.millis().into()),
     ];
-    match ctx.records.update(&endpoint_key(id), changes, Some(Cond::eq("enabled", true))).await {
-        Ok(_) => Ok(true),
-        Err(RecordError::ConditionFailed { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    Write::Update { key: endpoint_key(id), changes, cond: Some(Cond::eq("enabled", true)) }
 }
 
 fn ignore_condition<T>(r: Result<T, RecordError>) -> Result<(), ServiceError> {

@@ -121,6 +121,15 @@ async fn gone_disables_the_endpoint_and_its_later_events() {
     let listed = endpoints::list(&s.ctx).await.unwrap();
     assert!(!listed[0].enabled);
     assert!(listed[0].disabled_reason.as_deref().unwrap_or_default().contains("410"));
+    // Staff are told, once, by an ops.alert committed with the disabling.
+    let pending = crate::services::store::outbox::pending(&s.ctx, 10).read_all().await.unwrap();
+    let alerts: Vec<_> = pending.iter().filter(|e| e.kind == "ops.alert").collect();
+    assert_eq!(alerts.len(), 1, "{pending:?}");
+    assert_eq!((alerts[0].data["kind"].as_str(), alerts[0].data["url"].as_str()), (Some("endpoint_disabled"), None));
+    assert_eq!(alerts[0].data["details"]["endpoint_id"], ep.id.as_str());
+    let rec = super::records::endpoints(&s.ctx).await.unwrap().remove(0);
+    assert!(!super::on_endpoint_disabled(&s.ctx, &rec, "again", s.ctx.clock.now()).await.unwrap());
+    assert_eq!(crate::services::store::outbox::pending(&s.ctx, 10).read_all().await.unwrap().len(), pending.len());
     assert_eq!(fan_out(&s.ctx, &envelope("evt-c", "stock.low")).await.unwrap(), 0);
     // The one left behind is dropped, not sent.
     let report = deliver_due(&s.ctx).await.unwrap();

@@ -6,12 +6,12 @@
 
 use super::super::model::{OrderRecord, Purpose, RevokeIntent, SubscriptionRecord};
 use super::super::store::orders::{self, OrderBundle};
+use super::super::store::subscriptions as subs;
 use super::super::tx::Tx;
 use super::super::{Ctx, ServiceError, items, keys, revoke, seats};
 use super::Part;
 use crate::domain::{EndReason, LedgerKind, SubscriptionId};
-use crate::ports::records::GSI1SK;
-use crate::ports::{Change, Cond, RecordError, Write};
+use crate::ports::{Cond, RecordError, Write};
 
 /// Files that go back after a refund's commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,15 +108,7 @@ fn take_back_days(ctx: &Ctx, order: &OrderRecord, sub: &SubscriptionRecord) -> R
     let now = ctx.clock.now();
     let back = sub.valid_until.plus_days(-i64::from(order.validity_days));
     let until = back.max(now).min(sub.valid_until);
-    Ok(Write::Update {
-        key: keys::subscription(&sub.subscription_id),
-        changes: vec![
-            Change::Set("valid_until".into(), items::value(&until)?),
-            Change::Set(GSI1SK.into(), keys::sort_at(until, &sub.subscription_id).into()),
-            Change::Set("rev".into(), (sub.rev + 1).into()),
-        ],
-        cond: Some(Cond::And(vec![Cond::Absent("ended".into()), Cond::eq("rev", sub.rev)])),
-    })
+    subs::set_valid_until(sub, until)
 }
 
 /// The writes that turn a refunded order's unfinished claim into a revoke
@@ -129,6 +121,7 @@ fn claim_back(ctx: &Ctx, b: &OrderBundle, actor: &str) -> Result<Vec<Write>, Ser
         subscription_id: sub_id.clone(),
         order_id: order.order_id.clone(),
         user_id: intent.user_id.clone(),
+        email: order.email.clone(),
         files: intent.files.clone(),
         reason: EndReason::Refunded,
         actor: actor.to_string(),

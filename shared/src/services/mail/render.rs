@@ -37,6 +37,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("backordered.html", include_str!("../../../templates/mail/backordered.html")),
     ("ops_alert.txt", include_str!("../../../templates/mail/ops_alert.txt")),
     ("ops_alert.html", include_str!("../../../templates/mail/ops_alert.html")),
+    ("file_lost.txt", include_str!("../../../templates/mail/file_lost.txt")),
+    ("file_lost.html", include_str!("../../../templates/mail/file_lost.html")),
 ];
 
 /// A mail's three parts.

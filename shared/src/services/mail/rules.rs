@@ -44,6 +44,8 @@ pub const RULES: &[Rule] = &[
     rule("order.backordered", "backordered", To::Staff),
     rule("stock.low", "stock_low", To::Staff),
     rule("stock.sold_out", "sold_out", To::Staff),
+    rule("stock.lost", "file_lost", To::Staff),
+    rule("stock.ghost", "file_lost", To::Staff),
     rule("ops.alert", "ops_alert", To::Staff),
 ];
 

@@ -222,9 +222,11 @@ pub async fn run_with(ctx: &Ctx, actor: &str, options: &Options) -> ReconcileRep
         if !invariants.ok() {
             tracing::error!(violations = ?invariants.violations, "invariants broken after reconcile");
         }
+        super::ops::invariants_checked(ctx, &invariants.violations).await;
         report.invariants = invariants;
     }
     report.steps = steps.finish();
+    super::ops::job_ran(ctx, "reconcile", &report.steps).await;
     if report.repairs() + report.orphans + report.in_flight + report.errors > 0 {
         tracing::info!(?report, "reconcile");
     }

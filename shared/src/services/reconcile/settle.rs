@@ -163,22 +163,23 @@ async fn follow(run: &mut Run<'_>, rec: &FileRecord, to: &Place) -> Result<bool,
     let from = Place::of(rec);
     let reason = format!("record said {}, file is at {}", from.key(&rec.name), to.key(&rec.name));
     tx.stock(run.entry(LedgerKind::Reconcile, &rec.name, moved(rec.location, to.location), reason.clone()));
-    if !run.commit(tx).await?.is_done() {
-        return Ok(false);
-    }
-    run.report.repaired += 1;
-    run.stock_returned |= to.location == Location::Unused;
-    tracing::warn!(file = %rec.name, %reason, "record follows storage");
-    if rec.location == Location::Assigned {
-        run.report.ghosts += 1;
+    let ghost = rec.location == Location::Assigned;
+    if ghost {
         let event = Event::StockGhost {
             file: rec.name.clone(),
             user_id: rec.user_id.clone(),
             order_id: rec.order_id.clone(),
             now_at: to.key(&rec.name),
         };
-        events::notify(run.ctx, event).await;
+        tx.push((), events::record(run.ctx, &event)?);
     }
+    if !run.commit(tx).await?.is_done() {
+        return Ok(false);
+    }
+    run.report.repaired += 1;
+    run.report.ghosts += u64::from(ghost);
+    run.stock_returned |= to.location == Location::Unused;
+    tracing::warn!(file = %rec.name, %reason, "record follows storage");
     Ok(true)
 }
 
@@ -198,6 +199,13 @@ async fn lost(run: &mut Run<'_>, rec: &FileRecord) -> Result<(), ServiceError> {
     tx.push((), files::delete(&rec.name).when(files::untouched(rec)?)).push((), files::put_lost(&tomb)?);
     let reason = format!("file lost: record said {}, no copy anywhere", Place::of(rec).key(&rec.name));
     tx.stock(run.entry(LedgerKind::Reconcile, &rec.name, one(rec.location, -1), reason));
+    let event = Event::StockLost {
+        file: rec.name.clone(),
+        location: rec.location,
+        user_id: rec.user_id.clone(),
+        order_id: rec.order_id.clone(),
+    };
+    tx.push((), events::record(run.ctx, &event)?);
     if !run.commit(tx).await?.is_done() {
         return Ok(());
     }
@@ -205,12 +213,5 @@ async fn lost(run: &mut Run<'_>, rec: &FileRecord) -> Result<(), ServiceError> {
     run.report.lost += 1;
     run.report.ghosts += u64::from(rec.location == Location::Assigned);
     tracing::error!(file = %rec.name, location = %rec.location, user_id = ?rec.user_id, "stock file lost");
-    let event = Event::StockLost {
-        file: rec.name.clone(),
-        location: rec.location,
-        user_id: rec.user_id.clone(),
-        order_id: rec.order_id.clone(),
-    };
-    events::notify(run.ctx, event).await;
     Ok(())
 }

@@ -18,6 +18,10 @@ pub struct RevokeIntent {
     pub subscription_id: String,
     pub order_id: String,
     pub user_id: String,
+    /// The owner's address, for the end's mail (absent in intents made
+    /// before it was kept: no mail).
+    #[serde(default)]
+    pub email: String,
     pub files: Vec<String>,
     pub reason: EndReason,
     pub actor: String,

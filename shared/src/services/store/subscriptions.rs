@@ -37,6 +37,9 @@ pub struct SubscriptionRecord {
     /// and go to banned/ when they come back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flagged: Vec<String>,
+    /// Hours before `valid_until` of the last reminder sent for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded: Option<u32>,
 }
 
 pub const INDEX: &str = "SUBS";
@@ -46,6 +49,7 @@ const FILES: &str = "files";
 const FLAGGED: &str = "flagged";
 const GRACE_NOTED: &str = "grace_noted";
 const VALID_UNTIL: &str = "valid_until";
+const REMINDED: &str = "reminded";
 
 /// Usage periods, seat snapshots and intents share this partition.
 pub(super) fn pk(id: &str) -> String {
@@ -102,14 +106,30 @@ pub fn set_flagged(sub: &SubscriptionRecord, flagged: &[String]) -> Result<Write
     Ok(revised(sub, vec![Change::Set(FLAGGED.into(), value(&flagged)?)]))
 }
 
-/// Valid until `until` (back in the index there), grace not noted yet.
+/// Valid until `until` (in the index there), if unchanged since read. A
+/// later end starts grace and the reminders anew; an earlier one (a
+/// refunded renewal) keeps what was sent.
 pub fn set_valid_until(sub: &SubscriptionRecord, until: Timestamp) -> Result<Write, ServiceError> {
-    let changes = vec![
+    let mut changes = vec![
         Change::Set(VALID_UNTIL.into(), value(&until)?),
         Change::Set(GSI1SK.into(), sort_at(until, &sub.subscription_id).into()),
-        Change::Set(GRACE_NOTED.into(), false.into()),
     ];
+    if until > sub.valid_until {
+        changes.push(Change::Set(GRACE_NOTED.into(), false.into()));
+        changes.push(Change::Remove(REMINDED.into()));
+    }
     Ok(revised(sub, changes))
+}
+
+/// The reminder `hours` before its end is sent, once for this end: refused
+/// when it or a later one was sent, or the end moved since read.
+pub fn remind(sub: &SubscriptionRecord, hours: u32) -> Write {
+    let not_yet = Cond::Or(vec![Cond::Absent(REMINDED.into()), Cond::Ge(REMINDED.into(), i64::from(hours) + 1)]);
+    Write::Update {
+        key: key(&sub.subscription_id),
+        changes: vec![Change::Set(REMINDED.into(), hours.into())],
+        cond: Some(Cond::And(vec![guard_rev(sub.rev), not_yet])),
+    }
 }
 
 /// Ends it (it leaves the index), if unchanged since read.

@@ -102,6 +102,7 @@ fn subscription() -> crate::services::store::subscriptions::SubscriptionRecord {
         grace_noted: false,
         rev: 0,
         flagged: Vec::new(),
+        reminded: None,
     }
 }
 
@@ -127,8 +128,14 @@ async fn subscriptions_and_revoke_intents_round_trip() {
         subs::note_grace("So1"),
         subs::check_live("So1"),
         subs::check_not_ended("So1"),
+        subs::remind(&sub, 72),
     ];
-    let full = subs::SubscriptionRecord { ended: Some(EndReason::Expired), flagged: flagged.clone(), ..sub.clone() };
+    let full = subs::SubscriptionRecord {
+        ended: Some(EndReason::Expired),
+        flagged: flagged.clone(),
+        reminded: Some(72),
+        ..sub.clone()
+    };
     fields_exist(&full, &writes);
     run(&ctx, vec![subs::replace_files(&sub, &["c.session".to_string()], &flagged).unwrap()]).await;
     let now = subs::get(&ctx, "So1").await.unwrap().unwrap();
@@ -142,6 +149,7 @@ async fn subscriptions_and_revoke_intents_round_trip() {
         subscription_id: "So1".into(),
         order_id: "o1".into(),
         user_id: "u1".into(),
+        email: String::new(),
         files: vec!["c.session".into()],
         reason: EndReason::Revoked,
         actor: "t".into(),
@@ -316,9 +324,45 @@ async fn products_and_low_stock_alerts_round_trip() {
     assert!(catalog::seeded(&ctx).await.unwrap());
     assert_eq!(catalog::get(&ctx, &product.id).await.unwrap().map(|p| p.id), Some(product.id.clone()));
     assert_eq!(catalog::all(&ctx).read_all().await.unwrap().len(), 1);
-    let alert = LowStockAlert { product_id: product.id.clone(), threshold: 4, available: 1, at: Timestamp(2) };
+    let alert =
+        LowStockAlert { product_id: product.id.clone(), threshold: 4, available: 1, at: Timestamp(2), sold_out: false };
     run(&ctx, vec![alerts::raise(&alert).unwrap()]).await;
     assert_eq!(alerts::all(&ctx).read_all().await.unwrap()[0].product_id, product.id);
-    run(&ctx, vec![alerts::clear(&product.id)]).await;
+    // A level change is conditional on the level read; so is a clear.
+    assert!(ctx.records.transact(vec![alerts::clear(&product.id, true)]).await.is_err());
+    run(&ctx, vec![alerts::set_sold_out(&product.id, true, 0, Timestamp(3)).unwrap()]).await;
+    assert!(
+        ctx.records.transact(vec![alerts::set_sold_out(&product.id, true, 0, Timestamp(3)).unwrap()]).await.is_err()
+    );
+    assert!(alerts::all(&ctx).read_all().await.unwrap()[0].sold_out);
+    assert!(ctx.records.transact(vec![alerts::clear(&product.id, false)]).await.is_err());
+    run(&ctx, vec![alerts::clear(&product.id, true)]).await;
     assert!(alerts::all(&ctx).read_all().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_reminder_is_sent_once_per_end_and_never_after_a_later_one() {
+    use crate::services::store::subscriptions as subs;
+    let (_d, ctx) = ctx();
+    let sub = subscription();
+    run(&ctx, vec![subs::put(&sub).unwrap()]).await;
+    let refused = |w| async { ctx.records.transact(vec![w]).await.is_err() };
+    run(&ctx, vec![subs::remind(&sub, 72)]).await;
+    assert!(refused(subs::remind(&sub, 72)).await, "72 h sent once");
+    run(&ctx, vec![subs::remind(&sub, 24)]).await;
+    assert!(refused(subs::remind(&sub, 72)).await, "not the 72 h after the 24 h");
+    assert!(refused(subs::remind(&sub, 24)).await);
+    // A renewal moves the end later: the reminders start anew, and a
+    // reminder read before it is refused.
+    let read = subs::get(&ctx, "So1").await.unwrap().unwrap();
+    assert_eq!(read.reminded, Some(24));
+    run(&ctx, vec![subs::set_valid_until(&read, Timestamp(99)).unwrap()]).await;
+    assert!(refused(subs::remind(&read, 72)).await, "stale: the end moved");
+    let renewed = subs::get(&ctx, "So1").await.unwrap().unwrap();
+    assert_eq!((renewed.reminded, renewed.valid_until), (None, Timestamp(99)));
+    run(&ctx, vec![subs::remind(&renewed, 72)]).await;
+    // A refund that shortens it keeps what was sent.
+    let sent = subs::get(&ctx, "So1").await.unwrap().unwrap();
+    run(&ctx, vec![subs::set_valid_until(&sent, Timestamp(50)).unwrap()]).await;
+    assert_eq!(subs::get(&ctx, "So1").await.unwrap().unwrap().reminded, Some(72));
 }
