@@ -47,6 +47,16 @@ pub struct Product {
     /// seat more or fewer moves it by this (see `usage::seat_price_for`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seat_price: Option<Money>,
+    /// No longer sold (not listed, no new checkout).
+    #[serde(default)]
+    pub retired: bool,
+    /// Whether a retired plan may still be renewed by those who hold it.
+    #[serde(default = "yes")]
+    pub renewable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Product {
@@ -83,6 +93,26 @@ impl Product {
         }
         super::usage::validate(&self.id, &self.quotas, self.seat_price.as_ref(), &self.price, self.files)?;
         Ok(self)
+    }
+
+    /// Checks a product staff submit: as `validate`, and its currencies
+    /// must be ones the world uses (a typo would make it unpayable).
+    pub fn validate_edit(self) -> Result<Self, ParseError> {
+        for m in std::iter::once(&self.price).chain(self.seat_price.as_ref()) {
+            if !m.currency.is_known() {
+                return Err(ParseError::new(
+                    "product.price.currency",
+                    format!("'{}' is not an ISO 4217 currency in use", m.currency.as_str()),
+                ));
+            }
+        }
+        self.validate()
+    }
+
+    /// Whether this purchase may still be made: retired products are sold
+    /// only as renewals, and only when the admin left them renewable.
+    pub fn sold_for(&self, renewal: bool) -> bool {
+        !self.retired || (renewal && self.renewable)
     }
 }
 

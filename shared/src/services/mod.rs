@@ -34,6 +34,7 @@ pub mod retry;
 pub mod revoke;
 pub mod schedule;
 pub mod seats;
+pub mod staff;
 mod sidecars;
 pub mod stock;
 pub mod store;

@@ -1,0 +1,118 @@
+//! Staff search over orders. Each order has two pointer records beside it
+//! (`ORDER#{id}` / `BY_EMAIL`, `BY_DATE`), in the `ORDERS_BY_EMAIL#{email}`
+//! and `ORDERS_BY_DATE` index partitions sorted by creation; the order itself
+//! sits in `ORDERS#{status}` by last change (`orders::with_status`). Pages
+//! are cut at an index sort key, so orders that arrive meanwhile (always
+//! newer) never shift a page.
+
+use serde::{Deserialize, Serialize};
+
+use super::super::items::{from_item, to_item};
+use super::super::{Ctx, ServiceError};
+use super::sort_at;
+use crate::domain::{OrderStatus, Timestamp};
+use crate::ports::records::GSI1SK;
+use crate::ports::{Cond, Index, Query, SkRange, Write};
+
+const BY_DATE: &str = "ORDERS_BY_DATE";
+
+fn by_email(email: &str) -> String {
+    format!("ORDERS_BY_EMAIL#{email}")
+}
+
+/// What a pointer holds: enough to fetch the order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OrderPointer {
+    pub order_id: String,
+    pub created_at: Timestamp,
+}
+
+/// The pointers of a new order, for its checkout transaction.
+pub fn put(order: &super::orders::OrderRecord) -> Result<Vec<Write>, ServiceError> {
+    let p = OrderPointer { order_id: order.order_id.clone(), created_at: order.created_at };
+    let sk = sort_at(order.created_at, &order.order_id);
+    let pk = format!("ORDER#{}", order.order_id);
+    let mut out = Vec::new();
+    for (kind, partition) in [("BY_EMAIL", by_email(&order.email)), ("BY_DATE", BY_DATE.to_string())] {
+        let item = to_item(&crate::ports::Key::new(pk.clone(), kind), &p, Some((partition, sk.clone())), None)?;
+        out.push(Write::Put { item, cond: Some(Cond::NotExists) });
+    }
+    Ok(out)
+}
+
+/// Which index a staff listing reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every order, by creation.
+    All,
+    /// One buyer's orders, by creation.
+    Email(String),
+    /// Orders now in this status, by the time they entered it.
+    Status(OrderStatus),
+}
+
+/// Newest first, sort keys from `since` to below `before` (a sort key from
+/// a previous page) or `until`.
+#[derive(Clone, Debug)]
+pub struct Window {
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub before: Option<String>,
+    pub limit: usize,
+}
+
+/// One index page: the records read (pointers or orders, as `Entry`) and
+/// the sort key to continue below, when more may follow.
+pub struct IndexPage {
+    pub entries: Vec<Entry>,
+    pub next: Option<String>,
+}
+
+pub enum Entry {
+    Pointer(OrderPointer),
+    Order(Box<super::orders::OrderRecord>),
+}
+
+/// Reads at most `limit + 1` index entries: one page, whatever the history.
+pub async fn page(ctx: &Ctx, scope: &Scope, w: &Window) -> Result<IndexPage, ServiceError> {
+    let partition = match scope {
+        Scope::All => BY_DATE.to_string(),
+        Scope::Email(e) => by_email(e),
+        Scope::Status(s) => super::orders::status_partition(*s),
+    };
+    let lo = w.since.map(|t| sort_at(t, "")).unwrap_or_else(|| "0".into());
+    let mut hi = w.until.map(|t| sort_at(t, "~")).unwrap_or_else(|| "~".into());
+    if let Some(b) = &w.before
+        && *b < hi
+    {
+        hi = b.clone();
+    }
+    if lo > hi {
+        return Ok(IndexPage { entries: Vec::new(), next: None });
+    }
+    // Between is inclusive: the cursor's own entry comes back and is dropped.
+    let q = Query::new(Index::Gsi1, partition).sk(SkRange::Between(lo, hi)).descending().limit(w.limit + 2);
+    let page = ctx.records.query(q).await?;
+    let store_more = page.next.is_some();
+    let mut entries = Vec::new();
+    let mut last = None;
+    let mut more = false;
+    for item in page.items {
+        let sk = item.get(GSI1SK).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        if w.before.as_deref() == Some(sk.as_str()) {
+            continue;
+        }
+        if entries.len() == w.limit {
+            more = true;
+            break;
+        }
+        entries.push(match scope {
+            Scope::Status(_) => Entry::Order(Box::new(from_item(item)?)),
+            _ => Entry::Pointer(from_item(item)?),
+        });
+        last = Some(sk);
+    }
+    // The store may stop short of the limit and say more follow.
+    let more = more || store_more;
+    Ok(IndexPage { entries, next: if more { last } else { None } })
+}
