@@ -28,7 +28,9 @@ fn busy_days(f: &Value) -> Vec<(usize, i64, i64, i64)> {
     days.iter()
         .enumerate()
         .filter(|(_, d)| d["sales"].as_i64() > Some(0))
-        .map(|(i, d)| (i, d["sales"].as_i64().unwrap(), d["files"].as_i64().unwrap(), d["revenue"]["USD"].as_i64().unwrap()))
+        .map(|(i, d)| {
+            (i, d["sales"].as_i64().unwrap(), d["files"].as_i64().unwrap(), d["revenue"]["USD"].as_i64().unwrap())
+        })
         .collect()
 }
 
@@ -65,7 +67,11 @@ async fn analytics_add_up_on_known_sales() {
     let bronze = plan(&a, "bronze");
     assert_eq!((bronze["velocity"].as_f64(), bronze["days_of_cover"].as_f64()), (Some(0.1), Some(120.0)));
     let gold = plan(&a, "gold");
-    assert_eq!((gold["sales"].as_i64(), gold["days_of_cover"].clone()), (Some(0), Value::Null), "sold before the window");
+    assert_eq!(
+        (gold["sales"].as_i64(), gold["days_of_cover"].clone()),
+        (Some(0), Value::Null),
+        "sold before the window"
+    );
     assert_eq!(gold["reorder_point"], 10);
     assert_eq!(a["reads"]["orders"], 3);
 
@@ -84,7 +90,8 @@ async fn bad_windows_are_400() {
     let app = spawn_app().await;
     let token = app.staff_token(Role::CustomerService);
     for q in ["?window_days=0", "?window_days=366", "?window_days=x", "?window_days=-1"] {
-        let (status, _) = problem(call(&app, Method::GET, &format!("/admin/analytics{q}"), Some(&token), None).await).await;
+        let (status, _) =
+            problem(call(&app, Method::GET, &format!("/admin/analytics{q}"), Some(&token), None).await).await;
         assert_eq!(status, 400, "{q}");
     }
 }

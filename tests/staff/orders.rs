@@ -134,9 +134,17 @@ async fn one_order_shows_its_records_and_the_actions_each_role_may_take() {
 async fn bad_searches_are_400_and_unknown_orders_404() {
     let app = spawn_app().await;
     let token = app.staff_token(Role::CustomerService);
-    for q in ["?status=lost", "?limit=0", "?limit=201", "?email=nobody", "?since=yesterday", "?cursor=abc", "?since=2000&until=1000"]
-    {
-        let (status, p) = problem(call(&app, Method::GET, &format!("/admin/orders{q}"), Some(&token), None).await).await;
+    for q in [
+        "?status=lost",
+        "?limit=0",
+        "?limit=201",
+        "?email=nobody",
+        "?since=yesterday",
+        "?cursor=abc",
+        "?since=2000&until=1000",
+    ] {
+        let (status, p) =
+            problem(call(&app, Method::GET, &format!("/admin/orders{q}"), Some(&token), None).await).await;
         assert_eq!(status, 400, "{q}: {p}");
     }
     let (status, _) =

@@ -162,6 +162,42 @@ mod tests {
 }
 
 #[cfg(test)]
+mod edit_tests {
+    use super::*;
+
+    fn bronze() -> Product {
+        default_catalog().unwrap().into_iter().find(|p| p.id == "bronze").unwrap()
+    }
+
+    #[test]
+    fn staff_edits_need_a_currency_in_use_and_a_sound_product() {
+        assert!(bronze().validate_edit().is_ok());
+        let mut p = bronze();
+        p.price.currency = crate::domain::Currency::parse("XYZ").unwrap();
+        assert_eq!(p.validate_edit().unwrap_err().field, "product.price.currency");
+        let mut p = bronze();
+        p.price.amount = -1;
+        assert!(p.validate_edit().is_err());
+    }
+
+    #[test]
+    fn retired_products_sell_only_as_renewals_and_only_when_renewable() {
+        let mut p = bronze();
+        assert!(p.sold_for(false) && p.sold_for(true));
+        p.retired = true;
+        assert!(!p.sold_for(false) && p.sold_for(true));
+        p.renewable = false;
+        assert!(!p.sold_for(false) && !p.sold_for(true));
+        let stored: Product = serde_json::from_str(
+            r#"{"id":"x","name":"X","tier":"starter",
+            "price":{"amount":1,"currency":"USD"},"files":1,"interval_seconds":1,"validity_days":1}"#,
+        )
+        .unwrap();
+        assert!(!stored.retired && stored.renewable, "records from before the flags read as on sale");
+    }
+}
+
+#[cfg(test)]
 mod usage_tests {
     use super::*;
     use crate::domain::usage::{Metric, seat_price_for};

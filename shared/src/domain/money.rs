@@ -92,6 +92,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_currencies_in_use_are_known() {
+        for c in ["USD", "EUR", "JPY", "AED", "ZWL"] {
+            assert!(Currency::parse(c).unwrap().is_known(), "{c}");
+        }
+        for c in ["XYZ", "USS", "AAA"] {
+            assert!(!Currency::parse(c).unwrap().is_known(), "{c}");
+        }
+    }
+
+    #[test]
     fn currency_parses_and_normalises() {
         assert_eq!(Currency::parse("usd").unwrap().as_str(), "USD");
         assert!(Currency::parse("dollars").is_err());

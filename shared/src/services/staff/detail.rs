@@ -69,7 +69,8 @@ pub fn actions(order: &OrderRecord, sub: Option<&SubscriptionRecord>) -> Vec<Act
     let id = &order.order_id;
     let mut out = Vec::new();
     let s = order.status;
-    let received = s.is_paid() || s == OrderStatus::PartiallyPaid || order.received.is_some() || order.paid_at.is_some();
+    let received =
+        s.is_paid() || s == OrderStatus::PartiallyPaid || order.received.is_some() || order.paid_at.is_some();
     if s.can_move_to(OrderStatus::Refunded) && received {
         out.push(Action {
             name: "refund",

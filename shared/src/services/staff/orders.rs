@@ -163,7 +163,8 @@ mod tests {
         assert!(raw(|r| (r.since, r.until) = (Some("2000".into()), Some("1000".into()))).is_err());
         let c = encode_cursor("000001700000000#01J0ABC");
         assert_eq!(raw(|r| r.cursor = Some(c)).unwrap().window.before.as_deref(), Some("000001700000000#01J0ABC"));
-        for c in ["!!", &URL_SAFE_NO_PAD.encode("orders1:12#x"), &URL_SAFE_NO_PAD.encode("orders1:000001700000000#a b")] {
+        for c in ["!!", &URL_SAFE_NO_PAD.encode("orders1:12#x"), &URL_SAFE_NO_PAD.encode("orders1:000001700000000#a b")]
+        {
             assert!(raw(|r| r.cursor = Some(c.to_string())).is_err(), "{c}");
         }
     }

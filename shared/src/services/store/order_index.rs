@@ -116,3 +116,59 @@ pub async fn page(ctx: &Ctx, scope: &Scope, w: &Window) -> Result<IndexPage, Ser
     let more = more || store_more;
     Ok(IndexPage { entries, next: if more { last } else { None } })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Money, ProviderKind};
+    use crate::services::model::OrderRecord;
+    use crate::testkit::stack::embedded_ctx;
+
+    fn order(n: i64, email: &str) -> OrderRecord {
+        let t = Timestamp::from_secs(1_700_000_000 + n);
+        let v = serde_json::json!({
+            "order_id": format!("o{n}"), "email": email, "user_id": "u", "product_id": "bronze", "files": 1,
+            "interval_seconds": 3600, "validity_days": 30, "price": Money::usd(3000), "provider": ProviderKind::Stripe,
+            "status": "pending", "created_at": t, "updated_at": t, "reserved_until": t,
+        });
+        serde_json::from_value(v).unwrap()
+    }
+
+    async fn walk(ctx: &Ctx, scope: Scope, limit: usize, since: Option<Timestamp>) -> Vec<String> {
+        let mut w = Window { since, until: None, before: None, limit };
+        let mut out = Vec::new();
+        loop {
+            let page = page(ctx, &scope, &w).await.unwrap();
+            assert!(page.entries.len() <= limit);
+            for e in page.entries {
+                match e {
+                    Entry::Pointer(p) => out.push(p.order_id),
+                    Entry::Order(o) => out.push(o.order_id),
+                }
+            }
+            match page.next {
+                Some(n) => w.before = Some(n),
+                None => return out,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn pointers_page_newest_first_by_email_and_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = embedded_ctx(dir.path());
+        for n in 0..7 {
+            let o = order(n, if n % 2 == 0 { "a@x.io" } else { "b@x.io" });
+            let mut writes = put(&o).unwrap();
+            writes.push(crate::services::store::orders::put_new(&o).unwrap());
+            ctx.records.transact(writes).await.unwrap();
+        }
+        let ids = |v: &[i64]| v.iter().map(|n| format!("o{n}")).collect::<Vec<_>>();
+        assert_eq!(walk(&ctx, Scope::All, 3, None).await, ids(&[6, 5, 4, 3, 2, 1, 0]));
+        assert_eq!(walk(&ctx, Scope::Email("a@x.io".into()), 1, None).await, ids(&[6, 4, 2, 0]));
+        assert_eq!(walk(&ctx, Scope::Status(OrderStatus::Pending), 2, None).await, ids(&[6, 5, 4, 3, 2, 1, 0]));
+        let since = Some(Timestamp::from_secs(1_700_000_004));
+        assert_eq!(walk(&ctx, Scope::All, 2, since).await, ids(&[6, 5, 4]));
+        assert!(walk(&ctx, Scope::Email("c@x.io".into()), 5, None).await.is_empty());
+    }
+}

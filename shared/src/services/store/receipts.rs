@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::super::items::to_item;
 use super::super::{Ctx, ServiceError};
-use crate::domain::{ProviderKind, Timestamp};
 use super::Pages;
+use crate::domain::{ProviderKind, Timestamp};
 use crate::ports::{Cond, Index, Key, Query, Write};
 
 const TTL_DAYS: i64 = 90;
