@@ -98,6 +98,20 @@ impl Product {
     /// Checks a product staff submit: as `validate`, and its currencies
     /// must be ones the world uses (a typo would make it unpayable).
     pub fn validate_edit(self) -> Result<Self, ParseError> {
+        let name_ok = !self.name.trim().is_empty() && self.name.chars().count() <= 100;
+        if !name_ok || self.name.chars().any(char::is_control) {
+            return Err(ParseError::new("product.name", "1 to 100 printable characters"));
+        }
+        // Bounds that keep sums and dates far from overflow.
+        if self.price.amount > MAX_PRICE_MINOR || self.seat_price.as_ref().is_some_and(|m| m.amount > MAX_PRICE_MINOR) {
+            return Err(ParseError::new("product.price", format!("at most {MAX_PRICE_MINOR} minor units")));
+        }
+        if self.validity_days > MAX_VALIDITY_DAYS || self.interval_seconds > MAX_INTERVAL_SECONDS {
+            return Err(ParseError::new(
+                "product",
+                format!("validity_days at most {MAX_VALIDITY_DAYS}, interval_seconds at most {MAX_INTERVAL_SECONDS}"),
+            ));
+        }
         for m in std::iter::once(&self.price).chain(self.seat_price.as_ref()) {
             if !m.currency.is_known() {
                 return Err(ParseError::new(
@@ -115,6 +129,12 @@ impl Product {
         !self.retired || (renewal && self.renewable)
     }
 }
+
+/// Staff edits: the largest price (ten million major units of a
+/// two-decimal currency), validity and posting interval.
+pub const MAX_PRICE_MINOR: i64 = 1_000_000_000;
+pub const MAX_VALIDITY_DAYS: u32 = 3660;
+pub const MAX_INTERVAL_SECONDS: u32 = 31 * 86_400;
 
 /// The seed catalog shipped in `infra/catalog.json`.
 pub const CATALOG_JSON: &str = include_str!("../../../infra/catalog.json");
@@ -178,6 +198,15 @@ mod edit_tests {
         let mut p = bronze();
         p.price.amount = -1;
         assert!(p.validate_edit().is_err());
+        let mut p = bronze();
+        p.price.amount = MAX_PRICE_MINOR + 1;
+        assert_eq!(p.validate_edit().unwrap_err().field, "product.price");
+        let mut p = bronze();
+        p.validity_days = MAX_VALIDITY_DAYS + 1;
+        assert!(p.validate_edit().is_err());
+        let mut p = bronze();
+        p.name = " ".into();
+        assert_eq!(p.validate_edit().unwrap_err().field, "product.name");
     }
 
     #[test]

@@ -127,11 +127,11 @@ pub async fn compute(ctx: &Ctx, window_days: u32) -> Result<Analytics, ServiceEr
         for f in [&mut overall, per.entry(o.product_id.clone()).or_insert_with(blank)] {
             f.sales += 1;
             f.files_sold += s.files;
-            *f.revenue.entry(cash.currency.as_str().to_string()).or_default() += cash.amount;
+            add(&mut f.revenue, cash.currency.as_str(), cash.amount);
             let d = &mut f.days[day];
             d.sales += 1;
             d.files += s.files;
-            *d.revenue.entry(cash.currency.as_str().to_string()).or_default() += cash.amount;
+            add(&mut d.revenue, cash.currency.as_str(), cash.amount);
         }
     }
 
@@ -189,6 +189,11 @@ async fn sales(
         }
     }
     Ok(sold)
+}
+
+fn add(sums: &mut BTreeMap<String, i64>, currency: &str, amount: i64) {
+    let sum = sums.entry(currency.to_string()).or_default();
+    *sum = sum.saturating_add(amount);
 }
 
 fn blank_figures(from: Timestamp, window_days: u32) -> Figures {
