@@ -12,7 +12,7 @@ use super::super::{Ctx, ServiceError};
 use super::sort_at;
 use crate::domain::{OrderStatus, Timestamp};
 use crate::ports::records::GSI1SK;
-use crate::ports::{Cond, Index, Query, SkRange, Write};
+use crate::ports::{Cond, Index, Key, Query, SkRange, Write};
 
 const BY_DATE: &str = "ORDERS_BY_DATE";
 
@@ -34,10 +34,40 @@ pub fn put(order: &super::orders::OrderRecord) -> Result<Vec<Write>, ServiceErro
     let pk = format!("ORDER#{}", order.order_id);
     let mut out = Vec::new();
     for (kind, partition) in [("BY_EMAIL", by_email(&order.email)), ("BY_DATE", BY_DATE.to_string())] {
-        let item = to_item(&crate::ports::Key::new(pk.clone(), kind), &p, Some((partition, sk.clone())), None)?;
+        let item = to_item(&Key::new(pk.clone(), kind), &p, Some((partition, sk.clone())), None)?;
         out.push(Write::Put { item, cond: Some(Cond::NotExists) });
     }
     Ok(out)
+}
+
+fn backfilled_key() -> Key {
+    Key::new("META", "ORDER_INDEX_BACKFILLED")
+}
+
+/// Gives orders made before the pointers existed theirs, once: a pass over
+/// every status partition, then a marker, so later runs cost one read. An
+/// order that changes status during the pass may be missed (it moved from a
+/// partition not yet read to one already read); new orders get their
+/// pointers at checkout. Returns the pointers written.
+pub async fn backfill(ctx: &Ctx) -> Result<u64, ServiceError> {
+    if ctx.records.get(&backfilled_key()).await?.is_some() {
+        return Ok(0);
+    }
+    let mut added = 0;
+    for status in OrderStatus::ALL {
+        let mut pages = super::orders::with_status(ctx, status, None, 100);
+        while let Some(page) = pages.next_page().await? {
+            for order in page {
+                for w in put(&order)? {
+                    // Refused: the pointer is there already.
+                    added += u64::from(super::apply(ctx, w).await?);
+                }
+            }
+        }
+    }
+    let marker = serde_json::json!({"at": ctx.clock.now()});
+    super::apply(ctx, Write::Put { item: to_item(&backfilled_key(), &marker, None, None)?, cond: None }).await?;
+    Ok(added)
 }
 
 /// Which index a staff listing reads.
@@ -170,5 +200,27 @@ mod tests {
         let since = Some(Timestamp::from_secs(1_700_000_004));
         assert_eq!(walk(&ctx, Scope::All, 2, since).await, ids(&[6, 5, 4]));
         assert!(walk(&ctx, Scope::Email("c@x.io".into()), 5, None).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn orders_from_before_the_pointers_get_them_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = embedded_ctx(dir.path());
+        for n in 0..3 {
+            let o = order(n, "old@x.io");
+            ctx.records.transact(vec![crate::services::store::orders::put_new(&o).unwrap()]).await.unwrap();
+        }
+        let mut fresh = put(&order(3, "old@x.io")).unwrap();
+        fresh.push(crate::services::store::orders::put_new(&order(3, "old@x.io")).unwrap());
+        ctx.records.transact(fresh).await.unwrap();
+        assert_eq!(walk(&ctx, Scope::Email("old@x.io".into()), 10, None).await, ["o3"]);
+        assert_eq!(backfill(&ctx).await.unwrap(), 6, "two pointers for each of the three old orders");
+        assert_eq!(walk(&ctx, Scope::Email("old@x.io".into()), 10, None).await, ["o3", "o2", "o1", "o0"]);
+        assert_eq!(walk(&ctx, Scope::All, 10, None).await.len(), 4);
+        ctx.records
+            .transact(vec![crate::services::store::orders::put_new(&order(4, "x@x.io")).unwrap()])
+            .await
+            .unwrap();
+        assert_eq!(backfill(&ctx).await.unwrap(), 0, "done once");
     }
 }
