@@ -98,6 +98,9 @@ impl Product {
     /// Checks a product staff submit: as `validate`, and its currencies
     /// must be ones the world uses (a typo would make it unpayable).
     pub fn validate_edit(self) -> Result<Self, ParseError> {
+        if self.id.len() > 64 {
+            return Err(ParseError::new("product.id", "at most 64 characters"));
+        }
         let name_ok = !self.name.trim().is_empty() && self.name.chars().count() <= 100;
         if !name_ok || self.name.chars().any(char::is_control) {
             return Err(ParseError::new("product.name", "1 to 100 printable characters"));
@@ -204,6 +207,9 @@ mod edit_tests {
         let mut p = bronze();
         p.validity_days = MAX_VALIDITY_DAYS + 1;
         assert!(p.validate_edit().is_err());
+        let mut p = bronze();
+        p.id = "a".repeat(65);
+        assert_eq!(p.validate_edit().unwrap_err().field, "product.id");
         let mut p = bronze();
         p.name = " ".into();
         assert_eq!(p.validate_edit().unwrap_err().field, "product.name");
