@@ -31,7 +31,7 @@ pub struct OrderPointer {
 pub fn put(order: &super::orders::OrderRecord) -> Result<Vec<Write>, ServiceError> {
     let p = OrderPointer { order_id: order.order_id.clone(), created_at: order.created_at };
     let sk = sort_at(order.created_at, &order.order_id);
-    let pk = format!("ORDER#{}", order.order_id);
+    let pk = super::orders::key(&order.order_id).pk;
     let mut out = Vec::new();
     for (kind, partition) in [("BY_EMAIL", by_email(&order.email)), ("BY_DATE", BY_DATE.to_string())] {
         let item = to_item(&Key::new(pk.clone(), kind), &p, Some((partition, sk.clone())), None)?;
