@@ -92,6 +92,7 @@ pub fn settings(cfg: &Config) -> Settings {
         stock_pattern: cfg.stock_pattern.clone(),
         staff_email: cfg.mail.staff.clone(),
         public_url: cfg.server.public_url.trim_end_matches('/').to_string(),
+        reorder: cfg.reorder,
     }
 }
 

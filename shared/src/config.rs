@@ -47,6 +47,15 @@ pub struct Config {
     pub mail: MailConfig,
     /// Which file names under the stock prefixes are stock (a glob).
     pub stock_pattern: StockPattern,
+    pub reorder: Reorder,
+}
+
+/// Stock analytics: days a restock takes to arrive, and files kept in
+/// reserve (reorder point = velocity x lead time + safety stock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reorder {
+    pub lead_time_days: u32,
+    pub safety_stock: u32,
 }
 
 /// Which backend, and where the embedded one keeps its data.
@@ -255,6 +264,10 @@ impl Config {
         let stripe_api_url = get("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into());
         let stripe_secret_key = secret("STRIPE_SECRET_KEY", "")?;
         let mail = mail(&get, place)?;
+        let reorder = Reorder {
+            lead_time_days: number(&get, "STOCKROOM_LEAD_TIME_DAYS", 7)?,
+            safety_stock: number(&get, "STOCKROOM_SAFETY_STOCK", 10)?,
+        };
         Ok(Config {
             backend: BackendConfig { kind: backend, data_dir },
             server: ServerConfig { port, public_url },
@@ -274,6 +287,7 @@ impl Config {
             webhooks,
             mail,
             stock_pattern,
+            reorder,
         })
     }
 }

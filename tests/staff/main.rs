@@ -2,9 +2,12 @@
 //! the role table, each on a fresh stack.
 
 mod adjust;
+mod analytics;
+mod catalog;
 mod crash;
 mod delete;
 mod helpers;
 mod ledger;
+mod orders;
 mod replay;
 mod roles;

@@ -47,6 +47,16 @@ pub struct Product {
     /// seat more or fewer moves it by this (see `usage::seat_price_for`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seat_price: Option<Money>,
+    /// No longer sold (not listed, no new checkout).
+    #[serde(default)]
+    pub retired: bool,
+    /// Whether a retired plan may still be renewed by those who hold it.
+    #[serde(default = "yes")]
+    pub renewable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Product {
@@ -84,7 +94,50 @@ impl Product {
         super::usage::validate(&self.id, &self.quotas, self.seat_price.as_ref(), &self.price, self.files)?;
         Ok(self)
     }
+
+    /// Checks a product staff submit: as `validate`, and its currencies
+    /// must be ones the world uses (a typo would make it unpayable).
+    pub fn validate_edit(self) -> Result<Self, ParseError> {
+        if self.id.len() > 64 {
+            return Err(ParseError::new("product.id", "at most 64 characters"));
+        }
+        let name_ok = !self.name.trim().is_empty() && self.name.chars().count() <= 100;
+        if !name_ok || self.name.chars().any(char::is_control) {
+            return Err(ParseError::new("product.name", "1 to 100 printable characters"));
+        }
+        // Bounds that keep sums and dates far from overflow.
+        if self.price.amount > MAX_PRICE_MINOR || self.seat_price.as_ref().is_some_and(|m| m.amount > MAX_PRICE_MINOR) {
+            return Err(ParseError::new("product.price", format!("at most {MAX_PRICE_MINOR} minor units")));
+        }
+        if self.validity_days > MAX_VALIDITY_DAYS || self.interval_seconds > MAX_INTERVAL_SECONDS {
+            return Err(ParseError::new(
+                "product",
+                format!("validity_days at most {MAX_VALIDITY_DAYS}, interval_seconds at most {MAX_INTERVAL_SECONDS}"),
+            ));
+        }
+        for m in std::iter::once(&self.price).chain(self.seat_price.as_ref()) {
+            if !m.currency.is_known() {
+                return Err(ParseError::new(
+                    "product.price.currency",
+                    format!("'{}' is not an ISO 4217 currency in use", m.currency.as_str()),
+                ));
+            }
+        }
+        self.validate()
+    }
+
+    /// Whether this purchase may still be made: retired products are sold
+    /// only as renewals, and only when the admin left them renewable.
+    pub fn sold_for(&self, renewal: bool) -> bool {
+        !self.retired || (renewal && self.renewable)
+    }
 }
+
+/// Staff edits: the largest price (ten million major units of a
+/// two-decimal currency), validity and posting interval.
+pub const MAX_PRICE_MINOR: i64 = 1_000_000_000;
+pub const MAX_VALIDITY_DAYS: u32 = 3660;
+pub const MAX_INTERVAL_SECONDS: u32 = 31 * 86_400;
 
 /// The seed catalog shipped in `infra/catalog.json`.
 pub const CATALOG_JSON: &str = include_str!("../../../infra/catalog.json");
@@ -128,6 +181,54 @@ mod tests {
         assert_eq!(row("elite").tier, Tier::Enterprise);
         assert_eq!((row("extra-account").kind, row("extra-account").files), (ProductKind::ExtraFiles, 1));
         assert_eq!((row("extend-30").kind, row("extend-30").validity_days), (ProductKind::Extend, 30));
+    }
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::*;
+
+    fn bronze() -> Product {
+        default_catalog().unwrap().into_iter().find(|p| p.id == "bronze").unwrap()
+    }
+
+    #[test]
+    fn staff_edits_need_a_currency_in_use_and_a_sound_product() {
+        assert!(bronze().validate_edit().is_ok());
+        let mut p = bronze();
+        p.price.currency = crate::domain::Currency::parse("XYZ").unwrap();
+        assert_eq!(p.validate_edit().unwrap_err().field, "product.price.currency");
+        let mut p = bronze();
+        p.price.amount = -1;
+        assert!(p.validate_edit().is_err());
+        let mut p = bronze();
+        p.price.amount = MAX_PRICE_MINOR + 1;
+        assert_eq!(p.validate_edit().unwrap_err().field, "product.price");
+        let mut p = bronze();
+        p.validity_days = MAX_VALIDITY_DAYS + 1;
+        assert!(p.validate_edit().is_err());
+        let mut p = bronze();
+        p.id = "a".repeat(65);
+        assert_eq!(p.validate_edit().unwrap_err().field, "product.id");
+        let mut p = bronze();
+        p.name = " ".into();
+        assert_eq!(p.validate_edit().unwrap_err().field, "product.name");
+    }
+
+    #[test]
+    fn retired_products_sell_only_as_renewals_and_only_when_renewable() {
+        let mut p = bronze();
+        assert!(p.sold_for(false) && p.sold_for(true));
+        p.retired = true;
+        assert!(!p.sold_for(false) && p.sold_for(true));
+        p.renewable = false;
+        assert!(!p.sold_for(false) && !p.sold_for(true));
+        let stored: Product = serde_json::from_str(
+            r#"{"id":"x","name":"X","tier":"starter",
+            "price":{"amount":1,"currency":"USD"},"files":1,"interval_seconds":1,"validity_days":1}"#,
+        )
+        .unwrap();
+        assert!(!stored.retired && stored.renewable, "records from before the flags read as on sale");
     }
 }
 

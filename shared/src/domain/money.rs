@@ -25,6 +25,10 @@ impl Currency {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// Whether this is an ISO 4217 currency in use (not just three letters).
+    pub fn is_known(&self) -> bool {
+        ISO_4217.split_whitespace().any(|c| c == self.0)
+    }
     /// Digits after the decimal point in this currency's major unit.
     pub fn exponent(&self) -> u32 {
         match self.0.as_str() {
@@ -47,6 +51,14 @@ impl From<Currency> for String {
         c.0
     }
 }
+
+/// Active ISO 4217 codes (2024 list; precious metals and funds left out).
+const ISO_4217: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP \
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF \
+    GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD \
+    LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR \
+    PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY \
+    TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL";
 
 /// An amount in integer minor units (cents) of a currency. Never a float.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -78,6 +90,16 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_currencies_in_use_are_known() {
+        for c in ["USD", "EUR", "JPY", "AED", "ZWL"] {
+            assert!(Currency::parse(c).unwrap().is_known(), "{c}");
+        }
+        for c in ["XYZ", "USS", "AAA"] {
+            assert!(!Currency::parse(c).unwrap().is_known(), "{c}");
+        }
+    }
 
     #[test]
     fn currency_parses_and_normalises() {

@@ -50,6 +50,11 @@ pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
     ("GET", "/admin/webhooks/{id}/deliveries", &[Admin]),
     ("POST", "/admin/webhooks/{id}/test", &[Admin]),
     ("POST", "/admin/events/{id}/resend", &[Admin]),
+    ("GET", "/admin/orders", ALL),
+    ("GET", "/admin/orders/{id}", ALL),
+    ("GET", "/admin/products", ALL),
+    ("PUT", "/admin/products/{id}", &[Admin]),
+    ("GET", "/admin/analytics", ALL),
 ];
 
 #[derive(Debug, Serialize, Deserialize)]

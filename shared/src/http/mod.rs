@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 use crate::ports::Clock;
 use crate::providers::{NowPaymentsVerifier, StripeVerifier};
@@ -100,6 +100,11 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/admin/webhooks/{id}/deliveries", get(admin::hooks::deliveries))
         .route("/admin/webhooks/{id}/test", post(admin::hooks::test))
         .route("/admin/events/{id}/resend", post(admin::hooks::resend))
+        .route("/admin/orders", get(admin::orders::list))
+        .route("/admin/orders/{id}", get(admin::orders::one))
+        .route("/admin/products", get(admin::catalog::list))
+        .route("/admin/products/{id}", put(admin::catalog::put))
+        .route("/admin/analytics", get(admin::analytics::analytics))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::staff_only))
 }
 

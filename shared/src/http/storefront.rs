@@ -34,7 +34,7 @@ pub struct ProductView {
     ))]
 pub async fn products(State(s): State<AppState>) -> Result<Json<Vec<ProductView>>, ApiError> {
     let available = stock::read_counts(&s.ctx).await?.counts.available();
-    let list = catalog::list(&s.ctx).await?;
+    let list = catalog::on_sale(&s.ctx).await?;
     let view = |product: Product| ProductView { in_stock: available >= i64::from(product.files), product };
     Ok(Json(list.into_iter().map(view).collect()))
 }

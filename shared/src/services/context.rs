@@ -29,6 +29,8 @@ pub struct Settings {
     pub staff_email: Vec<String>,
     /// Where buyers reach the shop (links in mails).
     pub public_url: String,
+    /// Lead time and safety stock for the reorder point.
+    pub reorder: crate::config::Reorder,
 }
 
 impl Settings {

@@ -36,6 +36,7 @@ pub mod revoke;
 pub mod schedule;
 pub mod seats;
 mod sidecars;
+pub mod staff;
 pub mod stock;
 pub mod store;
 pub mod subscriptions;

@@ -1,9 +1,12 @@
 //! Staff routes (behind `auth::staff_only`).
 
 pub mod adjust;
+pub mod analytics;
+pub mod catalog;
 pub mod events;
 pub mod hooks;
 pub mod ledger;
+pub mod orders;
 
 pub use adjust::adjust;
 pub use ledger::{CSV_HEADER, ledger};

@@ -49,6 +49,8 @@ use responses::*;
         credits::view, credits::gift, credits::deactivate_gift, credits::deactivate_order, credits::post,
         admin::hooks::create, admin::hooks::list, admin::hooks::delete, admin::hooks::rotate,
         admin::hooks::deliveries, admin::hooks::test, admin::hooks::resend,
+        admin::orders::list, admin::orders::one, admin::catalog::list, admin::catalog::put,
+        admin::analytics::analytics,
         sandbox::pay, sandbox::clock,
         openapi_json,
     ),

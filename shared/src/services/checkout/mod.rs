@@ -48,6 +48,9 @@ pub async fn checkout(
         .await?
         .ok_or_else(|| ServiceError::BadInput(format!("product_id: no product '{}'", req.product_id)))?;
     let purchase = purpose::resolve(ctx, &req, &product).await?;
+    if !product.sold_for(purchase.purpose == orders::Purpose::Renew) {
+        return Err(ServiceError::BadInput(format!("product_id: '{}' is retired and no longer sold", product.id)));
+    }
     let product = super::seats::priced(ctx, product, purchase.purpose, purchase.for_subscription.as_deref()).await?;
     if !req.new {
         match open_order(ctx, &req).await? {
@@ -216,6 +219,7 @@ fn open_writes(
     };
     let mut tx = Tx::new();
     tx.push(Slot::Record, orders::put_new(order)?).push(Slot::Record, orders::put_payment(&payment)?);
+    tx.extend(Slot::Record, super::store::order_index::put(order)?);
     if order.files > 0 {
         let hold = HoldRecord { order_id: id.clone(), count: order.files, expires_at: order.reserved_until };
         tx.push(Slot::Record, orders::put_hold(&hold)?);

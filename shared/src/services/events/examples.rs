@@ -15,7 +15,7 @@ fn s(v: &str) -> String {
 /// Every variant once (a test keeps it so).
 pub fn examples() -> Vec<Event> {
     let email = || s("buyer@example.com");
-    vec![
+    let mut all = vec![
         Event::OrderOverpaid { order_id: s("01JORDER"), excess: s("5.00"), received: Some(s("85.00")) },
         Event::OrderLinkRequested { order_id: s("01JORDER"), email: email() },
         Event::OrderPaid {
@@ -125,5 +125,16 @@ pub fn examples() -> Vec<Event> {
             now_at: s("unused/acct-1.session"),
         },
         Event::StockLost { file: s("acct-1.session"), location: Location::Unused, user_id: None, order_id: None },
-    ]
+    ];
+    if let Some(before) = crate::domain::default_catalog().ok().and_then(|c| c.into_iter().next()) {
+        let mut after = before.clone();
+        after.price.amount = 3500;
+        all.push(Event::CatalogChanged {
+            product_id: before.id.clone(),
+            actor: s("admin@shop.example"),
+            before: Some(Box::new(before)),
+            after: Box::new(after),
+        });
+    }
+    all
 }

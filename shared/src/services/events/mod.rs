@@ -122,6 +122,15 @@ pub enum Event {
         file: String,
         reason: String,
     },
+    /// Staff added, changed or retired a catalog product: who, and the
+    /// product before (none when new) and after.
+    #[serde(rename = "catalog.product_changed")]
+    CatalogChanged {
+        product_id: String,
+        actor: String,
+        before: Option<Box<crate::domain::Product>>,
+        after: Box<crate::domain::Product>,
+    },
     /// Available stock covers fewer than `threshold` files of the product.
     #[serde(rename = "stock.low")]
     StockLow { product_id: String, available: i64, threshold: i64 },

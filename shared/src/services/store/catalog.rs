@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Pages, put_new, read};
 use crate::domain::{Product, Timestamp};
-use crate::ports::{Index, Key, Query, Write};
+use crate::ports::{Cond, Index, Key, Query, Write};
 use crate::services::items::to_item;
 use crate::services::{Ctx, ServiceError};
 
@@ -36,6 +36,13 @@ pub fn all(ctx: &Ctx) -> Pages<'_, Product> {
 /// A product that must be new (staff edits are never overwritten).
 pub fn put_new_product(p: &Product) -> Result<Write, ServiceError> {
     Ok(put_new(to_item(&key(&p.id), p, None, None)?))
+}
+
+/// A staff edit: a new product (must be new) or a change (must exist), so
+/// a create racing another create, or an edit racing nothing, is refused.
+pub fn put_edit(p: &Product, created: bool) -> Result<Write, ServiceError> {
+    let cond = if created { Cond::NotExists } else { Cond::Exists };
+    Ok(Write::Put { item: to_item(&key(&p.id), p, None, None)?, cond: Some(cond) })
 }
 
 pub async fn seeded(ctx: &Ctx) -> Result<bool, ServiceError> {

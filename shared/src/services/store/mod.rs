@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod limits;
 pub mod mails;
 pub mod merge;
+pub mod order_index;
 pub mod orders;
 pub mod outbox;
 mod pages;

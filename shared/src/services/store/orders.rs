@@ -153,6 +153,10 @@ pub struct IntentRecord {
 fn by_status(status: OrderStatus) -> String {
     format!("ORDERS#{}", status.as_str())
 }
+/// The index partition of orders in `status` (staff listings read it).
+pub fn status_partition(status: OrderStatus) -> String {
+    by_status(status)
+}
 /// Holds by expiry.
 const HOLDS: &str = "HOLDS";
 

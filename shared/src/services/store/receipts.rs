@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::super::items::to_item;
 use super::super::{Ctx, ServiceError};
+use super::Pages;
 use crate::domain::{ProviderKind, Timestamp};
-use crate::ports::{Cond, Key, Write};
+use crate::ports::{Cond, Index, Key, Query, Write};
 
 const TTL_DAYS: i64 = 90;
 
@@ -29,10 +30,21 @@ pub async fn seen(ctx: &Ctx, provider: ProviderKind, event_id: &str) -> Result<b
     Ok(ctx.records.get(&key(provider, event_id)).await?.is_some())
 }
 
+/// An order's receipts, by arrival (staff read them beside the order).
+fn by_order(order_id: &str) -> String {
+    format!("RECEIPTS#{order_id}")
+}
+
+/// The receipts of one order's payment events, oldest first.
+pub fn for_order<'a>(ctx: &'a Ctx, order_id: &str) -> Pages<'a, EventRecord> {
+    Pages::new(ctx, Query::new(Index::Gsi1, by_order(order_id)).limit(100))
+}
+
 /// The receipt, once: fails its condition if the event was applied before.
 pub fn put(rec: &EventRecord) -> Result<Write, ServiceError> {
     let ttl = rec.received_at.plus_days(TTL_DAYS).secs();
-    let item = to_item(&key(rec.provider, &rec.event_id), rec, None, Some(ttl))?;
+    let gsi = rec.order_id.as_deref().map(|o| (by_order(o), super::sort_at(rec.received_at, &rec.event_id)));
+    let item = to_item(&key(rec.provider, &rec.event_id), rec, gsi, Some(ttl))?;
     Ok(Write::Put { item, cond: Some(Cond::NotExists) })
 }
 

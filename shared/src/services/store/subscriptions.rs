@@ -8,7 +8,7 @@ use super::{Pages, put_new, read};
 use super::{sort_at, up_to};
 use crate::domain::{EndReason, Timestamp};
 use crate::ports::records::{GSI1PK, GSI1SK};
-use crate::ports::{Change, Cond, Index, Key, Query, Write};
+use crate::ports::{Change, Cond, Index, Key, Query, SkRange, Write};
 use crate::services::items::{to_item, value};
 use crate::services::{Ctx, ServiceError};
 
@@ -75,6 +75,12 @@ pub fn due(ctx: &Ctx, now: Timestamp) -> Pages<'_, SubscriptionRecord> {
 }
 
 /// A new subscription, in the index by its valid_until.
+/// Live subscriptions whose `valid_until` is in `[from, to]`, soonest first.
+pub fn valid_until_between(ctx: &Ctx, from: Timestamp, to: Timestamp) -> Pages<'_, SubscriptionRecord> {
+    let range = SkRange::Between(sort_at(from, ""), sort_at(to, "~"));
+    Pages::new(ctx, Query::new(Index::Gsi1, INDEX).sk(range).limit(100))
+}
+
 pub fn put(sub: &SubscriptionRecord) -> Result<Write, ServiceError> {
     let gsi = (INDEX.to_string(), sort_at(sub.valid_until, &sub.subscription_id));
     Ok(put_new(to_item(&key(&sub.subscription_id), sub, Some(gsi), None)?))
