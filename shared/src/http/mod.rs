@@ -9,6 +9,7 @@ pub mod credits;
 pub mod error;
 mod ids;
 pub mod openapi;
+pub mod pages;
 pub mod sandbox;
 pub mod storefront;
 pub mod usage;
@@ -58,10 +59,10 @@ pub struct AppState {
     pub sandbox: Option<Arc<sandbox::SandboxKeys>>,
 }
 
-/// Catalog, checkout, order status, entitlement, and the API's OpenAPI
-/// document (the checkout function serves it too).
+/// Catalog, checkout, order status, entitlement, the API's OpenAPI
+/// document and the buyer's pages (the checkout function serves all of it).
 pub fn storefront_routes() -> Router<AppState> {
-    Router::new()
+    pages::page_routes()
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/products", get(storefront::products))
         .route("/checkout", post(storefront::checkout))

@@ -28,7 +28,7 @@ use utoipa::{Modify, OpenApi};
 use super::AppState;
 use super::auth::STAFF_ROUTES;
 use super::error::Problem;
-use super::{admin, credits, sandbox, storefront, usage, webhooks};
+use super::{admin, credits, pages, sandbox, storefront, usage, webhooks};
 use responses::*;
 
 #[derive(OpenApi)]
@@ -49,6 +49,7 @@ use responses::*;
         admin::hooks::create, admin::hooks::list, admin::hooks::delete, admin::hooks::rotate,
         admin::hooks::deliveries, admin::hooks::test, admin::hooks::resend,
         sandbox::pay, sandbox::clock,
+        pages::shop, pages::account, pages::asset, pages::qr::qr_svg,
         openapi_json,
     ),
     components(schemas(Problem), responses(
@@ -62,6 +63,7 @@ use responses::*;
         (name = "webhooks", description = "Payment providers' signed notifications"),
         (name = "staff", description = "Staff operations (JWT; the roles each allows are in its description)"),
         (name = "sandbox", description = "Local stack only, with the sandbox on"),
+        (name = "pages", description = "The buyer's pages (HTML, scripts, styles) over the API above"),
         (name = "meta", description = "This document"),
     ),
 )]
