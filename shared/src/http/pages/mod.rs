@@ -32,6 +32,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("common.js", "text/javascript; charset=utf-8", include_str!("assets/common.js")),
     ("shop.js", "text/javascript; charset=utf-8", include_str!("assets/shop.js")),
     ("account.js", "text/javascript; charset=utf-8", include_str!("assets/account.js")),
+    ("icon.svg", "image/svg+xml", include_str!("assets/icon.svg")),
 ];
 
 /// A digest of every asset: the pages ask for `/assets/x?v={VERSION}`, so
@@ -89,10 +90,10 @@ pub async fn account(State(s): State<AppState>) -> Response {
 }
 
 #[utoipa::path(get, path = "/assets/{name}", tag = "pages",
-    params(("name" = String, Path, description = "style.css, common.js, shop.js or account.js")),
+    params(("name" = String, Path, description = "style.css, common.js, shop.js, account.js or icon.svg")),
     responses(
-        (status = 200, description = "A script or style sheet of the pages",
-            content((String = "text/javascript"), (String = "text/css"))),
+        (status = 200, description = "A script, style sheet or icon of the pages",
+            content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"))),
         (status = 404, response = NotFound),
     ))]
 pub async fn asset(Path(name): Path<String>) -> Result<Response, ApiError> {

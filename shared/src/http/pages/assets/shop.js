@@ -97,6 +97,10 @@
         "&token=" + encodeURIComponent(order.order_token));
       resume(order.order_id, order.order_token);
     } catch (e) {
+      if (e.type.endsWith("/insufficient-stock")) {
+        e.message = "This plan sold out while you were choosing (" + e.message + ").";
+        loadCatalog().then(() => section(["buy", "catalog"]));
+      }
       showError(e);
     } finally {
       button.disabled = false;
