@@ -90,17 +90,15 @@ pub async fn account(State(s): State<AppState>) -> Response {
 }
 
 #[utoipa::path(get, path = "/assets/{name}", tag = "pages",
-    params(("name" = String, Path, description = "style.css, common.js, shop.js, account.js or icon.svg")),
+    params(("name" = String, Path, description = "style.css, common.js, shop.js, account.js or icon.svg", example = "shop.js")),
     responses(
         (status = 200, description = "A script, style sheet or icon of the pages",
             content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"))),
         (status = 404, response = NotFound),
     ))]
 pub async fn asset(Path(name): Path<String>) -> Result<Response, ApiError> {
-    let (_, content_type, text) = ASSETS
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .ok_or_else(|| ApiError::not_found(format!("no asset {name}")))?;
+    let (_, content_type, text) =
+        ASSETS.iter().find(|(n, _, _)| *n == name).ok_or_else(|| ApiError::not_found(format!("no asset {name}")))?;
     Ok(with_headers(content_type, "public, max-age=31536000, immutable", (*text).to_string()))
 }
 

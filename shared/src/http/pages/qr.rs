@@ -29,7 +29,9 @@ pub struct QrQuery {
         (status = 200, description = "The text as a QR code", content_type = "image/svg+xml", body = String),
         (status = 400, response = BadRequest),
     ))]
-pub async fn qr_svg(query: Result<Query<QrQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+pub async fn qr_svg(
+    query: Result<Query<QrQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let svg = render(&q.data)?;
     Ok(with_headers("image/svg+xml", "public, max-age=86400", svg))
