@@ -147,6 +147,13 @@ def buy_by_double_click(page, url):
     expect(page.get_by_label("Coin")).to_be_hidden()
     page.get_by_role("button", name="Place order").dblclick()
     expect(page.locator("#status-text")).to_contain_text("Waiting for your payment", timeout=10_000)
+    order_url = page.url
+    # Back from Stripe Checkout (its success URL, /shop#paid, carries nothing
+    # of ours): the tab resumes the order it placed.
+    page.goto(url + "/shop")
+    page.goto(url + "/shop#paid")
+    expect(page).to_have_url(order_url)
+    expect(page.locator("#status-text")).to_contain_text("Waiting for your payment")
     page.get_by_role("button", name="Pay with the sandbox").click()
     expect(page.locator("body")).to_have_attribute("data-status", "fulfilled", timeout=30_000)
     return len(checkouts), page.locator("#delivery .files li code").all_inner_texts()

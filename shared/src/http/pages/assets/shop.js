@@ -148,6 +148,7 @@
 
   function resume(id, token) {
     current = { id, token };
+    remember(id, token);
     $("order-link").href = "/shop#order=" + encodeURIComponent(id) + "&token=" + encodeURIComponent(token);
     const saved = sessionStorage.getItem("payment:" + id);
     section(["status"]);
@@ -208,11 +209,29 @@
     }
   }
 
+  // The order this tab last placed: Stripe Checkout returns to #paid or
+  // #cancelled with nothing of ours in the URL, and the tab picks it up.
+  function remember(id, token) {
+    sessionStorage.setItem("last-order", JSON.stringify({ id, token }));
+  }
+
+  function lastOrder() {
+    try { return JSON.parse(sessionStorage.getItem("last-order") || "null"); } catch (e) { return null; }
+  }
+
   function route() {
     clearTimeout(pollTimer);
     showError(null);
     const frag = new URLSearchParams(location.hash.slice(1));
     if (frag.get("order") && frag.get("token")) return resume(frag.get("order"), frag.get("token"));
+    if (frag.has("paid") || frag.has("cancelled")) {
+      const last = lastOrder();
+      if (last && last.id && last.token) {
+        history.replaceState(null, "", "#order=" + encodeURIComponent(last.id) + "&token=" + encodeURIComponent(last.token));
+        return resume(last.id, last.token);
+      }
+      showError(new Error("Your order's link is in the mail we sent; open it to follow the order."));
+    }
     if (frag.get("renew")) {
       $("renew-id").textContent = frag.get("renew");
       return section(["renew"]);
