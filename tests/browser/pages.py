@@ -2,8 +2,11 @@
 playwright) against a local stack started here: /shop through two whole
 purchases with the sandbox provider until delivered (one by keyboard, one
 by a double click), a reload that resumes the order from the URL fragment,
-the phone layout, and /account's sign-in form. Any console error or page
-error fails the run. Screenshots go to docs/.
+a refusal's problem detail, the phone layout, and /account: its sign-in
+form, a refused link token, and (over API.md's customer routes, answered
+here until they are served) sign-in, /me, a bad file reported and a renewal.
+Any console error, page error or unexpected 4xx/5xx fails the run.
+Screenshots go to docs/.
 
     python tests/browser/pages.py BINARY [--shots DIR]
 
@@ -194,7 +197,7 @@ def phone_layout(browser, url, problems):
     ctx.close()
 
 
-def account_page(page, url, shots, problems):
+def account_page(page, url, problems):
     # A link's token is read from ?token=, taken out of the URL at once, and a
     # refused one is said so. (401 once /auth/session is served; 404 before.)
     before = len(problems)
@@ -207,7 +210,93 @@ def account_page(page, url, shots, problems):
     page.goto(url + "/account")
     expect(page.get_by_label("Your email")).to_be_visible()
     expect(page.get_by_role("button", name="Email me a sign-in link")).to_be_enabled()
+
+
+def account_against_the_contract(browser, url, shots, problems):
+    """/account over API.md's customer routes, answered here as API.md says
+    (sign-in, /me and replacements are being built beside this page): the
+    link's token exchanged, the session sent as a bearer, /me rendered, a bad
+    file reported, a renewal checked out with the session and followed on
+    /shop. Swap for the real routes and a mailed link once they are served."""
+    ctx = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = ctx.new_page()
+    watch(page, problems)
+    session, seen = "st_browser_test", {}
+    valid = "2031-01-01T00:00:00Z"
+
+    def authed(route):
+        if route.request.headers.get("authorization") != f"Bearer {session}":
+            route.fulfill(status=401, content_type="application/problem+json",
+                          body=json.dumps({"type": "x", "title": "t", "status": 401, "detail": "no session"}))
+            return False
+        return True
+
+    def exchange(route):
+        seen["link_token"] = route.request.post_data_json["token"]
+        route.fulfill(status=200, json={"session_token": session, "expires_at": valid})
+
+    def me(route):
+        if authed(route):
+            route.fulfill(status=200, json={
+                "email": "eve@example.com",
+                "subscriptions": [{"id": "S1", "product_id": "silver", "state": "active", "valid_until": valid,
+                                   "interval_seconds": 1800, "files": ["acct-8.session", "acct-9.session"],
+                                   "can_run": True}],
+                "orders": [{"order_id": "O1", "status": "fulfilled", "product_id": "silver",
+                            "price": {"amount": 5500, "currency": "USD"}, "created_at": "2030-12-01T00:00:00Z"}],
+                "credits": {"posted": 55, "pending_in": 0, "pending_out": 0, "spendable": 55}})
+
+    def replace(route):
+        if authed(route):
+            seen["report"] = route.request.post_data_json
+            route.fulfill(status=201, json={"replacement_id": "R1", "status": "replaced",
+                                            "old_file": "acct-9.session", "new_file": "acct-10.session"})
+
+    def checkout(route):
+        if authed(route):
+            seen["renew"] = (route.request.post_data_json, route.request.headers.get("idempotency-key"))
+            route.fulfill(status=201, json={
+                "order_id": "O2", "order_token": "ot_o2", "status": "pending",
+                "price": {"amount": 5500, "currency": "USD"}, "reserved_until": valid,
+                "payment": {"provider": "nowpayments", "payment_id": "1", "pay_address": "addr-o2",
+                            "pay_amount": "55", "pay_currency": "usdttrc20"}})
+
+    def order(route):
+        ok = route.request.headers.get("authorization") == "Bearer ot_o2"
+        route.fulfill(status=200 if ok else 404, json={"order_id": "O2", "status": "pending", "product_id": "silver",
+                                                        "price": {"amount": 5500, "currency": "USD"},
+                                                        "reserved_until": valid})
+
+    ctx.route("**/auth/session", exchange)
+    ctx.route(re.compile(r".*/me$"), me)
+    ctx.route("**/me/subscriptions/S1/replacements", replace)
+    ctx.route("**/checkout", checkout)
+    ctx.route("**/orders/O2", order)
+
+    page.goto(url + "/account?token=link-token-1")
+    expect(page.locator("#me-email")).to_have_text("eve@example.com")
+    assert seen["link_token"] == "link-token-1" and "token=" not in page.url, (seen, page.url)
+    card = page.locator("[data-subscription=S1]")
+    expect(card.locator(".files li")).to_have_count(2)
+    expect(page.locator("#credits-spendable")).to_have_text("55")
+    expect(page.locator("#orders tbody tr")).to_have_count(1)
     page.screenshot(path=str(shots / "account.png"), full_page=True)
+
+    card.get_by_label("File that does not work").select_option("acct-9.session")
+    card.get_by_label("What is wrong").fill("banned by the network")
+    card.get_by_role("button", name="Report a bad file").click()
+    expect(page.locator("#notice")).to_contain_text("acct-9.session is now acct-10.session")
+    assert seen["report"] == {"file": "acct-9.session", "reason": "banned by the network"}, seen
+
+    card.get_by_label("Renew with").select_option("nowpayments")
+    card.get_by_label("Use my credits").check()
+    card.get_by_role("button", name="Renew").click()
+    expect(page.locator("#pay-address")).to_have_text("addr-o2")
+    body, key = seen["renew"]
+    assert body == {"email": "eve@example.com", "product_id": "silver", "provider": "nowpayments",
+                    "renew_subscription_id": "S1", "use_credits": True}, body
+    assert key, "a renewal carries an Idempotency-Key"
+    ctx.close()
 
 
 def main():
@@ -235,7 +324,8 @@ def main():
             # That step's refused checkout (409, which the browser also logs) is expected.
             problems[before:] = [p for p in problems[before:] if "status of 409" not in p]
             phone_layout(browser, stack.url, problems)
-            account_page(page, stack.url, shots, problems)
+            account_page(page, stack.url, problems)
+            account_against_the_contract(browser, stack.url, shots, problems)
             browser.close()
         # One order per buyer, whatever the double click did: 2 files out,
         # and only carol's silver (2 files) held.
@@ -249,7 +339,7 @@ def main():
         stack.stop()
         if not ok:
             print("--- local stack log (tail)\n" + stack.tail(), file=sys.stderr)
-    print(f"browser: shop purchases, reload, phone layout, account page: ok in {time.time() - started:.1f} s")
+    print(f"browser: shop purchases, reload, phone layout, account page (sign-in, /me, report, renew): ok in {time.time() - started:.1f} s")
 
 
 if __name__ == "__main__":
