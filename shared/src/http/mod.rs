@@ -59,16 +59,25 @@ pub struct AppState {
     pub sandbox: Option<Arc<sandbox::SandboxKeys>>,
 }
 
-/// Catalog, checkout, order status, entitlement, the API's OpenAPI
-/// document and the buyer's pages (the checkout function serves all of it).
+/// Catalog, checkout, order status, entitlement, and the API's OpenAPI
+/// document (the checkout function serves it too).
 pub fn storefront_routes() -> Router<AppState> {
-    pages::page_routes()
+    Router::new()
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/products", get(storefront::products))
         .route("/checkout", post(storefront::checkout))
         .route("/orders/{order_id}", get(storefront::order))
         .route("/subscriptions/{id}/entitlement", get(storefront::entitlement))
         .route("/subscriptions/{id}/usage", post(usage::report))
+}
+
+/// The buyer's pages and what they load (the checkout function serves them).
+pub fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/shop", get(pages::shop))
+        .route("/account", get(pages::account))
+        .route("/assets/{name}", get(pages::asset))
+        .route("/qr.svg", get(pages::qr::qr_svg))
 }
 
 pub fn webhook_routes() -> Router<AppState> {
@@ -125,7 +134,7 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
 
 /// Everything, for the local stack.
 pub fn full_router(state: AppState) -> Router {
-    let mut r = storefront_routes().merge(webhook_routes()).merge(admin_routes(state.clone()));
+    let mut r = storefront_routes().merge(page_routes()).merge(webhook_routes()).merge(admin_routes(state.clone()));
     if state.sandbox.is_some() {
         r = r.merge(sandbox_routes());
     }

@@ -7,11 +7,9 @@ pub mod qr;
 
 use std::sync::LazyLock;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
@@ -45,14 +43,6 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
     }
     hex::encode(&h.finalize()[..6])
 });
-
-pub fn page_routes() -> Router<AppState> {
-    Router::new()
-        .route("/shop", get(shop))
-        .route("/account", get(account))
-        .route("/assets/{name}", get(asset))
-        .route("/qr.svg", get(qr::qr_svg))
-}
 
 /// The headers every page and asset carries; `cache` says how long it keeps.
 pub(crate) fn with_headers(content_type: &'static str, cache: &'static str, body: String) -> Response {
