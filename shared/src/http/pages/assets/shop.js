@@ -93,11 +93,12 @@
     try {
       const order = await api("POST", "/checkout", { body, headers: { "Idempotency-Key": attempt.key } });
       sessionStorage.setItem("payment:" + order.order_id, JSON.stringify(order));
+      attempt = null; // placed: buying again is a new order
       history.replaceState(null, "", "#order=" + encodeURIComponent(order.order_id) +
         "&token=" + encodeURIComponent(order.order_token));
       resume(order.order_id, order.order_token);
     } catch (e) {
-      if (e.type.endsWith("/insufficient-stock")) {
+      if ((e.type || "").endsWith("/insufficient-stock")) {
         e.message = "This plan sold out while you were choosing (" + e.message + ").";
         loadCatalog().then(() => section(["buy", "catalog"]));
       }
