@@ -2,17 +2,18 @@
 # Runs every test: unit tests, the black-box suites on the embedded backend,
 # the port conformance suite and the black-box suites again on the AWS
 # emulator (moto server, installed into ./.venv), the local stack against
-# its OpenAPI document (schemathesis), the SAM template lint, and each
+# its OpenAPI document (schemathesis), the shop and account pages in Debian's
+# Chromium (installed when missing), the SAM template lint, and each
 # function's work under only its template role (moto enforcing IAM).
 # Starts what it needs and stops it again.
 #
-# Under CI=true a missing emulator is a failure, never a skip.
+# Under CI=true a missing emulator or browser is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-say "python tools (moto server, cfn-lint, checkov, schemathesis) in ./.venv"
+say "python tools (moto server, cfn-lint, checkov, schemathesis, playwright) in ./.venv"
 scripts/venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
@@ -31,6 +32,9 @@ scripts/schemathesis.sh
 
 say "black-box suites on the AWS emulator"
 STOCKROOM_TEST_BACKEND=aws cargo test -p stockroom-tests --features aws --tests
+
+say "the buyer's pages in Chromium (playwright; screenshots in docs/)"
+scripts/browser-test.sh
 
 say "SAM template lint"
 scripts/lint-infra.sh

@@ -222,8 +222,9 @@ impl Config {
         // Read in this order so that, of several bad variables, the same one is
         // named as before the fields were grouped.
         let data_dir = PathBuf::from(get("STOCKROOM_DATA").unwrap_or_else(|| ".stockroom".into()));
-        let success_url = get("STOCKROOM_SUCCESS_URL").unwrap_or_else(|| format!("{public_url}/paid"));
-        let cancel_url = get("STOCKROOM_CANCEL_URL").unwrap_or_else(|| format!("{public_url}/cancelled"));
+        // Back to the shop page, which resumes the order the tab left for.
+        let success_url = get("STOCKROOM_SUCCESS_URL").unwrap_or_else(|| format!("{public_url}/shop#paid"));
+        let cancel_url = get("STOCKROOM_CANCEL_URL").unwrap_or_else(|| format!("{public_url}/shop#cancelled"));
         let jwt_secret = secret("STOCKROOM_JWT_SECRET", LOCAL_JWT_SECRET)?;
         let staff_token_max_hours = positive(
             number(&get, "STOCKROOM_STAFF_TOKEN_MAX_HOURS", STAFF_TOKEN_MAX_HOURS)?,
@@ -484,7 +485,7 @@ mod tests {
         assert_eq!(l.server.public_url, "http://127.0.0.1:3000");
         assert_eq!(
             (l.providers.success_url.as_str(), l.providers.cancel_url.as_str()),
-            ("http://127.0.0.1:3000/paid", "http://127.0.0.1:3000/cancelled")
+            ("http://127.0.0.1:3000/shop#paid", "http://127.0.0.1:3000/shop#cancelled")
         );
         assert_eq!(l.providers.nowpayments_api_url, "https://api.nowpayments.io");
         assert_eq!(l.providers.stripe_api_url, "https://api.stripe.com");
@@ -501,7 +502,7 @@ mod tests {
         assert!(!lambda.webhooks.allow_private);
         // PORT moves the default public URL and the return URLs with it.
         let p = cfg(Place::Local, &[("PORT", "4000")]).unwrap();
-        assert_eq!(p.providers.success_url, "http://127.0.0.1:4000/paid");
+        assert_eq!(p.providers.success_url, "http://127.0.0.1:4000/shop#paid");
     }
 
     #[test]

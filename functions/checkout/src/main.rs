@@ -1,9 +1,10 @@
-//! Lambda (HTTP API): catalog, checkout, order status, the bot's entitlement.
+//! Lambda (HTTP API): catalog, checkout, order status, the bot's entitlement,
+//! and the buyer's pages.
 
 use anyhow::Context;
 use axum::Router;
 use lambda_http::Error;
-use shared::http::{AppState, storefront_routes};
+use shared::http::{AppState, page_routes, storefront_routes};
 use shared::lambda;
 use shared::services::catalog;
 
@@ -23,7 +24,7 @@ async fn main() -> Result<(), Error> {
 /// `GET /products` of a new stack does not find it missing.
 async fn app(state: AppState) -> anyhow::Result<Router> {
     catalog::seed(&state.ctx).await.context("seeding the catalog")?;
-    Ok(lambda::http_router(storefront_routes(), state))
+    Ok(lambda::http_router(storefront_routes().merge(page_routes()), state))
 }
 
 #[cfg(test)]

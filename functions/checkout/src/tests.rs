@@ -87,3 +87,26 @@ async fn other_functions_routes_are_not_served_here() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(problem["status"], 404, "{problem}");
 }
+
+/// The checkout function serves the buyer's pages and their assets.
+#[tokio::test]
+async fn the_shop_page_and_its_assets_are_served_here() {
+    use tower::ServiceExt;
+    let dir = TempDir::new().unwrap();
+    let app = router(&dir, &config().unwrap()).await;
+    for (path, kind) in [("/shop", "text/html"), ("/account", "text/html"), ("/assets/shop.js", "text/javascript")] {
+        let mut e = event(include_str!("../events/products.json"));
+        e["rawPath"] = json!(path);
+        e["requestContext"]["http"]["path"] = json!(path);
+        let resp = app.clone().oneshot(request(&e).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let header =
+            |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        assert!(header("content-type").starts_with(kind), "{path}: {}", header("content-type"));
+        assert!(header("content-security-policy").starts_with("default-src 'self'"), "{path}");
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        if path == "/shop" {
+            assert!(String::from_utf8_lossy(&body).contains("/assets/shop.js?v="), "the page names its script");
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub mod credits;
 pub mod error;
 mod ids;
 pub mod openapi;
+pub mod pages;
 pub mod sandbox;
 pub mod storefront;
 pub mod usage;
@@ -70,6 +71,15 @@ pub fn storefront_routes() -> Router<AppState> {
         .route("/subscriptions/{id}/usage", post(usage::report))
 }
 
+/// The buyer's pages and what they load (the checkout function serves them).
+pub fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/shop", get(pages::shop))
+        .route("/account", get(pages::account))
+        .route("/assets/{name}", get(pages::asset))
+        .route("/qr.svg", get(pages::qr::qr_svg))
+}
+
 pub fn webhook_routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks/nowpayments", post(webhooks::nowpayments_route))
@@ -129,7 +139,7 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
 
 /// Everything, for the local stack.
 pub fn full_router(state: AppState) -> Router {
-    let mut r = storefront_routes().merge(webhook_routes()).merge(admin_routes(state.clone()));
+    let mut r = storefront_routes().merge(page_routes()).merge(webhook_routes()).merge(admin_routes(state.clone()));
     if state.sandbox.is_some() {
         r = r.merge(sandbox_routes());
     }

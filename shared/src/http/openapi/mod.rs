@@ -29,7 +29,7 @@ use utoipa::{Modify, OpenApi};
 use super::AppState;
 use super::auth::STAFF_ROUTES;
 use super::error::Problem;
-use super::{admin, credits, sandbox, storefront, usage, webhooks};
+use super::{admin, credits, pages, sandbox, storefront, usage, webhooks};
 use responses::*;
 
 #[derive(OpenApi)]
@@ -52,6 +52,7 @@ use responses::*;
         admin::orders::list, admin::orders::one, admin::catalog::list, admin::catalog::put,
         admin::analytics::analytics,
         sandbox::pay, sandbox::clock,
+        pages::shop, pages::account, pages::asset, pages::qr::qr_svg,
         openapi_json,
     ),
     components(schemas(
@@ -67,6 +68,7 @@ use responses::*;
         (name = "webhooks", description = "Payment providers' signed notifications"),
         (name = "staff", description = "Staff operations (JWT; the roles each allows are in its description)"),
         (name = "sandbox", description = "Local stack only, with the sandbox on"),
+        (name = "pages", description = "The buyer's pages (HTML, scripts, styles) over the API above"),
         (name = "meta", description = "This document"),
         (name = "events", description = "What merchant webhook endpoints receive (`webhooks`), one entry per event type"),
     ),

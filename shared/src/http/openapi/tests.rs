@@ -55,6 +55,10 @@ fn is_openapi_3_1_with_the_contract_routes() {
         "POST /sandbox/pay/{order_id}",
         "POST /sandbox/clock",
         "GET /openapi.json",
+        "GET /shop",
+        "GET /account",
+        "GET /assets/{name}",
+        "GET /qr.svg",
     ];
     want.extend(STAFF_ROUTES.iter().map(|(m, p, _)| -> &str { Box::leak(format!("{m} {p}").into_boxed_str()) }));
     want.sort();
