@@ -52,10 +52,12 @@ pub struct CheckoutHeaders {
 #[utoipa::path(post, path = "/checkout", tag = "storefront",
     params(CheckoutHeaders),
     request_body = CheckoutBody,
+    security((), ("customer_session" = [])),
     responses(
         (status = 201, description = "Order created; the plan's files are held until `reserved_until`", body = CheckoutResponse),
         (status = 200, description = "The same Idempotency-Key and body again: the same order", body = CheckoutResponse),
         (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),
@@ -79,6 +81,7 @@ pub async fn checkout(
     };
     let mut req = parse_json::<CheckoutBody>(&raw)?.parse()?;
     req.client_ip = ip.map(|Extension(ClientIp(ip))| ip);
+    req.buyer = super::customer::customer(&s, &headers)?;
     Ok(match checkout::checkout(&s.ctx, req, key).await? {
         Outcome::Created(r) => (StatusCode::CREATED, Json(r)).into_response(),
         Outcome::Replayed(r) => (StatusCode::OK, Json(r)).into_response(),
