@@ -517,10 +517,7 @@ mod tests {
         assert_eq!((l.credits.minor_per_credit, l.credits.hold_hours), (100, 48));
         assert_eq!(l.secrets.order_token_key.expose_secret(), LOCAL_ORDER_TOKEN_KEY);
         assert_eq!(l.secrets.customer_jwt_secret.expose_secret(), LOCAL_CUSTOMER_JWT_SECRET);
-        assert_eq!(
-            (l.limits.customer_session_hours, l.limits.signin_per_email, l.limits.signin_per_ip),
-            (24, 5, 30)
-        );
+        assert_eq!((l.limits.customer_session_hours, l.limits.signin_per_email, l.limits.signin_per_ip), (24, 5, 30));
         let same = [("STOCKROOM_JWT_SECRET", "k"), ("STOCKROOM_CUSTOMER_JWT_SECRET", "k")];
         assert_eq!(cfg(Place::Local, &same).unwrap_err().var, "STOCKROOM_CUSTOMER_JWT_SECRET");
         assert_eq!(l.secrets.nowpayments_ipn_secrets[0].expose_secret(), LOCAL_NOWPAYMENTS_IPN_SECRET);

@@ -21,6 +21,7 @@ mod backend;
 pub use backend::on_aws;
 pub mod gateway;
 pub mod model;
+pub mod signin;
 pub mod webhooks;
 
 pub struct TestApp {
@@ -218,6 +219,12 @@ impl TestApp {
     /// Events of one type on the events queue (all are taken off it), once
     /// the stack's dispatcher has handed on what the outbox held.
     pub async fn events(&self, kind: &str) -> Vec<Value> {
+        self.all_events().await.into_iter().filter(|v| v["type"] == kind).map(|v| v["data"].clone()).collect()
+    }
+
+    /// Every event on the events queue, whole (all are taken off it), once
+    /// the stack's dispatcher has handed on what the outbox held.
+    pub async fn all_events(&self) -> Vec<Value> {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
             let pending = shared::services::store::outbox::pending(self.ctx(), 1).next_page().await.expect("outbox");
@@ -234,10 +241,7 @@ impl TestApp {
             }
             for m in batch {
                 self.ctx().events.delete(&m.receipt).await.expect("delete");
-                let v: Value = serde_json::from_str(&m.body).expect("event json");
-                if v["type"] == kind {
-                    out.push(v["data"].clone());
-                }
+                out.push(serde_json::from_str(&m.body).expect("event json"));
             }
         }
     }

@@ -134,8 +134,7 @@ impl From<ServiceError> for ApiError {
             }
             E::Unauthorized(d) => ApiError::unauthorized(d),
             E::RateLimited { detail, retry_after_secs } => {
-                let mut a =
-                    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail);
+                let mut a = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail);
                 a.retry_after = Some(retry_after_secs.max(1));
                 a
             }

@@ -4,8 +4,8 @@
 //! (older than `STALE_MILLIS`).
 
 use super::events::Envelope;
-use super::store::outbox::{self, EventItem};
 use super::signin::{self, Audience};
+use super::store::outbox::{self, EventItem};
 use super::{Ctx, ServiceError, hooks, mail};
 use crate::domain::Email;
 use crate::ports::RecordError;

@@ -13,9 +13,7 @@ use crate::services::{Ctx, ServiceError, credits};
 /// The checkout's own commit re-checks the balance.
 pub async fn apply(ctx: &Ctx, order: &mut OrderRecord, buyer: &Email) -> Result<(), ServiceError> {
     if order.email != buyer.as_str() {
-        return Err(ServiceError::NotFound(format!(
-            "credits pay only for {buyer}'s own orders and subscriptions"
-        )));
+        return Err(ServiceError::NotFound(format!("credits pay only for {buyer}'s own orders and subscriptions")));
     }
     let account = credits::account(ctx, &order.user_id).await?;
     let rules = ctx.settings.credits;

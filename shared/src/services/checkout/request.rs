@@ -90,7 +90,9 @@ impl CheckoutBody {
             (Some(_), Some(_)) => {
                 return Err(ServiceError::BadInput("give renew_subscription_id or subscription_id, not both".into()));
             }
-            (Some(id), None) => Some(ForSubscription { subscription_id: id, order_token: self.order_token, renew: true }),
+            (Some(id), None) => {
+                Some(ForSubscription { subscription_id: id, order_token: self.order_token, renew: true })
+            }
             (None, Some(id)) => {
                 Some(ForSubscription { subscription_id: id, order_token: self.order_token, renew: false })
             }

@@ -105,7 +105,8 @@ pub async fn request_link(
 /// Exchanges a link for the address it was sent to, once. A used, lapsed,
 /// unknown or other audience's link is `Unauthorized`, all alike.
 pub async fn exchange(ctx: &Ctx, audience: Audience, token: &str) -> Result<Email, ServiceError> {
-    let refused = || ServiceError::Unauthorized("this sign-in link is used, lapsed or not valid; ask for a new one".into());
+    let refused =
+        || ServiceError::Unauthorized("this sign-in link is used, lapsed or not valid; ask for a new one".into());
     if token.is_empty() || token.len() > 200 {
         return Err(refused());
     }

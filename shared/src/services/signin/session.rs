@@ -36,8 +36,7 @@ pub fn mint(ctx: &Ctx, email: &Email) -> Result<Session, ServiceError> {
     let exp = now.plus_millis(ctx.settings.session_millis);
     let claims = Claims { sub: email.as_str().into(), aud: AUDIENCE.into(), iat: now.secs(), exp: exp.secs() };
     let key = EncodingKey::from_secret(ctx.settings.session_key.expose_secret().as_bytes());
-    let token =
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(ServiceError::internal)?;
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(ServiceError::internal)?;
     Ok(Session { session_token: token, expires_at: Timestamp::from_secs(exp.secs()).rfc3339() })
 }
 
@@ -51,9 +50,7 @@ pub fn verify(ctx: &Ctx, token: &str) -> Result<Email, ServiceError> {
     // Expiry by the business clock, below.
     v.validate_exp = false;
     let key = DecodingKey::from_secret(ctx.settings.session_key.expose_secret().as_bytes());
-    let claims = jsonwebtoken::decode::<Claims>(token, &key, &v)
-        .map_err(|e| refused(&e.to_string()))?
-        .claims;
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &v).map_err(|e| refused(&e.to_string()))?.claims;
     let now = ctx.clock.now().secs();
     if claims.exp <= now {
         return Err(refused("it has lapsed; sign in again"));

@@ -52,7 +52,8 @@ mod tests {
     async fn entries_come_back_newest_first_and_only_the_buyers() {
         let dir = tempfile::tempdir().expect("tempdir");
         let ctx = embedded_ctx(dir.path());
-        let e = |id: &str, at: i64| BuyerOrder { order_id: id.into(), created_at: Timestamp(at), subscription_id: None };
+        let e =
+            |id: &str, at: i64| BuyerOrder { order_id: id.into(), created_at: Timestamp(at), subscription_id: None };
         for (user, entry) in [("u1", e("a", 1)), ("u1", e("b", 2)), ("u2", e("c", 3))] {
             assert!(super::super::apply(&ctx, put(user, &entry).unwrap()).await.unwrap());
         }
