@@ -5,4 +5,5 @@
 
 mod acting;
 mod me;
+mod reminders;
 mod signin;
