@@ -64,3 +64,20 @@ async fn an_address_that_bought_nothing_sees_an_empty_page() {
     assert_eq!(v["orders"], json!([]));
     assert_eq!((v["credits"]["posted"].as_i64(), v["credits"]["pending_in"].as_i64()), (Some(0), Some(0)));
 }
+
+#[tokio::test]
+async fn a_session_reads_its_own_orders_and_no_one_elses() {
+    let app = spawn_app().await;
+    app.add_stock(1).await;
+    let ann =
+        app.buy_body(json!({"email": "ann@example.com", "product_id": "bronze", "provider": "nowpayments"})).await;
+    let path = format!("/orders/{}", s(&ann["order_id"]));
+    let mine = app.get_as(&app.sign_in("ann@example.com").await, &path).await;
+    assert_eq!(mine.status(), StatusCode::OK);
+    let mine: Value = mine.json().await.expect("json");
+    assert_eq!(mine["subscription"]["id"], ann["subscription"]["id"]);
+    let bob = app.get_as(&app.sign_in("bob@example.com").await, &path).await;
+    assert_eq!(bob.status(), StatusCode::NOT_FOUND, "someone else's order looks unknown");
+    assert_eq!(app.get_as("a.b.c", &path).await.status(), StatusCode::UNAUTHORIZED, "a forged session");
+    assert_eq!(app.get_as(&s(&ann["order_token"]), &path).await.status(), StatusCode::OK, "the guest's token");
+}
