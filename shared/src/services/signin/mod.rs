@@ -116,8 +116,12 @@ pub async fn exchange(ctx: &Ctx, audience: Audience, token: &str) -> Result<Emai
 }
 
 /// A sign-in link for a mail the shop sends anyway (a renewal reminder):
-/// derived from `seed` (the event's id), so handing the event on again
-/// makes the same link, stored once. Lapses after `hours`.
+/// derived from `seed` (the event's id) under the session key, so handing
+/// the event on again in the same process makes the same link, stored
+/// once. (The dispatch function holds no customer key: its random one
+/// differs per cold start, so a hand-on there may store a second link; the
+/// mail, stored once, carries the first, and the other lapses unused.)
+/// Lapses after `hours`.
 pub async fn link_for_mail(
     ctx: &Ctx,
     audience: Audience,
