@@ -93,6 +93,10 @@ pub fn settings(cfg: &Config) -> Settings {
         staff_email: cfg.mail.staff.clone(),
         public_url: cfg.server.public_url.trim_end_matches('/').to_string(),
         reorder: cfg.reorder,
+        session_key: cfg.secrets.customer_jwt_secret.clone(),
+        session_millis: cfg.limits.customer_session_hours * 3_600_000,
+        signin_per_email: cfg.limits.signin_per_email,
+        signin_per_ip: cfg.limits.signin_per_ip,
     }
 }
 

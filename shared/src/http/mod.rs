@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod credits;
+pub mod customer;
 pub mod error;
 mod ids;
 pub mod openapi;
@@ -59,8 +60,8 @@ pub struct AppState {
     pub sandbox: Option<Arc<sandbox::SandboxKeys>>,
 }
 
-/// Catalog, checkout, order status, entitlement, and the API's OpenAPI
-/// document (the checkout function serves it too).
+/// Catalog, checkout, order status, entitlement, buyers' sign-in and
+/// page, and the API's OpenAPI document (the checkout function serves it too).
 pub fn storefront_routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::openapi_json))
@@ -69,6 +70,9 @@ pub fn storefront_routes() -> Router<AppState> {
         .route("/orders/{order_id}", get(storefront::order))
         .route("/subscriptions/{id}/entitlement", get(storefront::entitlement))
         .route("/subscriptions/{id}/usage", post(usage::report))
+        .route("/auth/link", post(customer::link))
+        .route("/auth/session", post(customer::session))
+        .route("/me", get(customer::me))
 }
 
 /// The buyer's pages and what they load (the checkout function serves them).

@@ -23,6 +23,12 @@ pub enum ServiceError {
     OrderOpen(String),
     #[error("too many open orders: {0}")]
     TooMany(String),
+    /// No proof, or a proof that failed (a bad session or sign-in link).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Too many requests of one kind; try again after `retry_after_secs`.
+    #[error("{detail}")]
+    RateLimited { detail: String, retry_after_secs: u64 },
     #[error("payment provider failed")]
     ProviderDown(#[source] ProviderError),
     /// A crash injected by a test at a named step.

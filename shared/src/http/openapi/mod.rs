@@ -29,7 +29,7 @@ use utoipa::{Modify, OpenApi};
 use super::AppState;
 use super::auth::STAFF_ROUTES;
 use super::error::Problem;
-use super::{admin, credits, pages, sandbox, storefront, usage, webhooks};
+use super::{admin, credits, customer, pages, sandbox, storefront, usage, webhooks};
 use responses::*;
 
 #[derive(OpenApi)]
@@ -42,6 +42,7 @@ use responses::*;
     paths(
         storefront::products, storefront::checkout, storefront::order, storefront::entitlement,
         usage::report,
+        customer::link, customer::session, customer::me,
         webhooks::nowpayments_route, webhooks::stripe_route,
         admin::stock, admin::reconcile, admin::expire, admin::refund, admin::revoke, admin::delete_subscription,
         admin::ledger::ledger, admin::events::events, admin::adjust::adjust,
@@ -58,12 +59,13 @@ use responses::*;
     components(schemas(
         Problem, crate::domain::EndReason, crate::domain::Direction, crate::domain::EntryKind, crate::domain::Location,
     ), responses(
-        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, Unprocessable, TooMany, Internal,
-        ProviderDown,
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, Unprocessable, TooMany, RateLimited,
+        Internal, ProviderDown,
     )),
     modifiers(&SecuritySchemes, &StaffRoles),
     tags(
         (name = "storefront", description = "Catalog, checkout, order status"),
+        (name = "customer", description = "Buyers: sign-in by email link, their own page (customer session)"),
         (name = "bot", description = "The bot engine: entitlement check and usage reports (service token)"),
         (name = "webhooks", description = "Payment providers' signed notifications"),
         (name = "staff", description = "Staff operations (JWT; the roles each allows are in its description)"),
@@ -91,6 +93,10 @@ impl Modify for SecuritySchemes {
         c.add_security_scheme(
             "staff_jwt",
             bearer(Some("JWT"), "Staff JWT, HS256, claims sub, role (admin, inventory_manager, customer_service), exp"),
+        );
+        c.add_security_scheme(
+            "customer_session",
+            bearer(Some("JWT"), "A customer session from `POST /auth/session` (its own key and audience)"),
         );
         c.add_security_scheme("service_token", bearer(None, "The bot engine's service token"));
         c.add_security_scheme(

@@ -50,6 +50,9 @@ fn is_openapi_3_1_with_the_contract_routes() {
         "GET /orders/{order_id}",
         "GET /subscriptions/{id}/entitlement",
         "POST /subscriptions/{id}/usage",
+        "POST /auth/link",
+        "POST /auth/session",
+        "GET /me",
         "POST /webhooks/nowpayments",
         "POST /webhooks/stripe",
         "POST /sandbox/pay/{order_id}",
@@ -145,7 +148,15 @@ fn bodies_carry_the_contract_fields() {
     has("ReconcileReport", &["scanned", "adopted", "repaired", "orphans", "ghosts", "duplicates"]);
     has("ClockBody", &["advance_seconds"]);
     // Staff side, usage and credits.
-    has("CheckoutBody", &["use_credits", "credits_proof"]);
+    has("CheckoutBody", &["use_credits"]);
+    assert!(!props("CheckoutBody").iter().any(|f| f == "credits_proof"), "credits_proof is gone: sessions prove");
+    has("LinkBody", &["email"]);
+    has("SessionBody", &["token"]);
+    has("Session", &["session_token", "expires_at"]);
+    has("Me", &["email", "subscriptions", "orders", "credits"]);
+    has("MySubscription", &["id", "product_id", "state", "valid_until", "interval_seconds", "files", "can_run"]);
+    has("MyOrder", &["order_id", "status", "product_id", "price", "created_at"]);
+    has("CreditsView", &["posted", "pending_in", "pending_out", "spendable"]);
     has("CheckoutResponse", &["amount_due", "credits_used"]);
     has("Entitlement", &["usage", "usage_status"]);
     has("ProductView", &["quotas", "usage_fail", "seat_price"]);

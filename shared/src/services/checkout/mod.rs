@@ -7,19 +7,22 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, CreditsProof, Outcome};
+pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, Outcome};
 
 use repeat::{Open, open_order, order_open, pointer_topic, replay, response};
 
 use super::lifecycle::{self, Move};
-use super::model::{HoldRecord, OrderRecord, PaymentRecord};
+use super::model::{HoldRecord, OrderRecord, PaymentRecord, Purpose};
 use super::stock::{StockEntry, delta};
+use super::store::buyers::{self, BuyerOrder};
 use super::store::idempotency::{self, IdempotencyRecord};
 use super::store::limits;
 use super::store::orders::{self, OrderBundle};
 use super::tx::{Commit, Tx};
 use super::{Ctx, ServiceError};
-use crate::domain::{IdempotencyKey, LedgerKind, OrderId, OrderStatus, Product, ProviderKind, StockCounts, UserId};
+use crate::domain::{
+    IdempotencyKey, LedgerKind, OrderId, OrderStatus, Product, ProviderKind, StockCounts, SubscriptionId, UserId,
+};
 use crate::ports::{InvoiceRequest, Write};
 
 /// What each of the checkout's writes is, to read a failed condition.
@@ -38,6 +41,19 @@ pub async fn checkout(
     mut req: CheckoutRequest,
     key: Option<IdempotencyKey>,
 ) -> Result<Outcome, ServiceError> {
+    if let Some(buyer) = &req.buyer
+        && *buyer != req.email
+    {
+        return Err(ServiceError::BadInput(format!(
+            "email: signed in as {buyer}; a session checks out for its own address only"
+        )));
+    }
+    if req.use_credits && req.buyer.is_none() {
+        return Err(ServiceError::Unauthorized(
+            "use_credits needs the buyer's session: sign in (POST /auth/link) and send Authorization: Bearer {session_token}"
+                .into(),
+        ));
+    }
     let request_hash = req.hash();
     if let Some(key) = &key
         && let Some(done) = replay(ctx, key, &request_hash).await?
@@ -61,8 +77,8 @@ pub async fn checkout(
         }
     }
     let mut order = new_order(ctx, &req, &product, &purchase);
-    if let Some(proof) = &req.credits_proof {
-        credits::apply(ctx, &mut order, proof).await?;
+    if let Some(buyer) = req.buyer.as_ref().filter(|_| req.use_credits) {
+        credits::apply(ctx, &mut order, buyer).await?;
     }
     let mut tx = open_writes(ctx, &mut order, &req, key.as_ref(), &request_hash)?;
     if order.credits > 0 {
@@ -217,8 +233,18 @@ fn open_writes(
         checkout_url: None,
         pay_currency_requested: req.pay_currency.clone(),
     };
+    let entry = BuyerOrder {
+        order_id: id.clone(),
+        created_at: order.created_at,
+        subscription_id: match order.purpose {
+            Purpose::New => Some(SubscriptionId::for_order(&id).into()),
+            _ => order.for_subscription.clone(),
+        },
+    };
     let mut tx = Tx::new();
-    tx.push(Slot::Record, orders::put_new(order)?).push(Slot::Record, orders::put_payment(&payment)?);
+    tx.push(Slot::Record, orders::put_new(order)?)
+        .push(Slot::Record, orders::put_payment(&payment)?)
+        .push(Slot::Record, buyers::put(&order.user_id, &entry)?);
     tx.extend(Slot::Record, super::store::order_index::put(order)?);
     if order.files > 0 {
         let hold = HoldRecord { order_id: id.clone(), count: order.files, expires_at: order.reserved_until };

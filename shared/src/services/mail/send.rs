@@ -72,7 +72,7 @@ pub async fn send_due(ctx: &Ctx) -> Result<MailReport, ServiceError> {
     Ok(report)
 }
 
-enum Done {
+pub(super) enum Done {
     Sent,
     Retrying,
     Failed,
@@ -80,7 +80,7 @@ enum Done {
 
 /// One attempt at one mail: claim, send, book. `None` when another run
 /// claimed it first.
-async fn attempt(ctx: &Ctx, rec: &MailRecord) -> Result<Option<Done>, ServiceError> {
+pub(super) async fn attempt(ctx: &Ctx, rec: &MailRecord) -> Result<Option<Done>, ServiceError> {
     let now = ctx.clock.now();
     let mut tx = Tx::new();
     tx.push((), mails::claim(rec, now, now.plus_secs(CLAIM_SECS))?);

@@ -11,6 +11,7 @@
 
 pub mod adjusts;
 pub mod alerts;
+pub mod buyers;
 pub mod catalog;
 pub mod credits;
 pub mod files;
@@ -25,6 +26,7 @@ mod pages;
 pub mod receipts;
 pub mod revokes;
 pub mod seats;
+pub mod signin;
 pub mod stock;
 pub mod subscriptions;
 #[cfg(test)]
