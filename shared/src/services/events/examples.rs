@@ -102,8 +102,8 @@ pub fn examples() -> Vec<Event> {
             file: s("acct-1.session"),
             reason: s("banned by the network"),
         },
-        Event::StockLow { product_id: s("gold"), available: 4, threshold: 6 },
-        Event::StockSoldOut { product_id: s("elite"), available: 9 },
+        Event::StockLow { product_id: s("gold"), available: 4, threshold: 6, days_of_cover: Some(2.5) },
+        Event::StockSoldOut { product_id: s("elite"), available: 9, days_of_cover: Some(0.8) },
         Event::StockRestocked { product_id: s("elite"), available: 40 },
         Event::CreditsPosted {
             transfer_id: s("01JTRANSFER"),

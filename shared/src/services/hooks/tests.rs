@@ -301,7 +301,12 @@ async fn a_slow_endpoint_does_not_hold_up_the_others() {
 #[tokio::test]
 async fn resend_of_an_event_no_endpoint_had_comes_from_the_event_log() {
     let s = stack();
-    let event = crate::services::events::Event::StockLow { product_id: "gold".into(), available: 1, threshold: 6 };
+    let event = crate::services::events::Event::StockLow {
+        product_id: "gold".into(),
+        available: 1,
+        threshold: 6,
+        days_of_cover: None,
+    };
     let write = crate::services::events::record(&s.ctx, &event).unwrap();
     s.ctx.records.transact(vec![write]).await.unwrap();
     let id = crate::services::store::outbox::pending(&s.ctx, 1).read_all().await.unwrap()[0].id.clone();
