@@ -43,8 +43,10 @@ pub async fn dispatch(ctx: &Ctx, env: Envelope) -> Result<(), ServiceError> {
     let mut body = serde_json::json!({"type": env.kind, "at": env.timestamp, "data": env.data});
     body["id"] = env.id.clone().into();
     ctx.events.send(body.to_string()).await?;
+    ctx.faults.hit("dispatch.after_queue")?;
     hooks::fan_out(ctx, &env).await?;
     mail::fan_out(ctx, &with_links(ctx, env.clone()).await?).await?;
+    ctx.faults.hit("dispatch.after_fan_out")?;
     if let Some(w) = outbox::dispatched(&env.id) {
         match ctx.records.transact(vec![w]).await {
             // Already gone (its TTL, or a second dispatcher): nothing to undo.
@@ -83,3 +85,7 @@ async fn with_links(ctx: &Ctx, mut env: Envelope) -> Result<Envelope, ServiceErr
     }
     Ok(env)
 }
+
+#[cfg(test)]
+#[path = "dispatch_tests.rs"]
+mod tests;

@@ -40,6 +40,9 @@ pub const POINTS: &[&str] = &[
     "seats.after_begin",
     "seats.after_move",
     "usage.read",
+    // the dispatcher: events queue sent | webhooks and mail fanned out
+    "dispatch.after_queue",
+    "dispatch.after_fan_out",
     // scheduled jobs: a step that fails while the others still run
     "expire.verify",
     "reconcile.repair",
