@@ -10,6 +10,7 @@ pub mod model;
 
 pub mod adjust;
 pub mod alerts;
+pub mod backoff;
 pub mod catalog;
 pub mod checkout;
 pub mod credits;

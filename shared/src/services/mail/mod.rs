@@ -16,7 +16,7 @@ use serde::Serialize;
 pub use direct::send_now;
 pub use render::{Rendered, TEMPLATES, render};
 pub use rules::{DIRECT, RULES, Rule, To};
-pub use send::{MAX_ATTEMPTS, MailReport, RETRY_DELAYS_SECS, send_due};
+pub use send::{MAX_ATTEMPTS, MailReport, send_due};
 
 use super::events::Envelope;
 use super::store::mails::{self, MailRecord, MailStatus};

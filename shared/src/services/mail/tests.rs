@@ -388,15 +388,16 @@ async fn a_mail_is_given_up_after_its_last_attempt() {
     ctx.mailer = down.clone();
     fan_out(&ctx, &samples().remove(3).0).await.unwrap();
     let mut reports = Vec::new();
-    for delay in [0].into_iter().chain(RETRY_DELAYS_SECS) {
-        clock.advance(delay + delay / 10 + 1);
+    for delay in [0].into_iter().chain(crate::services::backoff::DELAYS) {
+        clock.advance(delay + delay / 5 + 1);
         reports.push(send_due(&ctx).await.unwrap());
     }
     clock.advance(86_400);
     assert_eq!(send_due(&ctx).await.unwrap(), MailReport::default());
     assert_eq!(down.0.load(Ordering::SeqCst), MAX_ATTEMPTS);
-    assert!(reports[..7].iter().all(|r| r.retrying == 1), "{reports:?}");
-    assert_eq!(reports[7].failed, 1);
+    let last = MAX_ATTEMPTS as usize - 1;
+    assert!(reports[..last].iter().all(|r| r.retrying == 1), "{reports:?}");
+    assert_eq!(reports[last].failed, 1);
     let mail = &for_event(&ctx, "e4").await.unwrap()[0];
     assert_eq!((mail.status, mail.attempts), (MailStatus::Failed, MAX_ATTEMPTS));
 }
