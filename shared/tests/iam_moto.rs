@@ -265,7 +265,11 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     // dispatch role: on the events queue, with its id, and out of the outbox.
     let dispatch = stack.state_as("dispatch").await?;
     let stale = events(&setup, &dispatch).await?;
-    outbox_events::notify(&setup.ctx, Event::StockLow { product_id: "iam".into(), available: 0, threshold: 1 }).await;
+    outbox_events::notify(
+        &setup.ctx,
+        Event::StockLow { product_id: "iam".into(), available: 0, threshold: 1, days_of_cover: None },
+    )
+    .await;
     let ids = dispatch_all(&setup, &dispatch).await?;
     assert_eq!(ids.len(), 1, "dispatch: the outbox held {ids:?} (before: {stale:?})");
     let mut on_queue = Vec::new();
