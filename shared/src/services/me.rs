@@ -7,9 +7,11 @@ use serde::Serialize;
 
 use super::credits::CreditsView;
 use super::model::SubscriptionRecord;
-use super::store::{buyers, orders, subscriptions};
+use super::store::order_index::{self, Entry, Scope, Window};
+use super::store::orders::Purpose;
+use super::store::{orders, subscriptions};
 use super::{Ctx, ServiceError, credits, usage};
-use crate::domain::{Email, Money, OrderStatus, SubscriptionState, UserId, subscription_state};
+use crate::domain::{Email, Money, OrderStatus, SubscriptionId, SubscriptionState, UserId, subscription_state};
 
 /// Orders shown (the newest); the subscriptions are those of these orders.
 pub const MAX_ORDERS: usize = 100;
@@ -54,15 +56,27 @@ pub struct Me {
 
 pub async fn me(ctx: &Ctx, email: &Email) -> Result<Me, ServiceError> {
     let user = UserId::for_email(email);
-    let entries = buyers::newest(ctx, user.as_str(), MAX_ORDERS).await?;
-    let loaded = try_join_all(entries.iter().map(|e| orders::get(ctx, &e.order_id))).await?;
+    // The buyer's orders by the staff search's email index: one page.
+    let window = Window { since: None, until: None, before: None, limit: MAX_ORDERS };
+    let page = order_index::page(ctx, &Scope::Email(email.as_str().to_string()), &window).await?;
+    let ids: Vec<String> = page
+        .entries
+        .into_iter()
+        .map(|e| match e {
+            Entry::Pointer(p) => p.order_id,
+            Entry::Order(o) => o.order_id,
+        })
+        .collect();
+    let loaded = try_join_all(ids.iter().map(|id| orders::get(ctx, id))).await?;
     let mut my_orders = Vec::new();
     let mut sub_ids: Vec<String> = Vec::new();
-    for (entry, order) in entries.iter().zip(loaded) {
-        // The entry is written with the order; a missing or foreign order
-        // would be a bug, and is not shown.
-        let Some(order) = order.filter(|o| o.user_id == user.as_str()) else { continue };
-        let sid = order.subscription_id.clone().or_else(|| entry.subscription_id.clone());
+    // The pointer is written with the order; a missing or foreign order
+    // would be a bug, and is not shown.
+    for order in loaded.into_iter().flatten().filter(|o| o.user_id == user.as_str()) {
+        let sid = order.subscription_id.clone().or_else(|| match order.purpose {
+            Purpose::New => Some(SubscriptionId::for_order(&order.order_id).into()),
+            _ => order.for_subscription.clone(),
+        });
         if let Some(sid) = &sid
             && (order.status.is_paid() || order.status == OrderStatus::Refunded)
             && !sub_ids.contains(sid)

@@ -12,17 +12,14 @@ pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, Outcome};
 use repeat::{Open, open_order, order_open, pointer_topic, replay, response};
 
 use super::lifecycle::{self, Move};
-use super::model::{HoldRecord, OrderRecord, PaymentRecord, Purpose};
+use super::model::{HoldRecord, OrderRecord, PaymentRecord};
 use super::stock::{StockEntry, delta};
-use super::store::buyers::{self, BuyerOrder};
 use super::store::idempotency::{self, IdempotencyRecord};
 use super::store::limits;
 use super::store::orders::{self, OrderBundle};
 use super::tx::{Commit, Tx};
 use super::{Ctx, ServiceError};
-use crate::domain::{
-    IdempotencyKey, LedgerKind, OrderId, OrderStatus, Product, ProviderKind, StockCounts, SubscriptionId, UserId,
-};
+use crate::domain::{IdempotencyKey, LedgerKind, OrderId, OrderStatus, Product, ProviderKind, StockCounts, UserId};
 use crate::ports::{InvoiceRequest, Write};
 
 /// What each of the checkout's writes is, to read a failed condition.
@@ -233,18 +230,8 @@ fn open_writes(
         checkout_url: None,
         pay_currency_requested: req.pay_currency.clone(),
     };
-    let entry = BuyerOrder {
-        order_id: id.clone(),
-        created_at: order.created_at,
-        subscription_id: match order.purpose {
-            Purpose::New => Some(SubscriptionId::for_order(&id).into()),
-            _ => order.for_subscription.clone(),
-        },
-    };
     let mut tx = Tx::new();
-    tx.push(Slot::Record, orders::put_new(order)?)
-        .push(Slot::Record, orders::put_payment(&payment)?)
-        .push(Slot::Record, buyers::put(&order.user_id, &entry)?);
+    tx.push(Slot::Record, orders::put_new(order)?).push(Slot::Record, orders::put_payment(&payment)?);
     tx.extend(Slot::Record, super::store::order_index::put(order)?);
     if order.files > 0 {
         let hold = HoldRecord { order_id: id.clone(), count: order.files, expires_at: order.reserved_until };

@@ -11,7 +11,6 @@
 
 pub mod adjusts;
 pub mod alerts;
-pub mod buyers;
 pub mod catalog;
 pub mod credits;
 pub mod files;
