@@ -107,8 +107,8 @@
   // Stock: counts, warnings, analytics and the chart.
   loaders.stock = async () => {
     const st = await C.call("GET", "/admin/stock");
-    $("stock-counts").replaceChildren(...["available", "unused", "reserved", "assigned", "banned", "frozen"].flatMap((k) =>
-      [el("dt", {}, k), el("dd", { "data-count": k }, String(st[k]))]));
+    $("stock-counts").replaceChildren(...["available", "unused", "reserved", "assigned", "banned", "frozen"].map((k) =>
+      el("div", {}, el("dt", {}, k), el("dd", { "data-count": k }, String(st[k])))));
     await analytics(st);
   };
   async function analytics(st) {
