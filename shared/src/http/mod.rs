@@ -150,7 +150,8 @@ pub fn full_router(state: AppState) -> Router {
     let mut r = storefront_routes()
         .merge(page_routes())
         .merge(console_routes())
-        .merge(webhook_routes()).merge(admin_routes(state.clone()));
+        .merge(webhook_routes())
+        .merge(admin_routes(state.clone()));
     if state.sandbox.is_some() {
         r = r.merge(sandbox_routes());
     }
