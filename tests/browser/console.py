@@ -2,7 +2,7 @@
 stack started here: sign in with a token minted by the binary's `stockroom
 token`, see the same counts as GET /admin/stock and a chart, find a paid
 order by email and refund it, edit a price (a negative one shows the 400's
-detail), download the ledger as CSV, a customer_service token offered only
+detail), download the ledger as CSV, run reconcile, add a webhook endpoint, a customer_service token offered only
 what its role allows, the phone layout, and the link + code sign-in form
 (over API.md's /auth/staff routes, answered here until they are served).
 Any console error, page error or unexpected 4xx/5xx fails the run.
@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import time
@@ -112,6 +113,19 @@ def run_reconcile(page):
     expect(page.locator("#job-report")).to_contain_text("scanned")
 
 
+def add_webhook(page, url):
+    """An endpoint on this stack's own address (no DNS here; the local
+    stack allows private addresses)."""
+    page.get_by_role("link", name="Webhooks").click()
+    expect(page.locator("#hooks-list")).to_contain_text("No endpoints yet")
+    page.get_by_label("URL").fill(url + "/hook-sink")
+    page.get_by_role("button", name="Add endpoint").click()
+    expect(page.locator("#hook-secret-value")).to_have_text(re.compile(r"^whsec_"))
+    expect(page.locator("#hooks-list tbody tr")).to_have_count(1)
+    page.get_by_role("button", name="Deliveries").click()
+    expect(page.locator("#deliveries h3")).to_contain_text("/hook-sink")
+
+
 def role_limits(browser, url, binary, order_id, problems):
     ctx = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
     page = ctx.new_page()
@@ -194,6 +208,7 @@ def main():
             edit_price(page, stack.url, problems)
             ledger_csv(page, stack.url, admin)
             run_reconcile(page)
+            add_webhook(page, stack.url)
             role_limits(browser, stack.url, args.binary, bobs, problems)
             link_and_code(browser, stack.url, admin, problems)
             browser.close()
@@ -204,7 +219,7 @@ def main():
         stack.stop()
         if not ok:
             print("--- local stack log (tail)\n" + stack.tail(), file=sys.stderr)
-    print(f"browser: console (token sign-in, stock, refund, price edit, CSV, roles, link + code): ok in {time.time() - started:.1f} s")
+    print(f"browser: console (token sign-in, stock, refund, price edit, CSV, reconcile, webhook, roles, link + code): ok in {time.time() - started:.1f} s")
 
 
 if __name__ == "__main__":

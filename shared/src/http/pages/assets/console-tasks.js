@@ -175,8 +175,17 @@
   }
   async function deliveries(e) {
     const page = await C.call("GET", "/admin/webhooks/" + e.id + "/deliveries?limit=50");
-    $("deliveries").replaceChildren(el("h3", {}, "Deliveries to " + e.url), C.table(["Event", "Type", "Status", "Tries", "Next attempt", "Note"],
-      page.deliveries.map((d) => [el("code", {}, d.event_id), d.type, String(d.status), String(d.tries), when(d.next_attempt), d.note || ""])));
+    const resend = (d) => {
+      if (!can("POST", "/admin/events/{id}/resend")) return "";
+      const b = el("button", { type: "button", class: "secondary", "aria-label": "Resend " + d.event_id }, "Resend");
+      b.addEventListener("click", guard(async () => {
+        await C.call("POST", "/admin/events/" + encodeURIComponent(d.event_id) + "/resend");
+        notice("Event " + d.event_id + " queued again.");
+      }));
+      return b;
+    };
+    $("deliveries").replaceChildren(el("h3", {}, "Deliveries to " + e.url), C.table(["Event", "Type", "Status", "Tries", "Next attempt", "Note", ""],
+      page.deliveries.map((d) => [el("code", {}, d.event_id), d.type, String(d.status), String(d.tries), when(d.next_attempt), d.note || "", resend(d)])));
   }
   $("hook-form").addEventListener("submit", guard(async () => {
     const events = $("hook-events").value.split(",").map((s) => s.trim()).filter(Boolean);
