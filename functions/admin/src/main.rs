@@ -1,8 +1,9 @@
-//! Lambda (HTTP API): the staff API. Each route checks the JWT's role.
+//! Lambda (HTTP API): the staff API (each route checks the JWT's role) and
+//! the staff console page.
 
 use axum::Router;
 use lambda_http::Error;
-use shared::http::{AppState, admin_routes};
+use shared::http::{AppState, admin_routes, console_routes};
 use shared::lambda;
 
 /// Secrets this function must have (infra/README.md); the rest are random.
@@ -18,7 +19,7 @@ async fn main() -> Result<(), Error> {
 }
 
 fn app(state: AppState) -> Router {
-    lambda::http_router(admin_routes(state.clone()), state)
+    lambda::http_router(admin_routes(state.clone()).merge(console_routes()), state)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use super::AppState;
 use super::error::ApiError;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -55,6 +55,7 @@ pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
     ("GET", "/admin/products", ALL),
     ("PUT", "/admin/products/{id}", &[Admin]),
     ("GET", "/admin/analytics", ALL),
+    ("GET", "/admin/me", ALL),
 ];
 
 #[derive(Debug, Serialize, Deserialize)]

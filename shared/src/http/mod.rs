@@ -84,6 +84,13 @@ pub fn page_routes() -> Router<AppState> {
         .route("/qr.svg", get(pages::qr::qr_svg))
 }
 
+/// The staff console page (the admin function serves it; its scripts are
+/// under `/assets/`). The page itself is no secret: every call it makes
+/// carries the staff token and is checked.
+pub fn console_routes() -> Router<AppState> {
+    Router::new().route("/console", get(pages::console))
+}
+
 pub fn webhook_routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks/nowpayments", post(webhooks::nowpayments_route))
@@ -119,6 +126,7 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/admin/products", get(admin::catalog::list))
         .route("/admin/products/{id}", put(admin::catalog::put))
         .route("/admin/analytics", get(admin::analytics::analytics))
+        .route("/admin/me", get(admin::me::me))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::staff_only))
 }
 
@@ -143,7 +151,11 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
 
 /// Everything, for the local stack.
 pub fn full_router(state: AppState) -> Router {
-    let mut r = storefront_routes().merge(page_routes()).merge(webhook_routes()).merge(admin_routes(state.clone()));
+    let mut r = storefront_routes()
+        .merge(page_routes())
+        .merge(console_routes())
+        .merge(webhook_routes())
+        .merge(admin_routes(state.clone()));
     if state.sandbox.is_some() {
         r = r.merge(sandbox_routes());
     }

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod events;
 pub mod hooks;
 pub mod ledger;
+pub mod me;
 pub mod orders;
 
 pub use adjust::adjust;

@@ -51,9 +51,9 @@ use responses::*;
         admin::hooks::create, admin::hooks::list, admin::hooks::delete, admin::hooks::rotate,
         admin::hooks::deliveries, admin::hooks::test, admin::hooks::resend,
         admin::orders::list, admin::orders::one, admin::catalog::list, admin::catalog::put,
-        admin::analytics::analytics,
+        admin::analytics::analytics, admin::me::me,
         sandbox::pay, sandbox::clock,
-        pages::shop, pages::account, pages::asset, pages::qr::qr_svg,
+        pages::shop, pages::account, pages::console, pages::asset, pages::qr::qr_svg,
         openapi_json,
     ),
     components(schemas(

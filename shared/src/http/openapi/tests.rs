@@ -60,6 +60,7 @@ fn is_openapi_3_1_with_the_contract_routes() {
         "GET /openapi.json",
         "GET /shop",
         "GET /account",
+        "GET /console",
         "GET /assets/{name}",
         "GET /qr.svg",
     ];
