@@ -10,6 +10,7 @@ use super::super::auth::{Role, STAFF_ROUTES, Staff};
 /// The caller and the routes (`[method, route]`, as the role table names
 /// them) its role allows.
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = StaffMe)]
 pub struct Me {
     /// How the ledgers name the caller (`staff:{sub}`).
     pub actor: String,
