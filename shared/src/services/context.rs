@@ -94,7 +94,7 @@ impl Ctx {
             ids,
             mailer: Arc::new(NullMailer),
             settings,
-            faults: Faults::default(),
+            faults: Faults::new(),
             worker: Default::default(),
             webhook_sender: Arc::new(Unwired),
             stock_lock: tokio::sync::Mutex::new(()),

@@ -58,6 +58,10 @@ pub struct Faults;
 
 #[cfg(not(feature = "faults"))]
 impl Faults {
+    pub fn new() -> Self {
+        Faults
+    }
+
     #[inline(always)]
     pub fn hit(&self, _point: &'static str) -> Result<(), ServiceError> {
         Ok(())
@@ -85,6 +89,10 @@ mod armed {
     }
 
     impl Faults {
+        pub fn new() -> Self {
+            Self::default()
+        }
+
         /// Makes the next `times` hits of `point` fail.
         pub fn arm(&self, point: &'static str, times: u32) {
             self.arm_mode(point, times, Mode::Fail);
