@@ -7,6 +7,7 @@ pub mod events;
 pub mod hooks;
 pub mod ledger;
 pub mod orders;
+pub mod staff;
 
 pub use adjust::adjust;
 pub use ledger::{CSV_HEADER, ledger};
