@@ -151,3 +151,70 @@ pub async fn session(ctx: &Ctx, sid: &str) -> Result<Option<SessionRecord>, Serv
 pub fn end_session(sid: &str) -> Write {
     Write::Delete { key: session_key(sid), cond: Some(Cond::Exists) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::store::apply;
+    use crate::testkit::stack::embedded_ctx;
+
+    fn rec() -> StaffRecord {
+        StaffRecord {
+            email: "ann@shop.example".into(),
+            role: Role::CustomerService,
+            created_by: "config".into(),
+            created_at: Timestamp(1_000),
+            disabled: false,
+            totp_secret: None,
+            totp_enrolment: None,
+            totp_pending: None,
+            totp_pending_enrolment: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_account_goes_through_its_writes_and_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ctx = embedded_ctx(dir.path());
+        let r = rec();
+        // Every attribute an update names is on the stored record.
+        let item = to_item(&key(&r.email), &r, None, None).unwrap();
+        for name in ["role", "disabled", "created_at"] {
+            assert!(item.contains_key(name), "{name}");
+        }
+        assert!(apply(&ctx, add(&r).unwrap()).await.unwrap());
+        assert!(!apply(&ctx, add(&r).unwrap()).await.unwrap(), "added once");
+        assert!(apply(&ctx, is_live(&r.email, r.created_at).unwrap()).await.unwrap());
+        assert!(!apply(&ctx, is_live(&r.email, Timestamp(2)).unwrap()).await.unwrap(), "another account");
+        assert!(apply(&ctx, change(&r.email, Role::Admin, true).unwrap()).await.unwrap());
+        assert!(!apply(&ctx, is_live(&r.email, r.created_at).unwrap()).await.unwrap(), "disabled");
+        assert!(apply(&ctx, start_totp(&r.email, "aa", "e1")).await.unwrap());
+        assert!(!apply(&ctx, confirm_totp(&r.email, "bb", "e1")).await.unwrap(), "not the pending secret");
+        assert!(apply(&ctx, confirm_totp(&r.email, "aa", "e1")).await.unwrap());
+        let got = get(&ctx, &r.email).await.unwrap().unwrap();
+        assert_eq!((got.role, got.disabled), (Role::Admin, true));
+        assert_eq!((got.totp_secret.as_deref(), got.totp_enrolment.as_deref()), (Some("aa"), Some("e1")));
+        assert_eq!(got.totp_pending, None);
+        assert_eq!(all(&ctx).read_all().await.unwrap(), vec![got]);
+
+        assert!(apply(&ctx, use_step(&r.email, 7, Timestamp(0)).unwrap()).await.unwrap());
+        assert!(!apply(&ctx, use_step(&r.email, 7, Timestamp(0)).unwrap()).await.unwrap(), "a step once");
+        assert!(apply(&ctx, add_code(&r.email, "e1", "h").unwrap()).await.unwrap());
+        assert!(apply(&ctx, spend_code(&r.email, "e1", "h")).await.unwrap());
+        assert!(!apply(&ctx, spend_code(&r.email, "e1", "h")).await.unwrap(), "a code once");
+
+        let s = SessionRecord {
+            sid: "s1".into(),
+            email: r.email.clone(),
+            account_created_at: r.created_at,
+            created_at: Timestamp(5),
+            expires_at: Timestamp(10_000),
+        };
+        assert!(apply(&ctx, open_session(&s).unwrap()).await.unwrap());
+        assert_eq!(session(&ctx, "s1").await.unwrap(), Some(s));
+        assert!(apply(&ctx, end_session("s1")).await.unwrap());
+        assert_eq!(session(&ctx, "s1").await.unwrap(), None);
+        assert!(apply(&ctx, remove(&r.email)).await.unwrap());
+        assert_eq!(get(&ctx, &r.email).await.unwrap(), None);
+    }
+}
