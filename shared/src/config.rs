@@ -98,6 +98,9 @@ pub struct Limits {
     pub staff_token_max_hours: i64,
     /// How long a customer session lives, in hours.
     pub customer_session_hours: i64,
+    /// How long a staff session (sign-in by link) lives, in hours; at most
+    /// `staff_token_max_hours`.
+    pub staff_session_hours: i64,
     /// Sign-in links one email may ask for per window.
     pub signin_per_email: u32,
     /// Sign-in links one client address may ask for per window.
@@ -149,6 +152,8 @@ pub struct MailConfig {
     pub from: String,
     /// `STOCKROOM_STAFF_EMAIL`, comma-separated: who gets the staff mails.
     pub staff: Vec<String>,
+    /// `STOCKROOM_ADMIN_EMAIL`: the first admin account, made at start.
+    pub admin: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -168,6 +173,10 @@ pub struct ConfigError {
 
 /// How long a staff token may live unless `STOCKROOM_STAFF_TOKEN_MAX_HOURS` says.
 pub const STAFF_TOKEN_MAX_HOURS: i64 = 12;
+/// No staff token lives longer than a day, whatever is configured.
+pub const STAFF_TOKEN_CEILING_HOURS: i64 = 24;
+/// How long a staff session lives unless `STOCKROOM_STAFF_SESSION_HOURS` says.
+pub const STAFF_SESSION_HOURS: i64 = 8;
 pub const LOCAL_JWT_SECRET: &str = "local-dev-jwt-secret-change-me";
 pub const LOCAL_SERVICE_TOKEN: &str = "local-dev-service-token";
 pub const LOCAL_ORDER_TOKEN_KEY: &str = "local-dev-order-token-key";
@@ -241,6 +250,22 @@ impl Config {
             number(&get, "STOCKROOM_STAFF_TOKEN_MAX_HOURS", STAFF_TOKEN_MAX_HOURS)?,
             "STOCKROOM_STAFF_TOKEN_MAX_HOURS",
         )?;
+        if staff_token_max_hours > STAFF_TOKEN_CEILING_HOURS {
+            return Err(ConfigError {
+                var: "STOCKROOM_STAFF_TOKEN_MAX_HOURS",
+                problem: format!("must be at most {STAFF_TOKEN_CEILING_HOURS}: a leaked token must not outlive a day"),
+            });
+        }
+        let staff_session_hours = positive(
+            number(&get, "STOCKROOM_STAFF_SESSION_HOURS", STAFF_SESSION_HOURS.min(staff_token_max_hours))?,
+            "STOCKROOM_STAFF_SESSION_HOURS",
+        )?;
+        if staff_session_hours > staff_token_max_hours {
+            return Err(ConfigError {
+                var: "STOCKROOM_STAFF_SESSION_HOURS",
+                problem: format!("must be at most STOCKROOM_STAFF_TOKEN_MAX_HOURS ({staff_token_max_hours})"),
+            });
+        }
         let order_token_key = secret("STOCKROOM_ORDER_TOKEN_KEY", LOCAL_ORDER_TOKEN_KEY)?;
         let service_token = secret("STOCKROOM_SERVICE_TOKEN", LOCAL_SERVICE_TOKEN)?;
         let customer_jwt_secret = secret("STOCKROOM_CUSTOMER_JWT_SECRET", LOCAL_CUSTOMER_JWT_SECRET)?;
@@ -272,6 +297,7 @@ impl Config {
             pending_per_ip: number(&get, "STOCKROOM_PENDING_PER_IP", if place == Place::Local { 0 } else { 5 })?,
             staff_token_max_hours,
             customer_session_hours,
+            staff_session_hours,
             signin_per_email: number(&get, "STOCKROOM_SIGNIN_PER_EMAIL", 5)?,
             signin_per_ip: number(&get, "STOCKROOM_SIGNIN_PER_IP", 30)?,
         };
@@ -347,7 +373,19 @@ fn mail(get: &impl Fn(&str) -> Option<String>, place: Place) -> Result<MailConfi
         })?;
         staff.push(email.as_str().to_string());
     }
-    Ok(MailConfig { transport, from, staff })
+    let admin = match get("STOCKROOM_ADMIN_EMAIL") {
+        None => None,
+        Some(v) => Some(
+            crate::domain::Email::parse(v.trim())
+                .map_err(|_| ConfigError {
+                    var: "STOCKROOM_ADMIN_EMAIL",
+                    problem: format!("'{v}' is not an email address"),
+                })?
+                .as_str()
+                .to_string(),
+        ),
+    };
+    Ok(MailConfig { transport, from, staff, admin })
 }
 
 /// A secret nobody knows, for checks a function must never pass.
@@ -446,6 +484,8 @@ mod tests {
             ("STOCKROOM_CANCEL_URL", "https://shop.example/no"),
             ("STOCKROOM_JWT_SECRET", "jwt"),
             ("STOCKROOM_STAFF_TOKEN_MAX_HOURS", "7"),
+            ("STOCKROOM_STAFF_SESSION_HOURS", "6"),
+            ("STOCKROOM_ADMIN_EMAIL", "boss@shop.example"),
             ("STOCKROOM_ORDER_TOKEN_KEY", "order-key"),
             ("STOCKROOM_SERVICE_TOKEN", "service"),
             ("STOCKROOM_CUSTOMER_JWT_SECRET", "customer"),
@@ -482,6 +522,8 @@ mod tests {
             ("STOCKROOM_CANCEL_URL", c.providers.cancel_url.clone()),
             ("STOCKROOM_JWT_SECRET", shown(&c.secrets.jwt_secret)),
             ("STOCKROOM_STAFF_TOKEN_MAX_HOURS", c.limits.staff_token_max_hours.to_string()),
+            ("STOCKROOM_STAFF_SESSION_HOURS", c.limits.staff_session_hours.to_string()),
+            ("STOCKROOM_ADMIN_EMAIL", c.mail.admin.clone().unwrap_or_default()),
             ("STOCKROOM_ORDER_TOKEN_KEY", shown(&c.secrets.order_token_key)),
             ("STOCKROOM_SERVICE_TOKEN", shown(&c.secrets.service_token)),
             ("STOCKROOM_CUSTOMER_JWT_SECRET", shown(&c.secrets.customer_jwt_secret)),
@@ -552,6 +594,11 @@ mod tests {
         let needs = Place::Lambda { needs: &["STOCKROOM_ORDER_TOKEN_KEY", "STRIPE_SECRET_KEY"] };
         let bad_hours = [("STOCKROOM_STAFF_TOKEN_MAX_HOURS", "0")];
         assert_eq!(cfg(needs, &bad_hours).unwrap_err().var, "STOCKROOM_STAFF_TOKEN_MAX_HOURS");
+        let over_a_day = [("STOCKROOM_STAFF_TOKEN_MAX_HOURS", "25")];
+        assert_eq!(cfg(needs, &over_a_day).unwrap_err().var, "STOCKROOM_STAFF_TOKEN_MAX_HOURS");
+        let session_over_max = [("STOCKROOM_STAFF_TOKEN_MAX_HOURS", "4"), ("STOCKROOM_STAFF_SESSION_HOURS", "5")];
+        assert_eq!(cfg(needs, &session_over_max).unwrap_err().var, "STOCKROOM_STAFF_SESSION_HOURS");
+        assert_eq!(cfg(Place::Local, &[("STOCKROOM_ADMIN_EMAIL", "nobody")]).unwrap_err().var, "STOCKROOM_ADMIN_EMAIL");
         let bad_jobs = [("STOCKROOM_ORDER_TOKEN_KEY", "k"), ("STOCKROOM_JOBS_EVERY_SECS", "x")];
         assert_eq!(cfg(needs, &bad_jobs).unwrap_err().var, "STOCKROOM_JOBS_EVERY_SECS");
     }

@@ -15,6 +15,8 @@ async fn main() -> Result<(), Error> {
     lambda::init_tracing();
     // Config, AWS clients and the gateway: once per cold start.
     let state = lambda::app_state(NEEDS).await?;
+    // The first admin (STOCKROOM_ADMIN_EMAIL), once; later cold starts find it.
+    shared::services::accounts::seed_configured(&state.ctx).await?;
     lambda_http::run(app(state)).await
 }
 

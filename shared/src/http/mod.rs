@@ -12,6 +12,7 @@ mod ids;
 pub mod openapi;
 pub mod pages;
 pub mod sandbox;
+pub mod sessions;
 pub mod storefront;
 pub mod usage;
 pub mod webhooks;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub webhooks: Arc<WebhookKeys>,
     /// Present only in the local stack with the sandbox on.
     pub sandbox: Option<Arc<sandbox::SandboxKeys>>,
+    /// Staff sessions lately found live (this process).
+    pub sessions: Arc<sessions::SessionCache>,
 }
 
 /// Catalog, checkout, order status, entitlement, buyers' sign-in and
@@ -127,7 +130,16 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/admin/products/{id}", put(admin::catalog::put))
         .route("/admin/analytics", get(admin::analytics::analytics))
         .route("/admin/me", get(admin::me::me))
+        .route("/admin/staff", post(admin::staff::save).get(admin::staff::list))
+        .route("/admin/staff/{email}", delete(admin::staff::delete))
+        .route("/admin/staff/me/totp", post(admin::staff::enrol))
+        .route("/admin/staff/me/totp/confirm", post(admin::staff::confirm))
+        .route("/admin/staff/me/session", delete(admin::staff::sign_out))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::staff_only))
+        // Staff sign-in: no token yet. Served with the admin routes, by the
+        // function that holds the staff signing secret.
+        .route("/auth/staff/link", post(admin::staff::link))
+        .route("/auth/staff/session", post(admin::staff::sign_in))
 }
 
 pub fn sandbox_routes() -> Router<AppState> {

@@ -38,6 +38,8 @@ pub struct Settings {
     /// Sign-in links per email, and per client address, per window (0: no limit).
     pub signin_per_email: u32,
     pub signin_per_ip: u32,
+    /// `STOCKROOM_ADMIN_EMAIL`: the account `accounts::seed_admin` makes at start.
+    pub admin_email: Option<String>,
 }
 
 impl Settings {

@@ -8,6 +8,7 @@ pub mod items;
 pub mod keys;
 pub mod model;
 
+pub mod accounts;
 pub mod adjust;
 pub mod alerts;
 pub mod backoff;

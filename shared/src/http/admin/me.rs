@@ -39,16 +39,16 @@ mod tests {
     #[test]
     fn each_role_sees_exactly_its_rows_of_the_table() {
         for role in [Role::Admin, Role::InventoryManager, Role::CustomerService] {
-            let me = me_of(&Staff { sub: "ann".into(), role });
+            let me = me_of(&Staff { sub: "ann".into(), role, sid: None });
             assert_eq!(me.actor, "staff:ann");
             let want = STAFF_ROUTES.iter().filter(|(_, _, r)| r.contains(&role)).count();
             assert_eq!(me.allowed.len(), want, "{role:?}");
             assert!(me.allowed.contains(&["GET", "/admin/me"]), "{role:?}");
         }
-        let cs = me_of(&Staff { sub: "cs".into(), role: Role::CustomerService });
+        let cs = me_of(&Staff { sub: "cs".into(), role: Role::CustomerService, sid: None });
         assert!(!cs.allowed.contains(&["POST", "/admin/orders/{id}/refund"]));
         assert!(!cs.allowed.contains(&["PUT", "/admin/products/{id}"]));
-        let admin = me_of(&Staff { sub: "a".into(), role: Role::Admin });
+        let admin = me_of(&Staff { sub: "a".into(), role: Role::Admin, sid: None });
         assert!(admin.allowed.contains(&["PUT", "/admin/products/{id}"]));
     }
 }

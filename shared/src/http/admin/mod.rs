@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod ledger;
 pub mod me;
 pub mod orders;
+pub mod staff;
 
 pub use adjust::adjust;
 pub use ledger::{CSV_HEADER, ledger};

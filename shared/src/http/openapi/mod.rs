@@ -52,6 +52,8 @@ use responses::*;
         admin::hooks::deliveries, admin::hooks::test, admin::hooks::resend,
         admin::orders::list, admin::orders::one, admin::catalog::list, admin::catalog::put,
         admin::analytics::analytics, admin::me::me,
+        admin::staff::save, admin::staff::list, admin::staff::delete, admin::staff::enrol, admin::staff::confirm,
+        admin::staff::sign_out, admin::staff::link, admin::staff::sign_in,
         sandbox::pay, sandbox::clock,
         pages::shop, pages::account, pages::console, pages::asset, pages::qr::qr_svg,
         openapi_json,
@@ -92,7 +94,8 @@ impl Modify for SecuritySchemes {
         };
         c.add_security_scheme(
             "staff_jwt",
-            bearer(Some("JWT"), "Staff JWT, HS256, claims sub, role (admin, inventory_manager, customer_service), exp"),
+            bearer(Some("JWT"), "Staff JWT, HS256, claims sub, role (admin, inventory_manager, customer_service), iat, exp, and sid for a \
+                signed-in session (`POST /auth/staff/session`); without sid it is a service token"),
         );
         c.add_security_scheme(
             "customer_session",

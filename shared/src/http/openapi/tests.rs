@@ -52,6 +52,8 @@ fn is_openapi_3_1_with_the_contract_routes() {
         "POST /subscriptions/{id}/usage",
         "POST /auth/link",
         "POST /auth/session",
+        "POST /auth/staff/link",
+        "POST /auth/staff/session",
         "GET /me",
         "POST /webhooks/nowpayments",
         "POST /webhooks/stripe",

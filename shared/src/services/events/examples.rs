@@ -124,6 +124,13 @@ pub fn examples() -> Vec<Event> {
             order_id: Some(s("01JORDER")),
             now_at: s("unused/acct-1.session"),
         },
+        Event::StaffChanged {
+            email: s("clerk@shop.example"),
+            action: s("added"),
+            role: crate::domain::Role::CustomerService,
+            disabled: false,
+            actor: s("staff:admin@shop.example"),
+        },
         Event::StockLost { file: s("acct-1.session"), location: Location::Unused, user_id: None, order_id: None },
     ];
     if let Some(before) = crate::domain::default_catalog().ok().and_then(|c| c.into_iter().next()) {

@@ -131,6 +131,11 @@ pub enum Event {
         before: Option<Box<crate::domain::Product>>,
         after: Box<crate::domain::Product>,
     },
+    /// An admin (or the configuration, `actor` `config`) added, changed or
+    /// removed a staff account: `action` is added, changed or removed;
+    /// `role` and `disabled` as the account is after it (before, if removed).
+    #[serde(rename = "staff.changed")]
+    StaffChanged { email: String, action: String, role: crate::domain::Role, disabled: bool, actor: String },
     /// Available stock covers fewer than `threshold` files of the product.
     #[serde(rename = "stock.low")]
     StockLow {

@@ -26,6 +26,7 @@ pub mod receipts;
 pub mod revokes;
 pub mod seats;
 pub mod signin;
+pub mod staff;
 pub mod stock;
 pub mod subscriptions;
 #[cfg(test)]

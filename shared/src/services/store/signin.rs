@@ -80,6 +80,11 @@ pub fn count(key: Key, max: u32, expires: Timestamp) -> Write {
     Write::Update { key, changes, cond: Some(below) }
 }
 
+/// How many requests `key` counted so far.
+pub async fn counted(ctx: &Ctx, key: &Key) -> Result<i64, ServiceError> {
+    Ok(ctx.records.get(key).await?.and_then(|item| item.get("n").and_then(serde_json::Value::as_i64)).unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
