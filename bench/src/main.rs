@@ -16,8 +16,8 @@
 mod coldstart;
 mod commits;
 mod contention;
-mod delivery;
 mod counting;
+mod delivery;
 mod heap;
 mod listing;
 mod model;

@@ -39,9 +39,9 @@ use shared::lambda::{dispatch_batch, fulfil_batch, http_router};
 use shared::ports::clock::OffsetClock;
 use shared::providers::stripe;
 use shared::services::events::{self as outbox_events, Event};
+use shared::services::hooks::endpoints::{self as hook_endpoints, NewEndpoint};
 use shared::services::jobs::StepReport;
 use shared::services::store::outbox;
-use shared::services::hooks::endpoints::{self as hook_endpoints, NewEndpoint};
 use shared::services::{catalog, credits, jobs, orders, reconcile, schedule};
 use shared::testkit::receiver::Receiver;
 
@@ -440,8 +440,7 @@ async fn deliver(stack: &Stack, setup: &AppState, dispatch: &AppState) -> anyhow
     let receiver = Receiver::start(vec![]).await;
     let req = NewEndpoint { url: receiver.url.clone(), events: vec!["stock.low".into()] };
     hook_endpoints::create(&setup.ctx, &req, "staff:iam-moto").await?;
-    outbox_events::notify(&setup.ctx, Event::StockLow { product_id: "mail".into(), available: 0, threshold: 1 })
-        .await;
+    outbox_events::notify(&setup.ctx, Event::StockLow { product_id: "mail".into(), available: 0, threshold: 1 }).await;
     dispatch_all(setup, dispatch).await?;
     let mut state = stack.state_as("deliver").await?;
     let from = format!("Stockroom <{}>", stack.emu.mail_from);
@@ -452,7 +451,10 @@ async fn deliver(stack: &Stack, setup: &AppState, dispatch: &AppState) -> anyhow
     let hooks = &report.webhooks;
     assert!(hooks.delivered >= 1 && hooks.retrying + hooks.failed == 0, "deliver: {report:?}");
     let mail = &report.mail;
-    assert!(mail.sent >= 1 && mail.failed + mail.retrying == 0, "deliver: SES SendEmail as MailFrom (denied?): {report:?}");
+    assert!(
+        mail.sent >= 1 && mail.failed + mail.retrying == 0,
+        "deliver: SES SendEmail as MailFrom (denied?): {report:?}"
+    );
     assert_eq!(receiver.got().len() as u32, hooks.delivered);
     Ok(())
 }

@@ -5,9 +5,9 @@
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use shared::lambda::testing::{config, embedded_state};
+use shared::services::dispatch;
 use shared::services::events::{self, Event};
 use shared::services::hooks::endpoints::{self, NewEndpoint};
-use shared::services::dispatch;
 use shared::testkit::receiver::{Receiver, Reply};
 use tempfile::TempDir;
 

@@ -218,14 +218,7 @@ mod tests {
         let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
-            [
-                "verify_payments",
-                "release_holds",
-                "requeue_paid",
-                "grace_and_expiry",
-                "usage",
-                "dispatch_events"
-            ]
+            ["verify_payments", "release_holds", "requeue_paid", "grace_and_expiry", "usage", "dispatch_events"]
         );
         assert_eq!(report.moved_to_grace, 1, "{report:?}");
 
