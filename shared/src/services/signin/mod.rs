@@ -143,7 +143,7 @@ pub async fn link_for_mail(
         used_at: None,
     };
     // Stored before: the same link, kept as it was.
-    super::store::apply(ctx, signin::put_new(&signin::hash(&token), &rec)?).await?;
+    signin::keep(ctx, &signin::hash(&token), &rec).await?;
     Ok(format!("{}{}?token={token}", ctx.settings.public_url, audience.page()))
 }
 

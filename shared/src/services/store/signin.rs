@@ -44,6 +44,17 @@ pub fn put_new(token_hash: &str, rec: &LinkRecord) -> Result<Write, ServiceError
     Ok(Write::Put { item, cond: Some(Cond::NotExists) })
 }
 
+/// Stores the link made for a mail once: a second dispatch of the same
+/// event finds it there and keeps it as it was. A plain conditional put,
+/// so the dispatcher's role needs nothing but PutItem for it.
+pub async fn keep(ctx: &Ctx, token_hash: &str, rec: &LinkRecord) -> Result<(), ServiceError> {
+    let Write::Put { item, cond } = put_new(token_hash, rec)? else { return Ok(()) };
+    match ctx.records.put(item, cond).await {
+        Ok(()) | Err(RecordError::ConditionFailed { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Marks the link used, if it is unused, of `audience` and not lapsed at
 /// `now`; the link as it was, or `None` when any of that fails. Two
 /// concurrent calls: one gets the link, the other `None`.
