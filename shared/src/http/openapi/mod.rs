@@ -23,7 +23,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi as Document, Ref, RefOr};
+use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
 use super::AppState;
@@ -64,7 +64,7 @@ use responses::*;
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, Unprocessable, TooMany, RateLimited,
         Internal, ProviderDown,
     )),
-    modifiers(&SecuritySchemes, &StaffRoles),
+    modifiers(&SecuritySchemes, &StaffRoles, &ProductEdit),
     tags(
         (name = "storefront", description = "Catalog, checkout, order status"),
         (name = "customer", description = "Buyers: sign-in by email link, their own page (customer session)"),
@@ -128,6 +128,25 @@ impl Modify for StaffRoles {
             for (status, name) in [("401", "Unauthorized"), ("403", "Forbidden")] {
                 op.responses.responses.insert(status.into(), RefOr::Ref(Ref::from_response_name(name)));
             }
+        }
+    }
+}
+
+/// `PUT /admin/products/{id}` takes a `Product` whose `id` may be left out
+/// (the path names it): the same schema, `id` not required.
+struct ProductEdit;
+
+impl Modify for ProductEdit {
+    fn modify(&self, doc: &mut Document) {
+        let Some(schemas) = doc.components.as_mut().map(|c| &mut c.schemas) else { return };
+        let Some(RefOr::T(Schema::Object(product))) = schemas.get("Product") else { return };
+        let mut edit = product.clone();
+        edit.required.retain(|name| name != "id");
+        schemas.insert("ProductEdit".into(), RefOr::T(Schema::Object(edit)));
+        let op = doc.paths.paths.get_mut("/admin/products/{id}").and_then(|item| item.put.as_mut());
+        let content = op.and_then(|op| op.request_body.as_mut()).and_then(|b| b.content.get_mut("application/json"));
+        if let Some(content) = content {
+            content.schema = Some(RefOr::Ref(Ref::from_schema_name("ProductEdit")));
         }
     }
 }

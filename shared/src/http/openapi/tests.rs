@@ -224,3 +224,14 @@ fn the_event_catalogue_lists_every_type_with_a_fitting_example() {
         assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature"], "{kind}");
     }
 }
+
+#[test]
+fn a_product_edit_may_leave_the_id_to_the_path() {
+    let doc = doc();
+    let body = &doc["paths"]["/admin/products/{id}"]["put"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(body["$ref"], "#/components/schemas/ProductEdit");
+    let required = |name: &str| doc["components"]["schemas"][name]["required"].as_array().cloned().unwrap_or_default();
+    assert!(required("Product").contains(&Value::from("id")));
+    assert!(!required("ProductEdit").contains(&Value::from("id")));
+    assert!(required("ProductEdit").contains(&Value::from("price")));
+}
