@@ -16,7 +16,7 @@ mod time;
 mod token;
 pub mod usage;
 
-pub use catalog::{Product, ProductKind, Tier, default_catalog};
+pub use catalog::{DEFAULT_WARRANTY_HOURS, Product, ProductKind, Tier, default_catalog};
 pub use credits::{Action, Balance, CreditRules, Direction, Effect, EntryKind, TransferState, decide, effect};
 pub use email::Email;
 pub use ids::{FileName, IdempotencyKey, OrderId, SubscriptionId, UserId};

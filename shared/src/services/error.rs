@@ -23,6 +23,9 @@ pub enum ServiceError {
     OrderOpen(String),
     #[error("too many open orders: {0}")]
     TooMany(String),
+    /// Not allowed in this state, with a problem type of its own (409).
+    #[error("{detail}")]
+    Refused { kind: &'static str, title: &'static str, detail: String },
     /// No proof, or a proof that failed (a bad session or sign-in link).
     #[error("{0}")]
     Unauthorized(String),

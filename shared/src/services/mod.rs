@@ -33,6 +33,7 @@ pub mod orders;
 pub mod periods;
 pub mod reconcile;
 pub mod refunds;
+pub mod replacements;
 pub mod restock;
 pub mod retry;
 pub mod revoke;

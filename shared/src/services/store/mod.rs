@@ -23,6 +23,7 @@ pub mod orders;
 pub mod outbox;
 mod pages;
 pub mod receipts;
+pub mod replacements;
 pub mod revokes;
 pub mod seats;
 pub mod signin;
