@@ -1,9 +1,10 @@
 //! Buyers' sign-in and their own page: `POST /auth/link`, `POST
-//! /auth/session`, `GET /me`; and `customer`, which reads a customer
+//! /auth/session`, `GET /me`, `POST /me/subscriptions/{id}/replacements`;
+//! and `customer`, which reads a customer
 //! session off a request for every route that acts for a buyer.
 
 use axum::Json;
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use super::{AppState, ClientIp};
 use crate::domain::Email;
 use crate::services::ServiceError;
 use crate::services::me::{self, Me};
+use crate::services::replacements::{self, ReplacementView, ReportBody};
 use crate::services::signin::session::{self, Session};
 use crate::services::signin::{self, Audience};
 
@@ -93,7 +95,45 @@ pub async fn session(State(s): State<AppState>, RawBody(raw): RawBody) -> Result
         (status = 500, response = Internal),
     ))]
 pub async fn me(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<Me>, ApiError> {
-    let email = customer(&s, &headers)?
-        .ok_or_else(|| ServiceError::Unauthorized("sign in: Authorization: Bearer {session_token}".into()))?;
+    let email = signed_in(&s, &headers)?;
     Ok(Json(me::me(&s.ctx, &email).await?))
+}
+
+/// The buyer a route that only acts for a buyer serves: no session is 401.
+fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Email, ApiError> {
+    Ok(customer(state, headers)?
+        .ok_or_else(|| ServiceError::Unauthorized("sign in: Authorization: Bearer {session_token}".into()))?)
+}
+
+#[utoipa::path(post, path = "/me/subscriptions/{id}/replacements", tag = "customer",
+    security(("customer_session" = [])),
+    description = "Reports a file of the signed-in buyer's subscription bad. It goes to banned/ and a fresh file from \
+        stock takes its place, exactly once (`replaced`); with no stock the file stays in use and its replacement \
+        is filled first when stock returns (`backordered`). Within the plan's `warranty_hours` of the file's \
+        delivery and at most `max_replacements` times per subscription. Reporting the same file again answers \
+        200 with the same replacement. Another buyer's subscription, or a file it does not list, is 404. \
+        409 types: `out-of-warranty`, `replacement-limit`, `subscription-ended`, `conflict` (try again).",
+    params(("id" = String, Path, description = "Subscription id, as `GET /me` lists it")),
+    request_body = ReportBody,
+    responses(
+        (status = 201, description = "Replaced, or waiting for stock", body = ReplacementView),
+        (status = 200, description = "Reported before: the same replacement as it stands", body = ReplacementView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 500, response = Internal),
+    ))]
+pub async fn replace(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawBody(raw): RawBody,
+) -> Result<Response, ApiError> {
+    let email = signed_in(&s, &headers)?;
+    let body = parse_json::<ReportBody>(&raw)?;
+    let done = replacements::report(&s.ctx, &email, &id, &body).await?;
+    let status = if done.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(done.view)).into_response())
 }

@@ -132,6 +132,7 @@ impl From<ServiceError> for ApiError {
                 a.retry_after = Some(300);
                 a
             }
+            E::Refused { kind, title, detail } => ApiError::new(StatusCode::CONFLICT, kind, title, detail),
             E::Unauthorized(d) => ApiError::unauthorized(d),
             E::RateLimited { detail, retry_after_secs } => {
                 let mut a = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail);
@@ -234,6 +235,12 @@ mod tests {
             (ServiceError::OrderOpen("o".into()), StatusCode::CONFLICT, "order-open", None),
             (ServiceError::TooMany("t".into()), StatusCode::TOO_MANY_REQUESTS, "too-many-open-orders", Some(300)),
             (ServiceError::Unauthorized("u".into()), StatusCode::UNAUTHORIZED, "unauthorized", None),
+            (
+                ServiceError::Refused { kind: "out-of-warranty", title: "t", detail: "d".into() },
+                StatusCode::CONFLICT,
+                "out-of-warranty",
+                None,
+            ),
             (
                 ServiceError::RateLimited { detail: "r".into(), retry_after_secs: 42 },
                 StatusCode::TOO_MANY_REQUESTS,

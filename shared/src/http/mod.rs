@@ -142,6 +142,13 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/auth/staff/session", post(admin::staff::sign_in))
 }
 
+/// A buyer's report of a bad file. It moves stock (banned/, a fresh file to
+/// assigned/), so the admin function serves it, the one with those rights;
+/// the customer session is checked in the handler.
+pub fn replacement_routes() -> Router<AppState> {
+    Router::new().route("/me/subscriptions/{id}/replacements", post(customer::replace))
+}
+
 pub fn sandbox_routes() -> Router<AppState> {
     Router::new().route("/sandbox/pay/{order_id}", post(sandbox::pay)).route("/sandbox/clock", post(sandbox::clock))
 }
@@ -167,7 +174,8 @@ pub fn full_router(state: AppState) -> Router {
         .merge(page_routes())
         .merge(console_routes())
         .merge(webhook_routes())
-        .merge(admin_routes(state.clone()));
+        .merge(admin_routes(state.clone()))
+        .merge(replacement_routes());
     if state.sandbox.is_some() {
         r = r.merge(sandbox_routes());
     }

@@ -42,7 +42,7 @@ use responses::*;
     paths(
         storefront::products, storefront::checkout, storefront::order, storefront::entitlement,
         usage::report,
-        customer::link, customer::session, customer::me,
+        customer::link, customer::session, customer::me, customer::replace,
         webhooks::nowpayments_route, webhooks::stripe_route,
         admin::stock, admin::reconcile, admin::expire, admin::refund, admin::revoke, admin::delete_subscription,
         admin::ledger::ledger, admin::events::events, admin::adjust::adjust,

@@ -55,6 +55,7 @@ fn is_openapi_3_1_with_the_contract_routes() {
         "POST /auth/staff/link",
         "POST /auth/staff/session",
         "GET /me",
+        "POST /me/subscriptions/{id}/replacements",
         "POST /webhooks/nowpayments",
         "POST /webhooks/stripe",
         "POST /sandbox/pay/{order_id}",
