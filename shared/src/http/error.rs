@@ -132,7 +132,7 @@ impl From<ServiceError> for ApiError {
                 a.retry_after = Some(300);
                 a
             }
-            E::Refused { kind, title, detail } => ApiError::new(StatusCode::CONFLICT, kind, title, detail),
+            E::Refused { why, detail } => ApiError::new(StatusCode::CONFLICT, why.kind, why.title, detail),
             E::Unauthorized(d) => ApiError::unauthorized(d),
             E::RateLimited { detail, retry_after_secs } => {
                 let mut a = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail);
@@ -236,7 +236,10 @@ mod tests {
             (ServiceError::TooMany("t".into()), StatusCode::TOO_MANY_REQUESTS, "too-many-open-orders", Some(300)),
             (ServiceError::Unauthorized("u".into()), StatusCode::UNAUTHORIZED, "unauthorized", None),
             (
-                ServiceError::Refused { kind: "out-of-warranty", title: "t", detail: "d".into() },
+                ServiceError::Refused {
+                    why: &crate::services::Refusal { kind: "out-of-warranty", title: "t" },
+                    detail: "d".into(),
+                },
                 StatusCode::CONFLICT,
                 "out-of-warranty",
                 None,

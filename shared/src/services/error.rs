@@ -1,5 +1,13 @@
 use crate::ports::{FileError, ProviderError, QueueError, RecordError};
 
+/// A refusal's problem type (`out-of-warranty`) and title; a static, so
+/// `ServiceError` stays small.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: &'static str,
+    pub title: &'static str,
+}
+
 /// Why a use case failed. The HTTP edge maps each to one status and problem
 /// type; event functions ask `is_retryable`.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +33,7 @@ pub enum ServiceError {
     TooMany(String),
     /// Not allowed in this state, with a problem type of its own (409).
     #[error("{detail}")]
-    Refused { kind: &'static str, title: &'static str, detail: String },
+    Refused { why: &'static Refusal, detail: String },
     /// No proof, or a proof that failed (a bad session or sign-in link).
     #[error("{0}")]
     Unauthorized(String),

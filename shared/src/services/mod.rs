@@ -51,5 +51,5 @@ pub mod webhooks;
 pub mod worker;
 
 pub use context::{Ctx, Settings};
-pub use error::ServiceError;
+pub use error::{Refusal, ServiceError};
 pub use faults::Faults;

@@ -19,7 +19,7 @@ use super::retry::{Step, retry};
 use super::store::files::{self, FileRecord};
 use super::store::replacements as waiting;
 use super::store::subscriptions::{self as subs, SubscriptionRecord};
-use super::{Ctx, ServiceError, catalog};
+use super::{Ctx, Refusal, ServiceError, catalog};
 use crate::domain::{DEFAULT_WARRANTY_HOURS, Email, FileName, Location, UserId};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -105,11 +105,15 @@ fn already(sub: &SubscriptionRecord, name: &str) -> Option<ReplacementView> {
     })
 }
 
+const ENDED: Refusal = Refusal { kind: "subscription-ended", title: "The subscription has ended" };
+const LIMIT: Refusal = Refusal { kind: "replacement-limit", title: "No replacements left" };
+const WARRANTY: Refusal = Refusal { kind: "out-of-warranty", title: "The file is out of warranty" };
+
 /// Live, theirs, in warranty, under the cap: its record; else why not.
 async fn check(ctx: &Ctx, sub: &SubscriptionRecord, name: &str, user: &str) -> Result<FileRecord, ServiceError> {
-    let refused = |kind, title, detail: String| ServiceError::Refused { kind, title, detail };
+    let refused = |why, detail: String| ServiceError::Refused { why, detail };
     if sub.ended.is_some() {
-        return Err(refused("subscription-ended", "The subscription has ended", "its files went back".into()));
+        return Err(refused(&ENDED, "its files went back".into()));
     }
     if !sub.files.iter().any(|f| f == name) {
         return Err(ServiceError::NotFound(format!("'{name}' is not one of this subscription's files")));
@@ -118,11 +122,7 @@ async fn check(ctx: &Ctx, sub: &SubscriptionRecord, name: &str, user: &str) -> R
     let warranty = product.as_ref().map_or(DEFAULT_WARRANTY_HOURS, |p| p.warranty_hours);
     let cap = product.as_ref().map_or(u32::try_from(sub.files.len()).unwrap_or(u32::MAX), |p| p.replacement_cap());
     if sub.buyer_reports() >= cap {
-        return Err(refused(
-            "replacement-limit",
-            "No replacements left",
-            format!("this plan allows {cap} replacement(s) per subscription; staff can help"),
-        ));
+        return Err(refused(&LIMIT, format!("this plan allows {cap} replacement(s) per subscription; staff can help")));
     }
     let rec = files::get(ctx, name).await?;
     let delivered = rec.filter(|r| r.location == Location::Assigned && r.user_id.as_deref() == Some(user));
@@ -132,8 +132,7 @@ async fn check(ctx: &Ctx, sub: &SubscriptionRecord, name: &str, user: &str) -> R
     let ends = rec.updated_at.plus_millis(i64::from(warranty) * 3_600_000);
     if ctx.clock.now() > ends {
         return Err(refused(
-            "out-of-warranty",
-            "The file is out of warranty",
+            &WARRANTY,
             format!(
                 "files can be reported within {warranty} hours of delivery; this one was delivered at {}",
                 rec.updated_at.rfc3339()

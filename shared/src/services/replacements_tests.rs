@@ -74,7 +74,7 @@ async fn clean(ctx: &Ctx) {
 
 fn refused_as(e: ServiceError) -> &'static str {
     match e {
-        ServiceError::Refused { kind, .. } => kind,
+        ServiceError::Refused { why, .. } => why.kind,
         ServiceError::NotFound(_) => "not-found",
         other => panic!("unexpected {other:?}"),
     }
