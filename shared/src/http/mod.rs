@@ -153,7 +153,7 @@ pub fn sandbox_routes() -> Router<AppState> {
     Router::new().route("/sandbox/pay/{order_id}", post(sandbox::pay)).route("/sandbox/clock", post(sandbox::clock))
 }
 
-/// Adds the problem+json fallbacks every surface shares.
+/// Adds the problem+json fallbacks every surface shares, and `no-store`.
 pub fn finish(router: Router<AppState>, state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::not_found("no such route") })
@@ -165,7 +165,16 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
                 "this route does not take that method",
             )
         })
+        .layer(axum::middleware::map_response(no_store))
         .with_state(state)
+}
+
+/// API answers carry sessions, secrets and buyers' data: no cache keeps
+/// them. Pages and assets say their own.
+async fn no_store(mut resp: axum::response::Response) -> axum::response::Response {
+    let no_store = axum::http::HeaderValue::from_static("no-store");
+    resp.headers_mut().entry(axum::http::header::CACHE_CONTROL).or_insert(no_store);
+    resp
 }
 
 /// Everything, for the local stack.
