@@ -77,12 +77,18 @@ pub async fn proof(ctx: &Ctx, rec: &StaffRecord, code: Option<&str>) -> Result<O
     if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
         let secret = hex::decode(secret_hex).map_err(ServiceError::internal)?;
         let now = ctx.clock.now();
-        return match totp::matching_step(&secret, code, now.secs()) {
+        return match totp::matching_step(&secret, code, app_time()) {
             Some(step) => Ok(Some(staff::use_step(&rec.email, step, now)?)),
             None => Err(failed(ctx, &rec.email, "that code does not match").await),
         };
     }
     Ok(Some(staff::spend_code(&rec.email, enrolment, &hash(&normal(code)))))
+}
+
+/// The time the authenticator app reads: the real one, not the business
+/// clock the local sandbox moves.
+fn app_time() -> i64 {
+    Timestamp::system_now().secs()
 }
 
 /// A recovery code as typed: case, spaces and dashes do not matter.
@@ -131,7 +137,7 @@ pub async fn confirm(ctx: &Ctx, email: &str, code: &str) -> Result<(), ServiceEr
     not_limited(ctx, email).await?;
     let secret = hex::decode(&pending).map_err(ServiceError::internal)?;
     let now = ctx.clock.now();
-    let Some(step) = totp::matching_step(&secret, code.trim(), now.secs()) else {
+    let Some(step) = totp::matching_step(&secret, code.trim(), app_time()) else {
         return Err(bad(failed(ctx, email, "that code does not match the new secret").await));
     };
     let mut tx: Tx<'_, bool> = Tx::new();
