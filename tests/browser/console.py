@@ -13,18 +13,23 @@ Run by scripts/browser-test.sh after pages.py.
 """
 
 import argparse
+import base64
+import hashlib
+import hmac
 import json
 import os
 import pathlib
 import re
+import struct
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
 
-from pages import CHROMIUM, FLAGS, JWT_SECRET, Stack, get_json, post_json, watch
+from pages import ADMIN_EMAIL, CHROMIUM, FLAGS, JWT_SECRET, Stack, get_json, mailed_link, post_json, watch
 
 
 def mint(binary, role, sub):
@@ -149,34 +154,73 @@ def role_limits(browser, url, binary, order_id, problems):
     ctx.close()
 
 
-def link_and_code(browser, url, admin, problems):
-    """The emailed link (?token=) and a TOTP code exchanged in one call."""
-    ctx = browser.new_context()
-    page = ctx.new_page()
-    watch(page, problems)
-    seen = {}
+def totp(secret, at):
+    """RFC 6238 (SHA-1, 30 s, 6 digits), as an authenticator app computes it."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    o = mac[-1] & 0x0F
+    return f"{(struct.unpack('>I', mac[o:o + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
-    def link(route):
-        seen["link"] = route.request.post_data_json
-        route.fulfill(status=202, body="")
 
-    def session(route):
-        seen["session"] = route.request.post_data_json
-        route.fulfill(status=200, json={"session_token": admin, "expires_at": "2031-01-01T00:00:00Z"})
-
-    ctx.route("**/auth/staff/link", link)
-    ctx.route("**/auth/staff/session", session)
-    page.goto(url + "/console")
-    page.get_by_label("Staff email").fill("ops@example.com")
+def open_mailed_link(page, stack):
+    """Asks for a link on the page and opens the one the SMTP server got."""
+    since = len(stack.inbox.mails)
+    page.goto(stack.url + "/console")
+    page.get_by_label("Staff email").fill(ADMIN_EMAIL)
     page.get_by_role("button", name="Email me a sign-in link").click()
     expect(page.locator("#link-sent")).to_be_visible()
-    assert seen["link"] == {"email": "ops@example.com"}, seen
-    page.goto(url + "/console?token=link-token-1")
+    page.goto(mailed_link(stack, ADMIN_EMAIL, "console", since))
     assert "token=" not in page.url, page.url
-    page.get_by_label("Code from your authenticator app").fill("123 456")
+
+
+def link_and_code(browser, stack, shots, problems):
+    """The first admin (STOCKROOM_ADMIN_EMAIL) signs in from a mailed link,
+    sets up an authenticator app on the Staff tab, signs out (the session
+    ends on the server), and signs in again with a link and a code: the code
+    that turned the app on is refused as a replay, the next one works."""
+    ctx = browser.new_context(viewport={"width": 1100, "height": 700})
+    page = ctx.new_page()
+    watch(page, problems)
+    open_mailed_link(page, stack)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#who-text")).to_contain_text("console-test")
-    assert seen["session"] == {"token": "link-token-1", "totp": "123456"}, seen
+    expect(page.locator("#who-text")).to_contain_text(ADMIN_EMAIL + " · admin")
+
+    page.get_by_role("link", name="Staff").click()
+    row = page.locator("#staff-list tbody tr", has_text=ADMIN_EMAIL)
+    expect(row.locator("td").nth(2)).to_have_text("off")
+    page.get_by_role("button", name="Set up an authenticator app").click()
+    expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
+    expect(page.locator("#recovery-codes li")).to_have_count(8)
+    secret = page.locator("#totp-secret").inner_text()
+    first = totp(secret, time.time())
+    page.get_by_label("First code from the app").fill(first)
+    page.get_by_role("button", name="Turn it on").click()
+    expect(page.locator("#notice")).to_contain_text("second factor on")
+    expect(row.locator("td").nth(2)).to_have_text("on")
+    page.screenshot(path=str(shots / "console-staff.png"), full_page=True)
+
+    session = json.loads(page.evaluate("() => sessionStorage.getItem('stockroom.staff')"))["token"]
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#signin")).to_be_visible()
+    try:
+        get_json(stack.url + "/admin/me", session)
+        raise AssertionError("a signed-out session still works")
+    except urllib.error.HTTPError as e:
+        assert e.code == 401, e.code
+
+    open_mailed_link(page, stack)
+    before = len(problems)
+    page.get_by_label("Code from your authenticator app").fill(first)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#error")).to_contain_text(re.compile("used already|does not match"))
+    expect(page.locator("#who")).to_be_hidden()
+    # That refusal (401, which the browser also logs) is what was asked for.
+    problems[before:] = [p for p in problems[before:] if "status of 401" not in p]
+
+    open_mailed_link(page, stack)  # a refused code spends its link too
+    page.get_by_label("Code from your authenticator app").fill(totp(secret, time.time() + 30))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#who-text")).to_contain_text(ADMIN_EMAIL + " · admin")
     ctx.close()
 
 
@@ -210,7 +254,7 @@ def main():
             run_reconcile(page)
             add_webhook(page, stack.url)
             role_limits(browser, stack.url, args.binary, bobs, problems)
-            link_and_code(browser, stack.url, admin, problems)
+            link_and_code(browser, stack, shots, problems)
             browser.close()
         assert get_json(stack.url + "/admin/orders/" + order_id, admin)["order"]["status"] == "refunded"
         assert not problems, "\n".join(problems)
@@ -219,7 +263,7 @@ def main():
         stack.stop()
         if not ok:
             print("--- local stack log (tail)\n" + stack.tail(), file=sys.stderr)
-    print(f"browser: console (token sign-in, stock, refund, price edit, CSV, reconcile, webhook, roles, link + code): ok in {time.time() - started:.1f} s")
+    print(f"browser: console (token sign-in, stock, refund, price edit, CSV, reconcile, webhook, roles, mailed link + TOTP): ok in {time.time() - started:.1f} s")
 
 
 if __name__ == "__main__":

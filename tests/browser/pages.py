@@ -37,6 +37,7 @@ CHROMIUM = os.environ.get("STOCKROOM_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 JWT_SECRET = "browser-test-jwt-secret"
+ADMIN_EMAIL = "ops@example.com"  # the first admin, seeded at start
 STOCK = 4  # bronze x2 fits; diamond (6 files) and the bigger plans are sold out
 
 
@@ -95,6 +96,7 @@ class Stack:
         self.url = f"http://127.0.0.1:{port}"
         env = dict(os.environ, PORT=str(port), STOCKROOM_DATA=str(data), STOCKROOM_PUBLIC_URL=self.url,
                    STOCKROOM_JWT_SECRET=JWT_SECRET, STOCKROOM_SMTP_URL=f"smtp://127.0.0.1:{self.inbox.port}",
+                   STOCKROOM_ADMIN_EMAIL=ADMIN_EMAIL,
                    RUST_LOG="error")
         self.log = open(pathlib.Path(self.dir.name) / "stack.log", "w")
         self.proc = subprocess.Popen([binary], env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -238,16 +240,17 @@ def account_page(page, url, problems):
     expect(page.get_by_role("button", name="Email me a sign-in link")).to_be_enabled()
 
 
-def mailed_link(stack, to):
-    """The sign-in link of the newest mail the SMTP server got for `to`."""
+def mailed_link(stack, to, page="account", since=0):
+    """The sign-in link to `/{page}` in the newest mail the SMTP server got
+    for `to`, among those after the first `since`."""
     deadline = time.time() + 10
     while time.time() < deadline:
-        for rcpts, raw in reversed(list(stack.inbox.mails)):
+        for rcpts, raw in reversed(list(stack.inbox.mails)[since:]):
             if to not in rcpts:
                 continue
             msg = email.message_from_bytes(raw, policy=email.policy.default)
             text = msg.get_body(preferencelist=("plain",)).get_content()
-            found = re.search(r"(http://\S+/account\?token=[A-Za-z0-9_-]+)", text)
+            found = re.search(rf"(http://\S+/{page}\?token=[A-Za-z0-9_-]+)", text)
             if found:
                 return found.group(1)
         time.sleep(0.1)

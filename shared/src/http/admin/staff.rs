@@ -15,7 +15,7 @@ use super::super::openapi::responses::*;
 use super::super::{AppState, ClientIp};
 use crate::domain::{Email, Timestamp};
 use crate::services::ServiceError;
-use crate::services::accounts::second::{self, Enrolment};
+use crate::services::accounts::second;
 use crate::services::accounts::{self, session};
 use crate::services::signin::session::Session;
 use crate::services::store::staff::StaffRecord;
@@ -121,13 +121,37 @@ pub async fn delete(
 
 #[utoipa::path(post, path = "/admin/staff/me/totp", tag = "staff", operation_id = "enrol_totp", security(("staff_jwt" = [])),
     responses(
-        (status = 200, description = "A new TOTP secret and recovery codes, shown once; in force after the confirm step", body = Enrolment),
+        (status = 200, description = "A new TOTP secret and recovery codes, shown once; in force after the confirm step", body = EnrolmentView),
         (status = 404, response = NotFound),
         (status = 500, response = Internal),
     ))]
-pub async fn enrol(State(s): State<AppState>, Extension(staff): Extension<Staff>) -> Result<Json<Enrolment>, ApiError> {
+pub async fn enrol(
+    State(s): State<AppState>,
+    Extension(staff): Extension<Staff>,
+) -> Result<Json<EnrolmentView>, ApiError> {
     let me = staff.account().ok_or_else(|| ServiceError::NotFound("a service token has no account to enrol".into()))?;
-    Ok(Json(second::enrol(&s.ctx, me).await?))
+    let e = second::enrol(&s.ctx, me).await?;
+    let otpauth_qr_svg = crate::http::pages::qr::render(&e.otpauth_uri)?;
+    Ok(Json(EnrolmentView {
+        secret: e.secret,
+        otpauth_uri: e.otpauth_uri,
+        recovery_codes: e.recovery_codes,
+        otpauth_qr_svg,
+    }))
+}
+
+/// An enrolment as shown once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EnrolmentView {
+    /// The secret, base32 (for typing into an app).
+    pub secret: String,
+    /// The same as an `otpauth://totp/...` URI.
+    pub otpauth_uri: String,
+    /// The URI as a QR code (SVG), drawn here so the secret never travels
+    /// in a URL (`/qr.svg?data=` would put it in access logs).
+    pub otpauth_qr_svg: String,
+    /// Single-use codes that stand in for a TOTP code; shown this once.
+    pub recovery_codes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -35,6 +35,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("console.js", "text/javascript; charset=utf-8", include_str!("assets/console.js")),
     ("console-parts.js", "text/javascript; charset=utf-8", include_str!("assets/console-parts.js")),
     ("console-tasks.js", "text/javascript; charset=utf-8", include_str!("assets/console-tasks.js")),
+    ("console-staff.js", "text/javascript; charset=utf-8", include_str!("assets/console-staff.js")),
     ("console.css", "text/css; charset=utf-8", include_str!("assets/console.css")),
     ("icon.svg", "image/svg+xml", include_str!("assets/icon.svg")),
 ];
@@ -95,7 +96,7 @@ pub async fn console(State(s): State<AppState>) -> Response {
 
 #[utoipa::path(get, path = "/assets/{name}", tag = "pages",
     params(("name" = String, Path, description = "style.css, common.js, shop.js, account.js, console.js, \
-        console-parts.js, console-tasks.js, console.css or icon.svg", example = "shop.js")),
+        console-parts.js, console-tasks.js, console-staff.js, console.css or icon.svg", example = "shop.js")),
     responses(
         (status = 200, description = "A script, style sheet or icon of the pages",
             content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"))),

@@ -89,7 +89,12 @@
     await signedIn();
   }));
 
-  $("signout").addEventListener("click", () => signedOut(null));
+  // A signed-in session ends on the server too; a pasted token only here.
+  $("signout").addEventListener("click", guard(async () => {
+    const c = C.claims(C.token()) || {};
+    if (c.sid) await C.call("DELETE", "/admin/staff/me/session").catch(() => {});
+    signedOut(null);
+  }));
 
   // ---- sections ---------------------------------------------------------
   const loaders = {};
