@@ -24,6 +24,16 @@ use crate::ports::queue::{MAX_RECEIVES, Message, Queue, QueueError};
 const MESSAGES: TableDefinition<(String, String), &[u8]> = TableDefinition::new("queue_messages");
 const VISIBLE: TableDefinition<(String, i64, String), ()> = TableDefinition::new("queue_visible");
 
+/// Message ids from one generator per process, increasing even within a
+/// millisecond, so messages due at once come back in the order sent (plain
+/// ULIDs of the same millisecond sort by their random part).
+fn next_id() -> String {
+    static IDS: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+    let mut ids = IDS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Past 2^80 ids in one millisecond: a plain ULID, unordered but unique.
+    ids.get_or_insert_with(ulid::Generator::new).generate().unwrap_or_else(|_| ulid::Ulid::new()).to_string()
+}
+
 /// SQS returns at most ten messages per receive.
 const MAX_BATCH: usize = 10;
 
@@ -86,7 +96,7 @@ impl EmbeddedQueue {
 impl Queue for EmbeddedQueue {
     async fn send(&self, body: String) -> Result<(), QueueError> {
         let (name, now) = (self.name.clone(), self.now_ms());
-        let id = ulid::Ulid::new().to_string();
+        let id = next_id();
         let work = move |txn: &WriteTransaction| {
             let msg = Stored { body: body.clone(), visible_at: now, receive_count: 0, receipt: None };
             step(tables(txn).and_then(|(mut messages, mut visible)| put(&mut messages, &mut visible, &name, &id, &msg)))
@@ -226,4 +236,15 @@ fn step<T>(result: Result<T, QueueError>) -> Step<T, QueueError> {
 
 fn store_err(e: impl Into<redb::Error>) -> QueueError {
     QueueError::Unavailable(anyhow::Error::new(e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Ten thousand ids in a tight loop share milliseconds; plain ULIDs
+    /// would then sort by their random part, not in the order made.
+    #[test]
+    fn ids_increase_within_a_millisecond() {
+        let ids: Vec<String> = (0..10_000).map(|_| super::next_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids out of order");
+    }
 }
