@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The buyer's pages in a real browser: builds the local stack (embedded
 # backend), makes sure Debian's Chromium is installed, and runs
-# tests/browser/pages.py (playwright from ./.venv driving /usr/bin/chromium;
+# tests/browser/pages.py and console.py (playwright from ./.venv driving /usr/bin/chromium;
 # playwright never downloads a browser of its own). Screenshots go to docs/.
 #
 # Under CI=true a browser that cannot be installed is a failure, never a skip.
@@ -38,3 +38,4 @@ print(exes[-1] if exes else "")')
 [[ -x "$bin" ]] || { echo "no local stack binary found" >&2; exit 1; }
 
 STOCKROOM_CHROMIUM="$chromium" "$python" tests/browser/pages.py "$bin" --shots "${STOCKROOM_SHOTS:-docs}"
+STOCKROOM_CHROMIUM="$chromium" "$python" tests/browser/console.py "$bin" --shots "${STOCKROOM_SHOTS:-docs}"

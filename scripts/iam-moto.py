@@ -21,6 +21,9 @@ What moto can and cannot check (moto 5.2):
   dynamodb:TransactWriteItems (not an IAM action on AWS, which checks each
   item's Put/Update/Delete/ConditionCheck): it is added to every statement
   that allows a write, so item actions inside transactions are not checked.
+- SES: by action only, against "*" (the identity ARNs are widened to it here),
+  and the ses:FromAddress condition is not evaluated (a wrong sender passes):
+  the deliver role's SendEmail is checked, its sender limit is not.
 - Conditions: only StringEquals is evaluated, so the dispatch role's
   dynamodb:LeadingKeys limits (ForAllValues:...) are not checked here; its
   stream grants (${Table.Arn}/stream/*) are widened to "*" with the table's.
@@ -47,6 +50,9 @@ REGION = "us-east-1"
 NAME = "sr-iam"
 # What the test creates (shared/tests/iam_moto.rs uses the same names).
 TABLE, BUCKET, FULFIL_QUEUE, EVENTS_QUEUE = NAME, NAME, NAME, f"{NAME}-events"
+# The template's MailFrom here (the test verifies it in moto's SES and sends as it).
+MAIL_FROM = "shop@iam-moto.example"
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "MailFrom": MAIL_FROM}
 
 ARNS = {
     "Table.Arn": "*",  # moto authorises DynamoDB against "*" (see above)
@@ -73,14 +79,34 @@ def resolve(value, resources):
             return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
         raise SystemExit(f"iam-moto: cannot resolve !GetAtt {key}")
     if "Fn::Sub" in value:
-        text = value["Fn::Sub"]
+        text, local = value["Fn::Sub"], {}
+        if isinstance(text, list):  # [template, {Name: value}]: the SES domain identity
+            text, names = text
+            local = {k: evaluate(v) for k, v in names.items()}
+        for key, arn in {**PSEUDO, **local}.items():
+            text = text.replace("${" + key + "}", arn)
         for key, arn in ARNS.items():
             text = text.replace("${" + key + "}", arn)
         if "${" in text:
             raise SystemExit(f"iam-moto: cannot resolve !Sub {value['Fn::Sub']}")
-        # "*/index/gsi1": DynamoDB is authorised against "*" anyway.
-        return "*" if text.startswith("*/") else text
+        # "*/index/gsi1": DynamoDB is authorised against "*" anyway; so is SES.
+        return "*" if text.startswith("*/") or text.startswith("arn:aws:ses:") else text
     raise SystemExit(f"iam-moto: cannot resolve {value}")
+
+
+def evaluate(value):
+    """The few intrinsics a Sub's names use: !Select over !Split of !Ref MailFrom."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value and value["Ref"] in PSEUDO:
+        return PSEUDO[value["Ref"]]
+    if "Fn::Split" in value:
+        sep, text = value["Fn::Split"]
+        return evaluate(text).split(sep)
+    if "Fn::Select" in value:
+        index, items = value["Fn::Select"]
+        return evaluate(items)[int(index)]
+    raise SystemExit(f"iam-moto: cannot evaluate {value}")
 
 
 def as_list(x):
@@ -101,6 +127,9 @@ def function_policies():
         role = res["Properties"]["Role"]["Fn::GetAtt"][0]
         statements = []
         for policy in resources[role]["Properties"].get("Policies", []):
+            # `!If [HasMailFrom, policy, !Ref AWS::NoValue]`: the stack with MailFrom set.
+            if "Fn::If" in policy:
+                policy = policy["Fn::If"][1]
             for s in as_list(policy["PolicyDocument"]["Statement"]):
                 s = dict(s)
                 s["Resource"] = sorted({resolve(r, resources) for r in as_list(s.get("Resource", []))})
@@ -108,6 +137,9 @@ def function_policies():
                 if DDB_WRITES & set(actions):
                     actions = actions + ["dynamodb:TransactWriteItems"]
                 s["Action"] = actions
+                if "Condition" in s:
+                    s["Condition"] = {op: {k: evaluate(v) if isinstance(v, dict) else v for k, v in kv.items()}
+                                      for op, kv in s["Condition"].items()}
                 s.pop("Sid", None)
                 statements.append(s)
         out[crate] = {"Version": "2012-10-17", "Statement": statements}
@@ -143,7 +175,7 @@ def main():
 
         settings = {
             "endpoint": endpoint, "region": REGION, "account": ACCOUNT, "table": TABLE, "bucket": BUCKET,
-            "fulfil_queue": FULFIL_QUEUE, "events_queue": EVENTS_QUEUE, "users": users,
+            "fulfil_queue": FULFIL_QUEUE, "events_queue": EVENTS_QUEUE, "mail_from": MAIL_FROM, "users": users,
         }
         path = root / ".moto" / "iam-moto.json"
         path.parent.mkdir(exist_ok=True)

@@ -3,7 +3,7 @@
 call graph of shared/src (tests, testkit and adapters left out), from each
 function's entry points to the port calls (records.get/put/update/delete/
 query, Write::Put/Update/Delete/Check in transactions, files.list/move_file/
-head/put/delete, fulfil_queue.send, events.send). Prints one call chain per
+head/put/delete, fulfil_queue.send, events.send, mailer.send). Prints one call chain per
 operation, so each grant in infra/template.yaml can be traced to code.
 
     scripts/iam-reach.py            # every function
@@ -97,6 +97,7 @@ SINKS = {
  'sqs:fulfil.other': re.compile(r'fulfil_queue\s*\.\s*(receive|delete|dead_letter_count)\('),
  'sqs:events.send': re.compile(r'events\s*\.\s*send\('),
  'sqs:events.other': re.compile(r'events\s*\.\s*(receive|delete|dead_letter_count)\('),
+ 'ses:send': re.compile(r'mailer\s*\.\s*send\('),
  'gateway': re.compile(r'\bgateway\s*\.'),
 }
 call_re = re.compile(r'((?:[A-Za-z_][A-Za-z0-9_]*::)*)([a-z_][a-z0-9_]*)\s*(?:::<[^>]*>)?\(')

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-functions=(checkout webhooks admin fulfil expire reconcile credits dispatch)
+functions=(checkout webhooks admin fulfil expire reconcile credits dispatch deliver)
 want="cargo-lambda==1.9.2 ziglang==0.13.0.post1"
 target=aarch64-unknown-linux-gnu
 max_bytes=${LAMBDA_MAX_BYTES:-$((8 * 1024 * 1024))}

@@ -98,6 +98,13 @@ from cfn_yaml import CfnLoader  # noqa: E402 (scripts/cfn_yaml.py: short tags as
 
 tpl = yaml.load(template_path.read_text(), Loader=CfnLoader)
 resources = tpl.get("Resources", {})
+# A role's policy under a condition (`!If [Cond, policy, !Ref AWS::NoValue]`)
+# is checked as if the condition held: the stack as configured.
+for res in resources.values():
+    if res.get("Type") == "AWS::IAM::Role" and "Policies" in res.get("Properties", {}):
+        res["Properties"]["Policies"] = [
+            p["Fn::If"][1] if isinstance(p, dict) and "Fn::If" in p else p for p in res["Properties"]["Policies"]
+        ]
 params = tpl.get("Parameters", {})
 globals_fn = tpl.get("Globals", {}).get("Function", {})
 
@@ -246,6 +253,8 @@ NEEDS = {
                          ("sqs:GetQueueAttributes", "FulfilmentQueue")],
     "sqs:events.other": [("sqs:ReceiveMessage", "EventsQueue"), ("sqs:DeleteMessage", "EventsQueue"),
                          ("sqs:GetQueueAttributes", "EventsQueue")],
+    # SES v2 SendEmail is authorised on the sender's identity (MailFrom's address or domain).
+    "ses:send": [("ses:SendEmail", "MailIdentity")],
 }
 
 
@@ -260,6 +269,10 @@ def label(resource):
         name = getatt(resource)[0]
         return {"Table": "Table", "Bucket": "Bucket"}.get(name, name)
     sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+    if isinstance(sub, list) and sub:
+        sub = sub[0]
+    if isinstance(sub, str) and ":ses:" in sub and ":identity/" in sub:
+        return "MailIdentity"
     if isinstance(sub, str):
         if sub.startswith("${Table.Arn}/index/"):
             return "Table"

@@ -144,6 +144,7 @@ fn functions() -> anyhow::Result<Vec<Function>> {
         Function { name: "fulfil", event: fixture(include_str!("../../functions/fulfil/events/batch.json"))? },
         Function { name: "expire", event: schedule.clone() },
         Function { name: "reconcile", event: schedule.clone() },
+        Function { name: "deliver", event: schedule.clone() },
         Function { name: "credits", event: schedule },
     ])
 }

@@ -6,7 +6,9 @@
 //! [N] [C]` measures end-to-end orders/s through the HTTP router next to the
 //! raw durable commit rate (see throughput.rs); `bench contention` runs 1,000
 //! concurrent checkouts for 100 files against 1,000 uncontended ones (see
-//! contention.rs); both on the embedded backend. `bench model` is the long
+//! contention.rs); both on the embedded backend. `bench delivery [N]
+//! [GAP_MS]` times commit -> merchant webhook received on the local stack
+//! (see delivery.rs). `bench model` is the long
 //! model-based run; `bench coldstart` times each function binary's cold start
 //! (see coldstart.rs).
 
@@ -15,6 +17,7 @@ mod coldstart;
 mod commits;
 mod contention;
 mod counting;
+mod delivery;
 mod heap;
 mod listing;
 mod model;
@@ -48,8 +51,14 @@ async fn main() -> anyhow::Result<()> {
             throughput::run(arg(0, 2000)?, arg(1, 16)?).await
         }
         [cmd] if cmd == "contention" => contention::run().await,
+        [cmd, rest @ ..] if cmd == "delivery" && rest.len() <= 2 => {
+            let arg = |i: usize, default: u64| -> anyhow::Result<u64> {
+                rest.get(i).map_or(Ok(default), |v| v.parse().context("N and GAP_MS must be whole numbers"))
+            };
+            delivery::run(arg(0, 300)? as usize, arg(1, 20)?).await
+        }
         _ => bail!(
-            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention{}",
+            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention | bench delivery [N] [GAP_MS]{}",
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { " | bench coldstart [DIR] [RUNS]" } else { "" }
         ),

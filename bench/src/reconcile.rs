@@ -225,6 +225,7 @@ fn fulfilled(user: &str, files: &[String], now: Timestamp) -> anyhow::Result<(Wr
         rev: 0,
         flagged: Vec::new(),
         reminded: None,
+        replacements: Vec::new(),
     };
     let sub_gsi = (keys::SUBS_INDEX.to_string(), keys::sort_at(sub.valid_until, &sub_id));
     Ok((

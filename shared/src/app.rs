@@ -93,6 +93,11 @@ pub fn settings(cfg: &Config) -> Settings {
         staff_email: cfg.mail.staff.clone(),
         public_url: cfg.server.public_url.trim_end_matches('/').to_string(),
         reorder: cfg.reorder,
+        session_key: cfg.secrets.customer_jwt_secret.clone(),
+        session_millis: cfg.limits.customer_session_hours * 3_600_000,
+        signin_per_email: cfg.limits.signin_per_email,
+        signin_per_ip: cfg.limits.signin_per_ip,
+        admin_email: cfg.mail.admin.clone(),
     }
 }
 
@@ -128,8 +133,10 @@ pub fn state(cfg: &Config, ports: Ports, gateway: Arc<dyn PaymentGateway>, clock
             jwt_secret: cfg.secrets.jwt_secret.clone(),
             service_token: cfg.secrets.service_token.clone(),
             max_token_secs: cfg.limits.staff_token_max_hours.saturating_mul(3600),
+            session_secs: cfg.limits.staff_session_hours.saturating_mul(3600),
         },
         webhooks: Arc::new(webhooks),
         sandbox,
+        sessions: Arc::default(),
     }
 }

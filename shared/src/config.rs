@@ -78,6 +78,8 @@ pub struct Secrets {
     /// Key that order tokens are derived from (the buyer's link to an order).
     pub order_token_key: SecretString,
     pub service_token: SecretString,
+    /// Signs customer sessions (its own key: never the staff JWT secret).
+    pub customer_jwt_secret: SecretString,
     pub nowpayments_ipn_secrets: Vec<SecretString>,
     pub stripe_webhook_secrets: Vec<SecretString>,
     /// Live payments: the providers' API keys.
@@ -94,6 +96,15 @@ pub struct Limits {
     pub pending_per_ip: u32,
     /// The longest a staff token may live (exp - iat), in hours.
     pub staff_token_max_hours: i64,
+    /// How long a customer session lives, in hours.
+    pub customer_session_hours: i64,
+    /// How long a staff session (sign-in by link) lives, in hours; at most
+    /// `staff_token_max_hours`.
+    pub staff_session_hours: i64,
+    /// Sign-in links one email may ask for per window.
+    pub signin_per_email: u32,
+    /// Sign-in links one client address may ask for per window.
+    pub signin_per_ip: u32,
 }
 
 /// Sandbox or live payments, and the live providers' endpoints and where
@@ -141,6 +152,8 @@ pub struct MailConfig {
     pub from: String,
     /// `STOCKROOM_STAFF_EMAIL`, comma-separated: who gets the staff mails.
     pub staff: Vec<String>,
+    /// `STOCKROOM_ADMIN_EMAIL`: the first admin account, made at start.
+    pub admin: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -160,9 +173,16 @@ pub struct ConfigError {
 
 /// How long a staff token may live unless `STOCKROOM_STAFF_TOKEN_MAX_HOURS` says.
 pub const STAFF_TOKEN_MAX_HOURS: i64 = 12;
+/// No staff token lives longer than a day, whatever is configured.
+pub const STAFF_TOKEN_CEILING_HOURS: i64 = 24;
+/// How long a staff session lives unless `STOCKROOM_STAFF_SESSION_HOURS` says.
+pub const STAFF_SESSION_HOURS: i64 = 8;
 pub const LOCAL_JWT_SECRET: &str = "local-dev-jwt-secret-change-me";
 pub const LOCAL_SERVICE_TOKEN: &str = "local-dev-service-token";
 pub const LOCAL_ORDER_TOKEN_KEY: &str = "local-dev-order-token-key";
+pub const LOCAL_CUSTOMER_JWT_SECRET: &str = "local-dev-customer-jwt-secret";
+/// How long a customer session lives unless `STOCKROOM_CUSTOMER_SESSION_HOURS` says.
+pub const CUSTOMER_SESSION_HOURS: i64 = 24;
 pub const LOCAL_NOWPAYMENTS_IPN_SECRET: &str = "local-dev-ipn-secret";
 pub const LOCAL_STRIPE_WEBHOOK_SECRET: &str = "whsec_local_dev_secret";
 pub const LOCAL_MAIL_FROM: &str = "Stockroom <shop@localhost>";
@@ -230,8 +250,39 @@ impl Config {
             number(&get, "STOCKROOM_STAFF_TOKEN_MAX_HOURS", STAFF_TOKEN_MAX_HOURS)?,
             "STOCKROOM_STAFF_TOKEN_MAX_HOURS",
         )?;
+        if staff_token_max_hours > STAFF_TOKEN_CEILING_HOURS {
+            return Err(ConfigError {
+                var: "STOCKROOM_STAFF_TOKEN_MAX_HOURS",
+                problem: format!("must be at most {STAFF_TOKEN_CEILING_HOURS}: a leaked token must not outlive a day"),
+            });
+        }
+        let staff_session_hours = positive(
+            number(&get, "STOCKROOM_STAFF_SESSION_HOURS", STAFF_SESSION_HOURS.min(staff_token_max_hours))?,
+            "STOCKROOM_STAFF_SESSION_HOURS",
+        )?;
+        if staff_session_hours > staff_token_max_hours {
+            return Err(ConfigError {
+                var: "STOCKROOM_STAFF_SESSION_HOURS",
+                problem: format!("must be at most STOCKROOM_STAFF_TOKEN_MAX_HOURS ({staff_token_max_hours})"),
+            });
+        }
         let order_token_key = secret("STOCKROOM_ORDER_TOKEN_KEY", LOCAL_ORDER_TOKEN_KEY)?;
         let service_token = secret("STOCKROOM_SERVICE_TOKEN", LOCAL_SERVICE_TOKEN)?;
+        let customer_jwt_secret = secret("STOCKROOM_CUSTOMER_JWT_SECRET", LOCAL_CUSTOMER_JWT_SECRET)?;
+        {
+            use secrecy::ExposeSecret;
+            // One key for both would let a staff token be tried as a session.
+            if customer_jwt_secret.expose_secret() == jwt_secret.expose_secret() {
+                return Err(ConfigError {
+                    var: "STOCKROOM_CUSTOMER_JWT_SECRET",
+                    problem: "must differ from STOCKROOM_JWT_SECRET".into(),
+                });
+            }
+        }
+        let customer_session_hours = positive(
+            number(&get, "STOCKROOM_CUSTOMER_SESSION_HOURS", CUSTOMER_SESSION_HOURS)?,
+            "STOCKROOM_CUSTOMER_SESSION_HOURS",
+        )?;
         let nowpayments_ipn_secrets = secrets("NOWPAYMENTS_IPN_SECRET", LOCAL_NOWPAYMENTS_IPN_SECRET)?;
         let stripe_webhook_secrets = secrets("STRIPE_WEBHOOK_SECRET", LOCAL_STRIPE_WEBHOOK_SECRET)?;
         let hold_minutes = positive(number(&get, "STOCKROOM_HOLD_MINUTES", 30)?, "STOCKROOM_HOLD_MINUTES")?;
@@ -245,6 +296,10 @@ impl Config {
             pending_per_email: number(&get, "STOCKROOM_PENDING_PER_EMAIL", 2)?,
             pending_per_ip: number(&get, "STOCKROOM_PENDING_PER_IP", if place == Place::Local { 0 } else { 5 })?,
             staff_token_max_hours,
+            customer_session_hours,
+            staff_session_hours,
+            signin_per_email: number(&get, "STOCKROOM_SIGNIN_PER_EMAIL", 5)?,
+            signin_per_ip: number(&get, "STOCKROOM_SIGNIN_PER_IP", 30)?,
         };
         let credits = Credits {
             minor_per_credit: positive(
@@ -276,6 +331,7 @@ impl Config {
                 jwt_secret,
                 order_token_key,
                 service_token,
+                customer_jwt_secret,
                 nowpayments_ipn_secrets,
                 stripe_webhook_secrets,
                 nowpayments_api_key,
@@ -317,7 +373,19 @@ fn mail(get: &impl Fn(&str) -> Option<String>, place: Place) -> Result<MailConfi
         })?;
         staff.push(email.as_str().to_string());
     }
-    Ok(MailConfig { transport, from, staff })
+    let admin = match get("STOCKROOM_ADMIN_EMAIL") {
+        None => None,
+        Some(v) => Some(
+            crate::domain::Email::parse(v.trim())
+                .map_err(|_| ConfigError {
+                    var: "STOCKROOM_ADMIN_EMAIL",
+                    problem: format!("'{v}' is not an email address"),
+                })?
+                .as_str()
+                .to_string(),
+        ),
+    };
+    Ok(MailConfig { transport, from, staff, admin })
 }
 
 /// A secret nobody knows, for checks a function must never pass.
@@ -416,8 +484,14 @@ mod tests {
             ("STOCKROOM_CANCEL_URL", "https://shop.example/no"),
             ("STOCKROOM_JWT_SECRET", "jwt"),
             ("STOCKROOM_STAFF_TOKEN_MAX_HOURS", "7"),
+            ("STOCKROOM_STAFF_SESSION_HOURS", "6"),
+            ("STOCKROOM_ADMIN_EMAIL", "boss@shop.example"),
             ("STOCKROOM_ORDER_TOKEN_KEY", "order-key"),
             ("STOCKROOM_SERVICE_TOKEN", "service"),
+            ("STOCKROOM_CUSTOMER_JWT_SECRET", "customer"),
+            ("STOCKROOM_CUSTOMER_SESSION_HOURS", "19"),
+            ("STOCKROOM_SIGNIN_PER_EMAIL", "20"),
+            ("STOCKROOM_SIGNIN_PER_IP", "21"),
             ("NOWPAYMENTS_IPN_SECRET", "ipn-new,ipn-old"),
             ("STRIPE_WEBHOOK_SECRET", "whsec_1"),
             ("STOCKROOM_HOLD_MINUTES", "11"),
@@ -448,8 +522,14 @@ mod tests {
             ("STOCKROOM_CANCEL_URL", c.providers.cancel_url.clone()),
             ("STOCKROOM_JWT_SECRET", shown(&c.secrets.jwt_secret)),
             ("STOCKROOM_STAFF_TOKEN_MAX_HOURS", c.limits.staff_token_max_hours.to_string()),
+            ("STOCKROOM_STAFF_SESSION_HOURS", c.limits.staff_session_hours.to_string()),
+            ("STOCKROOM_ADMIN_EMAIL", c.mail.admin.clone().unwrap_or_default()),
             ("STOCKROOM_ORDER_TOKEN_KEY", shown(&c.secrets.order_token_key)),
             ("STOCKROOM_SERVICE_TOKEN", shown(&c.secrets.service_token)),
+            ("STOCKROOM_CUSTOMER_JWT_SECRET", shown(&c.secrets.customer_jwt_secret)),
+            ("STOCKROOM_CUSTOMER_SESSION_HOURS", c.limits.customer_session_hours.to_string()),
+            ("STOCKROOM_SIGNIN_PER_EMAIL", c.limits.signin_per_email.to_string()),
+            ("STOCKROOM_SIGNIN_PER_IP", c.limits.signin_per_ip.to_string()),
             ("NOWPAYMENTS_IPN_SECRET", all(&c.secrets.nowpayments_ipn_secrets)),
             ("STRIPE_WEBHOOK_SECRET", all(&c.secrets.stripe_webhook_secrets)),
             ("STOCKROOM_HOLD_MINUTES", c.limits.hold_minutes.to_string()),
@@ -493,6 +573,10 @@ mod tests {
         assert_eq!((l.jobs.fulfil_visibility_secs, l.jobs.requeue_after_secs, l.jobs.jobs_every_secs), (30, 120, 30));
         assert_eq!((l.credits.minor_per_credit, l.credits.hold_hours), (100, 48));
         assert_eq!(l.secrets.order_token_key.expose_secret(), LOCAL_ORDER_TOKEN_KEY);
+        assert_eq!(l.secrets.customer_jwt_secret.expose_secret(), LOCAL_CUSTOMER_JWT_SECRET);
+        assert_eq!((l.limits.customer_session_hours, l.limits.signin_per_email, l.limits.signin_per_ip), (24, 5, 30));
+        let same = [("STOCKROOM_JWT_SECRET", "k"), ("STOCKROOM_CUSTOMER_JWT_SECRET", "k")];
+        assert_eq!(cfg(Place::Local, &same).unwrap_err().var, "STOCKROOM_CUSTOMER_JWT_SECRET");
         assert_eq!(l.secrets.nowpayments_ipn_secrets[0].expose_secret(), LOCAL_NOWPAYMENTS_IPN_SECRET);
         assert_eq!(l.secrets.stripe_webhook_secrets[0].expose_secret(), LOCAL_STRIPE_WEBHOOK_SECRET);
         assert_eq!(l.secrets.stripe_secret_key.expose_secret(), "");
@@ -510,6 +594,11 @@ mod tests {
         let needs = Place::Lambda { needs: &["STOCKROOM_ORDER_TOKEN_KEY", "STRIPE_SECRET_KEY"] };
         let bad_hours = [("STOCKROOM_STAFF_TOKEN_MAX_HOURS", "0")];
         assert_eq!(cfg(needs, &bad_hours).unwrap_err().var, "STOCKROOM_STAFF_TOKEN_MAX_HOURS");
+        let over_a_day = [("STOCKROOM_STAFF_TOKEN_MAX_HOURS", "25")];
+        assert_eq!(cfg(needs, &over_a_day).unwrap_err().var, "STOCKROOM_STAFF_TOKEN_MAX_HOURS");
+        let session_over_max = [("STOCKROOM_STAFF_TOKEN_MAX_HOURS", "4"), ("STOCKROOM_STAFF_SESSION_HOURS", "5")];
+        assert_eq!(cfg(needs, &session_over_max).unwrap_err().var, "STOCKROOM_STAFF_SESSION_HOURS");
+        assert_eq!(cfg(Place::Local, &[("STOCKROOM_ADMIN_EMAIL", "nobody")]).unwrap_err().var, "STOCKROOM_ADMIN_EMAIL");
         let bad_jobs = [("STOCKROOM_ORDER_TOKEN_KEY", "k"), ("STOCKROOM_JOBS_EVERY_SECS", "x")];
         assert_eq!(cfg(needs, &bad_jobs).unwrap_err().var, "STOCKROOM_JOBS_EVERY_SECS");
     }

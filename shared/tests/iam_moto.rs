@@ -8,7 +8,7 @@
 //! Every function is driven through what its `main.rs` mounts: the same
 //! router (`lambda::http_router` over the function's routes) or job
 //! (`fulfil_batch`, `expire_job`, `reconcile::run`, `post_due`,
-//! `dispatch_batch`). The steps that once failed are here: a credits-only
+//! `dispatch_batch`, `deliver_job` with the SES mailer). The steps that once failed are here: a credits-only
 //! checkout queueing fulfilment, expire requeueing a paid order, fulfil
 //! taking a batch. Effects are read back (a swallowed AccessDenied would
 //! otherwise pass): a queued job must be on the queue, a dispatched event on
@@ -39,9 +39,11 @@ use shared::lambda::{dispatch_batch, fulfil_batch, http_router};
 use shared::ports::clock::OffsetClock;
 use shared::providers::stripe;
 use shared::services::events::{self as outbox_events, Event};
+use shared::services::hooks::endpoints::{self as hook_endpoints, NewEndpoint};
 use shared::services::jobs::StepReport;
 use shared::services::store::outbox;
 use shared::services::{catalog, credits, jobs, orders, reconcile, schedule};
+use shared::testkit::receiver::Receiver;
 
 #[derive(serde::Deserialize)]
 struct Emulator {
@@ -51,6 +53,7 @@ struct Emulator {
     bucket: String,
     fulfil_queue: String,
     events_queue: String,
+    mail_from: String,
     users: HashMap<String, Keys>,
 }
 
@@ -105,6 +108,8 @@ async fn stack(emu: Emulator) -> anyhow::Result<Stack> {
     // A proof order and a credits-only order per buyer; paid orders requeue at once.
     cfg.limits.pending_per_email = 10;
     cfg.jobs.requeue_after_secs = 0;
+    // Staff mails, which the deliver function sends through SES.
+    cfg.mail.staff = vec!["staff@example.com".into()];
     let mut stack = Stack { emu, cfg, clock: app::clock(), fulfil_url: String::new(), events_url: String::new() };
     let vars = [
         ("AWS_REGION", stack.emu.region.clone()),
@@ -265,7 +270,11 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     // dispatch role: on the events queue, with its id, and out of the outbox.
     let dispatch = stack.state_as("dispatch").await?;
     let stale = events(&setup, &dispatch).await?;
-    outbox_events::notify(&setup.ctx, Event::StockLow { product_id: "iam".into(), available: 0, threshold: 1 }).await;
+    outbox_events::notify(
+        &setup.ctx,
+        Event::StockLow { product_id: "iam".into(), available: 0, threshold: 1, days_of_cover: None },
+    )
+    .await;
     let ids = dispatch_all(&setup, &dispatch).await?;
     assert_eq!(ids.len(), 1, "dispatch: the outbox held {ids:?} (before: {stale:?})");
     let mut on_queue = Vec::new();
@@ -289,8 +298,8 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
         .await?;
     send(&admin_app, "admin", event("GET", "/admin/stock", None, bearer.clone()), StatusCode::OK).await?;
 
-    // checkout: a card order (the proof of the buyer's credits), then one paid
-    // with credits alone, which checkout queues for fulfilment itself.
+    // checkout: a card order, then one paid with credits alone (by the
+    // signed-in buyer), which checkout queues for fulfilment itself.
     let checkout = stack.state_as("checkout").await?;
     catalog::seed(&checkout.ctx).await?;
     let shop = http_router(storefront_routes(), checkout.clone());
@@ -299,8 +308,7 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     let proof =
         send(&shop, "checkout", event("POST", "/checkout", Some(&card), json!({})), StatusCode::CREATED).await?;
     let proof_id = proof["order_id"].as_str().context("no order_id")?.to_string();
-    // webhooks: Stripe says the card order is paid; it is queued. Only a paid
-    // order proves the buyer's credits.
+    // webhooks: Stripe says the card order is paid; it is queued.
     let webhooks = stack.state_as("webhooks").await?;
     let hooks = http_router(webhook_routes(), webhooks.clone());
     let raw = json!({
@@ -321,13 +329,16 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     let queued = drain(&setup).await?;
     assert!(queued.iter().any(|b| b.contains(&proof_id)), "webhooks: {proof_id} not queued: {queued:?}");
 
+    // Spending credits takes the buyer's session (as `POST /auth/session`
+    // mints it under the checkout function's key).
+    let session = shared::services::signin::session::mint(&checkout.ctx, &shared::domain::Email::parse(buyer)?)?;
+    let as_buyer = json!({"authorization": format!("Bearer {}", session.session_token)});
     let with_credits = json!({
-        "email": buyer, "product_id": "bronze", "provider": "stripe", "new": true, "use_credits": true,
-        "credits_proof": {"order_id": proof_id, "order_token": proof["order_token"]}
+        "email": buyer, "product_id": "bronze", "provider": "stripe", "new": true, "use_credits": true
     })
     .to_string();
-    let paid = send(&shop, "checkout", event("POST", "/checkout", Some(&with_credits), json!({})), StatusCode::CREATED)
-        .await?;
+    let paid =
+        send(&shop, "checkout", event("POST", "/checkout", Some(&with_credits), as_buyer), StatusCode::CREATED).await?;
     let paid_id = paid["order_id"].as_str().context("no order_id")?.to_string();
     assert_eq!(paid["amount_due"]["amount"].as_i64(), Some(0), "credits pay it all: {paid}");
     let queued = drain(&setup).await?;
@@ -422,5 +433,38 @@ async fn each_function_works_with_only_its_role_policy() -> anyhow::Result<()> {
     }
     let path = format!("/admin/customers/{buyer}/credits");
     send(&admin_app, "admin", event("GET", &path, None, bearer.clone()), StatusCode::OK).await?;
+
+    deliver(&stack, &setup, &dispatch).await
+}
+
+/// deliver: a webhook to a local receiver and a staff mail through SES as
+/// MailFrom, with only the deliver role (its SES statement included).
+async fn deliver(stack: &Stack, setup: &AppState, dispatch: &AppState) -> anyhow::Result<()> {
+    let sdk = stack.sdk("setup").await?;
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    ses.create_email_identity().email_identity(&stack.emu.mail_from).send().await.context("verifying MailFrom")?;
+    let receiver = Receiver::start(vec![]).await;
+    let req = NewEndpoint { url: receiver.url.clone(), events: vec!["stock.low".into()] };
+    hook_endpoints::create(&setup.ctx, &req, "staff:iam-moto").await?;
+    outbox_events::notify(
+        &setup.ctx,
+        Event::StockLow { product_id: "mail".into(), available: 0, threshold: 1, days_of_cover: None },
+    )
+    .await;
+    dispatch_all(setup, dispatch).await?;
+    let mut state = stack.state_as("deliver").await?;
+    let from = format!("Stockroom <{}>", stack.emu.mail_from);
+    let client = aws_sdk_sesv2::Client::new(&stack.sdk("deliver").await?);
+    Arc::get_mut(&mut state.ctx).context("the deliver state is shared")?.mailer =
+        Arc::new(shared::adapters::mail::SesMailer::with_client(client, &from));
+    let report = schedule::deliver_job(&state.ctx).await.all_ok().context("deliver: deliver_job")?;
+    let hooks = &report.webhooks;
+    assert!(hooks.delivered >= 1 && hooks.retrying + hooks.failed == 0, "deliver: {report:?}");
+    let mail = &report.mail;
+    assert!(
+        mail.sent >= 1 && mail.failed + mail.retrying == 0,
+        "deliver: SES SendEmail as MailFrom (denied?): {report:?}"
+    );
+    assert_eq!(receiver.got().len() as u32, hooks.delivered);
     Ok(())
 }

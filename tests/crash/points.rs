@@ -52,6 +52,8 @@ const ELSEWHERE: &[&str] = &[
     "webhook.enqueue",         // tests/purchase/durability.rs, reconcile.rs
     "expire.verify",           // shared services/schedule.rs, functions/expire tests
     "reconcile.repair",        // shared services/reconcile/tests.rs
+    "dispatch.after_queue",    // shared services/dispatch_tests.rs
+    "dispatch.after_fan_out",  // shared services/dispatch_tests.rs
 ];
 
 #[test]

@@ -45,12 +45,17 @@ pub async fn gift(app: &TestApp, email: &str, amount: i64) -> String {
     s(&v["id"])
 }
 
-pub async fn checkout(app: &TestApp, email: &str, product: &str, extra: Value) -> reqwest::Response {
+/// `extra` joins the body, but for `session`: a bearer token to send.
+pub async fn checkout(app: &TestApp, email: &str, product: &str, mut extra: Value) -> reqwest::Response {
     let mut body = json!({"email": email, "product_id": product, "provider": "nowpayments", "new": true});
+    let session = extra.as_object_mut().and_then(|e| e.remove("session"));
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
         b.extend(e.clone());
     }
-    app.post("/checkout", body).await
+    match session {
+        Some(t) => app.post_as(t.as_str().unwrap_or_default(), "/checkout", body).await,
+        None => app.post("/checkout", body).await,
+    }
 }
 
 /// A paid, fulfilled purchase of `product` (stock added for it).

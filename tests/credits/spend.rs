@@ -7,19 +7,14 @@ use stockroom_tests::{TestApp, problem, s, spawn_app_with};
 
 use super::helpers::*;
 
-/// The order that proves the credits stays open beside the one spending
-/// them, so allow a few open orders per email.
+/// Some tests keep several orders open, so allow a few per email.
 async fn app() -> TestApp {
     spawn_app_with(|c| c.limits.pending_per_email = 10).await
 }
 
-/// A paid order of `email` whose token proves the credits are theirs. Its
-/// own credit is voided, so the balances below are only the test's.
+/// Spending `email`'s credits: its own session, through the mailed link.
 async fn proof(app: &TestApp, email: &str) -> Value {
-    let (id, token) = buy(app, email, "bronze").await;
-    let r = app.post_admin(&format!("/admin/orders/{id}/deactivate"), json!({})).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    json!({"use_credits": true, "credits_proof": {"order_id": id, "order_token": token}})
+    json!({"use_credits": true, "session": app.sign_in(email).await})
 }
 
 async fn created(r: reqwest::Response) -> (String, String, Value) {
@@ -64,7 +59,7 @@ async fn credits_paying_the_whole_price_pay_the_order_at_once() {
     assert_eq!(v["status"], "paid");
     app.wait_for(&id, &token, "fulfilled").await;
     assert_eq!(balance(&app, email).await, (10, 0, 0));
-    assert_eq!(kinds(&app, email, "earn").await, 1, "only the proof's own purchase earned: credits spent earn nothing");
+    assert_eq!(kinds(&app, email, "earn").await, 0, "credits spent earn nothing");
 }
 
 #[tokio::test]
@@ -80,7 +75,7 @@ async fn expiry_voids_the_spend() {
     assert_eq!(app.post_admin("/admin/expire", json!({})).await.status(), 200);
     app.wait_for(&id, &token, "expired").await;
     assert_eq!(balance(&app, email).await, (10, 0, 0));
-    assert_eq!(kinds(&app, email, "void").await, 2, "the spend, beside the proof purchase's voided earn");
+    assert_eq!(kinds(&app, email, "void").await, 1, "the spend");
     // The job finds nothing more to do with it.
     run_job(&app).await;
     assert_eq!(balance(&app, email).await, (10, 0, 0));
@@ -153,33 +148,38 @@ async fn a_negative_balance_stays_visible_and_refuses_spending() {
     assert_eq!(v["credits_used"], 1);
 }
 
-/// Any checkout mints an open order's token: a stranger who knows an email
-/// opens one and offers it as proof. Refused; the balance is untouched.
+/// An order token, even of a paid order, proves no right to credits
+/// (`credits_proof` is gone): without a session, `use_credits` is 401 and
+/// the balance is untouched.
 #[tokio::test]
-async fn an_open_order_is_no_proof() {
+async fn an_order_token_is_no_proof() {
     let app = app().await;
     app.add_stock(3).await;
+    let (id, token) = buy(&app, "mine@example.com", "bronze").await;
+    let r = app.post_admin(&format!("/admin/orders/{id}/deactivate"), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
     gift(&app, "mine@example.com", 40).await;
-    let (_, _, v) = created(checkout(&app, "mine@example.com", "silver", json!({})).await).await;
-    let stranger =
-        json!({"use_credits": true, "credits_proof": {"order_id": v["order_id"], "order_token": v["order_token"]}});
-    let (code, p) = problem(checkout(&app, "mine@example.com", "bronze", stranger).await).await;
-    assert_eq!(code, StatusCode::BAD_REQUEST, "{p}");
+    let old = json!({"use_credits": true, "credits_proof": {"order_id": id, "order_token": token}});
+    let (code, p) = problem(checkout(&app, "mine@example.com", "bronze", old).await).await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED, "{p}");
+    let (code, _) = problem(checkout(&app, "mine@example.com", "bronze", json!({"use_credits": true})).await).await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
     assert_eq!(balance(&app, "mine@example.com").await, (40, 0, 0));
 }
 
+/// Another buyer's session, a forged one or a staff token spends nothing.
 #[tokio::test]
-async fn spending_needs_a_proof_of_the_same_email() {
+async fn spending_needs_the_buyers_own_session() {
     let app = app().await;
     app.add_stock(3).await;
     gift(&app, "mine@example.com", 10).await;
     let other = proof(&app, "other@example.com").await;
     let (code, _) = problem(checkout(&app, "mine@example.com", "bronze", other).await).await;
-    assert_eq!(code, StatusCode::BAD_REQUEST);
-    let (code, _) = problem(checkout(&app, "mine@example.com", "bronze", json!({"use_credits": true})).await).await;
-    assert_eq!(code, StatusCode::BAD_REQUEST);
-    let forged = json!({"use_credits": true, "credits_proof": {"order_id": "01JAAAAAAAAAAAAAAAAAAAAAAA", "order_token": "ot_00"}});
-    let (code, _) = problem(checkout(&app, "mine@example.com", "bronze", forged).await).await;
-    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert_eq!(code, StatusCode::BAD_REQUEST, "a session checks out for its own address only");
+    for bearer in ["not-a-jwt".to_string(), app.admin_token()] {
+        let forged = json!({"use_credits": true, "session": bearer});
+        let (code, _) = problem(checkout(&app, "mine@example.com", "bronze", forged).await).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED);
+    }
     assert_eq!(balance(&app, "mine@example.com").await, (10, 0, 0));
 }

@@ -79,7 +79,7 @@ async fn an_extension_adds_days_only_to_plans_it_may_extend() {
 }
 
 #[tokio::test]
-async fn add_ons_need_the_subscriptions_order_token() {
+async fn add_ons_need_the_subscriptions_order_token_or_the_buyers_session() {
     let app = spawn_app().await;
     app.add_stock(3).await;
     let (sub, _) = plan(&app, "bronze").await;
@@ -89,5 +89,5 @@ async fn add_ons_need_the_subscriptions_order_token() {
     assert_eq!(problem(app.post("/checkout", none).await).await.0, 400);
     let no_token =
         json!({"email": "ann@example.com", "product_id": "bronze", "provider": "stripe", "renew_subscription_id": sub});
-    assert_eq!(problem(app.post("/checkout", no_token).await).await.0, 400);
+    assert_eq!(problem(app.post("/checkout", no_token).await).await.0, 401, "no proof at all");
 }

@@ -110,3 +110,21 @@ async fn the_order_needs_its_token() {
     }
     assert_eq!(app.order(&order_id, &token).await["status"], "pending");
 }
+
+/// A checkout's answer holds the order token, a refusal a problem: no cache
+/// (browser, proxy) may keep either; pages say their own policy.
+#[tokio::test]
+async fn api_answers_are_never_stored_by_a_cache() {
+    let app = spawn_app().await;
+    app.add_stock(1).await;
+    let cache =
+        |r: &reqwest::Response| r.headers().get("cache-control").and_then(|v| v.to_str().ok()).map(String::from);
+    let made = app.checkout("bronze", "stripe").await;
+    assert_eq!(made.status().as_u16(), 201);
+    assert_eq!(cache(&made).as_deref(), Some("no-store"));
+    let refused = app.post("/checkout", json!({"email": "nobody"})).await;
+    assert_eq!(refused.status().as_u16(), 400);
+    assert_eq!(cache(&refused).as_deref(), Some("no-store"));
+    assert_eq!(cache(&app.get("/no-such-route").await).as_deref(), Some("no-store"));
+    assert_eq!(cache(&app.get("/shop").await).as_deref(), Some("no-cache"));
+}

@@ -204,6 +204,26 @@ async fn stock_levels_are_announced_once_per_change() {
     assert_eq!(alerts::check_low_stock(app.ctx(), 2).await.unwrap(), 0, "nothing changed since");
 }
 
+/// A stock alert says how long stock lasts at the last week's rate: 4
+/// files sold in 7 days, 2 left -> 3.5 days.
+#[tokio::test]
+async fn a_stock_alert_says_the_days_of_cover() {
+    let app = spawn_app().await;
+    app.add_stock(6).await;
+    app.all_events().await;
+    buy(&app, "silver").await;
+    buy(&app, "silver").await;
+    reconcile(&app).await;
+    let said = app.all_events().await;
+    let of = |kind: &str, product: &str| {
+        said.iter().find(|e| e["type"] == kind && e["data"]["product_id"] == product).map(|e| e["data"].clone())
+    };
+    let low = of("stock.low", "silver").unwrap_or_else(|| panic!("silver is low: {said:?}"));
+    assert_eq!((low["available"].as_i64(), low["days_of_cover"].as_f64()), (Some(2), Some(3.5)), "{low}");
+    let out = of("stock.sold_out", "gold").unwrap_or_else(|| panic!("gold is sold out: {said:?}"));
+    assert_eq!(out["days_of_cover"].as_f64(), Some(3.5), "{out}");
+}
+
 #[tokio::test]
 async fn two_reconciles_at_once_repair_once() {
     let app = spawn_app().await;

@@ -1,6 +1,7 @@
 //! The staff side over HTTP: ledger, adjustments, subscription deletion and
 //! the role table, each on a fresh stack.
 
+mod accounts;
 mod adjust;
 mod analytics;
 mod catalog;

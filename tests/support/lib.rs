@@ -21,6 +21,7 @@ mod backend;
 pub use backend::on_aws;
 pub mod gateway;
 pub mod model;
+pub mod signin;
 pub mod webhooks;
 
 pub struct TestApp {

@@ -1,5 +1,5 @@
 //! Lambda (HTTP API): catalog, checkout, order status, the bot's entitlement,
-//! and the buyer's pages.
+//! the buyer's pages, buyers' sign-in and `/me`.
 
 use anyhow::Context;
 use axum::Router;
@@ -9,8 +9,13 @@ use shared::lambda;
 use shared::services::catalog;
 
 /// Secrets this function must have (infra/README.md); the rest are random.
-const NEEDS: &[&str] =
-    &["STOCKROOM_SERVICE_TOKEN", "STOCKROOM_ORDER_TOKEN_KEY", "NOWPAYMENTS_API_KEY", "STRIPE_SECRET_KEY"];
+const NEEDS: &[&str] = &[
+    "STOCKROOM_SERVICE_TOKEN",
+    "STOCKROOM_ORDER_TOKEN_KEY",
+    "STOCKROOM_CUSTOMER_JWT_SECRET",
+    "NOWPAYMENTS_API_KEY",
+    "STRIPE_SECRET_KEY",
+];
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

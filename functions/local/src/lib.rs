@@ -70,6 +70,9 @@ pub async fn start_with(mut cfg: Config, options: Options) -> anyhow::Result<Run
     let state = app::state(&cfg, ports, gateway, clock);
     let ctx = state.ctx.clone();
     catalog::seed(&ctx).await.context("seeding the catalog")?;
+    shared::services::accounts::seed_configured(&ctx)
+        .await
+        .context("adding STOCKROOM_ADMIN_EMAIL as the first admin")?;
     let scan = restock::adopt_new_files(&ctx, "startup").await.context("scanning unused/ for new stock")?;
     tracing::info!(adopted = scan.adopted, scanned = scan.scanned, backend = ?cfg.backend.kind, "stock scanned");
     if scan.rejected > 0 {

@@ -53,11 +53,29 @@ pub struct Product {
     /// Whether a retired plan may still be renewed by those who hold it.
     #[serde(default = "yes")]
     pub renewable: bool,
+    /// Hours after a file's delivery in which its buyer may report it bad
+    /// and get a fresh one (`POST /me/subscriptions/{id}/replacements`).
+    #[serde(default = "default_warranty")]
+    #[schema(default = 72, maximum = 8784)]
+    pub warranty_hours: u32,
+    /// Replacements a buyer may get per subscription; none: its file count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 1000)]
+    pub max_replacements: Option<u32>,
 }
 
 fn yes() -> bool {
     true
 }
+
+fn default_warranty() -> u32 {
+    DEFAULT_WARRANTY_HOURS
+}
+
+pub const DEFAULT_WARRANTY_HOURS: u32 = 72;
+/// A year (leap) of warranty, and a cap far beyond any plan's files.
+pub const MAX_WARRANTY_HOURS: u32 = 8784;
+pub const MAX_REPLACEMENTS: u32 = 1000;
 
 impl Product {
     /// Checks a product read from the seed file or the store.
@@ -90,6 +108,12 @@ impl Product {
         };
         if !times_ok {
             return Err(ParseError::new("product", format!("{}: interval and validity must be positive", self.id)));
+        }
+        if self.warranty_hours > MAX_WARRANTY_HOURS || self.max_replacements.is_some_and(|m| m > MAX_REPLACEMENTS) {
+            return Err(ParseError::new(
+                "product",
+                format!("warranty_hours at most {MAX_WARRANTY_HOURS}, max_replacements at most {MAX_REPLACEMENTS}"),
+            ));
         }
         super::usage::validate(&self.id, &self.quotas, self.seat_price.as_ref(), &self.price, self.files)?;
         Ok(self)
@@ -124,6 +148,11 @@ impl Product {
             }
         }
         self.validate()
+    }
+
+    /// Replacements a buyer may get per subscription of it.
+    pub fn replacement_cap(&self) -> u32 {
+        self.max_replacements.unwrap_or(self.files)
     }
 
     /// Whether this purchase may still be made: retired products are sold

@@ -13,13 +13,7 @@ use subtle::ConstantTimeEq;
 use super::AppState;
 use super::error::ApiError;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    InventoryManager,
-    CustomerService,
-}
+pub use crate::domain::Role;
 
 use Role::{Admin, CustomerService, InventoryManager};
 
@@ -55,6 +49,13 @@ pub const STAFF_ROUTES: &[(&str, &str, &[Role])] = &[
     ("GET", "/admin/products", ALL),
     ("PUT", "/admin/products/{id}", &[Admin]),
     ("GET", "/admin/analytics", ALL),
+    ("GET", "/admin/me", ALL),
+    ("POST", "/admin/staff", &[Admin]),
+    ("GET", "/admin/staff", &[Admin]),
+    ("DELETE", "/admin/staff/{email}", &[Admin]),
+    ("POST", "/admin/staff/me/totp", ALL),
+    ("POST", "/admin/staff/me/totp/confirm", ALL),
+    ("DELETE", "/admin/staff/me/session", ALL),
 ];
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -63,6 +64,11 @@ pub struct Claims {
     pub role: Role,
     pub iat: i64,
     pub exp: i64,
+    /// The staff session a signed-in token belongs to. Tokens without one
+    /// are service tokens (`stockroom token`): valid until `exp`, for the
+    /// operator who holds the signing secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Clock skew allowed between the signer and this stack for `iat`.
@@ -73,12 +79,20 @@ const IAT_SKEW_SECS: i64 = 60;
 pub struct Staff {
     pub sub: String,
     pub role: Role,
+    /// The session, for a signed-in member of staff (then `sub` is their
+    /// account's email); none for a service token.
+    pub sid: Option<String>,
 }
 
 impl Staff {
     /// How the ledgers name this member of staff.
     pub fn actor(&self) -> String {
         format!("staff:{}", self.sub)
+    }
+
+    /// The caller's own account, when signed in as one.
+    pub fn account(&self) -> Option<&str> {
+        self.sid.as_ref().map(|_| self.sub.as_str())
     }
 }
 
@@ -88,8 +102,19 @@ pub fn mint(
     role: Role,
     exp_secs: i64,
 ) -> Result<String, jsonwebtoken::errors::Error> {
+    mint_with(secret, sub, role, exp_secs, None)
+}
+
+/// A token for a staff session `sid`.
+pub fn mint_with(
+    secret: &SecretString,
+    sub: &str,
+    role: Role,
+    exp_secs: i64,
+    sid: Option<&str>,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let iat = crate::domain::Timestamp::system_now().secs();
-    let claims = Claims { sub: sub.to_string(), role, iat, exp: exp_secs };
+    let claims = Claims { sub: sub.to_string(), role, iat, exp: exp_secs, sid: sid.map(str::to_string) };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
@@ -147,12 +172,27 @@ pub async fn staff_only(State(state): State<AppState>, mut req: Request, next: N
     let token = bearer(req.headers())
         .ok_or_else(|| ApiError::unauthorized("an `Authorization: Bearer <staff JWT>` header is required"))?;
     let claims = verify(&state.auth, token)?;
+    // A session acts with its account's role now, not the one it began with.
+    let role = match &claims.sid {
+        None => claims.role,
+        Some(sid) => live_role(&state, sid, &claims.sub).await?,
+    };
     let allowed = STAFF_ROUTES.iter().find(|(m, p, _)| *m == method && *p == path).map(|(_, _, r)| *r).unwrap_or(&[]);
-    if !allowed.contains(&claims.role) {
-        return Err(ApiError::forbidden(format!("{method} {path} is not allowed for role {:?}", claims.role)));
+    if !allowed.contains(&role) {
+        return Err(ApiError::forbidden(format!("{method} {path} is not allowed for role {role:?}")));
     }
-    req.extensions_mut().insert(Staff { sub: claims.sub, role: claims.role });
+    req.extensions_mut().insert(Staff { sub: claims.sub, role, sid: claims.sid });
     Ok(next.run(req).await)
+}
+
+/// The role of a live session (cached briefly), or 401.
+async fn live_role(state: &AppState, sid: &str, sub: &str) -> Result<Role, ApiError> {
+    if let Some(role) = state.sessions.get(sid) {
+        return Ok(role);
+    }
+    let role = crate::services::accounts::session::check(&state.ctx, sid, sub).await?;
+    state.sessions.put(sid, role);
+    Ok(role)
 }
 
 /// The bot engine's bearer token, compared in constant time.
@@ -170,6 +210,8 @@ pub struct AuthKeys {
     pub service_token: SecretString,
     /// The longest a staff token may live (exp - iat).
     pub max_token_secs: i64,
+    /// How long a staff session lives (at most `max_token_secs`).
+    pub session_secs: i64,
 }
 
 #[cfg(test)]
@@ -181,6 +223,7 @@ mod tests {
             jwt_secret: SecretString::from("a-test-secret-of-enough-length!!"),
             service_token: SecretString::from("svc"),
             max_token_secs: crate::config::STAFF_TOKEN_MAX_HOURS * 3600,
+            session_secs: crate::config::STAFF_SESSION_HOURS * 3600,
         }
     }
 

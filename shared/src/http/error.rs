@@ -132,6 +132,13 @@ impl From<ServiceError> for ApiError {
                 a.retry_after = Some(300);
                 a
             }
+            E::Refused { why, detail } => ApiError::new(StatusCode::CONFLICT, why.kind, why.title, detail),
+            E::Unauthorized(d) => ApiError::unauthorized(d),
+            E::RateLimited { detail, retry_after_secs } => {
+                let mut a = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail);
+                a.retry_after = Some(retry_after_secs.max(1));
+                a
+            }
             down @ E::ProviderDown(_) => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "payment-provider-unavailable",
@@ -227,6 +234,22 @@ mod tests {
             (ServiceError::InsufficientCredits("i".into()), StatusCode::CONFLICT, "insufficient-credits", None),
             (ServiceError::OrderOpen("o".into()), StatusCode::CONFLICT, "order-open", None),
             (ServiceError::TooMany("t".into()), StatusCode::TOO_MANY_REQUESTS, "too-many-open-orders", Some(300)),
+            (ServiceError::Unauthorized("u".into()), StatusCode::UNAUTHORIZED, "unauthorized", None),
+            (
+                ServiceError::Refused {
+                    why: &crate::services::Refusal { kind: "out-of-warranty", title: "t" },
+                    detail: "d".into(),
+                },
+                StatusCode::CONFLICT,
+                "out-of-warranty",
+                None,
+            ),
+            (
+                ServiceError::RateLimited { detail: "r".into(), retry_after_secs: 42 },
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                Some(42),
+            ),
         ];
         for (e, status, kind, retry) in cases {
             let shown = format!("{e:?}");

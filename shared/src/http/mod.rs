@@ -6,11 +6,13 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod credits;
+pub mod customer;
 pub mod error;
 mod ids;
 pub mod openapi;
 pub mod pages;
 pub mod sandbox;
+pub mod sessions;
 pub mod storefront;
 pub mod usage;
 pub mod webhooks;
@@ -57,10 +59,12 @@ pub struct AppState {
     pub webhooks: Arc<WebhookKeys>,
     /// Present only in the local stack with the sandbox on.
     pub sandbox: Option<Arc<sandbox::SandboxKeys>>,
+    /// Staff sessions lately found live (this process).
+    pub sessions: Arc<sessions::SessionCache>,
 }
 
-/// Catalog, checkout, order status, entitlement, and the API's OpenAPI
-/// document (the checkout function serves it too).
+/// Catalog, checkout, order status, entitlement, buyers' sign-in and
+/// page, and the API's OpenAPI document (the checkout function serves it too).
 pub fn storefront_routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::openapi_json))
@@ -69,6 +73,9 @@ pub fn storefront_routes() -> Router<AppState> {
         .route("/orders/{order_id}", get(storefront::order))
         .route("/subscriptions/{id}/entitlement", get(storefront::entitlement))
         .route("/subscriptions/{id}/usage", post(usage::report))
+        .route("/auth/link", post(customer::link))
+        .route("/auth/session", post(customer::session))
+        .route("/me", get(customer::me))
 }
 
 /// The buyer's pages and what they load (the checkout function serves them).
@@ -78,6 +85,13 @@ pub fn page_routes() -> Router<AppState> {
         .route("/account", get(pages::account))
         .route("/assets/{name}", get(pages::asset))
         .route("/qr.svg", get(pages::qr::qr_svg))
+}
+
+/// The staff console page (the admin function serves it; its scripts are
+/// under `/assets/`). The page itself is no secret: every call it makes
+/// carries the staff token and is checked.
+pub fn console_routes() -> Router<AppState> {
+    Router::new().route("/console", get(pages::console))
 }
 
 pub fn webhook_routes() -> Router<AppState> {
@@ -115,14 +129,31 @@ pub fn admin_routes(state: AppState) -> Router<AppState> {
         .route("/admin/products", get(admin::catalog::list))
         .route("/admin/products/{id}", put(admin::catalog::put))
         .route("/admin/analytics", get(admin::analytics::analytics))
+        .route("/admin/me", get(admin::me::me))
+        .route("/admin/staff", post(admin::staff::save).get(admin::staff::list))
+        .route("/admin/staff/{email}", delete(admin::staff::delete))
+        .route("/admin/staff/me/totp", post(admin::staff::enrol))
+        .route("/admin/staff/me/totp/confirm", post(admin::staff::confirm))
+        .route("/admin/staff/me/session", delete(admin::staff::sign_out))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::staff_only))
+        // Staff sign-in: no token yet. Served with the admin routes, by the
+        // function that holds the staff signing secret.
+        .route("/auth/staff/link", post(admin::staff::link))
+        .route("/auth/staff/session", post(admin::staff::sign_in))
+}
+
+/// A buyer's report of a bad file. It moves stock (banned/, a fresh file to
+/// assigned/), so the admin function serves it, the one with those rights;
+/// the customer session is checked in the handler.
+pub fn replacement_routes() -> Router<AppState> {
+    Router::new().route("/me/subscriptions/{id}/replacements", post(customer::replace))
 }
 
 pub fn sandbox_routes() -> Router<AppState> {
     Router::new().route("/sandbox/pay/{order_id}", post(sandbox::pay)).route("/sandbox/clock", post(sandbox::clock))
 }
 
-/// Adds the problem+json fallbacks every surface shares.
+/// Adds the problem+json fallbacks every surface shares, and `no-store`.
 pub fn finish(router: Router<AppState>, state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::not_found("no such route") })
@@ -134,12 +165,26 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
                 "this route does not take that method",
             )
         })
+        .layer(axum::middleware::map_response(no_store))
         .with_state(state)
+}
+
+/// API answers carry sessions, secrets and buyers' data: no cache keeps
+/// them. Pages and assets say their own.
+async fn no_store(mut resp: axum::response::Response) -> axum::response::Response {
+    let no_store = axum::http::HeaderValue::from_static("no-store");
+    resp.headers_mut().entry(axum::http::header::CACHE_CONTROL).or_insert(no_store);
+    resp
 }
 
 /// Everything, for the local stack.
 pub fn full_router(state: AppState) -> Router {
-    let mut r = storefront_routes().merge(page_routes()).merge(webhook_routes()).merge(admin_routes(state.clone()));
+    let mut r = storefront_routes()
+        .merge(page_routes())
+        .merge(console_routes())
+        .merge(webhook_routes())
+        .merge(admin_routes(state.clone()))
+        .merge(replacement_routes());
     if state.sandbox.is_some() {
         r = r.merge(sandbox_routes());
     }

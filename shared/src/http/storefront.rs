@@ -15,7 +15,7 @@ use super::{AppState, ClientIp};
 use crate::domain::{IdempotencyKey, Product};
 use crate::services::checkout::{self, CheckoutBody, CheckoutResponse, Outcome};
 use crate::services::entitlement::Entitlement;
-use crate::services::orders::OrderView;
+use crate::services::orders::{OrderView, Proof};
 use crate::services::{catalog, entitlement, orders, stock};
 
 /// A catalog entry as the storefront sees it: the product and whether
@@ -52,10 +52,12 @@ pub struct CheckoutHeaders {
 #[utoipa::path(post, path = "/checkout", tag = "storefront",
     params(CheckoutHeaders),
     request_body = CheckoutBody,
+    security((), ("customer_session" = [])),
     responses(
         (status = 201, description = "Order created; the plan's files are held until `reserved_until`", body = CheckoutResponse),
         (status = 200, description = "The same Idempotency-Key and body again: the same order", body = CheckoutResponse),
         (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),
@@ -79,6 +81,7 @@ pub async fn checkout(
     };
     let mut req = parse_json::<CheckoutBody>(&raw)?.parse()?;
     req.client_ip = ip.map(|Extension(ClientIp(ip))| ip);
+    req.buyer = super::customer::customer(&s, &headers)?;
     Ok(match checkout::checkout(&s.ctx, req, key).await? {
         Outcome::Created(r) => (StatusCode::CREATED, Json(r)).into_response(),
         Outcome::Replayed(r) => (StatusCode::OK, Json(r)).into_response(),
@@ -87,9 +90,10 @@ pub async fn checkout(
 
 #[utoipa::path(get, path = "/orders/{order_id}", tag = "storefront",
     params(("order_id" = String, Path, description = "From the checkout response")),
-    security(("order_token" = [])),
+    security(("order_token" = []), ("customer_session" = [])),
     responses(
         (status = 200, description = "The order, and its subscription once fulfilled", body = OrderView),
+        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 500, response = Internal),
     ))]
@@ -101,7 +105,15 @@ pub async fn order(
     // A malformed id and a wrong token look the same: 404.
     let id = crate::domain::OrderId::parse(&order_id)
         .map_err(|_| crate::services::ServiceError::NotFound(format!("no order {order_id} for this token")))?;
-    let view = orders::view(&s.ctx, &id, bearer_token(&headers)).await?;
+    // A session is a JWT (dotted); an order token never has a dot.
+    let token = bearer_token(&headers);
+    let view = match token {
+        Some(t) if t.contains('.') => {
+            let buyer = super::customer::customer(&s, &headers)?;
+            orders::view(&s.ctx, &id, buyer.as_ref().map(Proof::Buyer)).await?
+        }
+        _ => orders::view(&s.ctx, &id, token.map(Proof::OrderToken)).await?,
+    };
     Ok(Json(view).into_response())
 }
 

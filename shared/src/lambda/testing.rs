@@ -87,6 +87,17 @@ pub async fn call(router: &Router, req: lambda_http::Request) -> anyhow::Result<
     Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
 }
 
+/// Serves one request; the status, headers and the body as text (pages).
+pub async fn call_text(
+    router: &Router,
+    req: lambda_http::Request,
+) -> anyhow::Result<(StatusCode, axum::http::HeaderMap, String)> {
+    let resp = router.clone().oneshot(req).await?;
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await?;
+    Ok((parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
 /// A bronze order through the local routes' checkout (the catalog seeded
 /// first, as the checkout function does); its JSON answer.
 pub async fn checkout(state: &AppState, email: &str, provider: &str) -> anyhow::Result<Value> {

@@ -48,6 +48,7 @@ pub async fn check_low_stock(ctx: &Ctx, purchases: u32) -> Result<u64, ServiceEr
     let available = stock::read_counts(ctx).await?.counts.available();
     let standing: HashMap<String, bool> =
         alerts::all(ctx).read_all().await?.into_iter().map(|a| (a.product_id, a.sold_out)).collect();
+    let mut cover = None;
     let mut sent = 0;
     for product in catalog::list(ctx).await? {
         let limit = threshold(product.files, purchases);
@@ -57,44 +58,54 @@ pub async fn check_low_stock(ctx: &Ctx, purchases: u32) -> Result<u64, ServiceEr
             Some(true) => Level::SoldOut,
         };
         let now = level(product.files, available, limit);
-        if now != was {
-            sent += u64::from(moved(ctx, &product.id, (was, now), available, limit).await?);
+        if now == was {
+            continue;
         }
+        // Read the sales rate only when there is a change to tell.
+        if cover.is_none() && now != Level::Fine {
+            cover = Some(days_of_cover(ctx).await);
+        }
+        let seen = Seen { available, limit, days_of_cover: cover.flatten() };
+        sent += u64::from(moved(ctx, &product.id, (was, now), &seen).await?);
     }
     Ok(sent)
 }
 
-/// One level change: the alert record and its event in one commit, refused
-/// when another check moved it first (so two checks at once send one event).
-async fn moved(
-    ctx: &Ctx,
-    product_id: &str,
-    change: (Level, Level),
+/// How many days available stock lasts at the last week's sales rate.
+async fn days_of_cover(ctx: &Ctx) -> Option<f64> {
+    match super::staff::analytics::compute(ctx, COVER_WINDOW_DAYS).await {
+        Ok(a) => a.overall.days_of_cover.map(|d| (d * 10.0).round() / 10.0),
+        Err(e) => {
+            tracing::warn!(error = ?e, "no sales rate for the stock alert");
+            None
+        }
+    }
+}
+
+const COVER_WINDOW_DAYS: u32 = 7;
+
+/// What the check saw.
+struct Seen {
     available: i64,
     limit: i64,
-) -> Result<bool, ServiceError> {
-    let at = ctx.clock.now();
-    let id = product_id.to_string();
-    let alert = |sold_out| LowStockAlert { product_id: id.clone(), threshold: limit, available, at, sold_out };
+    days_of_cover: Option<f64>,
+}
+
+/// One level change: the alert record and its event in one commit, refused
+/// when another check moved it first (so two checks at once send one event).
+async fn moved(ctx: &Ctx, product_id: &str, change: (Level, Level), seen: &Seen) -> Result<bool, ServiceError> {
+    let (at, id, available, days_of_cover) =
+        (ctx.clock.now(), product_id.to_string(), seen.available, seen.days_of_cover);
+    let alert = |sold_out| LowStockAlert { product_id: id.clone(), threshold: seen.limit, available, at, sold_out };
+    let low = || Event::StockLow { product_id: id.clone(), available, threshold: seen.limit, days_of_cover };
+    let sold_out = || Event::StockSoldOut { product_id: id.clone(), available, days_of_cover };
+    let restocked = || Event::StockRestocked { product_id: id.clone(), available };
     let (write, event) = match change {
-        (Level::Fine, Level::Low) => (
-            alerts::raise(&alert(false))?,
-            Some(Event::StockLow { product_id: id.clone(), available, threshold: limit }),
-        ),
-        (Level::Fine, Level::SoldOut) => {
-            (alerts::raise(&alert(true))?, Some(Event::StockSoldOut { product_id: id.clone(), available }))
-        }
-        (Level::Low, Level::SoldOut) => (
-            alerts::set_sold_out(product_id, true, available, at)?,
-            Some(Event::StockSoldOut { product_id: id.clone(), available }),
-        ),
-        (Level::SoldOut, Level::Low) => (
-            alerts::set_sold_out(product_id, false, available, at)?,
-            Some(Event::StockRestocked { product_id: id.clone(), available }),
-        ),
-        (Level::SoldOut, Level::Fine) => {
-            (alerts::clear(product_id, true), Some(Event::StockRestocked { product_id: id.clone(), available }))
-        }
+        (Level::Fine, Level::Low) => (alerts::raise(&alert(false))?, Some(low())),
+        (Level::Fine, Level::SoldOut) => (alerts::raise(&alert(true))?, Some(sold_out())),
+        (Level::Low, Level::SoldOut) => (alerts::set_sold_out(product_id, true, available, at)?, Some(sold_out())),
+        (Level::SoldOut, Level::Low) => (alerts::set_sold_out(product_id, false, available, at)?, Some(restocked())),
+        (Level::SoldOut, Level::Fine) => (alerts::clear(product_id, true), Some(restocked())),
         // Recovered from a dip: the next dip is a new one.
         (Level::Low, Level::Fine) => (alerts::clear(product_id, false), None),
         // The same level: nothing to say.
@@ -108,7 +119,7 @@ async fn moved(
     if !tx.commit(ctx).await?.is_done() {
         return Ok(false);
     }
-    tracing::warn!(product_id, available, threshold = limit, ?change, "stock level changed");
+    tracing::warn!(product_id, available, threshold = seen.limit, ?change, "stock level changed");
     Ok(event.is_some())
 }
 

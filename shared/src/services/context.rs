@@ -31,6 +31,15 @@ pub struct Settings {
     pub public_url: String,
     /// Lead time and safety stock for the reorder point.
     pub reorder: crate::config::Reorder,
+    /// Signs customer sessions; its own key, not the staff JWT secret.
+    pub session_key: SecretString,
+    /// How long a customer session lives.
+    pub session_millis: i64,
+    /// Sign-in links per email, and per client address, per window (0: no limit).
+    pub signin_per_email: u32,
+    pub signin_per_ip: u32,
+    /// `STOCKROOM_ADMIN_EMAIL`: the account `accounts::seed_admin` makes at start.
+    pub admin_email: Option<String>,
 }
 
 impl Settings {
@@ -90,7 +99,7 @@ impl Ctx {
             ids,
             mailer: Arc::new(NullMailer),
             settings,
-            faults: Faults::default(),
+            faults: Faults::new(),
             worker: Default::default(),
             webhook_sender: Arc::new(Unwired),
             stock_lock: tokio::sync::Mutex::new(()),

@@ -4,8 +4,10 @@
 //! (older than `STALE_MILLIS`).
 
 use super::events::Envelope;
+use super::signin::{self, Audience};
 use super::store::outbox::{self, EventItem};
 use super::{Ctx, ServiceError, hooks, mail};
+use crate::domain::Email;
 use crate::ports::RecordError;
 
 /// Hands on every event in the outbox at least `older_than_millis` old,
@@ -41,8 +43,10 @@ pub async fn dispatch(ctx: &Ctx, env: Envelope) -> Result<(), ServiceError> {
     let mut body = serde_json::json!({"type": env.kind, "at": env.timestamp, "data": env.data});
     body["id"] = env.id.clone().into();
     ctx.events.send(body.to_string()).await?;
+    ctx.faults.hit("dispatch.after_queue")?;
     hooks::fan_out(ctx, &env).await?;
-    mail::fan_out(ctx, &with_links(ctx, env.clone())).await?;
+    mail::fan_out(ctx, &with_links(ctx, env.clone()).await?).await?;
+    ctx.faults.hit("dispatch.after_fan_out")?;
     if let Some(w) = outbox::dispatched(&env.id) {
         match ctx.records.transact(vec![w]).await {
             // Already gone (its TTL, or a second dispatcher): nothing to undo.
@@ -53,16 +57,35 @@ pub async fn dispatch(ctx: &Ctx, env: Envelope) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// Reminders whose renewal link signs the buyer in.
+const SIGN_IN_TO_RENEW: &[&str] = &["subscription.expiring_soon", "subscription.grace_started"];
+/// How long that link works: a reminder is read later than a link asked
+/// for (the first goes 72 h before the end).
+pub const RENEW_LINK_HOURS: i64 = 72;
+
 /// The buyer's own links, for their mails only (never in the event log or a
-/// merchant webhook): the order's page with its token, and where to renew.
-fn with_links(ctx: &Ctx, mut env: Envelope) -> Envelope {
+/// merchant webhook): the order's page with its token, and where to renew
+/// (for a reminder, a single-use sign-in link to the account page, made
+/// once per event).
+async fn with_links(ctx: &Ctx, mut env: Envelope) -> Result<Envelope, ServiceError> {
     let base = &ctx.settings.public_url;
     if let Some(order_id) = env.data["order_id"].as_str().map(str::to_string) {
         let token = ctx.settings.order_tokens().sign(&order_id);
         env.data["order_url"] = format!("{base}/shop#order={order_id}&token={token}").into();
     }
     if let Some(sid) = env.data["subscription_id"].as_str().map(str::to_string) {
-        env.data["renew_url"] = format!("{base}/shop#renew={sid}").into();
+        let email = env.data["email"].as_str().and_then(|e| Email::parse(e).ok());
+        env.data["renew_url"] = match email {
+            Some(email) if SIGN_IN_TO_RENEW.contains(&env.kind.as_str()) => {
+                let link = signin::link_for_mail(ctx, Audience::Customer, &email, &env.id, RENEW_LINK_HOURS).await?;
+                format!("{link}&renew={sid}").into()
+            }
+            _ => format!("{base}/shop#renew={sid}").into(),
+        };
     }
-    env
+    Ok(env)
 }
+
+#[cfg(test)]
+#[path = "dispatch_tests.rs"]
+mod tests;

@@ -1,5 +1,13 @@
 use crate::ports::{FileError, ProviderError, QueueError, RecordError};
 
+/// A refusal's problem type (`out-of-warranty`) and title; a static, so
+/// `ServiceError` stays small.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: &'static str,
+    pub title: &'static str,
+}
+
 /// Why a use case failed. The HTTP edge maps each to one status and problem
 /// type; event functions ask `is_retryable`.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +31,15 @@ pub enum ServiceError {
     OrderOpen(String),
     #[error("too many open orders: {0}")]
     TooMany(String),
+    /// Not allowed in this state, with a problem type of its own (409).
+    #[error("{detail}")]
+    Refused { why: &'static Refusal, detail: String },
+    /// No proof, or a proof that failed (a bad session or sign-in link).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Too many requests of one kind; try again after `retry_after_secs`.
+    #[error("{detail}")]
+    RateLimited { detail: String, retry_after_secs: u64 },
     #[error("payment provider failed")]
     ProviderDown(#[source] ProviderError),
     /// A crash injected by a test at a named step.

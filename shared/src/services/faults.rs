@@ -40,6 +40,9 @@ pub const POINTS: &[&str] = &[
     "seats.after_begin",
     "seats.after_move",
     "usage.read",
+    // the dispatcher: events queue sent | webhooks and mail fanned out
+    "dispatch.after_queue",
+    "dispatch.after_fan_out",
     // scheduled jobs: a step that fails while the others still run
     "expire.verify",
     "reconcile.repair",
@@ -55,6 +58,10 @@ pub struct Faults;
 
 #[cfg(not(feature = "faults"))]
 impl Faults {
+    pub fn new() -> Self {
+        Faults
+    }
+
     #[inline(always)]
     pub fn hit(&self, _point: &'static str) -> Result<(), ServiceError> {
         Ok(())
@@ -82,6 +89,10 @@ mod armed {
     }
 
     impl Faults {
+        pub fn new() -> Self {
+            Self::default()
+        }
+
         /// Makes the next `times` hits of `point` fail.
         pub fn arm(&self, point: &'static str, times: u32) {
             self.arm_mode(point, times, Mode::Fail);

@@ -7,7 +7,7 @@ use super::items::from_item;
 use super::model::SubscriptionRecord;
 use super::store::orders;
 use super::{Ctx, ServiceError, keys};
-use crate::domain::{Money, OrderId, OrderStatus, SubscriptionState, subscription_state};
+use crate::domain::{Email, Money, OrderId, OrderStatus, SubscriptionState, subscription_state};
 
 pub use super::store::orders::{OrderBundle, load};
 
@@ -42,15 +42,28 @@ pub struct OrderView {
     pub subscription: Option<SubscriptionView>,
 }
 
-/// `GET /orders/{id}`: the buyer's view, behind the order token. A wrong
-/// token and an unknown order look the same (404).
-pub async fn view(ctx: &Ctx, id: &OrderId, token: Option<&str>) -> Result<OrderView, ServiceError> {
+/// What shows an order is the caller's.
+pub enum Proof<'a> {
+    /// The order's own token (a guest).
+    OrderToken(&'a str),
+    /// A signed-in buyer: any of their own orders.
+    Buyer(&'a Email),
+}
+
+/// `GET /orders/{id}`: the buyer's view, behind the order token or the
+/// buyer's session. A wrong token, someone else's order and an unknown
+/// order look the same (404).
+pub async fn view(ctx: &Ctx, id: &OrderId, proof: Option<Proof<'_>>) -> Result<OrderView, ServiceError> {
     let not_found = || ServiceError::NotFound(format!("no order {id} for this token"));
-    let token = token.ok_or_else(not_found)?;
-    if !ctx.settings.order_tokens().verify(id.as_str(), token) {
+    let buyer = match proof.ok_or_else(not_found)? {
+        Proof::OrderToken(token) if ctx.settings.order_tokens().verify(id.as_str(), token) => None,
+        Proof::OrderToken(_) => return Err(not_found()),
+        Proof::Buyer(email) => Some(email),
+    };
+    let order = orders::get(ctx, id.as_str()).await?.ok_or_else(not_found)?;
+    if buyer.is_some_and(|b| b.as_str() != order.email) {
         return Err(not_found());
     }
-    let order = orders::get(ctx, id.as_str()).await?.ok_or_else(not_found)?;
     let subscription = match &order.subscription_id {
         Some(sid) => match ctx.records.get(&keys::subscription(sid)).await? {
             Some(item) => {

@@ -26,10 +26,6 @@ pub struct ExpireReport {
     pub usage: UsageJobsReport,
     /// Events the dispatcher had left in the outbox, handed on now.
     pub events_dispatched: u64,
-    /// Merchant webhook attempts made.
-    pub webhooks: super::hooks::DeliveryReport,
-    /// Mails sent, retrying or failed.
-    pub mail: super::mail::MailReport,
     /// Every step, in order, and whether it went through. A failed step's
     /// counts above stay 0; the steps after it still ran.
     pub steps: Vec<StepOutcome>,
@@ -56,6 +52,7 @@ pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
     report.payments_verified = steps.run("verify_payments", verify).await.unwrap_or(0);
     report.holds_released = steps.run("release_holds", super::holds::release_lapsed(ctx)).await.unwrap_or(0);
     if report.holds_released > 0 {
+        steps.run("fill_replacements", super::replacements::fill_waiting(ctx)).await;
         steps.run("queue_backorders", jobs::queue_backorders(ctx)).await;
     }
     report.paid_requeued = steps.run("requeue_paid", jobs::requeue_paid(ctx)).await.unwrap_or(0);
@@ -75,12 +72,47 @@ pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
     // The dispatcher's safety net: events it has not handed on by now.
     let stale = super::dispatch::dispatch_pending(ctx, super::dispatch::STALE_MILLIS);
     report.events_dispatched = steps.run("dispatch_events", stale).await.unwrap_or(0);
-    // Merchant webhook attempts that are due (retries wait for this on AWS
-    // until a per-minute schedule runs them).
-    report.webhooks = steps.run("deliver_webhooks", super::hooks::deliver_due(ctx)).await.unwrap_or_default();
-    report.mail = steps.run("send_mail", super::mail::send_due(ctx)).await.unwrap_or_default();
     report.steps = steps.finish();
     super::ops::job_ran(ctx, "expire", &report.steps).await;
+    report
+}
+
+/// What one run of the delivery job did.
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct DeliverReport {
+    /// Merchant webhook attempts made.
+    pub webhooks: super::hooks::DeliveryReport,
+    /// Mails sent, retrying or failed.
+    pub mail: super::mail::MailReport,
+    pub steps: Vec<StepOutcome>,
+}
+
+impl StepReport for DeliverReport {
+    fn steps(&self) -> &[StepOutcome] {
+        &self.steps
+    }
+}
+
+/// The delivery job, every minute (the local stack's dispatcher runs the
+/// same two steps every second): merchant webhook attempts and mails that
+/// are due, first tries and retries. Its own job, apart from expiry, so
+/// only its function may send mail (SES) and retries keep their delays.
+/// A receiver or an address that fails is the delivery's outcome, not the
+/// job's; the job fails when storage does (the due work cannot be read, or
+/// an outcome cannot be recorded).
+pub async fn deliver_job(ctx: &Ctx) -> DeliverReport {
+    let mut steps = Steps::default();
+    let mut report = DeliverReport::default();
+    if let Some(r) = steps.run("deliver_webhooks", super::hooks::deliver_due(ctx)).await {
+        steps.items("record_webhooks", r.errors.into(), "delivery outcomes");
+        report.webhooks = r;
+    }
+    if let Some(r) = steps.run("send_mail", super::mail::send_due(ctx)).await {
+        steps.items("record_mail", r.errors.into(), "mail outcomes");
+        report.mail = r;
+    }
+    report.steps = steps.finish();
+    super::ops::job_ran(ctx, "deliver", &report.steps).await;
     report
 }
 
@@ -187,16 +219,7 @@ mod tests {
         let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
-            [
-                "verify_payments",
-                "release_holds",
-                "requeue_paid",
-                "grace_and_expiry",
-                "usage",
-                "dispatch_events",
-                "deliver_webhooks",
-                "send_mail"
-            ]
+            ["verify_payments", "release_holds", "requeue_paid", "grace_and_expiry", "usage", "dispatch_events"]
         );
         assert_eq!(report.moved_to_grace, 1, "{report:?}");
 

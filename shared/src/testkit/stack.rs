@@ -64,7 +64,8 @@ pub fn checkout_request(email: &str, plan: &str) -> CheckoutRequest {
         new: false,
         client_ip: None,
         for_subscription: None,
-        credits_proof: None,
+        use_credits: false,
+        buyer: None,
     }
 }
 

@@ -17,6 +17,8 @@ pub struct State {
     pub files: Vec<String>,
     /// Each order's (email, token), to buy add-ons for its subscription.
     pub owners: std::collections::HashMap<String, (String, String)>,
+    /// Customer sessions by email, once signed in.
+    pub sessions: std::collections::HashMap<String, String>,
 }
 
 pub async fn apply(app: &TestApp, state: &Mutex<State>, op: &Op) -> Result<(), String> {
@@ -112,40 +114,73 @@ async fn open(
 }
 
 /// Spends `email`'s credits on a bronze plan. The oracle for who may: a
-/// stranger's proof (an open order they just made for that email) must be
-/// refused; the owner's (a paid order of theirs) may be.
+/// stranger (signed in as someone else, or not at all) must be refused; the
+/// owner, signed in through a mailed link, may.
 async fn spend(app: &TestApp, state: &Mutex<State>, email: &str, stranger: bool) -> Result<(), String> {
-    let plan = json!({"email": email, "product_id": "bronze", "provider": "nowpayments", "new": true});
-    let proof =
-        if stranger { open(app, state, plan.clone(), false).await? } else { paid_order_of(app, state, email).await? };
-    let Some((order_id, order_token)) = proof else { return Ok(()) };
-    let mut body = plan;
+    let mut body = json!({"email": email, "product_id": "bronze", "provider": "nowpayments", "new": true});
     body["use_credits"] = json!(true);
-    body["credits_proof"] = json!({"order_id": order_id, "order_token": order_token});
-    if !stranger {
-        return open(app, state, body, true).await.map(drop);
+    let who = if stranger { "stranger@example.com" } else { email };
+    let Some(session) = session_of(app, state, who).await? else { return Ok(()) };
+    let req = app.client.post(format!("{}/checkout", app.url)).bearer_auth(&session).json(&body);
+    let r = send(req).await?;
+    if r.status() == 401 {
+        // Lapsed (the schedule moves the clock by weeks): sign in next time.
+        state.lock().unwrap_or_else(|p| p.into_inner()).sessions.remove(who);
     }
-    let r = send(app.client.post(format!("{}/checkout", app.url)).json(&body)).await?;
-    if r.status().is_success() {
-        return Err(format!("a stranger's open order spent {email}'s credits: {}", r.text().await.unwrap_or_default()));
+    if stranger {
+        if r.status().is_success() {
+            return Err(format!(
+                "a stranger's session spent {email}'s credits: {}",
+                r.text().await.unwrap_or_default()
+            ));
+        }
+        return check(r).await;
     }
-    check(r).await
+    if r.status() != 201 {
+        return check(r).await;
+    }
+    let v: Value = r.json().await.map_err(|e| e.to_string())?;
+    let (id, token) = (s(&v["order_id"]), s(&v["order_token"]));
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+    st.orders.push(id.clone());
+    st.owners.insert(id, (email.to_string(), token));
+    Ok(())
 }
 
-/// One of `email`'s orders that was paid, with its token.
-async fn paid_order_of(app: &TestApp, state: &Mutex<State>, email: &str) -> Result<Option<(String, String)>, String> {
-    let mine: Vec<(String, String)> = {
-        let st = state.lock().unwrap_or_else(|p| p.into_inner());
-        st.owners.iter().filter(|(_, (e, _))| e == email).map(|(id, (_, t))| (id.clone(), t.clone())).collect()
-    };
-    for (id, token) in mine {
-        let r = send(app.client.get(format!("{}/orders/{id}", app.url)).bearer_auth(&token)).await?;
-        let v: Value = r.json().await.map_err(|e| e.to_string())?;
-        if matches!(v["status"].as_str(), Some("paid" | "fulfilled" | "backordered")) {
-            return Ok(Some((id, token)));
-        }
+/// A customer session for `email` (kept for later ops), signed in through
+/// the mailed link; `None` when the stack refuses a link now (its limits).
+async fn session_of(app: &TestApp, state: &Mutex<State>, email: &str) -> Result<Option<String>, String> {
+    // One sign-in at a time, so two ops of one step signing in the same
+    // buyer share one session.
+    static SIGNING_IN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = SIGNING_IN.lock().await;
+    if let Some(t) = state.lock().unwrap_or_else(|p| p.into_inner()).sessions.get(email) {
+        return Ok(Some(t.clone()));
     }
-    Ok(None)
+    // A step's clock op may lapse a link between its mail and its use:
+    // then a new one.
+    let mut last = String::new();
+    for _ in 0..3 {
+        let before = app.sign_in_tokens(email);
+        let r = send(app.client.post(format!("{}/auth/link", app.url)).json(&json!({"email": email}))).await?;
+        if r.status() != 202 {
+            return check(r).await.map(|()| None);
+        }
+        let token = app
+            .sign_in_tokens(email)
+            .into_iter()
+            .find(|t| !before.contains(t))
+            .ok_or_else(|| format!("POST /auth/link answered 202 and mailed {email} no link"))?;
+        let r = send(app.client.post(format!("{}/auth/session", app.url)).json(&json!({"token": token}))).await?;
+        if r.status() == 200 {
+            let v: Value = r.json().await.map_err(|e| e.to_string())?;
+            let session = s(&v["session_token"]);
+            state.lock().unwrap_or_else(|p| p.into_inner()).sessions.insert(email.to_string(), session.clone());
+            return Ok(Some(session));
+        }
+        last = r.text().await.unwrap_or_default();
+    }
+    Err(format!("three fresh sign-in links were refused: {last}"))
 }
 
 /// New files under unused/, as an upload puts them, then a reconcile that

@@ -79,6 +79,7 @@ async fn one_event_per_change(app: &TestApp) -> Result<(), String> {
     let first_day = outbox::day_of(shared::domain::Timestamp(first));
     let today = outbox::day_of(app.ctx().clock.now());
     let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut subs: BTreeSet<(String, String)> = BTreeSet::new();
     for day in first_day..=today + 1 {
         let mut after: Option<String> = None;
         loop {
@@ -90,6 +91,13 @@ async fn one_event_per_change(app: &TestApp) -> Result<(), String> {
                 let order = e.data["order_id"].as_str().unwrap_or_default().to_string();
                 if !seen.entry(order.clone()).or_default().insert(e.kind.clone()) {
                     return Err(format!("order {order}: {} recorded twice", e.kind));
+                }
+            }
+            // A subscription starts once and ends once.
+            for e in events.iter().filter(|e| ONCE_PER_SUBSCRIPTION.contains(&e.kind.as_str())) {
+                let sub = e.data["subscription_id"].as_str().unwrap_or_default().to_string();
+                if !subs.insert((sub.clone(), e.kind.clone())) {
+                    return Err(format!("subscription {sub}: {} recorded twice", e.kind));
                 }
             }
             if !more || after.is_none() {
@@ -105,6 +113,9 @@ async fn one_event_per_change(app: &TestApp) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Events a subscription records at most once in its life.
+const ONCE_PER_SUBSCRIPTION: [&str; 2] = ["subscription.activated", "subscription.ended"];
 
 /// The events an order's move records, one per status with one.
 const STATUS_EVENTS: [&str; 7] = [

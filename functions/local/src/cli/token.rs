@@ -1,6 +1,9 @@
 //! Staff tokens signed here with the local JWT secret (STOCKROOM_JWT_SECRET, or
 //! the documented local default). A deployed API only accepts them when it
 //! was given the same secret: the CLI never fetches a deployment's secret.
+//! These are service tokens (no `sid`): for automation, not revocable one by
+//! one, so they live at most STOCKROOM_STAFF_TOKEN_MAX_HOURS (never over 24).
+//! People sign in by mail link instead (`POST /auth/staff/link`).
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -17,7 +20,7 @@ pub struct TokenArgs {
     /// Who the token names (the ledger's actor is `staff:<sub>`).
     #[arg(long, default_value = "local-operator")]
     pub sub: String,
-    /// Hours until it expires (1 to STOCKROOM_STAFF_TOKEN_MAX_HOURS, 12 by default).
+    /// Hours until it expires (1 to STOCKROOM_STAFF_TOKEN_MAX_HOURS: 12 by default, 24 at most).
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..=720))]
     pub hours: i64,
 }

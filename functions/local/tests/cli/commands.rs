@@ -86,6 +86,7 @@ async fn minted_tokens_work_against_the_api_with_their_role() {
         &["token", "--role", "owner"][..],
         &["token", "--hours", "0"],
         &["token", "--hours", "13"],
+        &["token", "--hours", "25"],
         &["token", "--sub", " "],
     ] {
         let run = app.cli(bad).await;

@@ -23,6 +23,11 @@ impl SesMailer {
         SesMailer { client: OnceCell::new(), from: from.to_string() }
     }
 
+    /// With a client already made (tests signing as a given IAM user).
+    pub fn with_client(client: Client, from: &str) -> Self {
+        SesMailer { client: OnceCell::new_with(Some(client)), from: from.to_string() }
+    }
+
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {

@@ -6,7 +6,9 @@ pub mod catalog;
 pub mod events;
 pub mod hooks;
 pub mod ledger;
+pub mod me;
 pub mod orders;
+pub mod staff;
 
 pub use adjust::adjust;
 pub use ledger::{CSV_HEADER, ledger};

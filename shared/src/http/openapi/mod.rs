@@ -23,13 +23,13 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi as Document, Ref, RefOr};
+use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
 use super::AppState;
 use super::auth::STAFF_ROUTES;
 use super::error::Problem;
-use super::{admin, credits, pages, sandbox, storefront, usage, webhooks};
+use super::{admin, credits, customer, pages, sandbox, storefront, usage, webhooks};
 use responses::*;
 
 #[derive(OpenApi)]
@@ -42,6 +42,7 @@ use responses::*;
     paths(
         storefront::products, storefront::checkout, storefront::order, storefront::entitlement,
         usage::report,
+        customer::link, customer::session, customer::me, customer::replace,
         webhooks::nowpayments_route, webhooks::stripe_route,
         admin::stock, admin::reconcile, admin::expire, admin::refund, admin::revoke, admin::delete_subscription,
         admin::ledger::ledger, admin::events::events, admin::adjust::adjust,
@@ -50,20 +51,23 @@ use responses::*;
         admin::hooks::create, admin::hooks::list, admin::hooks::delete, admin::hooks::rotate,
         admin::hooks::deliveries, admin::hooks::test, admin::hooks::resend,
         admin::orders::list, admin::orders::one, admin::catalog::list, admin::catalog::put,
-        admin::analytics::analytics,
+        admin::analytics::analytics, admin::me::me,
+        admin::staff::save, admin::staff::list, admin::staff::delete, admin::staff::enrol, admin::staff::confirm,
+        admin::staff::sign_out, admin::staff::link, admin::staff::sign_in,
         sandbox::pay, sandbox::clock,
-        pages::shop, pages::account, pages::asset, pages::qr::qr_svg,
+        pages::shop, pages::account, pages::console, pages::asset, pages::qr::qr_svg,
         openapi_json,
     ),
     components(schemas(
         Problem, crate::domain::EndReason, crate::domain::Direction, crate::domain::EntryKind, crate::domain::Location,
     ), responses(
-        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, Unprocessable, TooMany, Internal,
-        ProviderDown,
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, Unprocessable, TooMany, RateLimited,
+        Internal, ProviderDown,
     )),
-    modifiers(&SecuritySchemes, &StaffRoles),
+    modifiers(&SecuritySchemes, &StaffRoles, &ProductEdit),
     tags(
         (name = "storefront", description = "Catalog, checkout, order status"),
+        (name = "customer", description = "Buyers: sign-in by email link, their own page (customer session)"),
         (name = "bot", description = "The bot engine: entitlement check and usage reports (service token)"),
         (name = "webhooks", description = "Payment providers' signed notifications"),
         (name = "staff", description = "Staff operations (JWT; the roles each allows are in its description)"),
@@ -90,7 +94,12 @@ impl Modify for SecuritySchemes {
         };
         c.add_security_scheme(
             "staff_jwt",
-            bearer(Some("JWT"), "Staff JWT, HS256, claims sub, role (admin, inventory_manager, customer_service), exp"),
+            bearer(Some("JWT"), "Staff JWT, HS256, claims sub, role (admin, inventory_manager, customer_service), iat, exp, and sid for a \
+                signed-in session (`POST /auth/staff/session`); without sid it is a service token"),
+        );
+        c.add_security_scheme(
+            "customer_session",
+            bearer(Some("JWT"), "A customer session from `POST /auth/session` (its own key and audience)"),
         );
         c.add_security_scheme("service_token", bearer(None, "The bot engine's service token"));
         c.add_security_scheme(
@@ -119,6 +128,25 @@ impl Modify for StaffRoles {
             for (status, name) in [("401", "Unauthorized"), ("403", "Forbidden")] {
                 op.responses.responses.insert(status.into(), RefOr::Ref(Ref::from_response_name(name)));
             }
+        }
+    }
+}
+
+/// `PUT /admin/products/{id}` takes a `Product` whose `id` may be left out
+/// (the path names it): the same schema, `id` not required.
+struct ProductEdit;
+
+impl Modify for ProductEdit {
+    fn modify(&self, doc: &mut Document) {
+        let Some(schemas) = doc.components.as_mut().map(|c| &mut c.schemas) else { return };
+        let Some(RefOr::T(Schema::Object(product))) = schemas.get("Product") else { return };
+        let mut edit = product.clone();
+        edit.required.retain(|name| name != "id");
+        schemas.insert("ProductEdit".into(), RefOr::T(Schema::Object(edit)));
+        let op = doc.paths.paths.get_mut("/admin/products/{id}").and_then(|item| item.put.as_mut());
+        let content = op.and_then(|op| op.request_body.as_mut()).and_then(|b| b.content.get_mut("application/json"));
+        if let Some(content) = content {
+            content.schema = Some(RefOr::Ref(Ref::from_schema_name("ProductEdit")));
         }
     }
 }

@@ -61,6 +61,15 @@ pub struct Unprocessable(pub Problem);
 )]
 pub struct TooMany(pub Problem);
 
+/// Too many requests of one kind from this client or for this address
+/// (type `rate-limited`).
+#[derive(ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    headers(("Retry-After" = u64, description = "Seconds to wait"))
+)]
+pub struct RateLimited(pub Problem);
+
 /// Something failed on our side; it is logged (type `internal`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]

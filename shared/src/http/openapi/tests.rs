@@ -50,6 +50,12 @@ fn is_openapi_3_1_with_the_contract_routes() {
         "GET /orders/{order_id}",
         "GET /subscriptions/{id}/entitlement",
         "POST /subscriptions/{id}/usage",
+        "POST /auth/link",
+        "POST /auth/session",
+        "POST /auth/staff/link",
+        "POST /auth/staff/session",
+        "GET /me",
+        "POST /me/subscriptions/{id}/replacements",
         "POST /webhooks/nowpayments",
         "POST /webhooks/stripe",
         "POST /sandbox/pay/{order_id}",
@@ -57,6 +63,7 @@ fn is_openapi_3_1_with_the_contract_routes() {
         "GET /openapi.json",
         "GET /shop",
         "GET /account",
+        "GET /console",
         "GET /assets/{name}",
         "GET /qr.svg",
     ];
@@ -145,7 +152,15 @@ fn bodies_carry_the_contract_fields() {
     has("ReconcileReport", &["scanned", "adopted", "repaired", "orphans", "ghosts", "duplicates"]);
     has("ClockBody", &["advance_seconds"]);
     // Staff side, usage and credits.
-    has("CheckoutBody", &["use_credits", "credits_proof"]);
+    has("CheckoutBody", &["use_credits"]);
+    assert!(!props("CheckoutBody").iter().any(|f| f == "credits_proof"), "credits_proof is gone: sessions prove");
+    has("LinkBody", &["email"]);
+    has("SessionBody", &["token"]);
+    has("Session", &["session_token", "expires_at"]);
+    has("Me", &["email", "subscriptions", "orders", "credits"]);
+    has("MySubscription", &["id", "product_id", "state", "valid_until", "interval_seconds", "files", "can_run"]);
+    has("MyOrder", &["order_id", "status", "product_id", "price", "created_at"]);
+    has("CreditsView", &["posted", "pending_in", "pending_out", "spendable"]);
     has("CheckoutResponse", &["amount_due", "credits_used"]);
     has("Entitlement", &["usage", "usage_status"]);
     has("ProductView", &["quotas", "usage_fail", "seat_price"]);
@@ -209,4 +224,15 @@ fn the_event_catalogue_lists_every_type_with_a_fitting_example() {
             item["post"]["parameters"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
         assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature"], "{kind}");
     }
+}
+
+#[test]
+fn a_product_edit_may_leave_the_id_to_the_path() {
+    let doc = doc();
+    let body = &doc["paths"]["/admin/products/{id}"]["put"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(body["$ref"], "#/components/schemas/ProductEdit");
+    let required = |name: &str| doc["components"]["schemas"][name]["required"].as_array().cloned().unwrap_or_default();
+    assert!(required("Product").contains(&Value::from("id")));
+    assert!(!required("ProductEdit").contains(&Value::from("id")));
+    assert!(required("ProductEdit").contains(&Value::from("price")));
 }

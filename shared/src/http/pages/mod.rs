@@ -1,7 +1,8 @@
-//! The buyer's pages: `/shop` (storefront) and `/account`, plain HTML with a
+//! The pages: `/shop` (storefront), `/account` and the staff `/console`, plain HTML with a
 //! little JavaScript and CSS compiled into the binary (no bundler, nothing
 //! from other hosts). Every action on them is one call to the JSON API.
-//! Served by the local stack and, on AWS, by the checkout function.
+//! Served by the local stack and, on AWS, by the checkout function (the
+//! console by the admin function; its assets come from `/assets/` too).
 
 pub mod qr;
 
@@ -23,6 +24,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 const SHOP_HTML: &str = include_str!("assets/shop.html");
 const ACCOUNT_HTML: &str = include_str!("assets/account.html");
+const CONSOLE_HTML: &str = include_str!("assets/console.html");
 
 /// The files under `/assets/`: name, content type, text.
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -30,6 +32,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("common.js", "text/javascript; charset=utf-8", include_str!("assets/common.js")),
     ("shop.js", "text/javascript; charset=utf-8", include_str!("assets/shop.js")),
     ("account.js", "text/javascript; charset=utf-8", include_str!("assets/account.js")),
+    ("console.js", "text/javascript; charset=utf-8", include_str!("assets/console.js")),
+    ("console-parts.js", "text/javascript; charset=utf-8", include_str!("assets/console-parts.js")),
+    ("console-tasks.js", "text/javascript; charset=utf-8", include_str!("assets/console-tasks.js")),
+    ("console-staff.js", "text/javascript; charset=utf-8", include_str!("assets/console-staff.js")),
+    ("console.css", "text/css; charset=utf-8", include_str!("assets/console.css")),
     ("icon.svg", "image/svg+xml", include_str!("assets/icon.svg")),
 ];
 
@@ -79,8 +86,17 @@ pub async fn account(State(s): State<AppState>) -> Response {
     page(ACCOUNT_HTML, s.sandbox.is_some())
 }
 
+#[utoipa::path(get, path = "/console", tag = "pages",
+    responses((status = 200, description = "The staff console: sign-in, stock, orders, ledger, adjustments, jobs, \
+        credits, catalog, webhooks; every action one call to the staff API with the signed-in token",
+        content_type = "text/html", body = String)))]
+pub async fn console(State(s): State<AppState>) -> Response {
+    page(CONSOLE_HTML, s.sandbox.is_some())
+}
+
 #[utoipa::path(get, path = "/assets/{name}", tag = "pages",
-    params(("name" = String, Path, description = "style.css, common.js, shop.js, account.js or icon.svg", example = "shop.js")),
+    params(("name" = String, Path, description = "style.css, common.js, shop.js, account.js, console.js, \
+        console-parts.js, console-tasks.js, console-staff.js, console.css or icon.svg", example = "shop.js")),
     responses(
         (status = 200, description = "A script, style sheet or icon of the pages",
             content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"))),

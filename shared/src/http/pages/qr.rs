@@ -37,7 +37,7 @@ pub async fn qr_svg(
     Ok(with_headers("image/svg+xml", "public, max-age=86400", svg))
 }
 
-pub(super) fn render(data: &str) -> Result<String, ApiError> {
+pub(crate) fn render(data: &str) -> Result<String, ApiError> {
     if data.is_empty() || data.chars().count() > MAX_DATA {
         return Err(ApiError::bad_request(format!("data must be 1 to {MAX_DATA} characters")));
     }

@@ -14,7 +14,7 @@ fn header<'a>(resp: &'a Response, name: &str) -> &'a str {
 
 #[tokio::test]
 async fn pages_carry_a_strict_policy_and_are_revalidated() {
-    for template in [SHOP_HTML, ACCOUNT_HTML] {
+    for template in [SHOP_HTML, ACCOUNT_HTML, CONSOLE_HTML] {
         let resp = page(template, false);
         assert_eq!(header(&resp, "content-type"), "text/html; charset=utf-8");
         assert_eq!(header(&resp, "cache-control"), "no-cache");
@@ -39,7 +39,7 @@ async fn the_sandbox_flag_and_asset_version_are_filled_in() {
 /// (the policy would block it, and the page would silently not work).
 #[tokio::test]
 async fn pages_name_only_served_assets_and_have_no_inline_script() {
-    for template in [SHOP_HTML, ACCOUNT_HTML] {
+    for template in [SHOP_HTML, ACCOUNT_HTML, CONSOLE_HTML] {
         let html = text(page(template, true)).await;
         let mut named = 0;
         for part in html.split("/assets/").skip(1) {

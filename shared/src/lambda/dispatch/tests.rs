@@ -70,7 +70,7 @@ async fn record_events(ctx: &Ctx, n: i64) -> Vec<Item> {
     for i in 0..n {
         crate::services::events::notify(
             ctx,
-            Happened::StockLow { product_id: format!("p{i}"), available: i, threshold: 5 },
+            Happened::StockLow { product_id: format!("p{i}"), available: i, threshold: 5, days_of_cover: None },
         )
         .await;
     }

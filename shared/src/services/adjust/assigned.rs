@@ -2,14 +2,18 @@
 //! subscription gets a replacement: both records, the subscription's file
 //! list and two ban entries commit together with the intent that owes both
 //! moves. Without, the file stays in use, is flagged (it goes to banned/ when
-//! it comes back, see `revoke::destination`), and the owner is told.
+//! it comes back, see `revoke::destination`), the owner is told, and the
+//! replacement waits for stock (`store::replacements`), filled first when
+//! stock returns (`services::replacements::fill_waiting`). A buyer's own
+//! report of a bad file takes the same path (`ban_owned`, `By::Buyer`).
 
 use super::super::events::{self, Event};
 use super::super::stock::{StockEntry, add};
 use super::super::store::Guard;
 use super::super::store::files::{self, FileRecord};
 use super::super::store::orders;
-use super::super::store::subscriptions::{self as subs, SubscriptionRecord};
+use super::super::store::replacements::{self as waiting, Waiting};
+use super::super::store::subscriptions::{self as subs, Replacement, SubscriptionRecord};
 use super::super::tx::{Commit, Tx};
 use super::super::{Ctx, ServiceError};
 use super::intent::{AdjustIntent, finish, pending};
@@ -33,6 +37,16 @@ enum Part {
     Subscription,
     /// The owner's event: a fresh id, so never refused.
     Event,
+    /// The replacement waits for stock: it already did.
+    Waiting,
+}
+
+/// Who bans an assigned file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    Staff,
+    /// Its buyer, reporting it bad (counted to the plan's cap by the caller).
+    Buyer,
 }
 
 enum Step {
@@ -52,12 +66,25 @@ pub(super) async fn ban(
     reason: &str,
     actor: &str,
 ) -> Result<Option<FileResult>, ServiceError> {
-    let name = rec.name.as_str();
     let Some(sub) = owner(ctx, rec).await? else {
-        return Ok(Some(FileResult::refused(name, "no live subscription lists it (it may be on its way back)")));
+        return Ok(Some(FileResult::refused(&rec.name, "no live subscription lists it (it may be on its way back)")));
     };
+    ban_owned(ctx, rec, &sub, reason, actor, By::Staff).await
+}
+
+/// Bans `rec`, which `sub` (live, as read) lists: replaced from stock, or
+/// flagged to wait for it. `None`: raced, read again.
+pub async fn ban_owned(
+    ctx: &Ctx,
+    rec: &FileRecord,
+    sub: &SubscriptionRecord,
+    reason: &str,
+    actor: &str,
+    by: By,
+) -> Result<Option<FileResult>, ServiceError> {
+    let name = rec.name.as_str();
     for candidate in free_files(ctx).await? {
-        match replace(ctx, rec, &sub, &candidate, reason, actor).await? {
+        match replace(ctx, rec, sub, &candidate, reason, actor, by).await? {
             Step::Done(r) => return Ok(Some(r)),
             Step::Raced => return Ok(None),
             Step::Taken => continue,
@@ -70,7 +97,7 @@ pub(super) async fn ban(
             ..FileResult::new(name, Outcome::Unchanged)
         }));
     }
-    flag(ctx, rec, &sub, reason, actor).await
+    flag(ctx, rec, sub, reason, actor, by).await
 }
 
 /// The live subscription that lists the file.
@@ -103,6 +130,7 @@ async fn replace(
     new: &str,
     reason: &str,
     actor: &str,
+    by: By,
 ) -> Result<Step, ServiceError> {
     let (name, user, now) = (rec.name.as_str(), sub.user_id.as_str(), ctx.clock.now());
     let moves = vec![
@@ -122,12 +150,31 @@ async fn replace(
     let Some(order_id) = rec.order_id.as_deref() else { return Ok(Step::Raced) };
     let list: Vec<String> = sub.files.iter().map(|f| if f == name { new.to_string() } else { f.clone() }).collect();
     let flagged: Vec<String> = sub.flagged.iter().filter(|f| *f != name).cloned().collect();
+    let mut replacements = sub.replacements.clone();
+    match replacements.iter_mut().find(|r| r.file == name) {
+        // It waited for stock: the same report, filled now.
+        Some(r) => {
+            r.new_file = Some(new.to_string());
+            r.replaced_at = Some(now);
+        }
+        None => replacements.push(Replacement {
+            id: intent.id.clone(),
+            file: name.to_string(),
+            new_file: Some(new.to_string()),
+            reported_at: now,
+            replaced_at: Some(now),
+            by_buyer: by == By::Buyer,
+        }),
+    }
     let as_read = Cond::And(vec![files::unchanged(rec)?, files::is_with(user)]);
     let mut tx = Tx::new();
     tx.push(Part::Intent, intent.write()?)
         .push(Part::Banned, files::ban(name, now)?.when(as_read))
         .push(Part::Replacement, files::assign(new, user, order_id, now)?)
-        .push(Part::Subscription, subs::replace_files(sub, &list, &flagged)?);
+        .push(Part::Subscription, subs::replace_files(sub, &list, &flagged, &replacements)?);
+    if sub.flagged.iter().any(|f| f == name) {
+        tx.push(Part::Waiting, waiting::done(&sub.subscription_id, name));
+    }
     let entry = |file: &str, change, why: String| StockEntry {
         kind: crate::domain::LedgerKind::Ban,
         file: Some(file.to_string()),
@@ -151,7 +198,7 @@ async fn replace(
             return Ok(Step::Raced);
         }
         Ok(Commit::Refused(Part::Replacement)) => return Ok(Step::Taken),
-        Ok(Commit::Refused(Part::Banned | Part::Subscription | Part::Event)) => return Ok(Step::Raced),
+        Ok(Commit::Refused(Part::Banned | Part::Subscription | Part::Event | Part::Waiting)) => return Ok(Step::Raced),
         Err(e) => return Err(e),
     }
     ctx.faults.hit("adjust.after_commit")?;
@@ -167,13 +214,25 @@ async fn flag(
     sub: &SubscriptionRecord,
     reason: &str,
     actor: &str,
+    by: By,
 ) -> Result<Option<FileResult>, ServiceError> {
-    let name = rec.name.as_str();
+    let (name, now) = (rec.name.as_str(), ctx.clock.now());
     let mut flagged = sub.flagged.clone();
     flagged.push(name.to_string());
+    let mut replacements = sub.replacements.clone();
+    replacements.push(Replacement {
+        id: ctx.ids.next_id(),
+        file: name.to_string(),
+        new_file: None,
+        reported_at: now,
+        replaced_at: None,
+        by_buyer: by == By::Buyer,
+    });
+    let wait = Waiting { subscription_id: sub.subscription_id.clone(), file: name.to_string(), since: now };
     let mut tx = Tx::new();
     tx.push(Part::Banned, files::flag(name).when(files::unchanged(rec)?))
-        .push(Part::Subscription, subs::set_flagged(sub, &flagged)?);
+        .push(Part::Subscription, subs::set_flagged(sub, &flagged, &replacements)?)
+        .push(Part::Waiting, waiting::wait(&wait)?);
     tx.stock(StockEntry {
         kind: crate::domain::LedgerKind::Ban,
         file: Some(name.to_string()),

@@ -16,6 +16,7 @@ mod assigned;
 mod intent;
 mod request;
 
+pub use assigned::{By, ban_owned};
 pub use intent::{AdjustIntent, finish, pending};
 pub use request::{Action, AdjustRequest, FileResult, Outcome, validate};
 
@@ -49,9 +50,15 @@ pub async fn adjust(ctx: &Ctx, req: &AdjustRequest, actor: &str) -> Result<Vec<F
         out.push(one(ctx, req.action, name, reason, actor).await?);
     }
     if out.iter().any(|r| r.outcome == Outcome::Unfrozen) {
+        super::replacements::fill_waiting(ctx).await?;
         super::jobs::queue_backorders(ctx).await?;
     }
     Ok(out)
+}
+
+/// Bans one (valid) file, as `adjust` would; a waiting replacement's fill.
+pub async fn ban_file(ctx: &Ctx, name: &str, reason: &str, actor: &str) -> Result<FileResult, ServiceError> {
+    one(ctx, Action::Ban, name, reason, actor).await
 }
 
 async fn one(ctx: &Ctx, action: Action, name: &str, reason: &str, actor: &str) -> Result<FileResult, ServiceError> {

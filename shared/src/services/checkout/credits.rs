@@ -1,26 +1,19 @@
-//! Checkout with loyalty credits: how many, the proof they are the buyer's,
-//! and an order that credits pay in full.
+//! Checkout with loyalty credits: how many (the signed-in buyer's own), and
+//! an order that credits pay in full.
 
-use super::CreditsProof;
-use crate::domain::OrderStatus;
+use crate::domain::{Email, OrderStatus};
 use crate::services::lifecycle::{self, Move, Moved, Part};
 use crate::services::model::{OrderRecord, PaymentRecord};
 use crate::services::store::orders::{self, Facts, OrderBundle};
 use crate::services::{Ctx, ServiceError, credits};
 
-/// Checks the proof (an earlier paid order of this email, with its token) and
-/// sets how many credits pay toward the order: as many as are spendable, up
-/// to the price. The checkout's own commit re-checks the balance.
-pub async fn apply(ctx: &Ctx, order: &mut OrderRecord, proof: &CreditsProof) -> Result<(), ServiceError> {
-    let refused = || ServiceError::BadInput("credits_proof is not a paid order of this email with its token".into());
-    if !ctx.settings.order_tokens().verify(&proof.order_id, &proof.order_token) {
-        return Err(refused());
-    }
-    let earlier = orders::get(ctx, &proof.order_id).await?.ok_or_else(refused)?;
-    // Any checkout mints an open order's token, so only an order that was
-    // paid (whose token went to whoever paid it) proves the buyer.
-    if earlier.email != order.email || earlier.paid_at.is_none() {
-        return Err(refused());
+/// Sets how many of the signed-in `buyer`'s credits pay toward the order:
+/// as many as are spendable, up to the price. The order must be the
+/// buyer's own (a renewal proved by an order token may be someone else's).
+/// The checkout's own commit re-checks the balance.
+pub async fn apply(ctx: &Ctx, order: &mut OrderRecord, buyer: &Email) -> Result<(), ServiceError> {
+    if order.email != buyer.as_str() {
+        return Err(ServiceError::NotFound(format!("credits pay only for {buyer}'s own orders and subscriptions")));
     }
     let account = credits::account(ctx, &order.user_id).await?;
     let rules = ctx.settings.credits;

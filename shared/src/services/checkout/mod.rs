@@ -7,7 +7,7 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, CreditsProof, Outcome};
+pub use request::{CheckoutBody, CheckoutRequest, CheckoutResponse, Outcome};
 
 use repeat::{Open, open_order, order_open, pointer_topic, replay, response};
 
@@ -38,6 +38,19 @@ pub async fn checkout(
     mut req: CheckoutRequest,
     key: Option<IdempotencyKey>,
 ) -> Result<Outcome, ServiceError> {
+    if let Some(buyer) = &req.buyer
+        && *buyer != req.email
+    {
+        return Err(ServiceError::BadInput(format!(
+            "email: signed in as {buyer}; a session checks out for its own address only"
+        )));
+    }
+    if req.use_credits && req.buyer.is_none() {
+        return Err(ServiceError::Unauthorized(
+            "use_credits needs the buyer's session: sign in (POST /auth/link) and send Authorization: Bearer {session_token}"
+                .into(),
+        ));
+    }
     let request_hash = req.hash();
     if let Some(key) = &key
         && let Some(done) = replay(ctx, key, &request_hash).await?
@@ -61,8 +74,8 @@ pub async fn checkout(
         }
     }
     let mut order = new_order(ctx, &req, &product, &purchase);
-    if let Some(proof) = &req.credits_proof {
-        credits::apply(ctx, &mut order, proof).await?;
+    if let Some(buyer) = req.buyer.as_ref().filter(|_| req.use_credits) {
+        credits::apply(ctx, &mut order, buyer).await?;
     }
     let mut tx = open_writes(ctx, &mut order, &req, key.as_ref(), &request_hash)?;
     if order.credits > 0 {

@@ -1,5 +1,6 @@
 //! What a checkout buys: a new plan, a renewal, or an add-on for a live
-//! subscription (proved by the order token of the order that bought it).
+//! subscription (proved by the buyer's session, or by the order token of
+//! the order that bought it).
 
 use super::request::{CheckoutRequest, ForSubscription};
 use crate::domain::{Email, GRACE_MILLIS, Product, ProductKind};
@@ -32,7 +33,7 @@ pub async fn resolve(ctx: &Ctx, req: &CheckoutRequest, product: &Product) -> Res
             _ => bad("an add-on is bought for a subscription: give subscription_id and order_token"),
         };
     };
-    let sub = owned(ctx, target).await?;
+    let sub = owned(ctx, target, req.buyer.as_ref()).await?;
     let email = Email::parse(&sub.email).map_err(|e| ServiceError::internal(anyhow::anyhow!(e)))?;
     match (product.kind, target.renew) {
         (ProductKind::Plan, true) => {
@@ -67,17 +68,26 @@ pub async fn resolve(ctx: &Ctx, req: &CheckoutRequest, product: &Product) -> Res
     }
 }
 
-/// The subscription, if the token is that of the order that bought it. A
-/// wrong token and an unknown subscription look the same.
-async fn owned(ctx: &Ctx, target: &ForSubscription) -> Result<SubscriptionRecord, ServiceError> {
-    let not_found =
-        || ServiceError::NotFound(format!("no subscription {} for this order token", target.subscription_id));
+/// The subscription, if the signed-in buyer owns it or the token is that of
+/// the order that bought it. Someone else's, a wrong token and an unknown
+/// subscription look the same (404); no proof at all is 401.
+async fn owned(ctx: &Ctx, target: &ForSubscription, buyer: Option<&Email>) -> Result<SubscriptionRecord, ServiceError> {
+    if buyer.is_none() && target.order_token.is_none() {
+        return Err(ServiceError::Unauthorized(
+            "a renewal or add-on needs the buyer's session (Authorization: Bearer {session_token}) or the order_token \
+             of the order that bought the subscription"
+                .into(),
+        ));
+    }
+    let not_found = || ServiceError::NotFound(format!("no subscription {} of yours", target.subscription_id));
     let sub = match subscriptions::load(ctx, &target.subscription_id).await {
         Ok(s) => s,
         Err(ServiceError::NotFound(_)) => return Err(not_found()),
         Err(e) => return Err(e),
     };
-    if ctx.settings.order_tokens().verify(&sub.order_id, &target.order_token) { Ok(sub) } else { Err(not_found()) }
+    let by_session = buyer.is_some_and(|b| b.as_str() == sub.email);
+    let by_token = target.order_token.as_deref().is_some_and(|t| ctx.settings.order_tokens().verify(&sub.order_id, t));
+    if by_session || by_token { Ok(sub) } else { Err(not_found()) }
 }
 
 /// Add-ons are for subscriptions still running or in grace.

@@ -22,35 +22,30 @@ pub struct CheckoutBody {
     /// Another order even though one for this email and product is open.
     #[serde(default)]
     pub new: bool,
-    /// Renew this subscription (same plan); needs `order_token`.
+    /// Renew this subscription (same plan); needs the buyer's session or
+    /// `order_token`.
     #[serde(default)]
     pub renew_subscription_id: Option<String>,
-    /// The subscription an add-on is for; needs `order_token`.
+    /// The subscription an add-on is for; needs the buyer's session or
+    /// `order_token`.
     #[serde(default)]
     pub subscription_id: Option<String>,
-    /// The token of the order that bought the subscription: proof it is yours.
+    /// The token of the order that bought the subscription: proof it is
+    /// yours without signing in.
     #[serde(default)]
     pub order_token: Option<String>,
-    /// Pay part or all of the price with loyalty credits; needs `credits_proof`.
+    /// Pay part or all of the price with loyalty credits; needs the buyer's
+    /// session (`Authorization: Bearer {session_token}`), else 401.
     #[serde(default)]
     pub use_credits: bool,
-    /// An earlier order of the same email and its order token: proof that
-    /// the credits are the buyer's.
-    #[serde(default)]
-    pub credits_proof: Option<CreditsProof>,
-}
-
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
-pub struct CreditsProof {
-    pub order_id: String,
-    pub order_token: String,
 }
 
 /// A purchase for an existing subscription.
 #[derive(Clone, Debug)]
 pub struct ForSubscription {
     pub subscription_id: String,
-    pub order_token: String,
+    /// Proof without a session.
+    pub order_token: Option<String>,
     pub renew: bool,
 }
 
@@ -64,8 +59,10 @@ pub struct CheckoutRequest {
     /// The caller's address as the edge saw it (never a client header).
     pub client_ip: Option<String>,
     pub for_subscription: Option<ForSubscription>,
-    /// Credits to be used, with the proof they are the buyer's.
-    pub credits_proof: Option<CreditsProof>,
+    /// Pay with the buyer's credits (needs `buyer`).
+    pub use_credits: bool,
+    /// The signed-in buyer (a customer session), if any.
+    pub buyer: Option<Email>,
 }
 
 impl CheckoutBody {
@@ -89,31 +86,17 @@ impl CheckoutBody {
             }
             None => None,
         };
-        let for_subscription = match (self.renew_subscription_id, self.subscription_id, self.order_token) {
-            (Some(_), Some(_), _) => {
+        let for_subscription = match (self.renew_subscription_id, self.subscription_id) {
+            (Some(_), Some(_)) => {
                 return Err(ServiceError::BadInput("give renew_subscription_id or subscription_id, not both".into()));
             }
-            (Some(id), None, Some(token)) => {
-                Some(ForSubscription { subscription_id: id, order_token: token, renew: true })
+            (Some(id), None) => {
+                Some(ForSubscription { subscription_id: id, order_token: self.order_token, renew: true })
             }
-            (None, Some(id), Some(token)) => {
-                Some(ForSubscription { subscription_id: id, order_token: token, renew: false })
+            (None, Some(id)) => {
+                Some(ForSubscription { subscription_id: id, order_token: self.order_token, renew: false })
             }
-            (Some(_), None, None) | (None, Some(_), None) => {
-                return Err(ServiceError::BadInput(
-                    "order_token (of the order that bought the subscription) is required".into(),
-                ));
-            }
-            (None, None, _) => None,
-        };
-        let credits_proof = match (self.use_credits, self.credits_proof) {
-            (true, Some(p)) => Some(p),
-            (true, None) => {
-                return Err(ServiceError::BadInput(
-                    "use_credits needs credits_proof: {order_id, order_token} of an earlier order of this email".into(),
-                ));
-            }
-            (false, _) => None,
+            (None, None) => None,
         };
         Ok(CheckoutRequest {
             email,
@@ -123,7 +106,8 @@ impl CheckoutBody {
             new: self.new,
             client_ip: None,
             for_subscription,
-            credits_proof,
+            use_credits: self.use_credits,
+            buyer: None,
         })
     }
 }
@@ -143,7 +127,7 @@ impl CheckoutRequest {
             self.new,
             target
         );
-        let text = if self.credits_proof.is_some() { format!("{text}\ncredits") } else { text };
+        let text = if self.use_credits { format!("{text}\ncredits") } else { text };
         hex::encode(Sha256::digest(text.as_bytes()))
     }
 }

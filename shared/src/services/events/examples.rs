@@ -102,8 +102,8 @@ pub fn examples() -> Vec<Event> {
             file: s("acct-1.session"),
             reason: s("banned by the network"),
         },
-        Event::StockLow { product_id: s("gold"), available: 4, threshold: 6 },
-        Event::StockSoldOut { product_id: s("elite"), available: 9 },
+        Event::StockLow { product_id: s("gold"), available: 4, threshold: 6, days_of_cover: Some(2.5) },
+        Event::StockSoldOut { product_id: s("elite"), available: 9, days_of_cover: Some(0.8) },
         Event::StockRestocked { product_id: s("elite"), available: 40 },
         Event::CreditsPosted {
             transfer_id: s("01JTRANSFER"),
@@ -123,6 +123,13 @@ pub fn examples() -> Vec<Event> {
             user_id: Some(s("u_5f2c")),
             order_id: Some(s("01JORDER")),
             now_at: s("unused/acct-1.session"),
+        },
+        Event::StaffChanged {
+            email: s("clerk@shop.example"),
+            action: s("added"),
+            role: crate::domain::Role::CustomerService,
+            disabled: false,
+            actor: s("staff:admin@shop.example"),
         },
         Event::StockLost { file: s("acct-1.session"), location: Location::Unused, user_id: None, order_id: None },
     ];

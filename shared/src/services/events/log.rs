@@ -134,7 +134,7 @@ mod tests {
         let mut written = Vec::new();
         for n in 0..25i64 {
             let event = if n % 5 == 0 {
-                Event::StockLow { product_id: format!("p{n}"), available: n, threshold: 30 }
+                Event::StockLow { product_id: format!("p{n}"), available: n, threshold: 30, days_of_cover: None }
             } else {
                 Event::OrderExpired { order_id: format!("o{n}"), email: "a@b.c".into() }
             };

@@ -131,12 +131,30 @@ pub enum Event {
         before: Option<Box<crate::domain::Product>>,
         after: Box<crate::domain::Product>,
     },
+    /// An admin (or the configuration, `actor` `config`) added, changed or
+    /// removed a staff account: `action` is added, changed or removed;
+    /// `role` and `disabled` as the account is after it (before, if removed).
+    #[serde(rename = "staff.changed")]
+    StaffChanged { email: String, action: String, role: crate::domain::Role, disabled: bool, actor: String },
     /// Available stock covers fewer than `threshold` files of the product.
     #[serde(rename = "stock.low")]
-    StockLow { product_id: String, available: i64, threshold: i64 },
+    StockLow {
+        product_id: String,
+        available: i64,
+        threshold: i64,
+        /// How many days available stock lasts at the last week's sales
+        /// rate (all plans draw on one pool); none when nothing sold.
+        #[serde(default)]
+        days_of_cover: Option<f64>,
+    },
     /// Not one purchase of the product is covered: it is not sold now.
     #[serde(rename = "stock.sold_out")]
-    StockSoldOut { product_id: String, available: i64 },
+    StockSoldOut {
+        product_id: String,
+        available: i64,
+        #[serde(default)]
+        days_of_cover: Option<f64>,
+    },
     /// A sold-out product covers a purchase again.
     #[serde(rename = "stock.restocked")]
     StockRestocked { product_id: String, available: i64 },
@@ -225,11 +243,11 @@ mod tests {
 
     #[test]
     fn events_keep_their_wire_shape() {
-        let e = Event::StockLow { product_id: "bronze".into(), available: 1, threshold: 2 };
+        let e = Event::StockLow { product_id: "bronze".into(), available: 1, threshold: 2, days_of_cover: Some(1.5) };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(
             v,
-            serde_json::json!({"type": "stock.low", "data": {"product_id": "bronze", "available": 1, "threshold": 2}})
+            serde_json::json!({"type": "stock.low", "data": {"product_id": "bronze", "available": 1, "threshold": 2, "days_of_cover": 1.5}})
         );
         assert_eq!(e.kind(), "stock.low");
         assert_eq!(serde_json::from_value::<Event>(v).unwrap(), e);

@@ -33,6 +33,7 @@ pub(super) async fn finish(ctx: &Ctx, b: &OrderBundle, intent: &IntentRecord) ->
         rev: 0,
         flagged: Vec::new(),
         reminded: None,
+        replacements: Vec::new(),
     };
     let sub_put = Write::Put {
         item: to_item(

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use super::super::backoff;
 use super::records::{self, Attempt, DeliveryRecord, DeliveryStatus, EndpointRecord};
-use super::{on_endpoint_disabled, retry, sign};
+use super::{on_endpoint_disabled, sign};
 use crate::domain::Timestamp;
 use crate::ports::clock::{Clock, SystemClock};
 use crate::ports::{Answer, Outgoing};
@@ -158,7 +159,7 @@ pub(super) async fn attempt(
         }
         _ => {
             d.tries += 1;
-            match retry::delay_millis(d.tries, retry_after, rand::random::<f64>()) {
+            match backoff::delay_millis(d.tries, retry_after, rand::random::<f64>()) {
                 Some(wait) => {
                     d.next_attempt = Some(now.plus_millis(wait));
                     report.retrying = 1;

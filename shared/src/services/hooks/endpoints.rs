@@ -8,6 +8,7 @@ use super::records::{self, DeliveryRecord, DeliveryStatus, EndpointRecord, Signi
 use super::{EVENT_TYPES, TEST_EVENT, sign};
 use crate::ports::SendError;
 use crate::services::events::Envelope;
+use crate::services::store::outbox;
 use crate::services::{Ctx, ServiceError};
 
 /// Endpoints one shop may have (fan-out reads them all per event).
@@ -266,21 +267,17 @@ pub async fn resend(ctx: &Ctx, event_id: &str) -> Result<Resent, ServiceError> {
             had.push(d);
         }
     }
-    let Some(env) = envelope else {
-        return Err(ServiceError::NotFound(format!("no delivery of event {event_id} is on record")));
+    // No endpoint had it (none wanted it then, or it came before them):
+    // the event log has it for 35 days.
+    let env = match envelope {
+        Some(env) => env,
+        None => match outbox::get(ctx, event_id).await? {
+            Some(item) => Envelope::from(item),
+            None => return Err(ServiceError::NotFound(format!("no event {event_id} is on record"))),
+        },
     };
     let n = resend_to(ctx, &endpoints, &env, had).await?;
     Ok(Resent { event_id: event_id.to_string(), endpoints: n })
-}
-
-/// `resend` for an envelope from the event log (an event no endpoint had).
-pub async fn resend_envelope(ctx: &Ctx, env: &Envelope) -> Result<u32, ServiceError> {
-    let endpoints = records::endpoints(ctx).await?;
-    let mut had = Vec::new();
-    for ep in &endpoints {
-        had.extend(records::delivery(ctx, &ep.id, &env.id).await?);
-    }
-    resend_to(ctx, &endpoints, env, had).await
 }
 
 async fn resend_to(

@@ -8,7 +8,6 @@
 pub mod deliver;
 pub mod endpoints;
 pub mod records;
-pub mod retry;
 pub mod sign;
 
 pub use deliver::{DeliveryReport, deliver_due};

@@ -295,3 +295,29 @@ async fn a_slow_endpoint_does_not_hold_up_the_others() {
     assert_eq!((report.delivered, report.retrying, report.deferred), (3, 1, 2));
     assert_eq!(fast.got().len(), 3);
 }
+
+/// An event recorded before any endpoint wanted it has no delivery: resend
+/// takes it from the event log, with its own id.
+#[tokio::test]
+async fn resend_of_an_event_no_endpoint_had_comes_from_the_event_log() {
+    let s = stack();
+    let event = crate::services::events::Event::StockLow {
+        product_id: "gold".into(),
+        available: 1,
+        threshold: 6,
+        days_of_cover: None,
+    };
+    let write = crate::services::events::record(&s.ctx, &event).unwrap();
+    s.ctx.records.transact(vec![write]).await.unwrap();
+    let id = crate::services::store::outbox::pending(&s.ctx, 1).read_all().await.unwrap()[0].id.clone();
+    let r = Receiver::start(vec![]).await;
+    endpoint(&s.ctx, &r.url, &["stock.low"]).await;
+    endpoint(&s.ctx, &r.url, &["order.paid"]).await;
+    let resent = endpoints::resend(&s.ctx, &id).await.unwrap();
+    assert_eq!(resent.endpoints, 1, "only the endpoint that wants it");
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().delivered, 1);
+    let got = r.got();
+    assert_eq!(got[0].headers["webhook-id"], id);
+    let body: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!((body["type"].as_str(), body["data"]["product_id"].as_str()), (Some("stock.low"), Some("gold")));
+}

@@ -4,6 +4,7 @@
 //! retries failures with growing delays. Each mail is its own record, so a
 //! bounce or a refused address holds up no other mail.
 
+mod direct;
 mod render;
 mod rules;
 mod send;
@@ -12,9 +13,10 @@ mod tests;
 
 use serde::Serialize;
 
+pub use direct::send_now;
 pub use render::{Rendered, TEMPLATES, render};
-pub use rules::{RULES, Rule, To};
-pub use send::{MAX_ATTEMPTS, MailReport, RETRY_DELAYS_SECS, send_due};
+pub use rules::{DIRECT, RULES, Rule, To};
+pub use send::{MAX_ATTEMPTS, MailReport, send_due};
 
 use super::events::Envelope;
 use super::store::mails::{self, MailRecord, MailStatus};
@@ -78,6 +80,7 @@ fn record(event: &Envelope, rule: &Rule, to: &str, rendered: &Result<Rendered, S
         last_attempt_at: None,
         sent_at: None,
         last_error: None,
+        secret: false,
     };
     match rendered {
         Ok(r) => (rec.subject, rec.text, rec.html) = (r.subject.clone(), r.text.clone(), r.html.clone()),

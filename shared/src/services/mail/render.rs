@@ -21,6 +21,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("delivered.html", include_str!("../../../templates/mail/delivered.html")),
     ("order_link.txt", include_str!("../../../templates/mail/order_link.txt")),
     ("order_link.html", include_str!("../../../templates/mail/order_link.html")),
+    ("sign_in.txt", include_str!("../../../templates/mail/sign_in.txt")),
+    ("sign_in.html", include_str!("../../../templates/mail/sign_in.html")),
     ("expiring_soon.txt", include_str!("../../../templates/mail/expiring_soon.txt")),
     ("expiring_soon.html", include_str!("../../../templates/mail/expiring_soon.html")),
     ("grace_started.txt", include_str!("../../../templates/mail/grace_started.txt")),

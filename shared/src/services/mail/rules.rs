@@ -53,3 +53,7 @@ pub const RULES: &[Rule] = &[
 pub fn for_event(event_type: &str) -> impl Iterator<Item = &'static Rule> + '_ {
     RULES.iter().filter(move |r| r.event == event_type)
 }
+
+/// Templates sent directly (`mail::send_now`), not for an event: they
+/// carry a credential that must not pass the event log or a webhook.
+pub const DIRECT: &[&str] = &["sign_in"];

@@ -13,11 +13,9 @@ use super::super::{Ctx, ServiceError};
 use crate::domain::Timestamp;
 use crate::ports::{Mail, MailError};
 
-/// Pauses after failed attempts 1, 2, ...: 5 s, 5 min, 30 min, 2 h, 5 h,
-/// 10 h, 10 h (as the merchant webhooks), plus up to 10 % jitter.
-pub const RETRY_DELAYS_SECS: [i64; 7] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
-/// The first attempt and one per delay; then the mail is failed.
-pub const MAX_ATTEMPTS: u32 = RETRY_DELAYS_SECS.len() as u32 + 1;
+/// The first attempt and one per delay of the merchant webhooks' schedule;
+/// then the mail is failed.
+pub use super::super::backoff::MAX_ATTEMPTS;
 /// A claimed attempt not heard of again is retried after this.
 const CLAIM_SECS: i64 = 300;
 /// Longer than the SMTP adapter's own timeout: a backstop for any adapter.
@@ -72,7 +70,7 @@ pub async fn send_due(ctx: &Ctx) -> Result<MailReport, ServiceError> {
     Ok(report)
 }
 
-enum Done {
+pub(super) enum Done {
     Sent,
     Retrying,
     Failed,
@@ -80,7 +78,7 @@ enum Done {
 
 /// One attempt at one mail: claim, send, book. `None` when another run
 /// claimed it first.
-async fn attempt(ctx: &Ctx, rec: &MailRecord) -> Result<Option<Done>, ServiceError> {
+pub(super) async fn attempt(ctx: &Ctx, rec: &MailRecord) -> Result<Option<Done>, ServiceError> {
     let now = ctx.clock.now();
     let mut tx = Tx::new();
     tx.push((), mails::claim(rec, now, now.plus_secs(CLAIM_SECS))?);
@@ -122,7 +120,5 @@ async fn attempt(ctx: &Ctx, rec: &MailRecord) -> Result<Option<Done>, ServiceErr
 /// When to try again after failed attempt `attempts` (1-based), or `None`
 /// when it was the last.
 fn retry_at(attempts: u32, now: Timestamp) -> Option<Timestamp> {
-    let delay = *RETRY_DELAYS_SECS.get(attempts.checked_sub(1)? as usize)?;
-    let jitter = (delay as f64 * 0.1 * rand::random::<f64>()) as i64;
-    Some(now.plus_secs(delay + jitter))
+    Some(now.plus_millis(super::super::backoff::delay_millis(attempts, None, rand::random::<f64>())?))
 }

@@ -60,6 +60,10 @@ pub struct MailRecord {
     pub sent_at: Option<Timestamp>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The body holds a credential (a sign-in link): it is blanked once
+    /// the mail is sent or given up.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 /// The id of the mail `template` of event `event_id` to `to`: the same
@@ -151,6 +155,10 @@ pub fn settle(
     };
     if status != MailStatus::Pending {
         changes.push(Change::Remove("next_attempt_at".into()));
+        if rec.secret {
+            changes.push(Change::Set("text".into(), "".into()));
+            changes.push(Change::Set("html".into(), "".into()));
+        }
     }
     changes.push(Change::Set("status".into(), value(&status)?));
     changes.push(Change::Set(GSI1PK.into(), index(status).into()));

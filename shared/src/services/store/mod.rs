@@ -23,8 +23,11 @@ pub mod orders;
 pub mod outbox;
 mod pages;
 pub mod receipts;
+pub mod replacements;
 pub mod revokes;
 pub mod seats;
+pub mod signin;
+pub mod staff;
 pub mod stock;
 pub mod subscriptions;
 #[cfg(test)]

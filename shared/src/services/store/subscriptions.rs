@@ -40,6 +40,38 @@ pub struct SubscriptionRecord {
     /// Hours before `valid_until` of the last reminder sent for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminded: Option<u32>,
+    /// Files banned while it was live, by staff or reported by its buyer,
+    /// and what replaced each (none yet: waiting for stock, and `flagged`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replacements: Vec<Replacement>,
+}
+
+/// One banned file of a live subscription and its replacement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    pub id: String,
+    pub file: String,
+    /// The fresh file; none while no stock was there to give.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_file: Option<String>,
+    pub reported_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_at: Option<Timestamp>,
+    /// Its buyer reported it (these count to the plan's `max_replacements`);
+    /// otherwise staff banned it.
+    pub by_buyer: bool,
+}
+
+impl SubscriptionRecord {
+    /// The replacement of `file`, if it was banned while this was live.
+    pub fn replacement_of(&self, file: &str) -> Option<&Replacement> {
+        self.replacements.iter().find(|r| r.file == file)
+    }
+
+    /// Files its buyer reported (replaced or waiting).
+    pub fn buyer_reports(&self) -> u32 {
+        u32::try_from(self.replacements.iter().filter(|r| r.by_buyer).count()).unwrap_or(u32::MAX)
+    }
 }
 
 pub const INDEX: &str = "SUBS";
@@ -50,6 +82,7 @@ const FLAGGED: &str = "flagged";
 const GRACE_NOTED: &str = "grace_noted";
 const VALID_UNTIL: &str = "valid_until";
 const REMINDED: &str = "reminded";
+const REPLACEMENTS: &str = "replacements";
 
 /// Usage periods, seat snapshots and intents share this partition.
 pub(super) fn pk(id: &str) -> String {
@@ -101,15 +134,30 @@ pub fn set_files(sub: &SubscriptionRecord, files: &[impl Serialize]) -> Result<W
     Ok(revised(sub, vec![Change::Set(FILES.into(), value(&files)?)]))
 }
 
-/// Its files and flagged files, if unchanged since read.
-pub fn replace_files(sub: &SubscriptionRecord, files: &[String], flagged: &[String]) -> Result<Write, ServiceError> {
-    let changes = vec![Change::Set(FILES.into(), value(&files)?), Change::Set(FLAGGED.into(), value(&flagged)?)];
+/// Its files, flagged files and replacements, if unchanged since read.
+pub fn replace_files(
+    sub: &SubscriptionRecord,
+    files: &[String],
+    flagged: &[String],
+    replacements: &[Replacement],
+) -> Result<Write, ServiceError> {
+    let changes = vec![
+        Change::Set(FILES.into(), value(&files)?),
+        Change::Set(FLAGGED.into(), value(&flagged)?),
+        Change::Set(REPLACEMENTS.into(), value(&replacements)?),
+    ];
     Ok(revised(sub, changes))
 }
 
-/// Its flagged files, if unchanged since read.
-pub fn set_flagged(sub: &SubscriptionRecord, flagged: &[String]) -> Result<Write, ServiceError> {
-    Ok(revised(sub, vec![Change::Set(FLAGGED.into(), value(&flagged)?)]))
+/// Its flagged files and replacements, if unchanged since read.
+pub fn set_flagged(
+    sub: &SubscriptionRecord,
+    flagged: &[String],
+    replacements: &[Replacement],
+) -> Result<Write, ServiceError> {
+    let changes =
+        vec![Change::Set(FLAGGED.into(), value(&flagged)?), Change::Set(REPLACEMENTS.into(), value(&replacements)?)];
+    Ok(revised(sub, changes))
 }
 
 /// Valid until `until` (in the index there), if unchanged since read. A

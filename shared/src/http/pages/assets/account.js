@@ -159,7 +159,7 @@
           { body: { file: file.value, reason: reason.value.trim() }, token: session() });
         notice(r.status === "replaced"
           ? "Replaced: " + r.old_file + " is now " + r.new_file + "."
-          : "Reported: " + r.old_file + " is taken out; a new file follows as soon as stock returns.");
+          : "Reported: " + r.old_file + " stays in use until a new file replaces it, first thing when stock returns.");
         await load();
       } catch (e) {
         showError(e);

@@ -103,6 +103,7 @@ fn subscription() -> crate::services::store::subscriptions::SubscriptionRecord {
         rev: 0,
         flagged: Vec::new(),
         reminded: None,
+        replacements: Vec::new(),
     }
 }
 
@@ -119,10 +120,18 @@ async fn subscriptions_and_revoke_intents_round_trip() {
     assert_eq!(subs::due(&ctx, Timestamp(10)).read_all().await.unwrap().len(), 1);
     assert!(subs::due(&ctx, Timestamp(9)).read_all().await.unwrap().is_empty());
     let flagged = vec!["b.session".to_string()];
+    let replaced = vec![subs::Replacement {
+        id: "R1".into(),
+        file: "b.session".into(),
+        new_file: None,
+        reported_at: Timestamp(3),
+        replaced_at: None,
+        by_buyer: true,
+    }];
     let writes = vec![
         subs::set_files(&sub, &sub.files).unwrap(),
-        subs::replace_files(&sub, &sub.files, &flagged).unwrap(),
-        subs::set_flagged(&sub, &flagged).unwrap(),
+        subs::replace_files(&sub, &sub.files, &flagged, &replaced).unwrap(),
+        subs::set_flagged(&sub, &flagged, &replaced).unwrap(),
         subs::set_valid_until(&sub, Timestamp(20)).unwrap(),
         subs::end(&sub, EndReason::Expired).unwrap(),
         subs::note_grace("So1"),
@@ -134,13 +143,15 @@ async fn subscriptions_and_revoke_intents_round_trip() {
         ended: Some(EndReason::Expired),
         flagged: flagged.clone(),
         reminded: Some(72),
+        replacements: replaced.clone(),
         ..sub.clone()
     };
     fields_exist(&full, &writes);
-    run(&ctx, vec![subs::replace_files(&sub, &["c.session".to_string()], &flagged).unwrap()]).await;
+    run(&ctx, vec![subs::replace_files(&sub, &["c.session".to_string()], &flagged, &replaced).unwrap()]).await;
     let now = subs::get(&ctx, "So1").await.unwrap().unwrap();
     assert_eq!((&now.files, &now.flagged, now.rev), (&vec!["c.session".to_string()], &flagged, 1));
-    let stale = subs::set_flagged(&sub, &[]).unwrap();
+    assert_eq!(now.replacements, replaced);
+    let stale = subs::set_flagged(&sub, &[], &[]).unwrap();
     assert!(ctx.records.transact(vec![stale]).await.is_err(), "guarded by the rev read");
     run(&ctx, vec![subs::end(&now, EndReason::Revoked).unwrap()]).await;
     assert!(subs::live(&ctx).read_all().await.unwrap().is_empty(), "an ended subscription leaves the index");

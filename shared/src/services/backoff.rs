@@ -1,8 +1,8 @@
-//! When a failed delivery is tried again: the Standard Webhooks example
-//! schedule, a little over three days in all.
+//! When a failed delivery (a merchant webhook, a mail) is tried again: the
+//! Standard Webhooks example schedule, a little over three days in all.
 
 /// Delay after the n-th failed attempt (seconds).
-const DELAYS: [i64; 9] = [5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600];
+pub const DELAYS: [i64; 9] = [5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600];
 /// Longest `Retry-After` honoured; a longer one is taken as this.
 const MAX_RETRY_AFTER: i64 = 24 * 3600;
 

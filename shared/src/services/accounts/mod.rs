@@ -1,0 +1,122 @@
+//! Staff accounts: who may sign in to the staff side and with what role.
+//! Every change is written with its `staff.changed` event (who, when) in
+//! one transaction. Sign-in and sessions in `session`, the second factor in
+//! `second`.
+
+pub mod second;
+pub mod session;
+pub mod totp;
+
+use super::events::{self, Event};
+use super::store::staff::{self, StaffRecord};
+use super::tx::{Commit, Tx};
+use super::{Ctx, ServiceError};
+use crate::domain::{Email, Role};
+
+/// The actor of accounts made from configuration (`STOCKROOM_ADMIN_EMAIL`).
+pub const CONFIG_ACTOR: &str = "config";
+
+/// The configured first admin (`Settings::admin_email`), if any.
+pub async fn seed_configured(ctx: &Ctx) -> Result<(), ServiceError> {
+    let Some(raw) = ctx.settings.admin_email.clone() else {
+        return Ok(());
+    };
+    let email = Email::parse(&raw).map_err(|e| ServiceError::BadInput(e.to_string()))?;
+    seed_admin(ctx, &email).await
+}
+
+/// Makes `email` an admin unless an account for it exists (whatever its
+/// role or state: a removed or disabled first admin is an admin's choice).
+/// Run at start; repeats are no-ops.
+pub async fn seed_admin(ctx: &Ctx, email: &Email) -> Result<(), ServiceError> {
+    if staff::get(ctx, email.as_str()).await?.is_some() {
+        return Ok(());
+    }
+    let rec = StaffRecord {
+        email: email.as_str().into(),
+        role: Role::Admin,
+        created_by: CONFIG_ACTOR.into(),
+        created_at: ctx.clock.now(),
+        disabled: false,
+        totp_secret: None,
+        totp_enrolment: None,
+        totp_pending: None,
+        totp_pending_enrolment: None,
+    };
+    let event = changed(&rec, "added", CONFIG_ACTOR);
+    let mut tx: Tx<'_, ()> = Tx::new();
+    tx.push((), staff::add(&rec)?).push((), events::record(ctx, &event)?);
+    // Refused: another process seeded it first, which is as good.
+    let _seeded = tx.commit(ctx).await?;
+    Ok(())
+}
+
+fn changed(rec: &StaffRecord, action: &str, actor: &str) -> Event {
+    Event::StaffChanged {
+        email: rec.email.clone(),
+        action: action.into(),
+        role: rec.role,
+        disabled: rec.disabled,
+        actor: actor.into(),
+    }
+}
+
+pub async fn list(ctx: &Ctx) -> Result<Vec<StaffRecord>, ServiceError> {
+    staff::all(ctx).read_all().await
+}
+
+/// Adds `email` with `role`, or changes an existing account's role and
+/// state. `actor_email` is the caller's own account, if it is one: nobody
+/// demotes or disables themselves (the shop would lose its last admin).
+/// The account as stored and whether it is new.
+pub async fn save(
+    ctx: &Ctx,
+    email: &Email,
+    role: Role,
+    disabled: bool,
+    actor: &str,
+    actor_email: Option<&str>,
+) -> Result<(StaffRecord, bool), ServiceError> {
+    if actor_email == Some(email.as_str()) && (role != Role::Admin || disabled) {
+        return Err(ServiceError::Conflict("you cannot demote or disable your own account".into()));
+    }
+    let before = staff::get(ctx, email.as_str()).await?;
+    let created = before.is_none();
+    let rec = match before {
+        Some(old) => StaffRecord { role, disabled, ..old },
+        None => StaffRecord {
+            email: email.as_str().into(),
+            role,
+            created_by: actor.into(),
+            created_at: ctx.clock.now(),
+            disabled,
+            totp_secret: None,
+            totp_enrolment: None,
+            totp_pending: None,
+            totp_pending_enrolment: None,
+        },
+    };
+    let write = if created { staff::add(&rec)? } else { staff::change(&rec.email, role, disabled)? };
+    let event = changed(&rec, if created { "added" } else { "changed" }, actor);
+    let mut tx: Tx<'_, ()> = Tx::new();
+    tx.push((), write).push((), events::record(ctx, &event)?);
+    match tx.commit(ctx).await? {
+        Commit::Done => Ok((rec, created)),
+        Commit::Refused(()) => Err(ServiceError::Conflict(format!("staff account {email} changed meanwhile; retry"))),
+    }
+}
+
+/// Removes the account; its sessions fail their next check.
+pub async fn remove(ctx: &Ctx, email: &str, actor: &str, actor_email: Option<&str>) -> Result<(), ServiceError> {
+    if actor_email == Some(email) {
+        return Err(ServiceError::Conflict("you cannot remove your own account".into()));
+    }
+    let rec =
+        staff::get(ctx, email).await?.ok_or_else(|| ServiceError::NotFound(format!("no staff account {email}")))?;
+    let mut tx: Tx<'_, ()> = Tx::new();
+    tx.push((), staff::remove(email)).push((), events::record(ctx, &changed(&rec, "removed", actor))?);
+    match tx.commit(ctx).await? {
+        Commit::Done => Ok(()),
+        Commit::Refused(()) => Err(ServiceError::NotFound(format!("no staff account {email}"))),
+    }
+}
