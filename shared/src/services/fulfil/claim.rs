@@ -54,12 +54,13 @@ pub(super) async fn claim(ctx: &Ctx, b: &OrderBundle) -> Result<Claim, ServiceEr
             let t = tried.lock().map_err(|_| ServiceError::internal(anyhow::anyhow!("claim state poisoned")))?;
             (t.taken.clone(), t.use_hold)
         };
+        let mark = ctx.claiming.mark()?;
         let free = free_files(ctx, wanted + taken.len() + SPREAD, &taken).await?;
         if free.len() < wanted {
             return Ok(Step::Done(Claim::Short));
         }
         // Held until the commit below is over, so claims here pick others.
-        let picked = pick(&ctx.claiming, &order.order_id, taken.len(), free, wanted)?;
+        let picked = pick(&ctx.claiming, &order.order_id, taken.len(), mark, free, wanted)?;
         let files = picked.files.clone();
         let now = ctx.clock.now();
         let intent = IntentRecord {
@@ -91,7 +92,10 @@ pub(super) async fn claim(ctx: &Ctx, b: &OrderBundle) -> Result<Claim, ServiceEr
             }
         });
         let refused = match tx.commit(ctx).await {
-            Ok(Commit::Done) => return Ok(Step::Done(Claim::Claimed(intent))),
+            Ok(Commit::Done) => {
+                picked.committed();
+                return Ok(Step::Done(Claim::Claimed(intent)));
+            }
             Err(ServiceError::InsufficientStock { .. }) => return Ok(Step::Done(Claim::Short)),
             Err(e) => return Err(e),
             Ok(Commit::Refused(Part::Intent | Part::Order)) => return Ok(Step::Done(Claim::Raced)),
