@@ -191,14 +191,12 @@ async fn refunding_a_half_fulfilled_order_hands_the_claim_back() {
     // Fulfilment claims the files and then keeps crashing before moving them.
     app.ctx().faults.arm("fulfil.after_claim", 1000);
     app.sandbox_pay(&order, json!({})).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(app.ledger_count("sale").await, 3, "claimed");
+    app.eventually("claimed", || async { app.ledger_count("sale").await == 3 }).await;
     let r = app.post_admin(&format!("/admin/orders/{order}/refund"), json!({})).await;
     assert_eq!(r.status(), 200);
     app.ctx().faults.arm("fulfil.after_claim", 0);
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert_eq!(app.order(&order, &token).await["status"], "refunded");
-    assert_eq!(app.keys("unused/").await.len(), 3);
+    app.wait_for(&order, &token, "refunded").await;
+    app.eventually("the claim handed back", || async { app.keys("unused/").await.len() == 3 }).await;
     assert!(app.keys("assigned/").await.is_empty());
     assert_eq!(app.ledger_count("refund").await, 3);
 }

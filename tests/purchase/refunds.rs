@@ -77,13 +77,7 @@ async fn a_provider_refund_of_an_add_on_takes_back_only_its_file() {
     assert_eq!(e["state"], "active");
     assert_eq!(e["files"], base, "the subscription lets the file go in the refund's own commit");
     // The file itself moves on the fulfilment worker (the webhooks function has no S3).
-    for _ in 0..400 {
-        if app.keys("unused/").await.len() == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(app.keys("unused/").await.len(), 1, "the add-on's file is back in stock");
+    app.eventually("the add-on's file is back in stock", || async { app.keys("unused/").await.len() == 1 }).await;
     assert_eq!(app.keys("assigned/").await.len(), 1);
     assert_eq!(app.ledger_count("refund").await, 1);
 }

@@ -57,6 +57,10 @@ async fn spawn(tweak: fn(&mut Config), gateway: Option<Arc<dyn PaymentGateway>>)
 }
 
 async fn spawn_in(dir: TempDir, tweak: fn(&mut Config), gateway: Option<Arc<dyn PaymentGateway>>) -> TestApp {
+    // The stack's warnings and errors (RUST_LOG to change), printed with a
+    // failing test's output: why a worker step did not happen shows there.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
     // Boxed: the AWS backend's start is a deep future type, and every test
     // awaiting it would otherwise hit the compiler's query depth limit.
     let running = Box::pin(start(&dir, tweak, gateway.clone())).await;
@@ -168,6 +172,22 @@ impl TestApp {
         r.json().await.expect("json")
     }
 
+    /// Polls `check` until it holds, for up to 20 s: the worker is
+    /// asynchronous, and a fixed sleep fails on a loaded machine.
+    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..400 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{what}: not within 20 s");
+    }
+
     /// Polls the order until it reaches `status` (the worker is asynchronous).
     pub async fn wait_for(&self, order_id: &str, token: &str, status: &str) -> Value {
         for _ in 0..200 {
@@ -223,7 +243,10 @@ impl TestApp {
     }
 
     /// Every event on the events queue, whole (`{id, type, timestamp,
-    /// data}`), taken off it once the outbox is empty.
+    /// data}`), taken off it once the outbox is empty. The queue is
+    /// at-least-once (a dispatch may be sent again before its outbox item is
+    /// marked), so a copy of an id already taken is dropped, as any
+    /// consumer keyed on the event id would.
     pub async fn all_events(&self) -> Vec<Value> {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
@@ -241,7 +264,10 @@ impl TestApp {
             }
             for m in batch {
                 self.ctx().events.delete(&m.receipt).await.expect("delete");
-                out.push(serde_json::from_str(&m.body).expect("event json"));
+                let event: Value = serde_json::from_str(&m.body).expect("event json");
+                if !out.iter().any(|e| e["id"] == event["id"]) {
+                    out.push(event);
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 //! subscription gets a fresh one from stock, exactly once, through the same
 //! intent and transaction as a staff ban (`adjust::ban_owned`). With no
 //! stock the report waits and is filled first when stock returns
-//! (`fill_waiting`); the file stays in use meanwhile, so the subscription
+//! (`adjust::fill_waiting`); the file stays in use meanwhile, so the subscription
 //! keeps its file count.
 //!
 //! Who may: only the subscription's buyer (anyone else: 404), while it is
@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use super::adjust::{self, By, FileResult, Outcome};
 use super::retry::{Step, retry};
 use super::store::files::{self, FileRecord};
-use super::store::replacements as waiting;
 use super::store::subscriptions::{self as subs, SubscriptionRecord};
 use super::{Ctx, Refusal, ServiceError, catalog};
 use crate::domain::{DEFAULT_WARRANTY_HOURS, Email, FileName, Location, UserId};
@@ -154,31 +153,6 @@ async fn made(ctx: &Ctx, sub_id: &str, name: &str, result: &FileResult) -> Resul
         new_file: result.replacement.clone(),
     };
     Ok(Reported { view, created: true })
-}
-
-/// Replacements waiting for stock, filled now that some returned (before
-/// backordered orders are queued). Returns how many were filled.
-pub async fn fill_waiting(ctx: &Ctx) -> Result<u64, ServiceError> {
-    let mut filled = 0;
-    for w in waiting::all(ctx).read_all().await? {
-        let sub = subs::get(ctx, &w.subscription_id).await?;
-        let live = sub.filter(|s| s.ended.is_none() && s.flagged.contains(&w.file));
-        if live.is_none() {
-            // Ended, or filled another way: nothing waits any more.
-            ctx.records.transact(vec![waiting::done(&w.subscription_id, &w.file)]).await?;
-            continue;
-        }
-        let reason = format!("replacement waiting for stock since {}", w.since.rfc3339());
-        match adjust::ban_file(ctx, &w.file, &reason, "system:restock").await?.outcome {
-            Outcome::Replaced => filled += 1,
-            // Still none to give: the rest wait too.
-            _ => break,
-        }
-    }
-    if filled > 0 {
-        tracing::info!(filled, "replacements waiting for stock filled");
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::ports::clock::OffsetClock;
 use crate::services::faults::Mode;
 use crate::services::fulfil::{FulfilOutcome, fulfil};
 use crate::services::store::outbox;
+use crate::services::store::replacements as waiting;
 use crate::services::{invariants, restock};
 use crate::testkit::join_all;
 use crate::testkit::stack::{BUYER, local_ctx, paid_order};

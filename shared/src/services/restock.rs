@@ -60,7 +60,7 @@ pub async fn adopt_new_files(ctx: &Ctx, actor: &str) -> Result<AdoptReport, Serv
         }
     }
     if report.adopted > 0 {
-        super::replacements::fill_waiting(ctx).await?;
+        super::adjust::fill_waiting(ctx).await?;
         report.backorders_queued = super::jobs::queue_backorders(ctx).await?;
     }
     if report.adopted + report.rejected + report.drift > 0 {

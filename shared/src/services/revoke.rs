@@ -186,7 +186,7 @@ async fn book(ctx: &Ctx, intent: &RevokeIntent, back: &[(String, Location)]) -> 
     }
     tracing::info!(subscription_id = %intent.subscription_id, reason = ?intent.reason, files = back.len(), "files back in stock");
     // Stock came back: waiting backorders get their turn, oldest first.
-    super::replacements::fill_waiting(ctx).await?;
+    super::adjust::fill_waiting(ctx).await?;
     super::jobs::queue_backorders(ctx).await?;
     Ok(RevokeOutcome::Revoked { files: intent.files.clone() })
 }

@@ -52,7 +52,7 @@ pub async fn expire_job(ctx: &Ctx) -> ExpireReport {
     report.payments_verified = steps.run("verify_payments", verify).await.unwrap_or(0);
     report.holds_released = steps.run("release_holds", super::holds::release_lapsed(ctx)).await.unwrap_or(0);
     if report.holds_released > 0 {
-        steps.run("fill_replacements", super::replacements::fill_waiting(ctx)).await;
+        steps.run("fill_replacements", super::adjust::fill_waiting(ctx)).await;
         steps.run("queue_backorders", jobs::queue_backorders(ctx)).await;
     }
     report.paid_requeued = steps.run("requeue_paid", jobs::requeue_paid(ctx)).await.unwrap_or(0);

@@ -1,28 +1,37 @@
-//! RFC 6238 time-based codes: HMAC-SHA1, 30 s steps, 6 digits (what every
-//! authenticator app assumes), one step either side accepted for clock drift.
+//! RFC 6238 time-based codes through `totp-rs`: HMAC-SHA1, 30 s steps, 6
+//! digits (what every authenticator app assumes), one step either side
+//! accepted for clock drift. Ours is only which step a code matched, since
+//! each step is accepted once per account.
 
-use hmac13::{Hmac, KeyInit, Mac};
-use sha1::Sha1;
+use totp_rs::{Algorithm, TOTP};
 
 pub const STEP_SECS: i64 = 30;
-const DIGITS: u32 = 6;
+const DIGITS: usize = 6;
 
-/// The RFC 4226 code of `secret` at counter `step`.
+fn totp(secret: &[u8], issuer: Option<&str>, account: &str) -> TOTP {
+    // Unchecked: our secrets are 160 bits, and the RFC's test key is too.
+    TOTP::new_unchecked(
+        Algorithm::SHA1,
+        DIGITS,
+        1,
+        STEP_SECS.unsigned_abs(),
+        secret.to_vec(),
+        issuer.map(str::to_string),
+        account.to_string(),
+    )
+}
+
+/// The code of `secret` at counter `step` (u32::MAX, never a code, for a
+/// step before 1970).
 pub fn code_at(secret: &[u8], step: i64) -> u32 {
-    let Ok(mut mac) = <Hmac<Sha1> as KeyInit>::new_from_slice(secret) else {
-        return u32::MAX; // never a 6-digit code
-    };
-    mac.update(&step.to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let off = usize::from(h[h.len() - 1] & 0x0f);
-    let bin = u32::from_be_bytes([h[off] & 0x7f, h[off + 1], h[off + 2], h[off + 3]]);
-    bin % 10u32.pow(DIGITS)
+    let Ok(time) = u64::try_from(step.saturating_mul(STEP_SECS)) else { return u32::MAX };
+    totp(secret, None, "").generate(time).parse().unwrap_or(u32::MAX)
 }
 
 /// The step `code` matches at `now_secs` (now, one before or one after),
 /// if any. `code` must be exactly six digits.
 pub fn matching_step(secret: &[u8], code: &str, now_secs: i64) -> Option<i64> {
-    if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
+    if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let want: u32 = code.parse().ok()?;
@@ -32,40 +41,12 @@ pub fn matching_step(secret: &[u8], code: &str, now_secs: i64) -> Option<i64> {
 
 /// RFC 4648 base32 without padding, as `otpauth://` secrets are written.
 pub fn base32(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::new();
-    let (mut buf, mut bits) = (0u32, 0u32);
-    for b in bytes {
-        buf = (buf << 8) | u32::from(*b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((buf >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHABET[((buf << (5 - bits)) & 31) as usize]));
-    }
-    out
+    base32::encode(base32::Alphabet::Rfc4648 { padding: false }, bytes)
 }
 
 /// The URI authenticator apps read (Key Uri Format).
 pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    format!(
-        "otpauth://totp/{}:{}?secret={}&issuer={}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECS}",
-        enc(issuer),
-        enc(account),
-        base32(secret),
-        enc(issuer)
-    )
+    totp(secret, Some(issuer), account).get_url()
 }
 
 #[cfg(test)]
@@ -97,5 +78,14 @@ mod tests {
     fn base32_matches_rfc_4648() {
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
         assert_eq!(base32(b"f"), "MY");
+    }
+
+    #[test]
+    fn the_uri_names_issuer_account_and_secret() {
+        let uri = otpauth_uri("Stockroom", "ops@shop.example", b"12345678901234567890");
+        assert_eq!(
+            uri,
+            "otpauth://totp/Stockroom:ops%40shop.example?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Stockroom"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! moves. Without, the file stays in use, is flagged (it goes to banned/ when
 //! it comes back, see `revoke::destination`), the owner is told, and the
 //! replacement waits for stock (`store::replacements`), filled first when
-//! stock returns (`services::replacements::fill_waiting`). A buyer's own
+//! stock returns (`adjust::fill_waiting`). A buyer's own
 //! report of a bad file takes the same path (`ban_owned`, `By::Buyer`).
 
 use super::super::events::{self, Event};

@@ -15,10 +15,12 @@
 mod assigned;
 mod intent;
 mod request;
+mod waiting;
 
 pub use assigned::{By, ban_owned};
 pub use intent::{AdjustIntent, finish, pending};
 pub use request::{Action, AdjustRequest, FileResult, Outcome, validate};
+pub use waiting::fill_waiting;
 
 use super::retry::{Step, retry};
 use super::stock::{StockEntry, add};
@@ -50,14 +52,14 @@ pub async fn adjust(ctx: &Ctx, req: &AdjustRequest, actor: &str) -> Result<Vec<F
         out.push(one(ctx, req.action, name, reason, actor).await?);
     }
     if out.iter().any(|r| r.outcome == Outcome::Unfrozen) {
-        super::replacements::fill_waiting(ctx).await?;
+        fill_waiting(ctx).await?;
         super::jobs::queue_backorders(ctx).await?;
     }
     Ok(out)
 }
 
-/// Bans one (valid) file, as `adjust` would; a waiting replacement's fill.
-pub async fn ban_file(ctx: &Ctx, name: &str, reason: &str, actor: &str) -> Result<FileResult, ServiceError> {
+/// Bans one (valid) file, as `adjust` would: a waiting replacement's fill.
+async fn ban_file(ctx: &Ctx, name: &str, reason: &str, actor: &str) -> Result<FileResult, ServiceError> {
     one(ctx, Action::Ban, name, reason, actor).await
 }
 

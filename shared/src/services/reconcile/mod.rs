@@ -214,7 +214,7 @@ pub async fn run_with(ctx: &Ctx, actor: &str, options: &Options) -> ReconcileRep
     let mut report = run.report;
     report.requeued = steps.run("requeue_paid", jobs::requeue_paid(ctx)).await.unwrap_or(0);
     if stock_returned {
-        steps.run("fill_replacements", super::replacements::fill_waiting(ctx)).await;
+        steps.run("fill_replacements", super::adjust::fill_waiting(ctx)).await;
         report.backorders_queued = steps.run("queue_backorders", jobs::queue_backorders(ctx)).await.unwrap_or(0);
     }
     steps.run("order_index", super::store::order_index::backfill(ctx)).await;
