@@ -2,14 +2,16 @@
 //! successful record write (put, update, delete, transact) and every queue
 //! send, receive and delete is one redb write transaction, committed with
 //! fsync. Failed transactions are counted apart, by why they failed (a
-//! failed transaction is rolled back, so it is no commit).
+//! failed transaction is rolled back, so it is no commit), and the failed
+//! conditions also by the kind of item whose write failed.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use shared::ports::records::PK;
+use shared::ports::records::{PK, SK};
 use shared::ports::{Change, Cond, Item, Key, Message, Page, Query, Queue, QueueError, RecordError, Records, Write};
 use shared::services::keys;
 
@@ -23,10 +25,21 @@ pub struct Tally {
     pub stock_races: AtomicU64,
     pub other_conditions: AtomicU64,
     pub conflicts: AtomicU64,
+    /// Failed conditions (of transactions and of single writes) by the kind
+    /// of item whose write failed, see [`kind`].
+    pub refused: Mutex<BTreeMap<Refused, u64>>,
+}
+
+/// One failed condition: the kind of item whose write failed, and whether
+/// it was in a transaction or a single conditional write.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Refused {
+    pub kind: String,
+    pub single: bool,
 }
 
 /// A copy of the counts at one moment.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub record_commits: u64,
     pub queue_commits: u64,
@@ -34,6 +47,7 @@ pub struct Snapshot {
     pub stock_races: u64,
     pub other_conditions: u64,
     pub conflicts: u64,
+    pub refused: BTreeMap<Refused, u64>,
 }
 
 impl Snapshot {
@@ -49,7 +63,25 @@ impl Snapshot {
             stock_races: self.stock_races - before.stock_races,
             other_conditions: self.other_conditions - before.other_conditions,
             conflicts: self.conflicts - before.conflicts,
+            refused: self
+                .refused
+                .iter()
+                .map(|(k, n)| (k.clone(), n - before.refused.get(k).copied().unwrap_or(0)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
         }
+    }
+
+    /// The failed conditions by kind of item, most first: "ORDER/INTENT 812
+    /// (tx), ...".
+    pub fn refused_by_kind(&self) -> String {
+        let mut all: Vec<(&Refused, &u64)> = self.refused.iter().collect();
+        all.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let shown: Vec<String> = all
+            .iter()
+            .map(|(r, n)| format!("{} {n} ({})", r.kind, if r.single { "single write" } else { "tx" }))
+            .collect();
+        if shown.is_empty() { "none".into() } else { shown.join(", ") }
     }
 }
 
@@ -66,7 +98,8 @@ impl std::fmt::Display for Snapshot {
             self.stock_races,
             self.other_conditions,
             self.conflicts
-        )
+        )?;
+        write!(f, "; failed conditions by the write's item: {}", self.refused_by_kind())
     }
 }
 
@@ -80,7 +113,26 @@ impl Tally {
             stock_races: get(&self.stock_races),
             other_conditions: get(&self.other_conditions),
             conflicts: get(&self.conflicts),
+            refused: self.refused.lock().map(|m| m.clone()).unwrap_or_default(),
         }
+    }
+
+    fn refuse(&self, kind: String, single: bool) {
+        if let Ok(mut m) = self.refused.lock() {
+            *m.entry(Refused { kind, single }).or_default() += 1;
+        }
+    }
+
+    /// Counts a single conditional write: a commit, or a failed condition.
+    fn count_single<T>(&self, key: &Key, r: Result<T, RecordError>) -> Result<T, RecordError> {
+        match &r {
+            Ok(_) => {
+                self.record_commits.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(RecordError::ConditionFailed { .. }) => self.refuse(kind(key), true),
+            Err(_) => {}
+        }
+        r
     }
 
     fn count<T, E>(&self, on_ok: &AtomicU64, r: Result<T, E>) -> Result<T, E> {
@@ -103,22 +155,27 @@ impl Records for TallyRecords {
         self.inner.get(key).await
     }
     async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), RecordError> {
-        self.tally.count(&self.tally.record_commits, self.inner.put(item, cond).await)
+        let key = item_key(&item);
+        self.tally.count_single(&key, self.inner.put(item, cond).await)
     }
     async fn update(&self, key: &Key, changes: Vec<Change>, cond: Option<Cond>) -> Result<Item, RecordError> {
-        self.tally.count(&self.tally.record_commits, self.inner.update(key, changes, cond).await)
+        self.tally.count_single(key, self.inner.update(key, changes, cond).await)
     }
     async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<(), RecordError> {
-        self.tally.count(&self.tally.record_commits, self.inner.delete(key, cond).await)
+        self.tally.count_single(key, self.inner.delete(key, cond).await)
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), RecordError> {
-        let book: Vec<bool> = writes.iter().map(on_stock_book).collect();
+        let keys: Vec<Key> = writes.iter().map(write_key).collect();
         let r = self.inner.transact(writes).await;
         let t = &self.tally;
         let which = match &r {
             Ok(()) => &t.record_commits,
-            Err(RecordError::ConditionFailed { index, .. }) if book.get(*index) == Some(&true) => &t.stock_races,
-            Err(RecordError::ConditionFailed { .. }) => &t.other_conditions,
+            Err(RecordError::ConditionFailed { index, .. }) => {
+                let key = keys.get(*index).cloned().unwrap_or_else(|| Key::new("?", "?"));
+                let book = on_stock_book(&key);
+                t.refuse(kind(&key), false);
+                if book { &t.stock_races } else { &t.other_conditions }
+            }
             Err(RecordError::Conflict) => &t.conflicts,
             Err(_) => return r,
         };
@@ -132,12 +189,31 @@ impl Records for TallyRecords {
 }
 
 /// Whether a write is to the stock counters or the stock ledger.
-fn on_stock_book(w: &Write) -> bool {
-    let pk = match w {
-        Write::Put { item, .. } => item.get(PK).and_then(|v| v.as_str()).map(str::to_string),
-        Write::Update { key, .. } | Write::Delete { key, .. } | Write::Check { key, .. } => Some(key.pk.clone()),
-    };
-    matches!(pk.as_deref(), Some(p) if p == keys::LEDGER_PK || p == keys::stock_counts().pk)
+fn on_stock_book(key: &Key) -> bool {
+    key.pk == keys::LEDGER_PK || key.pk == keys::stock_counts().pk
+}
+
+fn item_key(item: &Item) -> Key {
+    let part = |name: &str| item.get(name).and_then(|v| v.as_str()).unwrap_or("?").to_string();
+    Key::new(part(PK), part(SK))
+}
+
+fn write_key(w: &Write) -> Key {
+    match w {
+        Write::Put { item, .. } => item_key(item),
+        Write::Update { key, .. } | Write::Delete { key, .. } | Write::Check { key, .. } => key.clone(),
+    }
+}
+
+/// The kind of item a key names, without its ids: the partition key up to
+/// its first '#', then the sort key up to its first '#' when that is a word
+/// (ORDER#... INTENT is "ORDER/INTENT"; an outbox item, sorted by its id,
+/// is "OUTBOX/*").
+fn kind(key: &Key) -> String {
+    let head = |s: &str| s.split('#').next().unwrap_or_default().to_string();
+    let sk = head(&key.sk);
+    let word = !sk.is_empty() && sk.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+    format!("{}/{}", head(&key.pk), if word { sk.as_str() } else { "*" })
 }
 
 pub struct TallyQueue {

@@ -71,6 +71,9 @@ pub struct Ctx {
     /// requests do not spin on the optimistic lock; across processes the
     /// version check alone keeps counts right.
     pub(crate) stock_lock: tokio::sync::Mutex<()>,
+    /// Files this process's claims are committing, which other claims here
+    /// pass over (a spread, not a lock).
+    pub(crate) claiming: super::fulfil::Claiming,
 }
 
 impl Ctx {
@@ -100,6 +103,7 @@ impl Ctx {
             worker: Default::default(),
             webhook_sender: Arc::new(Unwired),
             stock_lock: tokio::sync::Mutex::new(()),
+            claiming: Default::default(),
         }
     }
 }

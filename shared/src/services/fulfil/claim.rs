@@ -14,6 +14,8 @@ use crate::services::store::{files, orders};
 use crate::services::tx::{Commit, Tx};
 use crate::services::{Ctx, ServiceError};
 
+use super::pick::{SPREAD, pick};
+
 pub(super) enum Claim {
     Claimed(IntentRecord),
     /// Not enough stock for this order.
@@ -52,11 +54,14 @@ pub(super) async fn claim(ctx: &Ctx, b: &OrderBundle) -> Result<Claim, ServiceEr
             let t = tried.lock().map_err(|_| ServiceError::internal(anyhow::anyhow!("claim state poisoned")))?;
             (t.taken.clone(), t.use_hold)
         };
-        let free = free_files(ctx, wanted + taken.len() + 5, &taken).await?;
+        let mark = ctx.claiming.mark()?;
+        let free = free_files(ctx, wanted + taken.len() + SPREAD, &taken).await?;
         if free.len() < wanted {
             return Ok(Step::Done(Claim::Short));
         }
-        let files: Vec<String> = free.into_iter().take(wanted).collect();
+        // Held until the commit below is over, so claims here pick others.
+        let picked = pick(&ctx.claiming, &order.order_id, taken.len(), mark, free, wanted)?;
+        let files = picked.files.clone();
         let now = ctx.clock.now();
         let intent = IntentRecord {
             order_id: order.order_id.clone(),
@@ -87,7 +92,10 @@ pub(super) async fn claim(ctx: &Ctx, b: &OrderBundle) -> Result<Claim, ServiceEr
             }
         });
         let refused = match tx.commit(ctx).await {
-            Ok(Commit::Done) => return Ok(Step::Done(Claim::Claimed(intent))),
+            Ok(Commit::Done) => {
+                picked.committed();
+                return Ok(Step::Done(Claim::Claimed(intent)));
+            }
             Err(ServiceError::InsufficientStock { .. }) => return Ok(Step::Done(Claim::Short)),
             Err(e) => return Err(e),
             Ok(Commit::Refused(Part::Intent | Part::Order)) => return Ok(Step::Done(Claim::Raced)),

@@ -12,6 +12,7 @@ mod claim;
 mod finish;
 #[cfg(test)]
 mod junk_tests;
+mod pick;
 #[cfg(test)]
 mod race_tests;
 mod strays;
@@ -25,6 +26,7 @@ use super::{Ctx, ServiceError};
 use crate::domain::OrderStatus;
 use claim::{Claim, claim};
 use finish::{backorder, finish};
+pub use pick::Claiming;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FulfilOutcome {
