@@ -147,16 +147,25 @@ pub(super) async fn settle(run: &mut Run<'_>, name: &str, seen: Option<&Place>) 
     }
 }
 
-/// Whether a live subscription of the record's owner lists the file (the
-/// record's order names it: its own, or the one an add-on was for).
+/// Whether a live subscription of the record's owner lists the file. The
+/// record's order names it: the subscription it created (a new plan, or a
+/// renewal after the old one ended), or the one an add-on was for.
 async fn held(ctx: &Ctx, rec: &FileRecord) -> Result<bool, ServiceError> {
     let (Location::Assigned, Some(user), Some(order_id)) = (rec.location, &rec.user_id, &rec.order_id) else {
         return Ok(false);
     };
     let Some(order) = orders::get(ctx, order_id).await? else { return Ok(false) };
-    let sub_id = order.for_subscription.unwrap_or_else(|| SubscriptionId::for_order(order_id).into());
-    let Some(sub) = subs::get(ctx, &sub_id).await? else { return Ok(false) };
-    Ok(sub.ended.is_none() && sub.user_id == *user && sub.files.contains(&rec.name))
+    let own: String = SubscriptionId::for_order(order_id).into();
+    for sub_id in std::iter::once(own).chain(order.for_subscription) {
+        if let Some(sub) = subs::get(ctx, &sub_id).await?
+            && sub.ended.is_none()
+            && sub.user_id == *user
+            && sub.files.contains(&rec.name)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The record says a buyer has the file, a live subscription of theirs lists
