@@ -12,6 +12,8 @@ mod assigned;
 mod counters;
 mod found;
 mod intents;
+#[cfg(test)]
+mod late_tests;
 mod par;
 mod scan;
 mod settle;
@@ -64,7 +66,9 @@ pub struct ReconcileReport {
     /// Files found where their record does not say (before repair).
     pub drift: u64,
     pub backorders_queued: u64,
-    /// Records written to follow storage: moved, created, or marked lost.
+    /// Records written to follow storage: moved, created, or marked lost;
+    /// and files a live subscription lists, found in unused/ and moved back
+    /// to their buyer (a late move), whose records stay.
     pub repaired: u64,
     /// ASSIGNED records whose file was not under their user.
     pub ghosts: u64,
@@ -131,6 +135,9 @@ struct Run<'a> {
     orphans: HashSet<(String, String)>,
     /// Stock came back to unused/: backorders get a try.
     stock_returned: bool,
+    /// The run moved a file itself (back to its buyer), so the listings it
+    /// read may not match the counters.
+    storage_moved: bool,
 }
 
 impl<'a> Run<'a> {
@@ -143,6 +150,7 @@ impl<'a> Run<'a> {
             own_commits: 0,
             orphans: HashSet::new(),
             stock_returned: false,
+            storage_moved: false,
         }
     }
 
@@ -251,6 +259,6 @@ async fn repair(run: &mut Run<'_>) -> Result<(), ServiceError> {
     assigned::attach_orphans(run).await?;
     assigned::find_ghosts(run).await?;
     let pending_after = intents::pending(ctx).await?;
-    let quiet = pending_before == 0 && pending_after == 0 && run.report.in_flight == 0;
+    let quiet = pending_before == 0 && pending_after == 0 && run.report.in_flight == 0 && !run.storage_moved;
     counters::verify(run, start.version, quiet).await
 }

@@ -1,13 +1,16 @@
 //! One file whose record and storage disagree: find every copy, then make
 //! the record follow storage (or mark it lost) and drop extra copies.
 
-use super::super::ServiceError;
 use super::super::events::{self, Event};
 use super::super::store::Guard;
 use super::super::store::files::{self, FileRecord, LostFile};
+use super::super::store::orders;
+use super::super::store::subscriptions as subs;
 use super::super::tx::Tx;
+use super::super::{Ctx, ServiceError};
 use super::{Run, intents, one};
-use crate::domain::{LedgerKind, Location, StockCounts};
+use crate::domain::{LedgerKind, Location, StockCounts, SubscriptionId};
+use crate::ports::FileError;
 
 /// Where one copy of a file sits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +128,11 @@ pub(super) async fn settle(run: &mut Run<'_>, name: &str, seen: Option<&Place>) 
             drop_copies(run, name, &extra).await?;
             Ok(Settled::Done { here: seen == Some(&home) })
         }
+        // A buyer holds it: it goes back to them, never up for sale.
+        Decision::Follow { to, .. } if to.location == Location::Unused && held(ctx, &rec).await? => {
+            give_back(run, &rec, &to).await?;
+            Ok(Settled::Done { here: false })
+        }
         Decision::Follow { to, drop } => {
             if !follow(run, &rec, &to).await? {
                 return Ok(Settled::Done { here: false });
@@ -137,6 +145,60 @@ pub(super) async fn settle(run: &mut Run<'_>, name: &str, seen: Option<&Place>) 
             Ok(Settled::Done { here: false })
         }
     }
+}
+
+/// Whether a live subscription of the record's owner lists the file. The
+/// record's order names it: the subscription it created (a new plan, or a
+/// renewal after the old one ended), or the one an add-on was for.
+async fn held(ctx: &Ctx, rec: &FileRecord) -> Result<bool, ServiceError> {
+    let (Location::Assigned, Some(user), Some(order_id)) = (rec.location, &rec.user_id, &rec.order_id) else {
+        return Ok(false);
+    };
+    let Some(order) = orders::get(ctx, order_id).await? else { return Ok(false) };
+    let own: String = SubscriptionId::for_order(order_id).into();
+    for sub_id in std::iter::once(own).chain(order.for_subscription) {
+        if let Some(sub) = subs::get(ctx, &sub_id).await?
+            && sub.ended.is_none()
+            && sub.user_id == *user
+            && sub.files.contains(&rec.name)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The record says a buyer has the file, a live subscription of theirs lists
+/// it, and its copy is in unused/ with no intent owning it: a late mover (a
+/// run whose work another run booked first, such as a stalled return of an
+/// ended subscription whose file the same buyer was sold again) took it out
+/// of their prefix and has not put it back yet (`revoke::put_back_late`,
+/// `fulfil/strays.rs`), or someone moved it by hand. Following it would put
+/// a file a buyer holds up for sale (sold twice). It goes back to the buyer
+/// instead; the late mover's own put-back then finds it there.
+async fn give_back(run: &mut Run<'_>, rec: &FileRecord, from: &Place) -> Result<(), ServiceError> {
+    let ctx = run.ctx;
+    let home = rec.storage_key();
+    match ctx.files.move_file(&from.key(&rec.name), &home).await {
+        Ok(()) => {}
+        // Moved on meanwhile (the late mover put it back): the next run looks.
+        Err(FileError::NotFound(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    // Storage moved during the pass: the counters are not compared.
+    run.storage_moved = true;
+    run.report.repaired += 1;
+    tracing::warn!(file = %rec.name, from = %from.key(&rec.name), to = %home, "a file a live subscription lists went back to its buyer");
+    // The subscription may have ended since we looked, and its return booked
+    // the file elsewhere: then ours was a late move too, undone here.
+    if let Some(now) = files::get(ctx, &rec.name).await?
+        && now.storage_key() != home
+        && ctx.files.head(&home).await?.is_some()
+    {
+        ctx.files.move_file(&home, &now.storage_key()).await?;
+        tracing::warn!(file = %rec.name, to = %now.storage_key(), "a late move put back");
+    }
+    Ok(())
 }
 
 /// Called right after the intent check: the port has no conditional delete,
