@@ -78,7 +78,16 @@ pub async fn report(ctx: &Ctx, email: &Email, sub_id: &str, body: &ReportBody) -
         if let Some(done) = already(&sub, name) {
             return Ok(Step::Done(Reported { view: done, created: false }));
         }
-        let rec = check(ctx, &sub, name, user.as_str()).await?;
+        let Some(rec) = check(ctx, &sub, name, user.as_str()).await? else {
+            // The file's record moved after the subscription was read: a
+            // report beside this one replaced it (record and subscription
+            // change in one commit). Read again to answer as a repeat.
+            let fresh = subs::get(ctx, sub_id).await?;
+            if fresh.is_some_and(|f| f.rev != sub.rev) {
+                return Ok(Step::Again);
+            }
+            return Err(not_theirs(name));
+        };
         let Some(result) = adjust::ban_owned(ctx, &rec, &sub, &reason, &actor, By::Buyer).await? else {
             return Ok(Step::Again);
         };
@@ -108,14 +117,24 @@ const ENDED: Refusal = Refusal { kind: "subscription-ended", title: "The subscri
 const LIMIT: Refusal = Refusal { kind: "replacement-limit", title: "No replacements left" };
 const WARRANTY: Refusal = Refusal { kind: "out-of-warranty", title: "The file is out of warranty" };
 
-/// Live, theirs, in warranty, under the cap: its record; else why not.
-async fn check(ctx: &Ctx, sub: &SubscriptionRecord, name: &str, user: &str) -> Result<FileRecord, ServiceError> {
+fn not_theirs(name: &str) -> ServiceError {
+    ServiceError::NotFound(format!("'{name}' is not one of this subscription's files"))
+}
+
+/// Live, theirs, in warranty, under the cap: its record; `None` when the
+/// record is not (or no longer) the buyer's; else why not.
+async fn check(
+    ctx: &Ctx,
+    sub: &SubscriptionRecord,
+    name: &str,
+    user: &str,
+) -> Result<Option<FileRecord>, ServiceError> {
     let refused = |why, detail: String| ServiceError::Refused { why, detail };
     if sub.ended.is_some() {
         return Err(refused(&ENDED, "its files went back".into()));
     }
     if !sub.files.iter().any(|f| f == name) {
-        return Err(ServiceError::NotFound(format!("'{name}' is not one of this subscription's files")));
+        return Err(not_theirs(name));
     }
     let product = catalog::get(ctx, &sub.product_id).await?;
     let warranty = product.as_ref().map_or(DEFAULT_WARRANTY_HOURS, |p| p.warranty_hours);
@@ -125,9 +144,7 @@ async fn check(ctx: &Ctx, sub: &SubscriptionRecord, name: &str, user: &str) -> R
     }
     let rec = files::get(ctx, name).await?;
     let delivered = rec.filter(|r| r.location == Location::Assigned && r.user_id.as_deref() == Some(user));
-    let Some(rec) = delivered else {
-        return Err(ServiceError::NotFound(format!("'{name}' is not one of this subscription's files")));
-    };
+    let Some(rec) = delivered else { return Ok(None) };
     let ends = rec.updated_at.plus_millis(i64::from(warranty) * 3_600_000);
     if ctx.clock.now() > ends {
         return Err(refused(
@@ -138,7 +155,7 @@ async fn check(ctx: &Ctx, sub: &SubscriptionRecord, name: &str, user: &str) -> R
             ),
         ));
     }
-    Ok(rec)
+    Ok(Some(rec))
 }
 
 async fn made(ctx: &Ctx, sub_id: &str, name: &str, result: &FileResult) -> Result<Reported, ServiceError> {
