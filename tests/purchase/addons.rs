@@ -47,6 +47,28 @@ async fn a_renewal_after_expiry_gets_files_again() {
     assert_eq!(app.keys("assigned/").await.len(), 1);
 }
 
+/// The files of a renewal bought after its subscription ended belong to the
+/// new subscription, though the order names the old one: staff can ban them.
+#[tokio::test]
+async fn staff_can_ban_a_file_of_a_renewal_after_expiry() {
+    let app = spawn_app().await;
+    app.add_stock(2).await;
+    let (sub, token) = plan(&app, "bronze").await;
+    app.post("/sandbox/clock", json!({"advance_seconds": 32 * DAY})).await;
+    app.post_admin("/admin/expire", json!({})).await;
+    let body = json!({"email": "ann@example.com", "product_id": "bronze", "provider": "stripe", "renew_subscription_id": sub, "order_token": token});
+    let renewed = s(&app.buy_body(body).await["subscription"]["id"]);
+    let file = s(&app.entitlement(&renewed).await["files"][0]);
+    let name = file.rsplit('/').next().unwrap_or_default().to_string();
+    let ban = json!({"action": "ban", "files": [name], "reason": "platform ban"});
+    let r: Value = app.post_admin("/admin/stock/adjust", ban).await.json().await.unwrap();
+    assert_eq!(r["results"][0]["outcome"], "replaced", "{r}");
+    let e = app.entitlement(&renewed).await;
+    assert_eq!(e["files"].as_array().unwrap().len(), 1);
+    assert_ne!(s(&e["files"][0]), file);
+    assert_eq!(app.keys("banned/").await.len(), 1);
+}
+
 #[tokio::test]
 async fn an_extra_account_adds_a_file_to_the_same_buyer() {
     let app = spawn_app().await;

@@ -104,11 +104,18 @@ pub async fn ban_owned(
 async fn owner(ctx: &Ctx, rec: &FileRecord) -> Result<Option<SubscriptionRecord>, ServiceError> {
     let Some(order_id) = &rec.order_id else { return Ok(None) };
     let Some(order) = orders::get(ctx, order_id).await? else { return Ok(None) };
-    // Add-on files belong to the subscription the add-on was for.
-    let sub_id = order.for_subscription.unwrap_or_else(|| format!("S{order_id}"));
-    let Some(sub) = subs::get(ctx, &sub_id).await? else { return Ok(None) };
-    let live = sub.ended.is_none() && sub.files.contains(&rec.name) && rec.user_id.as_ref() == Some(&sub.user_id);
-    Ok(live.then_some(sub))
+    // Add-on files belong to the subscription the add-on was for; a renewal
+    // bought after its subscription ended started one of its own.
+    for sub_id in order.for_subscription.into_iter().chain([format!("S{order_id}")]) {
+        if let Some(sub) = subs::get(ctx, &sub_id).await?
+            && sub.ended.is_none()
+            && sub.files.contains(&rec.name)
+            && rec.user_id.as_ref() == Some(&sub.user_id)
+        {
+            return Ok(Some(sub));
+        }
+    }
+    Ok(None)
 }
 
 /// Files the records list as unused, not in the middle of an adjustment.
