@@ -22,6 +22,7 @@
 //! precision, so they hold on SQS/S3/DynamoDB emulators too.
 
 pub mod files;
+pub mod gated;
 pub mod queue;
 pub mod receiver;
 pub mod records;

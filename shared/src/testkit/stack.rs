@@ -54,6 +54,19 @@ pub async fn paid_order(ctx: &Ctx, plan: &str) -> String {
     order.order_id
 }
 
+/// A paid bronze order of `email` on a stack `paid_order` set up (no new
+/// stock): the same buyer, or another, buying again.
+pub async fn another_order(ctx: &Ctx, email: &str) -> String {
+    let Ok(Outcome::Created(order)) = checkout::checkout(ctx, checkout_request(email, "bronze"), None).await else {
+        panic!("checkout refused")
+    };
+    let price = catalog::get(ctx, "bronze").await.expect("catalog read").expect("bronze").price;
+    let body = finished_ipn(&order, &price.to_decimal().normalize().to_string());
+    let event = crate::providers::nowpayments::parse(body.as_bytes()).expect("a valid IPN");
+    webhooks::ingest(ctx, &event).await.expect("webhook");
+    order.order_id
+}
+
 /// A NOWPayments checkout of `plan` by `email`, as the HTTP layer builds it.
 pub fn checkout_request(email: &str, plan: &str) -> CheckoutRequest {
     CheckoutRequest {

@@ -4,66 +4,28 @@
 //! reconcile then marks lost, leaving an orphan).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use super::*;
-use crate::adapters::embedded::{DirFiles, open_embedded};
+use crate::adapters::embedded::open_embedded;
 use crate::domain::{Email, Location};
 use crate::ports::clock::OffsetClock;
-use crate::ports::{FileError, FileMeta, FilePage, Files};
 use crate::services::items::from_item;
 use crate::services::jobs::StepReport;
 use crate::services::model::FileRecord;
 use crate::services::{keys, reconcile, refunds};
-use crate::testkit::stack::{BUYER, checkout_request, local_ctx, paid_order};
-
-/// Files whose first move out of `from` (once armed) waits for `release`.
-struct Gated {
-    inner: DirFiles,
-    from: &'static str,
-    armed: AtomicBool,
-    paused: Notify,
-    release: Notify,
-}
-
-#[async_trait]
-impl Files for Gated {
-    async fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> Result<FilePage, FileError> {
-        self.inner.list(prefix, start_after, limit).await
-    }
-    async fn move_file(&self, from: &str, to: &str) -> Result<(), FileError> {
-        if from.starts_with(self.from) && self.armed.swap(false, Ordering::SeqCst) {
-            self.paused.notify_one();
-            self.release.notified().await;
-        }
-        self.inner.move_file(from, to).await
-    }
-    async fn put(&self, key: &str, bytes: Vec<u8>, if_absent: bool) -> Result<(), FileError> {
-        self.inner.put(key, bytes, if_absent).await
-    }
-    async fn head(&self, key: &str) -> Result<Option<FileMeta>, FileError> {
-        self.inner.head(key).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), FileError> {
-        self.inner.delete(key).await
-    }
-}
+use crate::testkit::gated::Gated;
+use crate::testkit::stack::{BUYER, another_order, checkout_request, local_ctx, paid_order};
 
 #[tokio::test]
 async fn a_stalled_duplicate_run_does_not_move_a_refunded_file_back_to_the_buyer() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(OffsetClock::default());
     let b = open_embedded(dir.path(), clock.clone()).unwrap();
-    let files = Arc::new(Gated {
-        inner: b.files,
-        from: "unused/",
-        armed: AtomicBool::new(false),
-        paused: Notify::new(),
-        release: Notify::new(),
-    });
+    let files = Arc::new(Gated::new(b.files, "unused/", false));
     let ctx = Arc::new(local_ctx(Arc::new(b.records), files.clone(), (Arc::new(b.fulfil), Arc::new(b.events)), clock));
     let id = paid_order(&ctx, "bronze").await;
     let user = crate::domain::UserId::for_email(&Email::parse(BUYER).unwrap()).as_str().to_string();
@@ -95,21 +57,6 @@ async fn a_stalled_duplicate_run_does_not_move_a_refunded_file_back_to_the_buyer
     assert!(report.invariants.ok(), "{:?}", report.invariants);
 }
 
-/// A paid bronze order of `email` on a stack `paid_order` set up (no new stock).
-async fn another_order(ctx: &crate::services::Ctx, email: &str) -> String {
-    use crate::services::{checkout, webhooks};
-    use crate::testkit::stack::finished_ipn;
-    let Ok(checkout::Outcome::Created(order)) = checkout::checkout(ctx, checkout_request(email, "bronze"), None).await
-    else {
-        panic!("checkout refused")
-    };
-    let price = crate::services::catalog::get(ctx, "bronze").await.unwrap().unwrap().price;
-    let body = finished_ipn(&order, &price.to_decimal().normalize().to_string());
-    let event = crate::providers::nowpayments::parse(body.as_bytes()).unwrap();
-    webhooks::ingest(ctx, &event).await.unwrap();
-    order.order_id
-}
-
 /// Two runs return an ended subscription's file; one stalls before its move.
 /// The other returns and books it, and the same buyer's next order gets that
 /// file again. The stalled run's late move must not take the file out of the
@@ -123,13 +70,7 @@ async fn a_stalled_revoke_run_does_not_take_a_file_back_from_the_buyers_next_sub
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(OffsetClock::default());
     let b = open_embedded(dir.path(), clock.clone()).unwrap();
-    let files = Arc::new(Gated {
-        inner: b.files,
-        from: "assigned/",
-        armed: AtomicBool::new(false),
-        paused: Notify::new(),
-        release: Notify::new(),
-    });
+    let files = Arc::new(Gated::new(b.files, "assigned/", false));
     let ctx = Arc::new(local_ctx(Arc::new(b.records), files.clone(), (Arc::new(b.fulfil), Arc::new(b.events)), clock));
     let first = paid_order(&ctx, "bronze").await;
     assert!(matches!(fulfil(&ctx, &first).await.unwrap(), FulfilOutcome::Fulfilled { .. }));
@@ -183,13 +124,7 @@ async fn a_stalled_seat_return_does_not_take_a_file_back_from_the_buyers_next_su
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(OffsetClock::default());
     let b = open_embedded(dir.path(), clock.clone()).unwrap();
-    let files = Arc::new(Gated {
-        inner: b.files,
-        from: "assigned/",
-        armed: AtomicBool::new(false),
-        paused: Notify::new(),
-        release: Notify::new(),
-    });
+    let files = Arc::new(Gated::new(b.files, "assigned/", false));
     let ctx = Arc::new(local_ctx(Arc::new(b.records), files.clone(), (Arc::new(b.fulfil), Arc::new(b.events)), clock));
     // Basic: per seat, three files (f0, f1, f2).
     let first = paid_order(&ctx, "basic").await;
@@ -291,13 +226,7 @@ async fn reconcile_does_not_return_to_stock_a_file_whose_claim_finished_while_it
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(OffsetClock::default());
     let b = open_embedded(dir.path(), clock.clone()).unwrap();
-    let files = Arc::new(Gated {
-        inner: b.files,
-        from: "unused/",
-        armed: AtomicBool::new(false),
-        paused: Notify::new(),
-        release: Notify::new(),
-    });
+    let files = Arc::new(Gated::new(b.files, "unused/", false));
     let records = Arc::new(GatedRecords {
         inner: b.records,
         key: std::sync::Mutex::new(None),
@@ -356,13 +285,7 @@ async fn reconcile_does_not_unban_a_file_whose_ban_finished_while_it_looked() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(OffsetClock::default());
     let b = open_embedded(dir.path(), clock.clone()).unwrap();
-    let files = Arc::new(Gated {
-        inner: b.files,
-        from: "unused/",
-        armed: AtomicBool::new(false),
-        paused: Notify::new(),
-        release: Notify::new(),
-    });
+    let files = Arc::new(Gated::new(b.files, "unused/", false));
     let records = Arc::new(GatedRecords {
         inner: b.records,
         key: std::sync::Mutex::new(None),

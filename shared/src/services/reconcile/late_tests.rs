@@ -6,86 +6,25 @@
 //! file would be sold to a second buyer while the first still has it).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
-use async_trait::async_trait;
-use tokio::sync::Notify;
-
-use crate::adapters::embedded::{DirFiles, open_embedded};
+use crate::adapters::embedded::open_embedded;
 use crate::domain::{Email, EndReason, Location, UserId};
 use crate::ports::clock::OffsetClock;
-use crate::ports::{FileError, FileMeta, FilePage, Files};
 use crate::services::fulfil::{FulfilOutcome, fulfil};
 use crate::services::items::from_item;
 use crate::services::jobs::StepReport;
 use crate::services::model::FileRecord;
-use crate::services::{Ctx, ServiceError, checkout, keys, reconcile, revoke, subscriptions, webhooks};
-use crate::testkit::stack::{BUYER, checkout_request, finished_ipn, local_ctx, paid_order};
-
-/// Files whose first move of a file out of `from` (once armed) waits for
-/// `release` before it moves, then for `release` again after it moved.
-struct Gated {
-    inner: DirFiles,
-    from: &'static str,
-    armed: AtomicBool,
-    paused: Notify,
-    release: Notify,
-}
-
-#[async_trait]
-impl Files for Gated {
-    async fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> Result<FilePage, FileError> {
-        self.inner.list(prefix, start_after, limit).await
-    }
-    async fn move_file(&self, from: &str, to: &str) -> Result<(), FileError> {
-        // The file itself, not its sidecar (a journal moves with it).
-        let ours = from.starts_with(self.from) && from.ends_with(".session");
-        if !(ours && self.armed.swap(false, Ordering::SeqCst)) {
-            return self.inner.move_file(from, to).await;
-        }
-        self.paused.notify_one();
-        self.release.notified().await;
-        let moved = self.inner.move_file(from, to).await;
-        self.paused.notify_one();
-        self.release.notified().await;
-        moved
-    }
-    async fn put(&self, key: &str, bytes: Vec<u8>, if_absent: bool) -> Result<(), FileError> {
-        self.inner.put(key, bytes, if_absent).await
-    }
-    async fn head(&self, key: &str) -> Result<Option<FileMeta>, FileError> {
-        self.inner.head(key).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), FileError> {
-        self.inner.delete(key).await
-    }
-}
-
-/// A paid bronze order of `email` on a stack `paid_order` set up.
-async fn another_order(ctx: &Ctx, email: &str) -> String {
-    let Ok(checkout::Outcome::Created(order)) = checkout::checkout(ctx, checkout_request(email, "bronze"), None).await
-    else {
-        panic!("checkout refused")
-    };
-    let price = crate::services::catalog::get(ctx, "bronze").await.unwrap().unwrap().price;
-    let body = finished_ipn(&order, &price.to_decimal().normalize().to_string());
-    let event = crate::providers::nowpayments::parse(body.as_bytes()).unwrap();
-    webhooks::ingest(ctx, &event).await.unwrap();
-    order.order_id
-}
+use crate::services::{ServiceError, checkout, keys, reconcile, revoke, subscriptions};
+use crate::testkit::gated::Gated;
+use crate::testkit::stack::{BUYER, another_order, checkout_request, local_ctx, paid_order};
 
 #[tokio::test]
 async fn reconcile_between_a_late_move_and_its_put_back_does_not_sell_the_file_again() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(OffsetClock::default());
     let b = open_embedded(dir.path(), clock.clone()).unwrap();
-    let files = Arc::new(Gated {
-        inner: b.files,
-        from: "assigned/",
-        armed: AtomicBool::new(false),
-        paused: Notify::new(),
-        release: Notify::new(),
-    });
+    let files = Arc::new(Gated::new(b.files, "assigned/", true));
     let ctx = Arc::new(local_ctx(Arc::new(b.records), files.clone(), (Arc::new(b.fulfil), Arc::new(b.events)), clock));
     let first = paid_order(&ctx, "bronze").await;
     assert!(matches!(fulfil(&ctx, &first).await.unwrap(), FulfilOutcome::Fulfilled { .. }));
