@@ -17,8 +17,8 @@ use crate::services::items::from_item;
 use crate::services::jobs::StepReport;
 use crate::services::model::FileRecord;
 use crate::services::{keys, reconcile, refunds};
-use crate::testkit::gated::Gated;
-use crate::testkit::stack::{BUYER, another_order, checkout_request, local_ctx, paid_order};
+use crate::testkit::gated::{Gated, resold};
+use crate::testkit::stack::{BUYER, another_order, local_ctx, paid_order};
 
 #[tokio::test]
 async fn a_stalled_duplicate_run_does_not_move_a_refunded_file_back_to_the_buyer() {
@@ -64,54 +64,18 @@ async fn a_stalled_duplicate_run_does_not_move_a_refunded_file_back_to_the_buyer
 /// makes it stock again and a third order is handed it too).
 #[tokio::test]
 async fn a_stalled_revoke_run_does_not_take_a_file_back_from_the_buyers_next_subscription() {
-    use crate::domain::EndReason;
-    use crate::services::{revoke, subscriptions};
-
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(OffsetClock::default());
-    let b = open_embedded(dir.path(), clock.clone()).unwrap();
-    let files = Arc::new(Gated::new(b.files, "assigned/", false));
-    let ctx = Arc::new(local_ctx(Arc::new(b.records), files.clone(), (Arc::new(b.fulfil), Arc::new(b.events)), clock));
-    let first = paid_order(&ctx, "bronze").await;
-    assert!(matches!(fulfil(&ctx, &first).await.unwrap(), FulfilOutcome::Fulfilled { .. }));
-    let user = crate::domain::UserId::for_email(&Email::parse(BUYER).unwrap()).as_str().to_string();
-    // Bronze: paid_order stocked its one file, f0.
-    let name = "f0.session";
-
-    // The subscription ends (its revoke intent names f0).
-    let sid = format!("S{first}");
-    let sub = subscriptions::load(&ctx, &sid).await.unwrap();
-    ctx.records.transact(revoke::begin(&ctx, &sub, EndReason::Revoked, "staff").unwrap()).await.unwrap();
-    // Run one of the return stalls before its move.
-    files.armed.store(true, Ordering::SeqCst);
-    let stalled = tokio::spawn({
-        let (ctx, sid) = (ctx.clone(), sid.clone());
-        async move { revoke::finish(&ctx, &sid).await }
-    });
-    files.paused.notified().await;
-    // Run two (a redelivery, a refund's repeat, reconcile) returns f0.
-    assert_eq!(revoke::finish(&ctx, &sid).await.unwrap(), revoke::RevokeOutcome::Revoked { files: vec![name.into()] });
-    // The same buyer buys again and is handed f0.
-    let second = another_order(&ctx, BUYER).await;
-    let FulfilOutcome::Fulfilled { subscription_id, files: got } = fulfil(&ctx, &second).await.unwrap() else {
-        panic!("the second order is fulfilled")
-    };
-    assert_eq!(got, [name]);
+    let mut r = resold(dir.path(), false).await;
+    let (ctx, name) = (r.ctx.clone(), r.name);
     // Run one wakes up and makes its move, late.
-    files.release.notify_one();
-    stalled.await.unwrap().unwrap();
+    r.files.release.notify_one();
+    r.stalled_ends().await.unwrap();
 
     let rec: FileRecord = from_item(ctx.records.get(&keys::file(name)).await.unwrap().unwrap()).unwrap();
-    assert_eq!((rec.location, rec.order_id.as_deref()), (Location::Assigned, Some(second.as_str())));
-    assert!(ctx.files.head(&format!("assigned/{user}/{name}")).await.unwrap().is_some(), "{name} left the buyer");
+    assert_eq!((rec.location, rec.order_id.as_deref()), (Location::Assigned, Some(r.second.as_str())));
+    assert!(ctx.files.head(&format!("assigned/{}/{name}", r.user)).await.unwrap().is_some(), "{name} left the buyer");
     assert!(ctx.files.head(&format!("unused/{name}")).await.unwrap().is_none(), "{name} is back in unused/");
-    let report = reconcile::run(&ctx, "test").await.all_ok().unwrap();
-    assert!(report.invariants.ok(), "{:?}", report.invariants);
-    // Nobody else is sold f0: there is no stock for another buyer.
-    let third = crate::services::checkout::checkout(&ctx, checkout_request("other@example.com", "bronze"), None).await;
-    assert!(matches!(third, Err(crate::services::ServiceError::InsufficientStock { .. })), "{:?}", third.err());
-    let live = subscriptions::load(&ctx, &subscription_id).await.unwrap();
-    assert_eq!(live.files, [name]);
+    r.nobody_else_gets_it().await;
 }
 
 /// The same for a seat taken back (staff removal, an add-on's refund): a
