@@ -196,9 +196,12 @@ async fn refunding_a_half_fulfilled_order_hands_the_claim_back() {
     assert_eq!(r.status(), 200);
     app.ctx().faults.arm("fulfil.after_claim", 0);
     app.wait_for(&order, &token, "refunded").await;
-    app.eventually("the claim handed back", || async { app.keys("unused/").await.len() == 3 }).await;
+    // Each file is booked after it moves: wait for both.
+    app.eventually("the claim handed back and booked", || async {
+        app.keys("unused/").await.len() == 3 && app.ledger_count("refund").await == 3
+    })
+    .await;
     assert!(app.keys("assigned/").await.is_empty());
-    assert_eq!(app.ledger_count("refund").await, 3);
 }
 
 #[tokio::test]

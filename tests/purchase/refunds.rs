@@ -76,10 +76,13 @@ async fn a_provider_refund_of_an_add_on_takes_back_only_its_file() {
     let e = app.entitlement(&sub).await;
     assert_eq!(e["state"], "active");
     assert_eq!(e["files"], base, "the subscription lets the file go in the refund's own commit");
-    // The file itself moves on the fulfilment worker (the webhooks function has no S3).
-    app.eventually("the add-on's file is back in stock", || async { app.keys("unused/").await.len() == 1 }).await;
+    // The file itself moves on the fulfilment worker (the webhooks function has no S3),
+    // and is booked after it moves: wait for both.
+    app.eventually("the add-on's file is back in stock and booked", || async {
+        app.keys("unused/").await.len() == 1 && app.ledger_count("refund").await == 1
+    })
+    .await;
     assert_eq!(app.keys("assigned/").await.len(), 1);
-    assert_eq!(app.ledger_count("refund").await, 1);
 }
 
 #[tokio::test]
