@@ -6,7 +6,9 @@
 //! [N] [C]` measures end-to-end orders/s through the HTTP router next to the
 //! raw durable commit rate (see throughput.rs); `bench contention` runs 1,000
 //! concurrent checkouts for 100 files against 1,000 uncontended ones (see
-//! contention.rs); both on the embedded backend. `bench delivery [N]
+//! contention.rs); both on the embedded backend (`contention aws [N]` on the
+//! emulator). `bench shards [K] [INSTANCES]` simulates the sharded stock
+//! book of docs/SCALE.md on the embedded Records port (see shards.rs). `bench delivery [N]
 //! [GAP_MS]` times commit -> merchant webhook received on the local stack
 //! (see delivery.rs). `bench model` is the long
 //! model-based run; `bench coldstart` times each function binary's cold start
@@ -24,6 +26,7 @@ mod model;
 mod purchase;
 mod raw_commits;
 mod reconcile;
+mod shards;
 mod stack;
 mod throughput;
 
@@ -50,7 +53,8 @@ async fn main() -> anyhow::Result<()> {
             };
             throughput::run(arg(0, 2000)?, arg(1, 16)?).await
         }
-        [cmd] if cmd == "contention" => contention::run().await,
+        [cmd, rest @ ..] if cmd == "shards" => shards::run(shards::Plan::parse(rest)?).await,
+        [cmd, rest @ ..] if cmd == "contention" => contention::run(contention::Plan::parse(rest)?).await,
         [cmd, rest @ ..] if cmd == "delivery" && rest.len() <= 2 => {
             let arg = |i: usize, default: u64| -> anyhow::Result<u64> {
                 rest.get(i).map_or(Ok(default), |v| v.parse().context("N and GAP_MS must be whole numbers"))
@@ -58,7 +62,8 @@ async fn main() -> anyhow::Result<()> {
             delivery::run(arg(0, 300)? as usize, arg(1, 20)?).await
         }
         _ => bail!(
-            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention | bench delivery [N] [GAP_MS]{}",
+            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention [embedded{}] [N] | bench shards [K] [INSTANCES] [CHECKOUTS] [FILES] | bench delivery [N] [GAP_MS]{}",
+            if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { " | bench coldstart [DIR] [RUNS]" } else { "" }
         ),
