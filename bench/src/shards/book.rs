@@ -170,7 +170,7 @@ impl Book {
             let entries = self.ledger(shard).await?;
             let won = outcome.won.iter().filter(|(s, _)| *s == shard).count() as i64;
             let (unused, held, version) = (num(&counts, "unused")?, num(&counts, "held")?, num(&counts, "version")?);
-            failed.extend(ledger(shard, &entries, unused - held, version).into_iter());
+            failed.extend(ledger(shard, &entries, unused - held, version));
             if held != won || unused != self.files[shard].len() as i64 {
                 failed.push(format!("shard {shard}: counters held {held} unused {unused}, {won} holds won"));
             }
