@@ -4,7 +4,7 @@
 //! spend, the paid-order sweep queues fulfilment again, reconcile and the
 //! usage jobs finish a return of files.
 
-use super::super::store::orders::OrderBundle;
+use super::super::store::orders::{self, OrderBundle};
 use super::super::{Ctx, ServiceError, credits, jobs};
 use super::{FilesBack, Move, Returning};
 use crate::domain::OrderStatus;
@@ -60,22 +60,7 @@ pub(super) async fn after(ctx: &Ctx, m: &Move<'_>, returning: Option<&Returning>
 /// facts given), with its hold (a move to paid keeps it).
 fn paid(m: &Move<'_>) -> jobs::Paid {
     let mut order = m.bundle.order.clone();
-    let f = &m.facts;
-    order.status = m.to;
-    order.missing = f.missing.clone();
-    order.paid_at = f.paid_at.or(order.paid_at);
-    let keep = |new: &Option<String>, old: &mut Option<String>| {
-        if new.is_some() {
-            old.clone_from(new);
-        }
-    };
-    keep(&f.provider_status, &mut order.provider_status);
-    keep(&f.received, &mut order.received);
-    keep(&f.overpaid, &mut order.overpaid);
-    keep(&f.subscription_id, &mut order.subscription_id);
-    keep(&f.refunded_by, &mut order.refunded_by);
-    keep(&f.refund_method, &mut order.refund_method);
-    keep(&f.refund_id, &mut order.refund_id);
+    orders::apply_moved(&mut order, m.to, &m.facts);
     jobs::Paid { order, hold: m.bundle.hold.clone() }
 }
 

@@ -289,6 +289,30 @@ pub fn moved(
     Ok(Write::Update { key: key(order_id), changes, cond: Some(is_status(from)) })
 }
 
+/// What `moved` writes, applied to a copy of the order in memory (the
+/// status and the facts; `updated_at` stays, it is the commit's clock), for
+/// those who pass the moved order on without reading it again.
+pub fn apply_moved(order: &mut OrderRecord, to: OrderStatus, facts: &Facts) {
+    order.status = to;
+    if to == OrderStatus::Paid {
+        order.missing = None;
+    }
+    order.paid_at = facts.paid_at.or(order.paid_at);
+    let keep = |new: &Option<String>, old: &mut Option<String>| {
+        if new.is_some() {
+            old.clone_from(new);
+        }
+    };
+    keep(&facts.provider_status, &mut order.provider_status);
+    keep(&facts.missing, &mut order.missing);
+    keep(&facts.received, &mut order.received);
+    keep(&facts.overpaid, &mut order.overpaid);
+    keep(&facts.subscription_id, &mut order.subscription_id);
+    keep(&facts.refunded_by, &mut order.refunded_by);
+    keep(&facts.refund_method, &mut order.refund_method);
+    keep(&facts.refund_id, &mut order.refund_id);
+}
+
 /// Guard: the order is still in the status we read.
 pub fn is_status(status: OrderStatus) -> Cond {
     Cond::Eq("status".into(), Value::from(status.as_str()))

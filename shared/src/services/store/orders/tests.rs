@@ -128,3 +128,44 @@ fn holds_and_claims_round_trip() {
         }
     }
 }
+
+/// `apply_moved` (the order handed on in memory) and `moved` (the write)
+/// must agree, or fulfilment works from an order the store does not hold.
+#[test]
+fn a_move_applied_in_memory_matches_the_write() {
+    let full = Facts {
+        paid_at: Some(Timestamp::from_secs(1_800_000_000)),
+        provider_status: Some("p".into()),
+        missing: Some("m".into()),
+        received: Some("r".into()),
+        overpaid: Some("o".into()),
+        subscription_id: Some("s".into()),
+        refunded_by: Some("b".into()),
+        refund_method: Some("by_hand".into()),
+        refund_id: Some("re_2".into()),
+    };
+    let tos = [OrderStatus::Paid, OrderStatus::PartiallyPaid, OrderStatus::Refunded, OrderStatus::Expired];
+    for (facts, to) in [Facts::default(), full].iter().flat_map(|f| tos.map(|to| (f, to))) {
+        let mut o = order();
+        o.paid_at = None;
+        let Write::Put { mut item, .. } = put_new(&o).unwrap() else { panic!("a put") };
+        let Write::Update { changes, .. } = moved("o1", o.status, to, o.updated_at, facts).unwrap() else {
+            panic!("an update")
+        };
+        for c in changes {
+            match c {
+                Change::Set(n, v) => {
+                    item.insert(n, v);
+                }
+                Change::Remove(n) => {
+                    item.remove(&n);
+                }
+                Change::Add(n, _) => panic!("a move adds to no number ({n})"),
+            }
+        }
+        let stored: OrderRecord = from_item(item).unwrap();
+        apply_moved(&mut o, to, facts);
+        let json = |r: &OrderRecord| serde_json::to_value(r).unwrap();
+        assert_eq!(json(&o), json(&stored), "to {to:?} with {facts:?}");
+    }
+}
