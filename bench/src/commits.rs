@@ -238,6 +238,9 @@ impl Queue for TallyQueue {
     async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
         self.tally.count(&self.tally.queue_commits, self.inner.delete(receipt).await)
     }
+    async fn delete_many(&self, receipts: &[String]) -> Result<(), QueueError> {
+        self.tally.count(&self.tally.queue_commits, self.inner.delete_many(receipts).await)
+    }
     async fn dead_letter_count(&self) -> Result<usize, QueueError> {
         self.inner.dead_letter_count().await
     }

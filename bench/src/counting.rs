@@ -179,6 +179,11 @@ impl<Q: Queue> Queue for CountingQueue<Q> {
         bump(&self.counts.queue, 1);
         self.inner.delete(receipt).await
     }
+    async fn delete_many(&self, receipts: &[String]) -> Result<(), QueueError> {
+        // One DeleteMessageBatch per ten, as the SQS adapter sends them.
+        bump(&self.counts.queue, receipts.len().div_ceil(10) as u64);
+        self.inner.delete_many(receipts).await
+    }
     async fn dead_letter_count(&self) -> Result<usize, QueueError> {
         bump(&self.counts.queue, 1);
         self.inner.dead_letter_count().await

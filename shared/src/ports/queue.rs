@@ -35,6 +35,16 @@ pub trait Queue: Send + Sync {
     async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Message>, QueueError>;
     /// Deleting an already deleted message is success.
     async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
+    /// Deletes several messages in as few requests as the queue allows (one
+    /// for up to ten on SQS, one commit on the embedded queue). On failure
+    /// some may be deleted and some not; consumers are idempotent, so a
+    /// message left behind is only handled again.
+    async fn delete_many(&self, receipts: &[String]) -> Result<(), QueueError> {
+        for receipt in receipts {
+            self.delete(receipt).await?;
+        }
+        Ok(())
+    }
     /// Messages now in this queue's dead-letter queue (approximate on SQS).
     async fn dead_letter_count(&self) -> Result<usize, QueueError>;
 }

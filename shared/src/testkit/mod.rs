@@ -174,6 +174,7 @@ macro_rules! queue_conformance {
             Queue,
             [
                 queue::send_receive_delete,
+                queue::delete_many_deletes_each,
                 queue::receive_respects_max,
                 queue::invisible_until_timeout,
                 queue::redrive_after_max_receives,

@@ -42,6 +42,20 @@ pub async fn send_receive_delete(q: &dyn Queue) {
     assert_eq!(q.dead_letter_count().await.expect("dlq count"), 0);
 }
 
+pub async fn delete_many_deletes_each(q: &dyn Queue) {
+    for i in 0..3 {
+        q.send(format!("m{i}")).await.expect("send");
+    }
+    let got = receive_up_to(q, 3, Duration::from_secs(1)).await;
+    assert_eq!(got.len(), 3, "three messages expected: {got:?}");
+    q.delete(&got[0].receipt).await.expect("delete");
+    let receipts: Vec<String> = got.iter().map(|m| m.receipt.clone()).collect();
+    q.delete_many(&receipts).await.expect("delete_many, one of them already deleted");
+    q.delete_many(&[]).await.expect("deleting none is fine");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_nothing_visible(q).await;
+}
+
 pub async fn receive_respects_max(q: &dyn Queue) {
     for i in 0..3 {
         q.send(format!("m{i}")).await.expect("send");

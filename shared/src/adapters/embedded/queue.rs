@@ -117,16 +117,22 @@ impl Queue for EmbeddedQueue {
     }
 
     async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
-        let id = match receipt.split_once('.') {
-            Some((id, nonce)) if !id.is_empty() && !nonce.is_empty() => id.to_string(),
-            _ => return Err(QueueError::BadReceipt),
-        };
+        self.delete_many(&[receipt.to_string()]).await
+    }
+
+    async fn delete_many(&self, receipts: &[String]) -> Result<(), QueueError> {
+        let ids = receipts.iter().map(|r| message_id(r)).collect::<Result<Vec<_>, _>>()?;
+        if ids.is_empty() {
+            return Ok(());
+        }
         let name = self.name.clone();
         let work = move |txn: &WriteTransaction| {
             step(tables(txn).and_then(|(mut messages, mut visible)| {
-                if let Some(msg) = get(&messages, &name, &id)? {
-                    messages.remove((name.clone(), id.clone())).map_err(store_err)?;
-                    visible.remove((name.clone(), msg.visible_at, id.clone())).map_err(store_err)?;
+                for id in &ids {
+                    if let Some(msg) = get(&messages, &name, id)? {
+                        messages.remove((name.clone(), id.clone())).map_err(store_err)?;
+                        visible.remove((name.clone(), msg.visible_at, id.clone())).map_err(store_err)?;
+                    }
                 }
                 Ok(())
             }))
@@ -200,6 +206,14 @@ impl EmbeddedQueue {
             out.push(Message { id, receipt, body: msg.body, receive_count: msg.receive_count });
         }
         Ok(out)
+    }
+}
+
+/// The message id in a receipt `{id}.{nonce}`.
+fn message_id(receipt: &str) -> Result<String, QueueError> {
+    match receipt.split_once('.') {
+        Some((id, nonce)) if !id.is_empty() && !nonce.is_empty() => Ok(id.to_string()),
+        _ => Err(QueueError::BadReceipt),
     }
 }
 

@@ -116,6 +116,20 @@ async fn visibility_follows_the_injected_clock() {
     assert!(matches!(q.delete("not-a-receipt").await, Err(QueueError::BadReceipt)));
 }
 
+/// A batch with one malformed receipt is refused whole: nothing deleted.
+#[tokio::test]
+async fn delete_many_refuses_a_bad_receipt_and_deletes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (e, clock) = open(dir.path());
+    let q = &e.fulfil;
+    q.send("a".into()).await.unwrap();
+    let got = q.receive(10, Duration::from_secs(60)).await.unwrap();
+    let receipts = vec![got[0].receipt.clone(), "not-a-receipt".to_string()];
+    assert!(matches!(q.delete_many(&receipts).await, Err(QueueError::BadReceipt)));
+    clock.advance(61);
+    assert_eq!(q.receive(10, Duration::from_secs(60)).await.unwrap().len(), 1, "the good one was not deleted");
+}
+
 #[tokio::test]
 async fn a_zero_timeout_never_delivers_twice_in_one_receive() {
     let dir = tempfile::tempdir().unwrap();

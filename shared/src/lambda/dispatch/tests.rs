@@ -39,6 +39,9 @@ impl Queue for Flaky {
     async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
         self.inner.delete(receipt).await
     }
+    async fn delete_many(&self, receipts: &[String]) -> Result<(), QueueError> {
+        self.inner.delete_many(receipts).await
+    }
     async fn dead_letter_count(&self) -> Result<usize, QueueError> {
         self.inner.dead_letter_count().await
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName};
 use tokio::sync::OnceCell;
 
 pub use setup::{QueueUrls, create_queues_if_missing, queue_url};
@@ -128,6 +128,31 @@ impl Queue for SqsQueue {
             }
             Err(e) => Err(unavailable("DeleteMessage", e)),
         }
+    }
+
+    async fn delete_many(&self, receipts: &[String]) -> Result<(), QueueError> {
+        for chunk in receipts.chunks(MAX_PER_RECEIVE) {
+            let mut req = self.client.delete_message_batch().queue_url(&self.url);
+            for (i, receipt) in chunk.iter().enumerate() {
+                let entry = DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(receipt).build();
+                req = req.entries(entry.map_err(|e| QueueError::Unavailable(anyhow::Error::new(e)))?);
+            }
+            let out = match self.counter.call("sqs.DeleteMessageBatch", req.send()).await {
+                Ok(out) => out,
+                Err(e) if matches!(e.code(), Some("InvalidIdFormat" | "BatchEntryIdsNotDistinct")) => {
+                    return Err(QueueError::BadReceipt);
+                }
+                Err(e) => return Err(unavailable("DeleteMessageBatch", e)),
+            };
+            if let Some(failed) = out.failed().first() {
+                if matches!(failed.code(), "ReceiptHandleIsInvalid" | "InvalidIdFormat") {
+                    return Err(QueueError::BadReceipt);
+                }
+                let why = format!("{}: {}", failed.code(), failed.message().unwrap_or(""));
+                return Err(QueueError::Unavailable(anyhow::anyhow!("DeleteMessageBatch refused an entry: {why}")));
+            }
+        }
+        Ok(())
     }
 
     async fn dead_letter_count(&self) -> Result<usize, QueueError> {
