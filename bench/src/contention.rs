@@ -27,16 +27,17 @@ use crate::commits::Snapshot;
 use crate::stack::{Stack, call, kind, open_holds, percentile_ms};
 
 /// Which backend, how many checkouts, and the instance counts to run.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Plan {
     pub aws: bool,
     pub checkouts: usize,
-    pub instances: &'static [usize],
+    pub instances: Vec<usize>,
 }
 
 impl Plan {
-    /// `[embedded|aws] [N]`: embedded 1,000 checkouts on 1 and 8 instances;
-    /// aws 200 on 1, 8 and 32.
+    /// `[embedded|aws] [N] [INSTANCES]`: embedded 1,000 checkouts on 1 and 8
+    /// instances; aws 200 on 1, 8 and 32; INSTANCES (`8,32`) picks the
+    /// counts, since each moto run is long and grows the emulator.
     pub fn parse(args: &[String]) -> anyhow::Result<Plan> {
         let aws = match args.first().map(String::as_str) {
             None | Some("embedded") => false,
@@ -48,10 +49,16 @@ impl Plan {
             Some(n) => n.parse().map_err(|_| anyhow::anyhow!("N must be a whole number"))?,
             None => default,
         };
-        if checkouts < 10 || args.len() > 2 {
-            bail!("usage: bench contention [embedded|aws] [N >= 10]");
+        let usage = "usage: bench contention [embedded|aws] [N >= 10] [INSTANCES, e.g. 8,32]";
+        let instances = match args.get(2) {
+            Some(list) => list.split(',').map(|n| n.trim().parse::<usize>().ok().filter(|&n| n > 0)).collect(),
+            None => Some(if aws { vec![1, 8, 32] } else { vec![1, 8] }),
+        };
+        let Some(instances) = instances.filter(|i| !i.is_empty()) else { bail!(usage) };
+        if checkouts < 10 || args.len() > 3 {
+            bail!(usage);
         }
-        Ok(Plan { aws, checkouts, instances: if aws { &[1, 8, 32] } else { &[1, 8] } })
+        Ok(Plan { aws, checkouts, instances })
     }
 
     /// Files of the contended run: a tenth of the checkouts.
@@ -68,9 +75,9 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         if plan.aws { "AWS (emulator)" } else { "embedded" }
     );
     let mut failed = Vec::new();
-    for &instances in plan.instances {
-        let contended = round(plan, instances, scarce, &mut failed).await?;
-        let uncontended = round(plan, instances, n, &mut failed).await?;
+    for &instances in &plan.instances {
+        let contended = round(&plan, instances, scarce, &mut failed).await?;
+        let uncontended = round(&plan, instances, n, &mut failed).await?;
         println!(
             "  => {instances} instance(s): contended / uncontended time = {:.2} (goal <= 3)",
             contended.as_secs_f64() / uncontended.as_secs_f64()
@@ -85,7 +92,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
 
 /// One run of `plan.checkouts` concurrent checkouts over `files` files;
 /// returns its time and adds to `failed` every check that did not hold.
-async fn round(plan: Plan, instances: usize, files: usize, failed: &mut Vec<String>) -> anyhow::Result<Duration> {
+async fn round(plan: &Plan, instances: usize, files: usize, failed: &mut Vec<String>) -> anyhow::Result<Duration> {
     let stack = Arc::new(open(plan, instances, files).await?);
     let checkouts = plan.checkouts;
     let label = format!("{} instance(s), {files} files", instances);
@@ -136,7 +143,7 @@ async fn round(plan: Plan, instances: usize, files: usize, failed: &mut Vec<Stri
     Ok(elapsed)
 }
 
-async fn open(plan: Plan, instances: usize, files: usize) -> anyhow::Result<Stack> {
+async fn open(plan: &Plan, instances: usize, files: usize) -> anyhow::Result<Stack> {
     #[cfg(feature = "aws")]
     if plan.aws {
         return Stack::open_aws(instances, files).await;

@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
             delivery::run(arg(0, 300)? as usize, arg(1, 20)?).await
         }
         _ => bail!(
-            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention [embedded{}] [N] | bench shards [K] [INSTANCES] [CHECKOUTS] [FILES] | bench delivery [N] [GAP_MS]{}",
+            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention [embedded{}] [N] [INSTANCES] | bench shards [K] [INSTANCES] [CHECKOUTS] [FILES] | bench delivery [N] [GAP_MS]{}",
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { " | bench coldstart [DIR] [RUNS]" } else { "" }
