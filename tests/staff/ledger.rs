@@ -15,19 +15,19 @@ async fn filters_narrow_and_the_summary_covers_the_whole_filter() {
     let app = spawn_app().await;
     let names = app.add_stock(5).await;
     let (order_id, _, _, files) = buy(&app, "silver").await;
-    let restock = ledger(&app, "?kind=restock&limit=2").await;
+    let restock = ledger(&app, "?kind=restock&limit=2&summary=true").await;
     assert_eq!(restock["entries"].as_array().unwrap().len(), 2);
     assert_eq!(restock["summary"], serde_json::json!({"restock": {"entries": 5, "delta": 5}}));
     assert!(restock["next_cursor"].is_string());
 
-    let by_order = ledger(&app, &format!("?reference={order_id}")).await;
+    let by_order = ledger(&app, &format!("?reference={order_id}&summary=true")).await;
     let kinds: Vec<String> = by_order["entries"].as_array().unwrap().iter().map(|e| s(&e["kind"])).collect();
     assert_eq!(kinds, ["sale", "sale", "hold"], "newest first");
     assert_eq!(by_order["summary"]["sale"]["entries"], 2);
     assert!(by_order["next_cursor"].is_null());
 
     let file = &files[0];
-    let one = ledger(&app, &format!("?file={file}")).await;
+    let one = ledger(&app, &format!("?file={file}&summary=true")).await;
     let kinds: Vec<String> = one["entries"].as_array().unwrap().iter().map(|e| s(&e["kind"])).collect();
     assert_eq!(kinds, ["sale", "restock"]);
     let e = &one["entries"][0];
@@ -37,7 +37,7 @@ async fn filters_narrow_and_the_summary_covers_the_whole_filter() {
     assert_eq!(e["actor"], "fulfil");
     assert!(names.contains(&s(&e["file"])));
 
-    let two = ledger(&app, "?kind=sale,hold").await;
+    let two = ledger(&app, "?kind=sale,hold&summary=true").await;
     assert_eq!(two["summary"].as_object().unwrap().len(), 2);
     assert_eq!(two["summary"]["hold"]["delta"], -2);
 }
@@ -49,14 +49,14 @@ async fn time_ranges_take_rfc3339_or_epoch_millis() {
     advance(&app, 7200).await;
     let later = app.ctx().clock.now();
     app.add_stock(2).await;
-    let since_ms = ledger(&app, &format!("?since={}", later.millis())).await;
+    let since_ms = ledger(&app, &format!("?since={}&summary=true", later.millis())).await;
     assert_eq!(since_ms["entries"].as_array().unwrap().len(), 2);
     let rfc = later.rfc3339();
-    let since = ledger(&app, &format!("?since={}", urlencode(&rfc))).await;
+    let since = ledger(&app, &format!("?since={}&summary=true", urlencode(&rfc))).await;
     assert_eq!(since["summary"]["restock"]["entries"], 2);
-    let until = ledger(&app, &format!("?until={}", later.plus_millis(-1).millis())).await;
+    let until = ledger(&app, &format!("?until={}&summary=true", later.plus_millis(-1).millis())).await;
     assert_eq!(until["summary"]["restock"]["entries"], 3);
-    let none = ledger(&app, &format!("?since={0}&until={0}", later.plus_millis(-1).millis())).await;
+    let none = ledger(&app, &format!("?since={0}&until={0}&summary=true", later.plus_millis(-1).millis())).await;
     assert_eq!(none["entries"], serde_json::json!([]));
     assert_eq!(none["summary"], serde_json::json!({}));
 }
@@ -77,6 +77,7 @@ async fn pages_neither_repeat_nor_skip_while_new_entries_arrive() {
         let c = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
         let page = ledger(&app, &format!("?kind=restock&limit=5{c}")).await;
         walked.extend(ids(page["entries"].as_array().unwrap()));
+        assert!(page["summary"].is_null(), "a page alone has no summary (it would read the whole filter)");
         // New stock between pages lands above the cursor: not in this walk.
         app.add_stock(1).await;
         match page["next_cursor"].as_str() {

@@ -5,8 +5,11 @@
 //! version, not by time. `at` is stamped under the counters' lock, so it
 //! follows `seq` up to clock skew between writers: the scan walks down from
 //! the newest entry, filters on `at`, and stops `SKEW_MILLIS` below `since`.
-//! Cost: each request reads every entry newer than `since` (all of them
-//! without it), because the summary covers the whole filter, not the page.
+//! Cost: a page starts below its cursor and reads at most `SCAN_FACTOR`
+//! entries per entry it returns, whatever the history; a filter that matches
+//! little returns a short page with a cursor to go on from. The summary
+//! covers the whole filter, so it reads every entry newer than `since` (all
+//! of them without it): only when asked for (`summary=true`).
 //! Pages are cut by `seq`; entries written meanwhile are always newer, so
 //! they never shift a page: no duplicates, no gaps.
 
@@ -25,6 +28,8 @@ pub const MAX_LIMIT: usize = 500;
 /// How far `at` may run against `seq` between two writers' clocks.
 pub const SKEW_MILLIS: i64 = 5 * 60 * 1000;
 const SCAN_PAGE: usize = 1000;
+/// Most entries one page reads per entry it returns.
+const SCAN_FACTOR: usize = 10;
 const CURSOR_TAG: &str = "ledger1:";
 
 /// The query string as it arrives; every field is checked by `parse`.
@@ -48,6 +53,10 @@ pub struct RawQuery {
     pub limit: Option<String>,
     /// A `next_cursor` (or `Next-Cursor` header) from an earlier page.
     pub cursor: Option<String>,
+    /// `true`: add the per-kind summary of every matching entry (reads them
+    /// all; default `false`).
+    #[param(value_type = Option<bool>)]
+    pub summary: Option<String>,
 }
 
 /// A checked ledger query.
@@ -63,6 +72,8 @@ pub struct LedgerQuery {
     pub limit: usize,
     /// Only entries older than this `seq`.
     pub before: Option<String>,
+    /// Summarise the whole filter (a read of every matching entry).
+    pub summary: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -75,7 +86,8 @@ pub struct KindSummary {
 #[derive(Debug)]
 pub struct LedgerPage {
     pub entries: Vec<LedgerEntry>,
-    pub summary: BTreeMap<&'static str, KindSummary>,
+    /// Only when asked for.
+    pub summary: Option<BTreeMap<&'static str, KindSummary>>,
     pub next_cursor: Option<String>,
 }
 
@@ -110,7 +122,7 @@ pub fn encode_cursor(seq: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{CURSOR_TAG}{seq}"))
 }
 
-fn decode_cursor(c: &str) -> Result<String, ServiceError> {
+pub fn decode_cursor(c: &str) -> Result<String, ServiceError> {
     let refused = || bad("cursor: not a cursor this API returned");
     let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| refused())?;
     let text = String::from_utf8(bytes).map_err(|_| refused())?;
@@ -146,6 +158,11 @@ impl LedgerQuery {
             until,
             limit,
             before: non_empty(raw.cursor).map(|c| decode_cursor(&c)).transpose()?,
+            summary: match non_empty(raw.summary).as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(v) => return Err(bad(format!("summary: '{v}' is not true or false"))),
+            },
         })
     }
 
@@ -159,37 +176,60 @@ impl LedgerQuery {
     }
 }
 
-/// One page of matching entries, newest first, and the summary of all.
+/// One page of matching entries, newest first (and the summary of all, if
+/// asked for).
 pub async fn read(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError> {
+    let summary = if q.summary { Some(summarize(ctx, q).await?) } else { None };
     let floor = q.since.map(|s| s.plus_millis(-SKEW_MILLIS));
-    let mut out = LedgerPage { entries: Vec::new(), summary: BTreeMap::new(), next_cursor: None };
-    let mut more = false;
-    let mut pages = book::newest_first(ctx, SCAN_PAGE);
-    'scan: while let Some(page) = pages.next_page().await? {
+    let mut out = LedgerPage { entries: Vec::new(), summary, next_cursor: None };
+    let budget = q.limit * SCAN_FACTOR;
+    let mut read = 0;
+    let mut pages = book::newest_below(ctx, q.before.as_deref(), (q.limit + 1).min(SCAN_PAGE));
+    while let Some(page) = pages.next_page().await? {
         for e in page {
             if floor.is_some_and(|f| e.at < f) {
-                break 'scan;
+                return Ok(out);
             }
-            if !q.matches(&e) {
-                continue;
-            }
-            let s = out.summary.entry(e.kind.as_str()).or_default();
-            s.entries += 1;
-            s.delta += e.delta;
+            // The range is inclusive: the cursor's own entry was on the page before.
             if q.before.as_ref().is_some_and(|b| e.seq >= *b) {
                 continue;
             }
-            if out.entries.len() < q.limit {
+            read += 1;
+            let spent = (read >= budget).then(|| encode_cursor(&e.seq));
+            if q.matches(&e) {
+                if out.entries.len() == q.limit {
+                    out.next_cursor = out.entries.last().map(|l| encode_cursor(&l.seq));
+                    return Ok(out);
+                }
                 out.entries.push(e);
-            } else {
-                more = true;
+            }
+            if spent.is_some() {
+                out.next_cursor = spent;
+                return Ok(out);
             }
         }
     }
-    if more {
-        out.next_cursor = out.entries.last().map(|e| encode_cursor(&e.seq));
-    }
     Ok(out)
+}
+
+/// Per kind, every entry the filters match (the cursor aside).
+async fn summarize(ctx: &Ctx, q: &LedgerQuery) -> Result<BTreeMap<&'static str, KindSummary>, ServiceError> {
+    let floor = q.since.map(|s| s.plus_millis(-SKEW_MILLIS));
+    let mut summary: BTreeMap<&'static str, KindSummary> = BTreeMap::new();
+    let mut pages = book::newest_first(ctx, SCAN_PAGE);
+    while let Some(page) = pages.next_page().await? {
+        for e in page {
+            if floor.is_some_and(|f| e.at < f) {
+                return Ok(summary);
+            }
+            if q.matches(&e) {
+                let s = summary.entry(e.kind.as_str()).or_default();
+                s.entries += 1;
+                s.delta += e.delta;
+            }
+        }
+    }
+    Ok(summary)
 }
 
 #[cfg(test)]
@@ -200,6 +240,54 @@ mod tests {
         let mut r = RawQuery::default();
         f(&mut r);
         LedgerQuery::parse(r)
+    }
+
+    /// 60 entries, every sixth a sale: a kind filter reads at most
+    /// `SCAN_FACTOR` entries per entry a page may return, so pages come back
+    /// short, with a cursor, and the walk still finds every sale once.
+    #[tokio::test]
+    async fn a_sparse_filter_reads_a_bounded_page_and_walks_every_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = crate::testkit::stack::embedded_ctx(dir.path());
+        let mut writes = Vec::new();
+        for i in 0..60u64 {
+            let kind = if i % 6 == 0 { LedgerKind::Sale } else { LedgerKind::Restock };
+            let e = LedgerEntry {
+                id: format!("e{i}"),
+                seq: book::seq(i + 1, 0),
+                at: Timestamp(1_700_000_000_000 + i as i64),
+                kind,
+                file: None,
+                delta: 1,
+                before: 0,
+                after: 1,
+                counts: Default::default(),
+                reason: String::new(),
+                reference: String::new(),
+                actor: String::new(),
+            };
+            writes.push(book::put_entry(&e).unwrap());
+        }
+        ctx.records.transact(writes).await.unwrap();
+        let mut q = raw(|r| (r.kind, r.limit) = (Some("sale".into()), Some("1".into()))).unwrap();
+        let (mut sales, mut pages) = (Vec::new(), 0);
+        loop {
+            let page = read(&ctx, &q).await.unwrap();
+            assert!(page.summary.is_none(), "not asked for");
+            sales.extend(page.entries.iter().map(|e| e.id.clone()));
+            pages += 1;
+            match page.next_cursor {
+                Some(c) => q.before = Some(decode_cursor(&c).unwrap()),
+                None => break,
+            }
+        }
+        let want: Vec<String> = (0..60).rev().filter(|i| i % 6 == 0).map(|i| format!("e{i}")).collect();
+        assert_eq!(sales, want, "every sale once, newest first");
+        assert!(pages >= 6, "a page of 1 reads at most 10 entries: {pages} pages");
+        q.before = None;
+        q.summary = true;
+        let all = read(&ctx, &q).await.unwrap();
+        assert_eq!(all.summary.unwrap()["sale"], KindSummary { entries: 10, delta: 10 });
     }
 
     #[test]
@@ -222,6 +310,9 @@ mod tests {
         assert!(raw(|r| (r.since, r.until) = (Some("2000".into()), Some("1000".into()))).is_err());
         let c = encode_cursor("000000000042.001");
         assert_eq!(raw(|r| r.cursor = Some(c)).unwrap().before.as_deref(), Some("000000000042.001"));
+        assert!(raw(|r| r.summary = Some("true".into())).unwrap().summary);
+        assert!(!raw(|_| {}).unwrap().summary);
+        assert!(raw(|r| r.summary = Some("yes".into())).is_err());
         for bad in ["!!", "abc", &URL_SAFE_NO_PAD.encode("ledger1:42"), &URL_SAFE_NO_PAD.encode("x:000000000042.001")] {
             assert!(raw(|r| r.cursor = Some(bad.to_string())).is_err(), "{bad}");
         }

@@ -3,7 +3,9 @@
 //! Query: `kind` (one or more, comma separated), `file`, `reference`,
 //! `since` and `until` (inclusive; RFC 3339 such as `2026-01-31T12:00:00Z`,
 //! or epoch milliseconds), `limit` (1 to 500, default 100) and `cursor` (a
-//! `next_cursor` from before). Anything else wrong is a 400.
+//! `next_cursor` from before), `summary` (`true` adds the per-kind summary of
+//! every matching entry, which reads them all; a page alone reads O(limit)).
+//! Anything else wrong is a 400.
 //!
 //! `Accept: text/csv` returns the same page as CSV (a header row, RFC 4180
 //! quoting): CSV pages exactly like JSON, the next page's cursor comes in the
@@ -52,9 +54,10 @@ pub struct EntryView<'a> {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LedgerPageView<'a> {
     entries: Vec<EntryView<'a>>,
-    /// Per kind, over every entry the filters match (not just this page).
-    #[schema(value_type = BTreeMap<LedgerKind, KindSummary>)]
-    summary: &'a BTreeMap<&'static str, KindSummary>,
+    /// Per kind, over every entry the filters match (not just this page);
+    /// null unless `summary=true`.
+    #[schema(value_type = Option<BTreeMap<LedgerKind, KindSummary>>)]
+    summary: Option<&'a BTreeMap<&'static str, KindSummary>>,
     /// Pass as `cursor` for the next page; null on the last.
     next_cursor: Option<&'a str>,
 }
@@ -98,7 +101,7 @@ pub async fn ledger(
     }
     let body = LedgerPageView {
         entries: page.entries.iter().map(view).collect(),
-        summary: &page.summary,
+        summary: page.summary.as_ref(),
         next_cursor: page.next_cursor.as_deref(),
     };
     Ok(Json(body).into_response())
