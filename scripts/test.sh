@@ -17,12 +17,22 @@ say "python tools (moto server, cfn-lint, checkov, schemathesis, playwright) in 
 scripts/venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
+# A fresh emulator on a free port: moto keeps every table and bucket the
+# tests made in memory (about 10 GB after the first stage), so each stage
+# that needs it starts a new one.
+fresh_moto() {
+  scripts/moto.sh stop >/dev/null 2>&1 || true
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  AWS_ENDPOINT_URL=$(scripts/moto.sh start "$port" | sed -n 's/^AWS_ENDPOINT_URL=//p')
+  export AWS_ENDPOINT_URL
+  echo "moto at $AWS_ENDPOINT_URL"
+}
+
 say "AWS emulator"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-endpoint=$(scripts/moto.sh start "$port" | sed -n 's/^AWS_ENDPOINT_URL=//p')
 trap 'scripts/moto.sh stop >/dev/null 2>&1 || true' EXIT
-export AWS_ENDPOINT_URL="$endpoint" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
-echo "moto at $AWS_ENDPOINT_URL"
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+fresh_moto
 
 say "all crates: unit tests, embedded suites, AWS conformance on moto"
 cargo test --workspace --all-targets
@@ -31,6 +41,7 @@ say "the local stack against its OpenAPI document (schemathesis)"
 scripts/schemathesis.sh
 
 say "black-box suites on the AWS emulator"
+fresh_moto
 STOCKROOM_TEST_BACKEND=aws cargo test -p stockroom-tests --features aws --tests
 
 say "the buyer's pages in Chromium (playwright; screenshots in docs/)"

@@ -7,6 +7,11 @@
 //! its in-process stock lock queues the commits) and with eight instances
 //! on one store (like Lambda instances: only the counters' version lock
 //! orders them, and losers of a race retry).
+//!
+//! `bench contention aws [N]` (feature `aws`, an emulator at
+//! AWS_ENDPOINT_URL) runs the same on the AWS adapters with N checkouts
+//! (200 by default), N/10 files contended and N uncontended, and 1, 8 and
+//! 32 instances; each run on a fresh table, bucket and queues.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,19 +26,51 @@ use shared::services::{invariants, reconcile, stock};
 use crate::commits::Snapshot;
 use crate::stack::{Stack, call, kind, open_holds, percentile_ms};
 
-const CHECKOUTS: usize = 1000;
-const SCARCE: usize = 100;
-const INSTANCES: [usize; 2] = [1, 8];
+/// Which backend, how many checkouts, and the instance counts to run.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    pub aws: bool,
+    pub checkouts: usize,
+    pub instances: &'static [usize],
+}
 
-pub async fn run() -> anyhow::Result<()> {
+impl Plan {
+    /// `[embedded|aws] [N]`: embedded 1,000 checkouts on 1 and 8 instances;
+    /// aws 200 on 1, 8 and 32.
+    pub fn parse(args: &[String]) -> anyhow::Result<Plan> {
+        let aws = match args.first().map(String::as_str) {
+            None | Some("embedded") => false,
+            Some("aws") if cfg!(feature = "aws") => true,
+            Some(other) => bail!("unknown backend {other}"),
+        };
+        let default = if aws { 200 } else { 1000 };
+        let checkouts = match args.get(1) {
+            Some(n) => n.parse().map_err(|_| anyhow::anyhow!("N must be a whole number"))?,
+            None => default,
+        };
+        if checkouts < 10 || args.len() > 2 {
+            bail!("usage: bench contention [embedded|aws] [N >= 10]");
+        }
+        Ok(Plan { aws, checkouts, instances: if aws { &[1, 8, 32] } else { &[1, 8] } })
+    }
+
+    /// Files of the contended run: a tenth of the checkouts.
+    fn scarce(&self) -> usize {
+        self.checkouts / 10
+    }
+}
+
+pub async fn run(plan: Plan) -> anyhow::Result<()> {
+    let (n, scarce) = (plan.checkouts, plan.scarce());
     println!(
-        "bench contention: {CHECKOUTS} concurrent checkouts of bronze (1 file), through the HTTP router in-process, \
-         embedded backend; contended = {SCARCE} files, uncontended = {CHECKOUTS} files"
+        "bench contention: {n} concurrent checkouts of bronze (1 file), through the HTTP router in-process, \
+         {} backend; contended = {scarce} files, uncontended = {n} files",
+        if plan.aws { "AWS (emulator)" } else { "embedded" }
     );
     let mut failed = Vec::new();
-    for instances in INSTANCES {
-        let contended = round(instances, SCARCE, &mut failed).await?;
-        let uncontended = round(instances, CHECKOUTS, &mut failed).await?;
+    for &instances in plan.instances {
+        let contended = round(plan, instances, scarce, &mut failed).await?;
+        let uncontended = round(plan, instances, n, &mut failed).await?;
         println!(
             "  => {instances} instance(s): contended / uncontended time = {:.2} (goal <= 3)",
             contended.as_secs_f64() / uncontended.as_secs_f64()
@@ -46,14 +83,15 @@ pub async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One run of `CHECKOUTS` concurrent checkouts over `files` files; returns
-/// its time and adds to `failed` every check that did not hold.
-async fn round(instances: usize, files: usize, failed: &mut Vec<String>) -> anyhow::Result<Duration> {
-    let stack = Arc::new(Stack::open(instances, files).await?);
+/// One run of `plan.checkouts` concurrent checkouts over `files` files;
+/// returns its time and adds to `failed` every check that did not hold.
+async fn round(plan: Plan, instances: usize, files: usize, failed: &mut Vec<String>) -> anyhow::Result<Duration> {
+    let stack = Arc::new(open(plan, instances, files).await?);
+    let checkouts = plan.checkouts;
     let label = format!("{} instance(s), {files} files", instances);
-    let gate = Arc::new(tokio::sync::Barrier::new(CHECKOUTS + 1));
+    let gate = Arc::new(tokio::sync::Barrier::new(checkouts + 1));
     let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..CHECKOUTS {
+    for i in 0..checkouts {
         let (stack, gate) = (stack.clone(), gate.clone());
         tasks.spawn(async move {
             let body = json!({"email": format!("buyer{i}@bench.example"), "product_id": "bronze",
@@ -69,7 +107,7 @@ async fn round(instances: usize, files: usize, failed: &mut Vec<String>) -> anyh
     gate.wait().await;
     let started = Instant::now();
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
-    let mut latencies = Vec::with_capacity(CHECKOUTS);
+    let mut latencies = Vec::with_capacity(checkouts);
     while let Some(r) = tasks.join_next().await {
         let (k, latency) = r??;
         *kinds.entry(k).or_default() += 1;
@@ -82,20 +120,36 @@ async fn round(instances: usize, files: usize, failed: &mut Vec<String>) -> anyh
     println!(
         "{label}: {:.2} s, {:.0} checkouts/s; latency p50 {:.1} ms, p99 {:.1} ms; answers: {}",
         elapsed.as_secs_f64(),
-        CHECKOUTS as f64 / elapsed.as_secs_f64(),
+        checkouts as f64 / elapsed.as_secs_f64(),
         percentile_ms(&latencies, 50.0),
         percentile_ms(&latencies, 99.0),
         answers.join(", ")
     );
     println!("  {spent}");
-    verify(&stack, files, &kinds, &spent, &label, failed).await?;
+    println!(
+        "  version-lock retries (failed conditions on STOCK/COUNTS): {}, {:.2} per checkout; transaction conflicts: {}",
+        spent.refused_tx("STOCK/COUNTS"),
+        spent.refused_tx("STOCK/COUNTS") as f64 / checkouts as f64,
+        spent.conflicts
+    );
+    verify(&stack, checkouts, files, &kinds, &spent, &label, failed).await?;
     Ok(elapsed)
+}
+
+async fn open(plan: Plan, instances: usize, files: usize) -> anyhow::Result<Stack> {
+    #[cfg(feature = "aws")]
+    if plan.aws {
+        return Stack::open_aws(instances, files).await;
+    }
+    let _ = plan;
+    Stack::open(instances, files).await
 }
 
 /// Winners, holds and counters agree with the stock; every loser got the
 /// out-of-stock refusal; the invariant checker and reconcile find nothing.
 async fn verify(
     stack: &Stack,
+    checkouts: usize,
     files: usize,
     kinds: &BTreeMap<String, usize>,
     spent: &Snapshot,
@@ -103,7 +157,7 @@ async fn verify(
     failed: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     let ctx = stack.ctx();
-    let expected = files.min(CHECKOUTS);
+    let expected = files.min(checkouts);
     let winners = kinds.get("201").copied().unwrap_or(0);
     let refused = kinds.get("409 insufficient-stock").copied().unwrap_or(0);
     let holds = open_holds(ctx).await?;
@@ -127,7 +181,7 @@ async fn verify(
         }
     };
     check(winners == expected, format!("{winners} winners, expected {expected}"));
-    check(refused == CHECKOUTS - expected, format!("{refused} insufficient-stock refusals"));
+    check(refused == checkouts - expected, format!("{refused} insufficient-stock refusals"));
     check(holds == winners, format!("{holds} holds for {winners} winners"));
     check(counts.reserved == winners as i64, format!("counters reserve {}", counts.reserved));
     check(counts.unused == files as i64, format!("counters say {} unused", counts.unused));

@@ -77,6 +77,22 @@ fn bump(c: &AtomicU64, n: u64) {
     c.fetch_add(n, Ordering::Relaxed);
 }
 
+/// With BENCH_TRACE set, each Records request is printed (what a step reads and writes).
+fn trace(what: impl FnOnce() -> String) {
+    if std::env::var_os("BENCH_TRACE").is_some() {
+        eprintln!("  {}", what());
+    }
+}
+
+fn write_key(w: &Write) -> String {
+    match w {
+        Write::Put { item, .. } => Key::of(item).map(|k| format!("put {}|{}", k.pk, k.sk)).unwrap_or_default(),
+        Write::Update { key, .. } => format!("update {}|{}", key.pk, key.sk),
+        Write::Delete { key, .. } => format!("delete {}|{}", key.pk, key.sk),
+        Write::Check { key, .. } => format!("check {}|{}", key.pk, key.sk),
+    }
+}
+
 pub struct CountingRecords<R> {
     pub inner: R,
     pub counts: Arc<Counts>,
@@ -86,29 +102,35 @@ pub struct CountingRecords<R> {
 impl<R: Records> Records for CountingRecords<R> {
     async fn get(&self, key: &Key) -> Result<Option<Item>, RecordError> {
         bump(&self.counts.get, 1);
+        trace(|| format!("get {}|{}", key.pk, key.sk));
         let got = self.inner.get(key).await?;
         bump(&self.counts.items, u64::from(got.is_some()));
         Ok(got)
     }
     async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), RecordError> {
         bump(&self.counts.record_writes, 1);
+        trace(|| Key::of(&item).map(|k| format!("put {}|{}", k.pk, k.sk)).unwrap_or_default());
         self.inner.put(item, cond).await
     }
     async fn update(&self, key: &Key, changes: Vec<Change>, cond: Option<Cond>) -> Result<Item, RecordError> {
         bump(&self.counts.record_writes, 1);
+        trace(|| format!("update {}|{}", key.pk, key.sk));
         self.inner.update(key, changes, cond).await
     }
     async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<(), RecordError> {
         bump(&self.counts.record_writes, 1);
+        trace(|| format!("delete {}|{}", key.pk, key.sk));
         self.inner.delete(key, cond).await
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), RecordError> {
         bump(&self.counts.record_writes, 1);
         bump(&self.counts.transact_items, writes.len() as u64);
+        trace(|| format!("transact [{}]", writes.iter().map(write_key).collect::<Vec<_>>().join(", ")));
         self.inner.transact(writes).await
     }
     async fn query(&self, query: Query) -> Result<Page, RecordError> {
         bump(&self.counts.query, 1);
+        trace(|| format!("query {:?} {} {:?} limit {}", query.index, query.pk, query.sk, query.limit));
         let page = self.inner.query(query).await?;
         bump(&self.counts.items, page.items.len() as u64);
         Ok(page)

@@ -6,7 +6,9 @@
 //! [N] [C]` measures end-to-end orders/s through the HTTP router next to the
 //! raw durable commit rate (see throughput.rs); `bench contention` runs 1,000
 //! concurrent checkouts for 100 files against 1,000 uncontended ones (see
-//! contention.rs); both on the embedded backend. `bench delivery [N]
+//! contention.rs); both on the embedded backend (`contention aws [N]` on the
+//! emulator). `bench shards [K] [INSTANCES]` simulates the sharded stock
+//! book of docs/SCALE.md on the embedded Records port (see shards.rs). `bench delivery [N]
 //! [GAP_MS]` times commit -> merchant webhook received on the local stack
 //! (see delivery.rs). `bench pages [N]` times the admin ledger, orders and
 //! events pages over N of each (see pages.rs). `bench model` is the long
@@ -26,6 +28,7 @@ mod pages;
 mod purchase;
 mod raw_commits;
 mod reconcile;
+mod shards;
 mod stack;
 mod throughput;
 
@@ -52,7 +55,8 @@ async fn main() -> anyhow::Result<()> {
             };
             throughput::run(arg(0, 2000)?, arg(1, 16)?).await
         }
-        [cmd] if cmd == "contention" => contention::run().await,
+        [cmd, rest @ ..] if cmd == "shards" => shards::run(shards::Plan::parse(rest)?).await,
+        [cmd, rest @ ..] if cmd == "contention" => contention::run(contention::Plan::parse(rest)?).await,
         [cmd, rest @ ..] if cmd == "pages" && rest.len() <= 1 => {
             pages::run(rest.first().map_or(Ok(1000), |n| n.parse()).context("N must be a whole number")?).await
         }
@@ -63,7 +67,8 @@ async fn main() -> anyhow::Result<()> {
             delivery::run(arg(0, 300)? as usize, arg(1, 20)?).await
         }
         _ => bail!(
-            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention | bench pages [N] | bench delivery [N] [GAP_MS]{}",
+            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention [embedded{}] [N] | bench shards [K] [INSTANCES] [CHECKOUTS] [FILES] | bench pages [N] | bench delivery [N] [GAP_MS]{}",
+            if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { " | bench coldstart [DIR] [RUNS]" } else { "" }
         ),

@@ -45,7 +45,7 @@ pub async fn run(n: usize) -> anyhow::Result<()> {
     let step = (DAYS * 86_400_000 / n as i64).max(1);
     let at = |i: usize| now.plus_millis(-(n as i64 - i as i64) * step);
     let t = Instant::now();
-    let mid = fill(b.records.as_ref(), n, &at).await?;
+    let mid = fill(&b.records, n, &at).await?;
     println!(
         "bench pages: {n} ledger entries, orders and events, embedded backend; setup {:.1} s",
         t.elapsed().as_secs_f64()

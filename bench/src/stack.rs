@@ -2,7 +2,11 @@
 //! tree in a temporary directory, served by the full axum router in-process
 //! (`tower::ServiceExt::oneshot`, no sockets). Several instances may share
 //! the storage, as Lambda instances share DynamoDB: each has its own context
-//! and so its own in-process stock lock.
+//! and so its own in-process stock lock. With the `aws` feature the same
+//! stack runs on the AWS adapters against an emulator (stack/aws.rs).
+
+#[cfg(feature = "aws")]
+pub mod aws;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,9 +34,9 @@ pub struct Instance {
 }
 
 pub struct Stack {
-    pub dir: TempDir,
-    /// The redb handle under the records and queues (one per file).
-    pub db: Arc<redb::Database>,
+    /// The embedded store's directory and redb handle (None on AWS).
+    pub dir: Option<TempDir>,
+    pub db: Option<Arc<redb::Database>>,
     pub instances: Vec<Instance>,
     pub tally: Arc<Tally>,
 }
@@ -53,10 +57,25 @@ impl Stack {
             fulfil_queue: Arc::new(TallyQueue { inner: Arc::new(e.fulfil), tally: tally.clone() }),
             events: Arc::new(TallyQueue { inner: Arc::new(e.events), tally: tally.clone() }),
         };
-        let gateway = app::gateway(&cfg)?;
+        Stack::assemble(&cfg, ports, tally, instances, stock, Some(dir), Some(db)).await
+    }
+
+    /// `instances` contexts over `ports`, seeded with the catalog and
+    /// `stock` adopted files.
+    pub async fn assemble(
+        cfg: &Config,
+        ports: Ports,
+        tally: Arc<Tally>,
+        instances: usize,
+        stock: usize,
+        dir: Option<TempDir>,
+        db: Option<Arc<redb::Database>>,
+    ) -> anyhow::Result<Stack> {
+        let clock = app::clock();
+        let gateway = app::gateway(cfg)?;
         let instances: Vec<Instance> = (0..instances.max(1))
             .map(|_| {
-                let state: AppState = app::state(&cfg, ports.clone(), gateway.clone(), clock.clone());
+                let state: AppState = app::state(cfg, ports.clone(), gateway.clone(), clock.clone());
                 Instance { ctx: state.ctx.clone(), router: full_router(state) }
             })
             .collect();

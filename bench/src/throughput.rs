@@ -36,6 +36,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
     // One order more: the first goes alone, to split its commits by step.
     let setup = Instant::now();
     let stack = Stack::open(1, n + 1).await?;
+    let (Some(dir), Some(db)) = (&stack.dir, &stack.db) else { bail!("throughput needs the embedded stack") };
     let (ctx, router) = (stack.ctx().clone(), stack.router(0).clone());
     let (bell, rung) = mpsc::unbounded_channel();
     let (done_tx, done) = watch::channel(0u64);
@@ -43,7 +44,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
     println!(
         "bench throughput: {n} orders of bronze (1 file), {concurrency} concurrent buyers, through the HTTP router \
          in-process; embedded backend in {}; setup {:.1} s",
-        stack.dir.path().display(),
+        dir.path().display(),
         setup.elapsed().as_secs_f64()
     );
 
@@ -97,7 +98,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
         report.settled
     );
 
-    let rates = raw_commits::measure(&ctx, stack.db.clone(), stack.dir.path()).await?;
+    let rates = raw_commits::measure(&ctx, db.clone(), dir.path()).await?;
     println!("{rates}");
     let ratio = orders_per_sec / rates.port_sequential;
     println!(

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
-use shared::adapters::aws::{AwsConfig, RequestCounter, connect};
+use shared::adapters::aws::{AwsBackend, AwsConfig, RequestCounter, connect};
 use shared::adapters::sandbox::SandboxGateway;
 use shared::app::{self, Ports};
 use shared::config::{Config, Place};
@@ -28,7 +28,8 @@ impl Meter for RequestCounter {
     }
 }
 
-pub async fn stack() -> anyhow::Result<Stack> {
+/// The AWS adapters on a fresh table, bucket and queues of the emulator.
+pub async fn fresh() -> anyhow::Result<AwsBackend> {
     endpoint()?;
     let name = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
     let vars = [
@@ -40,7 +41,11 @@ pub async fn stack() -> anyhow::Result<Stack> {
     let aws_cfg = AwsConfig::from_lookup(|k| {
         vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).or_else(|| std::env::var(k).ok())
     })?;
-    let b = connect(&aws_cfg).await?;
+    connect(&aws_cfg).await
+}
+
+pub async fn stack() -> anyhow::Result<Stack> {
+    let b = fresh().await?;
     let counter = b.counter.clone();
     let cfg = Config::from_lookup(Place::Local, |_| None).map_err(|e| anyhow::anyhow!("{e}"))?;
     let ports = Ports { records: b.records, files: b.files, fulfil_queue: b.fulfil, events: b.events };

@@ -5,7 +5,7 @@
 //! backend the port calls, each as the AWS request(s) it stands for.
 
 #[cfg(feature = "aws")]
-mod aws;
+pub mod aws;
 mod embedded;
 
 use std::sync::Arc;

@@ -28,7 +28,7 @@ async fn one(ctx: &Ctx, msg: &SqsMessage) -> Option<String> {
     let message_id = msg.message_id.clone().unwrap_or_default();
     let body = msg.body.as_deref().unwrap_or_default();
     let (order_id, subscription_id) = match serde_json::from_str::<Job>(body) {
-        Ok(Job::Fulfil { order_id }) => (Some(order_id), None),
+        Ok(Job::Fulfil { order_id, .. }) => (Some(order_id), None),
         Ok(Job::Revoke { revoke_subscription_id }) => (None, Some(revoke_subscription_id)),
         Ok(Job::TakeBack { take_back_subscription_id, .. }) => (None, Some(take_back_subscription_id)),
         Err(_) => (None, None),

@@ -25,10 +25,10 @@ pub enum Effect {
     UnknownOrder,
 }
 
+/// No read of the receipt up front: every path ends in a write conditioned
+/// on its absence (refused -> `Duplicate`), or looks only when it would
+/// otherwise ask the provider or fail (doubtful amounts, a mismatch).
 pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError> {
-    if receipts::seen(ctx, ev.provider, &ev.event_id).await? {
-        return Ok(Effect::Duplicate);
-    }
     if ev.outcome.target().is_none() {
         return remember(ctx, ev, Effect::NoChange(format!("{} needs nothing", ev.raw_status))).await;
     }
@@ -46,7 +46,14 @@ pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError
         return remember(ctx, ev, Effect::UnknownOrder).await;
     };
     // The price does not change, so one look decides whether to ask.
-    let checked = if doubtful(ev, &first) { Some(second_opinion(ctx, ev).await?) } else { None };
+    let checked = if doubtful(ev, &first) {
+        if receipts::seen(ctx, ev.provider, &ev.event_id).await? {
+            return Ok(Effect::Duplicate);
+        }
+        Some(second_opinion(ctx, ev).await?)
+    } else {
+        None
+    };
     let ev = checked.as_ref().unwrap_or(ev);
     let Some(target) = ev.outcome.target() else {
         return remember(ctx, ev, Effect::NoChange(format!("{} needs nothing", ev.raw_status))).await;
@@ -110,6 +117,9 @@ async fn apply(
                 missing = Some(format!("{m} {currency}"));
             }
             AmountCheck::Mismatch(why) => {
+                if receipts::seen(ctx, ev.provider, &ev.event_id).await? {
+                    return Ok(Some(Effect::Duplicate));
+                }
                 tracing::error!(order_id = %order.order_id, event_id = %ev.event_id, %why, "payment does not match the order");
                 return Err(ServiceError::AmountMismatch(why));
             }

@@ -33,6 +33,12 @@ enum Slot {
     Credits,
 }
 
+/// How an attempt at the commit failed.
+enum Failed {
+    Refused(Slot),
+    Error(ServiceError),
+}
+
 pub async fn checkout(
     ctx: &Ctx,
     mut req: CheckoutRequest,
@@ -65,19 +71,59 @@ pub async fn checkout(
         return Err(ServiceError::BadInput(format!("product_id: '{}' is retired and no longer sold", product.id)));
     }
     let product = super::seats::priced(ctx, product, purchase.purpose, purchase.for_subscription.as_deref()).await?;
-    if !req.new {
-        match open_order(ctx, &req).await? {
-            Open::Same(id) => return Err(order_open(ctx, &req, &id).await),
-            // Switching provider (crypto to card, say) is a new order.
-            Open::OtherProvider => req.new = true,
-            Open::None => {}
+    // The open-order pointer is put with the order (condition: absent), so it
+    // is read only when the commit did not go through: a repeat is then
+    // answered exactly as if it had been looked up first.
+    let mut looked = req.new;
+    let mut order = loop {
+        let failed = match attempt(ctx, &req, &product, &purchase, key.as_ref(), &request_hash).await {
+            Ok(Ok(order)) => break order,
+            Ok(Err(slot)) => Failed::Refused(slot),
+            Err(e) => Failed::Error(e),
+        };
+        if !looked {
+            looked = true;
+            match open_order(ctx, &req).await? {
+                Open::Same(id) => return Err(order_open(ctx, &req, &id).await),
+                // Switching provider (crypto to card, say) is a new order.
+                Open::OtherProvider => {
+                    req.new = true;
+                    continue;
+                }
+                // A pointer left behind, now cleared: try again.
+                Open::None if matches!(failed, Failed::Refused(Slot::OpenPointer)) => continue,
+                Open::None => {}
+            }
         }
+        return match failed {
+            Failed::Refused(slot) => refused(ctx, slot, &req, key.as_ref(), &request_hash).await,
+            Failed::Error(e) => Err(e),
+        };
+    };
+    if order.amount_due().amount <= 0 {
+        // Credits pay it all: no provider, the order is paid now.
+        let payment = credits::paid_in_full(ctx, &mut order).await?;
+        return Ok(Outcome::Created(response(ctx, &order, &payment)?));
     }
-    let mut order = new_order(ctx, &req, &product, &purchase);
+    let payment = open_invoice(ctx, &order, &product, &req).await?;
+    Ok(Outcome::Created(response(ctx, &order, &payment)?))
+}
+
+/// Writes the order and its hold in one commit; the slot whose condition
+/// failed if it was refused.
+async fn attempt(
+    ctx: &Ctx,
+    req: &CheckoutRequest,
+    product: &Product,
+    purchase: &purpose::Purchase,
+    key: Option<&IdempotencyKey>,
+    request_hash: &str,
+) -> Result<Result<OrderRecord, Slot>, ServiceError> {
+    let mut order = new_order(ctx, req, product, purchase);
     if let Some(buyer) = req.buyer.as_ref().filter(|_| req.use_credits) {
         credits::apply(ctx, &mut order, buyer).await?;
     }
-    let mut tx = open_writes(ctx, &mut order, &req, key.as_ref(), &request_hash)?;
+    let mut tx = open_writes(ctx, &mut order, req, key, request_hash)?;
     if order.credits > 0 {
         tx.extend(Slot::Credits, super::credits::opening_writes(ctx, &order)?);
     }
@@ -99,16 +145,10 @@ pub async fn checkout(
             Ok(())
         }
     });
-    if let Commit::Refused(slot) = tx.commit(ctx).await? {
-        return refused(ctx, slot, &req, key.as_ref(), &request_hash).await;
-    }
-    if order.amount_due().amount <= 0 {
-        // Credits pay it all: no provider, the order is paid now.
-        let payment = credits::paid_in_full(ctx, &mut order).await?;
-        return Ok(Outcome::Created(response(ctx, &order, &payment)?));
-    }
-    let payment = open_invoice(ctx, &order, &product, &req).await?;
-    Ok(Outcome::Created(response(ctx, &order, &payment)?))
+    Ok(match tx.commit(ctx).await? {
+        Commit::Done => Ok(order),
+        Commit::Refused(slot) => Err(slot),
+    })
 }
 
 /// Why the commit was refused, as the answer the buyer gets.

@@ -44,7 +44,9 @@ struct Tried {
     use_hold: bool,
 }
 
-pub(super) async fn claim(ctx: &Ctx, b: &OrderBundle) -> Result<Claim, ServiceError> {
+/// `paid_only`: the order must still be paid (not backordered), for a
+/// bundle carried by the queue message instead of read now.
+pub(super) async fn claim(ctx: &Ctx, b: &OrderBundle, paid_only: bool) -> Result<Claim, ServiceError> {
     let order = &b.order;
     let wanted = order.files as usize;
     let tried = Mutex::new(Tried { taken: Vec::new(), use_hold: b.hold.is_some() });
@@ -70,7 +72,7 @@ pub(super) async fn claim(ctx: &Ctx, b: &OrderBundle) -> Result<Claim, ServiceEr
             created_at: now,
             done: false,
         };
-        let mut tx = claim_tx(order, &intent, use_hold, now)?;
+        let mut tx = claim_tx(order, &intent, use_hold, paid_only, now)?;
         for f in &files {
             tx.stock(StockEntry {
                 kind: LedgerKind::Sale,
@@ -117,12 +119,16 @@ fn claim_tx<'a>(
     order: &OrderRecord,
     intent: &IntentRecord,
     use_hold: bool,
+    paid_only: bool,
     now: Timestamp,
 ) -> Result<Tx<'a, Part>, ServiceError> {
     let id = &order.order_id;
     let mut tx = Tx::new();
     tx.push(Part::Intent, orders::put_intent(intent)?);
-    let paid = Cond::Or(vec![orders::is_status(OrderStatus::Paid), orders::is_status(OrderStatus::Backordered)]);
+    let paid = match paid_only {
+        true => orders::is_status(OrderStatus::Paid),
+        false => Cond::Or(vec![orders::is_status(OrderStatus::Paid), orders::is_status(OrderStatus::Backordered)]),
+    };
     tx.push(Part::Order, Write::Check { key: orders::key(id), cond: paid });
     if use_hold {
         tx.push(Part::Hold, orders::delete_hold(id));

@@ -63,7 +63,7 @@ pub(super) async fn finish(ctx: &Ctx, b: &OrderBundle, intent: &IntentRecord) ->
         Moved::Done(_) => {}
         // Done by another run, or the order was refunded meanwhile: look
         // again (a refunded order gets its claim handed back).
-        Moved::Refused(_) | Moved::NotAllowed => return Box::pin(fulfil_once(ctx, &order.order_id)).await,
+        Moved::Refused(_) | Moved::NotAllowed => return Box::pin(fulfil_once(ctx, &order.order_id, None)).await,
     }
     tracing::info!(order_id = %order.order_id, %subscription_id, files = intent.files.len(), "order fulfilled");
     Ok(FulfilOutcome::Fulfilled { subscription_id, files: intent.files.clone() })

@@ -19,9 +19,9 @@ mod strays;
 #[cfg(test)]
 mod tests;
 
-use super::jobs::Job;
-use super::model::Purpose;
-use super::orders::load;
+use super::jobs::{Job, Paid};
+use super::model::{IntentRecord, Purpose};
+use super::orders::{OrderBundle, load};
 use super::{Ctx, ServiceError};
 use crate::domain::OrderStatus;
 use claim::{Claim, claim};
@@ -44,7 +44,7 @@ pub enum FulfilOutcome {
 pub async fn handle(ctx: &Ctx, body: &str) -> Result<FulfilOutcome, ServiceError> {
     let job: Job = serde_json::from_str(body).map_err(|e| ServiceError::BadInput(format!("queue message: {e}")))?;
     match job {
-        Job::Fulfil { order_id } => fulfil(ctx, &order_id).await,
+        Job::Fulfil { order_id, paid } => fulfil_from(ctx, &order_id, paid.map(|p| *p)).await,
         Job::Revoke { revoke_subscription_id } => {
             super::revoke::finish(ctx, &revoke_subscription_id).await?;
             Ok(FulfilOutcome::AlreadyDone)
@@ -59,14 +59,28 @@ pub async fn handle(ctx: &Ctx, body: &str) -> Result<FulfilOutcome, ServiceError
 /// Fulfils the order. The credit it earns is written in the finishing
 /// transaction, so a redelivery after a crash anywhere earns it exactly once.
 pub async fn fulfil(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceError> {
-    let outcome = fulfil_once(ctx, order_id).await?;
+    fulfil_from(ctx, order_id, None).await
+}
+
+async fn fulfil_from(ctx: &Ctx, order_id: &str, paid: Option<Paid>) -> Result<FulfilOutcome, ServiceError> {
+    let outcome = fulfil_once(ctx, order_id, paid).await?;
     if matches!(outcome, FulfilOutcome::Fulfilled { .. } | FulfilOutcome::AlreadyDone) {
         ctx.faults.hit("fulfil.after_finish")?;
     }
     Ok(outcome)
 }
 
-async fn fulfil_once(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, ServiceError> {
+/// Without reading the order first when the message carries it as it was
+/// paid: its claim then requires the order still paid (a status only moves
+/// forward, so it is unchanged since) and unclaimed (the intent absent), as
+/// a claim on a fresh read does; anything else reads it.
+async fn fulfil_once(ctx: &Ctx, order_id: &str, paid: Option<Paid>) -> Result<FulfilOutcome, ServiceError> {
+    if let Some(b) =
+        paid.filter(carried_claims).map(|p| OrderBundle { order: p.order, payment: None, hold: p.hold, intent: None })
+        && let Claim::Claimed(intent) = claim(ctx, &b, true).await?
+    {
+        return Box::pin(deliver(ctx, &b, intent)).await;
+    }
     let bundle = load(ctx, order_id).await?.ok_or_else(|| ServiceError::NotFound(format!("no order {order_id}")))?;
     match bundle.order.status {
         OrderStatus::Fulfilled => return Ok(FulfilOutcome::AlreadyDone),
@@ -83,12 +97,28 @@ async fn fulfil_once(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, Service
     }
     let intent = match bundle.intent.clone() {
         Some(i) => i,
-        None => match claim(ctx, &bundle).await? {
+        None => match claim(ctx, &bundle, false).await? {
             Claim::Claimed(i) => i,
             Claim::Short => return backorder(ctx, &bundle).await,
-            Claim::Raced => return Box::pin(fulfil_once(ctx, order_id)).await,
+            Claim::Raced => return Box::pin(fulfil_once(ctx, order_id, None)).await,
         },
     };
+    // Boxed: the two paths into it would nest its future deep in callers'.
+    Box::pin(deliver(ctx, &bundle, intent)).await
+}
+
+/// A paid order that claims files (not a renewal or extension) with its
+/// hold: a carried "no hold" is not trusted (some moves are built without
+/// reading it), so those orders are read.
+fn carried_claims(p: &Paid) -> bool {
+    p.order.status == OrderStatus::Paid
+        && p.order.files > 0
+        && !matches!(p.order.purpose, Purpose::Renew | Purpose::Extend)
+        && p.hold.is_some()
+}
+
+/// Steps 2 and 3: the claimed files moved, then the finish.
+async fn deliver(ctx: &Ctx, bundle: &OrderBundle, intent: IntentRecord) -> Result<FulfilOutcome, ServiceError> {
     ctx.faults.hit("fulfil.after_claim")?;
     for (n, name) in intent.files.iter().enumerate() {
         let to = format!("assigned/{}/{name}", intent.user_id);
@@ -99,8 +129,8 @@ async fn fulfil_once(ctx: &Ctx, order_id: &str) -> Result<FulfilOutcome, Service
     }
     ctx.faults.hit("fulfil.after_move")?;
     let outcome = match bundle.order.purpose {
-        Purpose::ExtraFiles => addons::add_files(ctx, &bundle, &intent).await?,
-        _ => finish(ctx, &bundle, &intent).await?,
+        Purpose::ExtraFiles => addons::add_files(ctx, bundle, &intent).await?,
+        _ => finish(ctx, bundle, &intent).await?,
     };
     // Someone else finished or handed back the claim: our moves may have
     // landed after the files went back.

@@ -16,13 +16,36 @@ use crate::domain::{OrderStatus, Timestamp};
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Job {
-    Fulfil { order_id: String },
-    Revoke { revoke_subscription_id: String },
-    TakeBack { take_back_subscription_id: String, files: Vec<String> },
+    Fulfil {
+        order_id: String,
+        /// The order as its move to paid committed it, so fulfilment need
+        /// not read it first; absent, it does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        paid: Option<Box<Paid>>,
+    },
+    Revoke {
+        revoke_subscription_id: String,
+    },
+    TakeBack {
+        take_back_subscription_id: String,
+        files: Vec<String>,
+    },
+}
+
+/// An order just moved to paid, and the records fulfilment needs of it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Paid {
+    pub order: orders::OrderRecord,
+    pub hold: Option<orders::HoldRecord>,
 }
 
 pub async fn enqueue(ctx: &Ctx, order_id: &str) -> Result<(), ServiceError> {
-    send(ctx, &Job::Fulfil { order_id: order_id.to_string() }).await
+    send(ctx, &Job::Fulfil { order_id: order_id.to_string(), paid: None }).await
+}
+
+/// Queues fulfilment with the order as it was paid.
+pub async fn enqueue_paid(ctx: &Ctx, paid: Paid) -> Result<(), ServiceError> {
+    send(ctx, &Job::Fulfil { order_id: paid.order.order_id.clone(), paid: Some(Box::new(paid)) }).await
 }
 
 pub async fn enqueue_revoke(ctx: &Ctx, subscription_id: &str) -> Result<(), ServiceError> {

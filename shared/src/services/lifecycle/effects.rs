@@ -22,7 +22,7 @@ pub(super) async fn after(ctx: &Ctx, m: &Move<'_>, returning: Option<&Returning>
             }
             // If this send is lost, the paid-order sweep queues it again.
             let sent = match ctx.faults.hit("webhook.enqueue") {
-                Ok(()) => jobs::enqueue(ctx, id).await,
+                Ok(()) => jobs::enqueue_paid(ctx, paid(m)).await,
                 Err(lost) => Err(lost),
             };
             if let Err(e) = sent {
@@ -54,6 +54,29 @@ pub(super) async fn after(ctx: &Ctx, m: &Move<'_>, returning: Option<&Returning>
         _ => {}
     }
     Ok(())
+}
+
+/// The order as the move wrote it (`orders::moved`: the status, and the
+/// facts given), with its hold (a move to paid keeps it).
+fn paid(m: &Move<'_>) -> jobs::Paid {
+    let mut order = m.bundle.order.clone();
+    let f = &m.facts;
+    order.status = m.to;
+    order.missing = f.missing.clone();
+    order.paid_at = f.paid_at.or(order.paid_at);
+    let keep = |new: &Option<String>, old: &mut Option<String>| {
+        if new.is_some() {
+            old.clone_from(new);
+        }
+    };
+    keep(&f.provider_status, &mut order.provider_status);
+    keep(&f.received, &mut order.received);
+    keep(&f.overpaid, &mut order.overpaid);
+    keep(&f.subscription_id, &mut order.subscription_id);
+    keep(&f.refunded_by, &mut order.refunded_by);
+    keep(&f.refund_method, &mut order.refund_method);
+    keep(&f.refund_id, &mut order.refund_id);
+    jobs::Paid { order, hold: m.bundle.hold.clone() }
 }
 
 /// Our hold ended before the provider's invoice did: close the invoice so the
