@@ -1,5 +1,5 @@
-//! Reading the stock ledger for staff: filters, a summary per kind over the
-//! whole filter, newest first, in cursor pages.
+//! Reading the stock ledger for staff: filters, newest first, in cursor
+//! pages, each with a summary per kind of the entries it returns.
 //!
 //! The ledger is one partition (`LEDGER`) sorted by `seq`, the counters'
 //! version, not by time. `at` is stamped under the counters' lock, so it
@@ -7,9 +7,12 @@
 //! the newest entry, filters on `at`, and stops `SKEW_MILLIS` below `since`.
 //! Cost: a page starts below its cursor and reads at most `SCAN_FACTOR`
 //! entries per entry it returns, whatever the history; a filter that matches
-//! little returns a short page with a cursor to go on from. The summary
-//! covers the whole filter, so it reads every entry newer than `since` (all
-//! of them without it): only when asked for (`summary=true`).
+//! little returns a short page, even an empty one, with a cursor to go on
+//! from. The summary is always there and covers exactly the entries this page
+//! returns (per kind: how many, and the sum of their deltas). Every matching
+//! entry is on exactly one page, so summing the summaries of all the pages of
+//! a filter gives the totals of the whole filter, exactly; no single request
+//! reads the whole filter.
 //! Pages are cut by `seq`; entries written meanwhile are always newer, so
 //! they never shift a page: no duplicates, no gaps.
 
@@ -53,10 +56,6 @@ pub struct RawQuery {
     pub limit: Option<String>,
     /// A `next_cursor` (or `Next-Cursor` header) from an earlier page.
     pub cursor: Option<String>,
-    /// `true`: add the per-kind summary of every matching entry (reads them
-    /// all; default `false`).
-    #[param(value_type = Option<bool>)]
-    pub summary: Option<String>,
 }
 
 /// A checked ledger query.
@@ -72,8 +71,6 @@ pub struct LedgerQuery {
     pub limit: usize,
     /// Only entries older than this `seq`.
     pub before: Option<String>,
-    /// Summarise the whole filter (a read of every matching entry).
-    pub summary: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -86,8 +83,9 @@ pub struct KindSummary {
 #[derive(Debug)]
 pub struct LedgerPage {
     pub entries: Vec<LedgerEntry>,
-    /// Only when asked for.
-    pub summary: Option<BTreeMap<&'static str, KindSummary>>,
+    /// Per kind, over the entries of this page (their sum over every page of
+    /// a filter is the whole filter's).
+    pub summary: BTreeMap<&'static str, KindSummary>,
     pub next_cursor: Option<String>,
 }
 
@@ -158,11 +156,6 @@ impl LedgerQuery {
             until,
             limit,
             before: non_empty(raw.cursor).map(|c| decode_cursor(&c)).transpose()?,
-            summary: match non_empty(raw.summary).as_deref() {
-                None | Some("false") => false,
-                Some("true") => true,
-                Some(v) => return Err(bad(format!("summary: '{v}' is not true or false"))),
-            },
         })
     }
 
@@ -176,12 +169,18 @@ impl LedgerQuery {
     }
 }
 
-/// One page of matching entries, newest first (and the summary of all, if
-/// asked for).
+/// One page of matching entries, newest first, with the summary of that page.
 pub async fn read(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError> {
-    let summary = if q.summary { Some(summarize(ctx, q).await?) } else { None };
+    let mut page = scan(ctx, q).await?;
+    page.summary = summarize(&page.entries);
+    Ok(page)
+}
+
+/// The bounded scan: at most `limit * SCAN_FACTOR` entries below the cursor
+/// (and one query page past it).
+async fn scan(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError> {
     let floor = q.since.map(|s| s.plus_millis(-SKEW_MILLIS));
-    let mut out = LedgerPage { entries: Vec::new(), summary, next_cursor: None };
+    let mut out = LedgerPage { entries: Vec::new(), summary: BTreeMap::new(), next_cursor: None };
     let budget = q.limit * SCAN_FACTOR;
     let mut read = 0;
     let mut pages = book::newest_below(ctx, q.before.as_deref(), (q.limit + 1).min(SCAN_PAGE));
@@ -212,24 +211,15 @@ pub async fn read(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError
     Ok(out)
 }
 
-/// Per kind, every entry the filters match (the cursor aside).
-async fn summarize(ctx: &Ctx, q: &LedgerQuery) -> Result<BTreeMap<&'static str, KindSummary>, ServiceError> {
-    let floor = q.since.map(|s| s.plus_millis(-SKEW_MILLIS));
+/// Per kind: how many entries and the sum of their deltas.
+pub fn summarize(entries: &[LedgerEntry]) -> BTreeMap<&'static str, KindSummary> {
     let mut summary: BTreeMap<&'static str, KindSummary> = BTreeMap::new();
-    let mut pages = book::newest_first(ctx, SCAN_PAGE);
-    while let Some(page) = pages.next_page().await? {
-        for e in page {
-            if floor.is_some_and(|f| e.at < f) {
-                return Ok(summary);
-            }
-            if q.matches(&e) {
-                let s = summary.entry(e.kind.as_str()).or_default();
-                s.entries += 1;
-                s.delta += e.delta;
-            }
-        }
+    for e in entries {
+        let s = summary.entry(e.kind.as_str()).or_default();
+        s.entries += 1;
+        s.delta += e.delta;
     }
-    Ok(summary)
+    summary
 }
 
 #[cfg(test)]
@@ -244,7 +234,8 @@ mod tests {
 
     /// 60 entries, every sixth a sale: a kind filter reads at most
     /// `SCAN_FACTOR` entries per entry a page may return, so pages come back
-    /// short, with a cursor, and the walk still finds every sale once.
+    /// short, with a cursor, and the walk still finds every sale once; the
+    /// pages' summaries add up to the whole filter's.
     #[tokio::test]
     async fn a_sparse_filter_reads_a_bounded_page_and_walks_every_match() {
         let dir = tempfile::tempdir().unwrap();
@@ -270,10 +261,14 @@ mod tests {
         }
         ctx.records.transact(writes).await.unwrap();
         let mut q = raw(|r| (r.kind, r.limit) = (Some("sale".into()), Some("1".into()))).unwrap();
-        let (mut sales, mut pages) = (Vec::new(), 0);
+        let (mut sales, mut pages, mut total) = (Vec::new(), 0, KindSummary::default());
         loop {
             let page = read(&ctx, &q).await.unwrap();
-            assert!(page.summary.is_none(), "not asked for");
+            assert_eq!(page.summary, summarize(&page.entries), "the summary is this page's");
+            if let Some(s) = page.summary.get("sale") {
+                (total.entries, total.delta) = (total.entries + s.entries, total.delta + s.delta);
+            }
+            assert!(page.summary.keys().all(|k| *k == "sale"), "only what the filter matches");
             sales.extend(page.entries.iter().map(|e| e.id.clone()));
             pages += 1;
             match page.next_cursor {
@@ -284,10 +279,10 @@ mod tests {
         let want: Vec<String> = (0..60).rev().filter(|i| i % 6 == 0).map(|i| format!("e{i}")).collect();
         assert_eq!(sales, want, "every sale once, newest first");
         assert!(pages >= 6, "a page of 1 reads at most 10 entries: {pages} pages");
-        q.before = None;
-        q.summary = true;
-        let all = read(&ctx, &q).await.unwrap();
-        assert_eq!(all.summary.unwrap()["sale"], KindSummary { entries: 10, delta: 10 });
+        assert_eq!(total, KindSummary { entries: 10, delta: 10 }, "summed over the pages: the whole filter");
+        let whole = read(&ctx, &LedgerQuery { limit: MAX_LIMIT, before: None, ..q.clone() }).await.unwrap();
+        assert!(whole.next_cursor.is_none());
+        assert_eq!(whole.summary["sale"], total, "one page holding the whole filter says the same");
     }
 
     #[test]
@@ -310,9 +305,6 @@ mod tests {
         assert!(raw(|r| (r.since, r.until) = (Some("2000".into()), Some("1000".into()))).is_err());
         let c = encode_cursor("000000000042.001");
         assert_eq!(raw(|r| r.cursor = Some(c)).unwrap().before.as_deref(), Some("000000000042.001"));
-        assert!(raw(|r| r.summary = Some("true".into())).unwrap().summary);
-        assert!(!raw(|_| {}).unwrap().summary);
-        assert!(raw(|r| r.summary = Some("yes".into())).is_err());
         for bad in ["!!", "abc", &URL_SAFE_NO_PAD.encode("ledger1:42"), &URL_SAFE_NO_PAD.encode("x:000000000042.001")] {
             assert!(raw(|r| r.cursor = Some(bad.to_string())).is_err(), "{bad}");
         }

@@ -3,9 +3,13 @@
 //! Query: `kind` (one or more, comma separated), `file`, `reference`,
 //! `since` and `until` (inclusive; RFC 3339 such as `2026-01-31T12:00:00Z`,
 //! or epoch milliseconds), `limit` (1 to 500, default 100) and `cursor` (a
-//! `next_cursor` from before), `summary` (`true` adds the per-kind summary of
-//! every matching entry, which reads them all; a page alone reads O(limit)).
-//! Anything else wrong is a 400.
+//! `next_cursor` from before). Anything else wrong is a 400.
+//!
+//! A request reads O(limit) entries whatever the history: a page starts
+//! below its cursor and stops at a read budget, so it may come back short or
+//! empty with a `next_cursor`. `summary` is always an object: per kind, the
+//! entries and summed delta of the entries this page returns; summing the
+//! summaries of every page of a filter gives the whole filter's totals exactly.
 //!
 //! `Accept: text/csv` returns the same page as CSV (a header row, RFC 4180
 //! quoting): CSV pages exactly like JSON, the next page's cursor comes in the
@@ -54,11 +58,15 @@ pub struct EntryView<'a> {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LedgerPageView<'a> {
     entries: Vec<EntryView<'a>>,
-    /// Per kind, over every entry the filters match (not just this page);
-    /// null unless `summary=true`.
-    #[schema(value_type = Option<BTreeMap<LedgerKind, KindSummary>>)]
-    summary: Option<&'a BTreeMap<&'static str, KindSummary>>,
-    /// Pass as `cursor` for the next page; null on the last.
+    /// Per kind, the count and summed delta of the entries on this page
+    /// (always an object, `{}` for an empty page). Every matching entry is on
+    /// exactly one page, so the summaries of all the pages of a filter add up
+    /// to the whole filter's totals exactly.
+    #[schema(value_type = BTreeMap<LedgerKind, KindSummary>)]
+    summary: &'a BTreeMap<&'static str, KindSummary>,
+    /// Pass as `cursor` for the next page; null on the last. A page stops at
+    /// a read budget (10 entries read per entry it may return), so it may be
+    /// short, even empty, and still have a next page.
     next_cursor: Option<&'a str>,
 }
 
@@ -81,8 +89,10 @@ fn view(e: &LedgerEntry) -> EntryView<'_> {
 #[utoipa::path(get, path = "/admin/ledger", tag = "staff", operation_id = "stock_ledger", security(("staff_jwt" = [])),
     params(RawQuery),
     responses(
-        (status = 200, description = "A page of matching entries, newest first. With `Accept: text/csv`, the same \
-            page as CSV (header row, no summary) and the next page's cursor in `Next-Cursor`",
+        (status = 200, description = "A page of matching entries, newest first, and the per-kind summary of this \
+            page's entries (summed over every page, the whole filter's totals). A page reads a bounded number of \
+            entries whatever the history, so it may be short or empty with a `next_cursor`. With `Accept: text/csv`, \
+            the same page as CSV (header row, no summary) and the next page's cursor in `Next-Cursor`",
             content((LedgerPageView = "application/json"), (String = "text/csv")),
             headers(("Next-Cursor" = String, description = "CSV only: the next page's cursor; absent on the last page"))),
         (status = 400, response = BadRequest),
@@ -101,7 +111,7 @@ pub async fn ledger(
     }
     let body = LedgerPageView {
         entries: page.entries.iter().map(view).collect(),
-        summary: page.summary.as_ref(),
+        summary: &page.summary,
         next_cursor: page.next_cursor.as_deref(),
     };
     Ok(Json(body).into_response())

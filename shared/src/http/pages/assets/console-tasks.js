@@ -15,10 +15,11 @@
     until: C.dayBound($("ledger-until").value, true) });
   let ledgerCursor = null;
   async function showLedger(more) {
-    // The summary reads every matching entry: asked for once, on the first page.
-    const page = await C.call("GET", "/admin/ledger" + C.query({ ...ledgerFilters(), limit: 100, cursor: more ? ledgerCursor : "", summary: more ? "" : "true" }));
+    // The API's summary covers the entries of the page just fetched, not the whole filter.
+    const page = await C.call("GET", "/admin/ledger" + C.query({ ...ledgerFilters(), limit: 100, cursor: more ? ledgerCursor : "" }));
     ledgerCursor = page.next_cursor;
-    if (!more) $("ledger-summary").replaceChildren(...Object.entries(page.summary || {}).flatMap(([k, v]) =>
+    $("ledger-summary-label").textContent = "Summary of this page (the " + page.entries.length + " entries just loaded)";
+    $("ledger-summary").replaceChildren(...Object.entries(page.summary || {}).flatMap(([k, v]) =>
       [el("dt", {}, k), el("dd", {}, typeof v === "object" ? Object.entries(v).map(([a, b]) => a + " " + b).join(", ") : String(v))]));
     const rows = page.entries.map((e) => [when(e.at), e.kind, e.file || "", String(e.delta), e.before + " → " + e.after, e.reason, e.reference, e.actor]);
     if (!more) $("ledger-list").replaceChildren(C.table(["At", "Kind", "File", "Delta", "Available", "Reason", "Reference", "Actor"], rows));
