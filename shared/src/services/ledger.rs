@@ -183,7 +183,10 @@ async fn scan(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError> {
     let mut out = LedgerPage { entries: Vec::new(), summary: BTreeMap::new(), next_cursor: None };
     let budget = q.limit * SCAN_FACTOR;
     let mut read = 0;
-    let mut pages = book::newest_below(ctx, q.before.as_deref(), (q.limit + 1).min(SCAN_PAGE));
+    // A full page and the one entry that says there is more, plus the
+    // cursor's own entry (the range includes it): one query when it can.
+    let first = q.limit + 1 + usize::from(q.before.is_some());
+    let mut pages = book::newest_below(ctx, q.before.as_deref(), first.min(SCAN_PAGE));
     while let Some(page) = pages.next_page().await? {
         for e in page {
             if floor.is_some_and(|f| e.at < f) {
