@@ -24,6 +24,8 @@ pub struct Counts {
     pub moves: AtomicU64,
     /// Queue sends, receives and deletes.
     pub queue: AtomicU64,
+    /// Items gets and queries returned (what DynamoDB bills reads by).
+    pub items: AtomicU64,
 }
 
 impl Counts {
@@ -33,6 +35,7 @@ impl Counts {
         }
         self.moves.store(0, Ordering::Relaxed);
         self.queue.store(0, Ordering::Relaxed);
+        self.items.store(0, Ordering::Relaxed);
     }
 
     /// DynamoDB requests: each get, query, write and transaction is one.
@@ -100,7 +103,9 @@ impl<R: Records> Records for CountingRecords<R> {
     async fn get(&self, key: &Key) -> Result<Option<Item>, RecordError> {
         bump(&self.counts.get, 1);
         trace(|| format!("get {}|{}", key.pk, key.sk));
-        self.inner.get(key).await
+        let got = self.inner.get(key).await?;
+        bump(&self.counts.items, u64::from(got.is_some()));
+        Ok(got)
     }
     async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), RecordError> {
         bump(&self.counts.record_writes, 1);
@@ -126,7 +131,9 @@ impl<R: Records> Records for CountingRecords<R> {
     async fn query(&self, query: Query) -> Result<Page, RecordError> {
         bump(&self.counts.query, 1);
         trace(|| format!("query {:?} {} {:?} limit {}", query.index, query.pk, query.sk, query.limit));
-        self.inner.query(query).await
+        let page = self.inner.query(query).await?;
+        bump(&self.counts.items, page.items.len() as u64);
+        Ok(page)
     }
 }
 

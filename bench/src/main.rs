@@ -10,7 +10,8 @@
 //! emulator). `bench shards [K] [INSTANCES]` simulates the sharded stock
 //! book of docs/SCALE.md on the embedded Records port (see shards.rs). `bench delivery [N]
 //! [GAP_MS]` times commit -> merchant webhook received on the local stack
-//! (see delivery.rs). `bench model` is the long
+//! (see delivery.rs). `bench pages [N]` times the admin ledger, orders and
+//! events pages over N of each (see pages.rs). `bench model` is the long
 //! model-based run; `bench coldstart` times each function binary's cold start
 //! (see coldstart.rs).
 
@@ -23,6 +24,7 @@ mod delivery;
 mod heap;
 mod listing;
 mod model;
+mod pages;
 mod purchase;
 mod raw_commits;
 mod reconcile;
@@ -55,6 +57,9 @@ async fn main() -> anyhow::Result<()> {
         }
         [cmd, rest @ ..] if cmd == "shards" => shards::run(shards::Plan::parse(rest)?).await,
         [cmd, rest @ ..] if cmd == "contention" => contention::run(contention::Plan::parse(rest)?).await,
+        [cmd, rest @ ..] if cmd == "pages" && rest.len() <= 1 => {
+            pages::run(rest.first().map_or(Ok(1000), |n| n.parse()).context("N must be a whole number")?).await
+        }
         [cmd, rest @ ..] if cmd == "delivery" && rest.len() <= 2 => {
             let arg = |i: usize, default: u64| -> anyhow::Result<u64> {
                 rest.get(i).map_or(Ok(default), |v| v.parse().context("N and GAP_MS must be whole numbers"))
@@ -62,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
             delivery::run(arg(0, 300)? as usize, arg(1, 20)?).await
         }
         _ => bail!(
-            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention [embedded{}] [N] [INSTANCES] | bench shards [K] [INSTANCES] [CHECKOUTS] [FILES] | bench delivery [N] [GAP_MS]{}",
+            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention [embedded{}] [N] [INSTANCES] | bench shards [K] [INSTANCES] [CHECKOUTS] [FILES] | bench pages [N] | bench delivery [N] [GAP_MS]{}",
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { " | bench coldstart [DIR] [RUNS]" } else { "" }

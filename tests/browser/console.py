@@ -104,6 +104,11 @@ def edit_price(page, url, problems):
 def ledger_csv(page, url, admin):
     page.get_by_role("link", name="Ledger").click()
     expect(page.locator("#ledger-list tbody tr")).not_to_have_count(0)
+    # The API's summary is the loaded page's, and the console says so.
+    shown = page.locator("#ledger-list tbody tr").count()
+    expect(page.locator("#ledger-summary-label")).to_have_text(
+        "Summary of this page (the %d entries just loaded)" % shown)
+    expect(page.locator("#ledger-summary dt")).not_to_have_count(0)
     with page.expect_download() as d:
         page.get_by_role("button", name="Download CSV").click()
     lines = pathlib.Path(d.value.path()).read_text().strip().splitlines()

@@ -42,6 +42,43 @@ pub async fn all_entries(app: &TestApp, filter: &str, limit: usize) -> Vec<Value
     }
 }
 
+/// Per kind `{entries, delta}` of `entries`, as a page's `summary` states it.
+pub fn summary_of(entries: &[Value]) -> Value {
+    let mut out = serde_json::Map::new();
+    for e in entries {
+        let t = out.entry(s(&e["kind"])).or_insert_with(|| json!({"entries": 0, "delta": 0}));
+        *t = json!({
+            "entries": t["entries"].as_i64().unwrap() + 1,
+            "delta": t["delta"].as_i64().unwrap() + e["delta"].as_i64().unwrap(),
+        });
+    }
+    Value::Object(out)
+}
+
+/// The summaries of every page of `filter` added up (the whole filter's
+/// totals); each page's summary is checked to be that page's own.
+pub async fn summed_summary(app: &TestApp, filter: &str, limit: usize) -> Value {
+    let mut total = serde_json::Map::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let c = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let page = ledger(app, &format!("?limit={limit}&{filter}{c}")).await;
+        let per_kind = page["summary"].as_object().expect("summary is always an object");
+        assert_eq!(page["summary"], summary_of(page["entries"].as_array().unwrap()), "the page's own summary");
+        for (kind, v) in per_kind {
+            let t = total.entry(kind.clone()).or_insert_with(|| json!({"entries": 0, "delta": 0}));
+            *t = json!({
+                "entries": t["entries"].as_i64().unwrap() + v["entries"].as_i64().unwrap(),
+                "delta": t["delta"].as_i64().unwrap() + v["delta"].as_i64().unwrap(),
+            });
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return Value::Object(total),
+        }
+    }
+}
+
 pub fn ids(entries: &[Value]) -> Vec<String> {
     entries.iter().map(|e| s(&e["id"])).collect()
 }

@@ -1,24 +1,32 @@
-//! GET /admin/ledger: filters, summary, pages, CSV, bad queries.
+//! GET /admin/ledger: filters, per-page summaries that add up to the whole
+//! filter, bounded pages over a long history, CSV, bad queries.
 
 use std::collections::HashSet;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
+use shared::domain::{LedgerKind, Timestamp};
 use shared::http::admin::CSV_HEADER;
 use shared::http::auth::Role;
+use shared::services::ledger::decode_cursor;
+use shared::services::model::LedgerEntry;
+use shared::services::store::stock as book;
 use stockroom_tests::{problem, s, spawn_app};
 
-use super::helpers::{adjust, advance, all_entries, buy, call, ids, ledger};
+use super::helpers::{adjust, advance, all_entries, buy, call, ids, ledger, summary_of, summed_summary};
 
 #[tokio::test]
-async fn filters_narrow_and_the_summary_covers_the_whole_filter() {
+async fn filters_narrow_and_each_page_summarises_its_own_entries() {
     let app = spawn_app().await;
     let names = app.add_stock(5).await;
     let (order_id, _, _, files) = buy(&app, "silver").await;
     let restock = ledger(&app, "?kind=restock&limit=2").await;
     assert_eq!(restock["entries"].as_array().unwrap().len(), 2);
-    assert_eq!(restock["summary"], serde_json::json!({"restock": {"entries": 5, "delta": 5}}));
+    assert_eq!(restock["summary"], json!({"restock": {"entries": 2, "delta": 2}}), "this page's two entries");
     assert!(restock["next_cursor"].is_string());
+    assert_eq!(summed_summary(&app, "kind=restock", 2).await, json!({"restock": {"entries": 5, "delta": 5}}));
 
     let by_order = ledger(&app, &format!("?reference={order_id}")).await;
     let kinds: Vec<String> = by_order["entries"].as_array().unwrap().iter().map(|e| s(&e["kind"])).collect();
@@ -40,6 +48,99 @@ async fn filters_narrow_and_the_summary_covers_the_whole_filter() {
     let two = ledger(&app, "?kind=sale,hold").await;
     assert_eq!(two["summary"].as_object().unwrap().len(), 2);
     assert_eq!(two["summary"]["hold"]["delta"], -2);
+}
+
+/// Summed over every page, in any page size, the summaries are the whole
+/// filter's totals, exactly: each matching entry is on one page only.
+#[tokio::test]
+async fn summaries_summed_over_the_pages_are_the_whole_filters_totals() {
+    let app = spawn_app().await;
+    let names = app.add_stock(9).await;
+    adjust(&app, "freeze", &[&names[0], &names[1]], "check").await;
+    adjust(&app, "ban", &[&names[1]], "bad").await;
+    buy(&app, "silver").await;
+    for filter in ["", "kind=restock", "kind=sale,hold,freeze,ban", "kind=refund"] {
+        let every = all_entries(&app, filter, 500).await;
+        let want = summary_of(&every);
+        assert!(!filter.is_empty() || want.as_object().unwrap().len() >= 4, "several kinds: {want}");
+        for limit in [1, 2, 3, 500] {
+            assert_eq!(summed_summary(&app, filter, limit).await, want, "{filter}, pages of {limit}");
+        }
+    }
+    let empty = ledger(&app, "?kind=refund").await;
+    assert_eq!((&empty["entries"], &empty["summary"]), (&json!([]), &json!({})), "an object even when empty");
+}
+
+/// 3 matching entries in 2,500: each page reads at most 10 entries per entry
+/// it may return (its next cursor is at most that far below the last), so a
+/// page comes back short or empty with a cursor; the walk ends and finds
+/// every match once.
+#[tokio::test]
+async fn a_page_reads_a_bounded_stretch_of_a_long_history() {
+    let app = spawn_app().await;
+    const FIRST: u64 = 1_000_000;
+    const N: u64 = 2_500;
+    let needles = [FIRST + 10, FIRST + 1_200, FIRST + 2_480];
+    let at = app.ctx().clock.now();
+    let mut writes = Vec::new();
+    for v in FIRST..FIRST + N {
+        let needle = needles.contains(&v);
+        let e = LedgerEntry {
+            id: format!("E{v}"),
+            seq: book::seq(v, 0),
+            at: Timestamp(at.millis() - (FIRST + N - v) as i64),
+            kind: if needle { LedgerKind::Sale } else { LedgerKind::Restock },
+            file: Some(format!("f{v}.png")),
+            delta: if needle { -1 } else { 1 },
+            before: 0,
+            after: 0,
+            counts: Default::default(),
+            reason: "history".into(),
+            reference: if needle { "needle".into() } else { format!("hay-{v}") },
+            actor: "test".into(),
+        };
+        writes.push(book::put_entry(&e).unwrap());
+        if writes.len() == 100 || v == FIRST + N - 1 {
+            app.ctx().records.transact(std::mem::take(&mut writes)).await.unwrap();
+        }
+    }
+    let version = |c: &str| decode_cursor(c).unwrap()[..12].parse::<u64>().unwrap();
+    let limit = 2;
+    let (mut found, mut pages, mut empty_with_cursor) = (Vec::new(), 0, 0);
+    let mut cursor: Option<String> = None;
+    let mut total = json!({});
+    loop {
+        pages += 1;
+        assert!(pages <= 2 * N as usize / (limit * 10) + 5, "the walk ends");
+        let c = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let page = ledger(&app, &format!("?reference=needle&limit={limit}{c}")).await;
+        let entries = page["entries"].as_array().unwrap();
+        assert_eq!(page["summary"], summary_of(entries));
+        if let Some(n) = page["summary"]["sale"]["entries"].as_i64() {
+            total = json!({"sale": {"entries": total["sale"]["entries"].as_i64().unwrap_or(0) + n,
+                "delta": total["sale"]["delta"].as_i64().unwrap_or(0) + page["summary"]["sale"]["delta"].as_i64().unwrap()}});
+        }
+        found.extend(ids(entries));
+        match page["next_cursor"].as_str() {
+            Some(next) => {
+                let from = cursor.as_deref().map_or(FIRST + N, version);
+                let to = version(next);
+                assert!(to < from, "the cursor moves down: {from} -> {to}");
+                assert!(
+                    from - to <= (limit * 10) as u64,
+                    "page {pages} read {} entries for a limit of {limit}",
+                    from - to
+                );
+                empty_with_cursor += usize::from(entries.is_empty());
+                cursor = Some(next.to_string());
+            }
+            None => break,
+        }
+    }
+    let want: Vec<String> = needles.iter().rev().map(|v| format!("E{v}")).collect();
+    assert_eq!(found, want, "every match once, newest first");
+    assert!(empty_with_cursor >= 100, "empty pages with a cursor: {empty_with_cursor} of {pages}");
+    assert_eq!(total, json!({"sale": {"entries": 3, "delta": -3}}), "summed over the pages: the whole filter");
 }
 
 #[tokio::test]
@@ -77,6 +178,7 @@ async fn pages_neither_repeat_nor_skip_while_new_entries_arrive() {
         let c = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
         let page = ledger(&app, &format!("?kind=restock&limit=5{c}")).await;
         walked.extend(ids(page["entries"].as_array().unwrap()));
+        assert_eq!(page["summary"], summary_of(page["entries"].as_array().unwrap()), "this page's own summary");
         // New stock between pages lands above the cursor: not in this walk.
         app.add_stock(1).await;
         match page["next_cursor"].as_str() {
@@ -145,7 +247,13 @@ async fn bad_queries_are_400_problems() {
     let app = spawn_app().await;
     app.add_stock(1).await;
     let t = app.staff_token(Role::Admin);
-    for q in [
+    let odd_cursors = [
+        URL_SAFE_NO_PAD.encode("ledger1:00000000004x.001"),
+        URL_SAFE_NO_PAD.encode("orders1:000000000042.001"),
+        URL_SAFE_NO_PAD.encode("ledger1:000000000042.001") + "=",
+    ]
+    .map(|c| format!("cursor={c}"));
+    let plain = [
         "limit=0",
         "limit=501",
         "limit=ten",
@@ -157,7 +265,8 @@ async fn bad_queries_are_400_problems() {
         "cursor=not-a-cursor",
         "cursor=bGVkZ2VyMTo0Mg",
         "kind=sale&kind=hold",
-    ] {
+    ];
+    for q in plain.iter().copied().chain(odd_cursors.iter().map(String::as_str)) {
         let r = call(&app, Method::GET, &format!("/admin/ledger?{q}"), Some(&t), None).await;
         let (status, body) = problem(r).await;
         assert_eq!(status, 400, "{q}: {body}");
@@ -165,4 +274,5 @@ async fn bad_queries_are_400_problems() {
     let ok: Value =
         call(&app, Method::GET, "/admin/ledger?limit=500&kind=&file=", Some(&t), None).await.json().await.unwrap();
     assert_eq!(ok["entries"].as_array().unwrap().len(), 1, "empty values mean no filter");
+    assert_eq!(ok["summary"], json!({"restock": {"entries": 1, "delta": 1}}));
 }

@@ -5,6 +5,12 @@
 //! or epoch milliseconds), `limit` (1 to 500, default 100) and `cursor` (a
 //! `next_cursor` from before). Anything else wrong is a 400.
 //!
+//! A request reads O(limit) entries whatever the history: a page starts
+//! below its cursor and stops at a read budget, so it may come back short or
+//! empty with a `next_cursor`. `summary` is always an object: per kind, the
+//! entries and summed delta of the entries this page returns; summing the
+//! summaries of every page of a filter gives the whole filter's totals exactly.
+//!
 //! `Accept: text/csv` returns the same page as CSV (a header row, RFC 4180
 //! quoting): CSV pages exactly like JSON, the next page's cursor comes in the
 //! `Next-Cursor` header (absent on the last page), and there is no summary.
@@ -52,10 +58,15 @@ pub struct EntryView<'a> {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LedgerPageView<'a> {
     entries: Vec<EntryView<'a>>,
-    /// Per kind, over every entry the filters match (not just this page).
+    /// Per kind, the count and summed delta of the entries on this page
+    /// (always an object, `{}` for an empty page). Every matching entry is on
+    /// exactly one page, so the summaries of all the pages of a filter add up
+    /// to the whole filter's totals exactly.
     #[schema(value_type = BTreeMap<LedgerKind, KindSummary>)]
     summary: &'a BTreeMap<&'static str, KindSummary>,
-    /// Pass as `cursor` for the next page; null on the last.
+    /// Pass as `cursor` for the next page; null on the last. A page stops at
+    /// a read budget (10 entries read per entry it may return), so it may be
+    /// short, even empty, and still have a next page.
     next_cursor: Option<&'a str>,
 }
 
@@ -78,8 +89,10 @@ fn view(e: &LedgerEntry) -> EntryView<'_> {
 #[utoipa::path(get, path = "/admin/ledger", tag = "staff", operation_id = "stock_ledger", security(("staff_jwt" = [])),
     params(RawQuery),
     responses(
-        (status = 200, description = "A page of matching entries, newest first. With `Accept: text/csv`, the same \
-            page as CSV (header row, no summary) and the next page's cursor in `Next-Cursor`",
+        (status = 200, description = "A page of matching entries, newest first, and the per-kind summary of this \
+            page's entries (summed over every page, the whole filter's totals). A page reads a bounded number of \
+            entries whatever the history, so it may be short or empty with a `next_cursor`. With `Accept: text/csv`, \
+            the same page as CSV (header row, no summary) and the next page's cursor in `Next-Cursor`",
             content((LedgerPageView = "application/json"), (String = "text/csv")),
             headers(("Next-Cursor" = String, description = "CSV only: the next page's cursor; absent on the last page"))),
         (status = 400, response = BadRequest),

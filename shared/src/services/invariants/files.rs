@@ -24,6 +24,9 @@ use crate::ports::{Index, Item, Query};
 pub(super) struct Seen {
     pub records: StockCounts,
     pub listed: StockCounts,
+    /// Subscriptions the SUBS index lists as live (they exist: none is
+    /// ever deleted).
+    pub live: HashSet<String>,
 }
 
 /// Files named by unfinished intents (assign, revoke, adjust).
@@ -220,6 +223,7 @@ pub(super) async fn check(
     }
     assigned(ctx, &mut walk, report).await?;
     resolve(ctx, &mut walk, report).await?;
+    walk.seen.live = walk.owners.live_ids();
     walk.owners.finish(flight, report);
     Ok(walk.seen)
 }

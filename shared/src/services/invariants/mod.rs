@@ -123,7 +123,7 @@ async fn passes(ctx: &Ctx, from_checkpoint: bool) -> Result<(InvariantReport, Op
         books::stock(ctx, &before, &seen, &mut report).await?;
         let earned = ledger::replay(ctx, &before, from_checkpoint, &mut report).await?;
         books::credits(ctx, &mut report).await?;
-        books::orders(ctx, &mut report).await?;
+        books::orders(ctx, &seen.live, &mut report).await?;
         // Intents that began meanwhile make the file checks inconclusive too.
         let after = read_counts(ctx).await?;
         let mut again = InvariantReport::default();

@@ -57,6 +57,11 @@ impl Owners {
         owned
     }
 
+    /// The ids of the live subscriptions.
+    pub(super) fn live_ids(&self) -> HashSet<String> {
+        self.subs.iter().map(|(id, _)| id.clone()).collect()
+    }
+
     /// An ASSIGNED record no live subscription of its user lists.
     pub(super) fn unowned(&mut self, key: &str) {
         self.found.push(format!("{key} belongs to no live subscription of that user"));

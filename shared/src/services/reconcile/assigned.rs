@@ -1,8 +1,12 @@
 //! assigned/{user}/: the listing is sorted by user, the records index by
-//! name, so the two cannot be merged; each listed file's record is read
-//! (a few at a time). Ghosts (records whose file is not under their user)
-//! are looked for only when the index holds more ASSIGNED records than the
-//! listing matched.
+//! name, so the listing is held (name -> users, a bounded batch at a time)
+//! while the FILES#assigned index streams past, as the invariant checker
+//! does. A file the index agrees with costs nothing more; the rest are read
+//! strongly and settled one by one. Ghosts (records whose file is not under
+//! their user) are looked for only when the index holds more ASSIGNED
+//! records than the listing matched.
+
+use std::collections::BTreeMap;
 
 use super::super::ServiceError;
 use super::super::store::files::{self, FileRecord};
@@ -13,37 +17,86 @@ use super::settle::{Place, Settled, settle};
 use super::{MAX_ORPHANS, ORPHAN_SAMPLE, PAGE, Run, one, par};
 use crate::domain::{LedgerKind, Location};
 
+/// Listed files held at most before the index is walked for them (each
+/// batch costs one walk of the index range it spans).
+const HOLD: usize = 100_000;
+
 pub(super) async fn scan(run: &mut Run<'_>) -> Result<(), ServiceError> {
     let ctx = run.ctx;
     let mut listing = Stock::new(ctx, "assigned/", PAGE, Judge::Full);
+    let (mut held, mut n) = (BTreeMap::new(), 0);
     loop {
         let page = listing.read_page().await?;
         run.listed(&mut listing);
-        let Some(page) = page else { return Ok(()) };
-        let mut seen = Vec::with_capacity(page.len());
+        let Some(page) = page else { break };
         for s in page {
             match s.user {
-                Some(user) => seen.push((user, s.name)),
+                Some(user) => {
+                    held.entry(s.name).or_insert_with(Vec::new).push(user);
+                    n += 1;
+                }
                 None => run.reject(&s.key, "not assigned/{user}/{file}"),
             }
         }
-        let names = seen.iter().map(|(_, n)| n.clone()).collect();
-        let recs = par::each(names, |name: String| files::get_owned(ctx.records.clone(), name)).await?;
-        for ((user, name), rec) in seen.into_iter().zip(recs) {
-            let Some(rec) = rec else {
-                orphan(run, user, name);
-                continue;
-            };
-            let here = if rec.location == Location::Assigned && rec.user_id.as_deref() == Some(user.as_str()) {
-                true
-            } else {
-                matches!(settle(run, &name, Some(&Place::assigned(&user))).await?, Settled::Done { here: true })
-            };
-            if here {
+        if n >= HOLD {
+            check(run, std::mem::take(&mut held)).await?;
+            n = 0;
+        }
+    }
+    check(run, held).await
+}
+
+/// One held batch (name -> users it is listed under): what the index agrees
+/// with is matched; the rest is read strongly, page by page.
+async fn check(run: &mut Run<'_>, mut held: BTreeMap<String, Vec<String>>) -> Result<(), ServiceError> {
+    let ctx = run.ctx;
+    let (Some(first), Some(last)) = (held.keys().next().cloned(), held.keys().next_back().cloned()) else {
+        return Ok(());
+    };
+    let mut recs = files::at_between(ctx, Location::Assigned, &first, &last, PAGE);
+    while let Some(page) = recs.next_page().await? {
+        for rec in page {
+            // The index may lag: only an agreeing entry is taken as read.
+            let (Location::Assigned, Some(user)) = (rec.location, rec.user_id.as_deref()) else { continue };
+            let Some(users) = held.get_mut(&rec.name) else { continue };
+            if let Some(i) = users.iter().position(|u| u == user) {
+                users.swap_remove(i);
+                if users.is_empty() {
+                    held.remove(&rec.name);
+                }
                 run.matched_at(Location::Assigned);
             }
         }
     }
+    let mut left: Vec<(String, String)> =
+        held.into_iter().flat_map(|(name, users)| users.into_iter().map(move |u| (u, name.clone()))).collect();
+    while !left.is_empty() {
+        let rest = left.split_off(left.len().min(PAGE));
+        read_and_settle(run, std::mem::replace(&mut left, rest)).await?;
+    }
+    Ok(())
+}
+
+/// Listed (user, name) the index did not confirm: each record read strongly.
+async fn read_and_settle(run: &mut Run<'_>, seen: Vec<(String, String)>) -> Result<(), ServiceError> {
+    let ctx = run.ctx;
+    let names = seen.iter().map(|(_, n)| n.clone()).collect();
+    let recs = par::each(names, |name: String| files::get_owned(ctx.records.clone(), name)).await?;
+    for ((user, name), rec) in seen.into_iter().zip(recs) {
+        let Some(rec) = rec else {
+            orphan(run, user, name);
+            continue;
+        };
+        let here = if rec.location == Location::Assigned && rec.user_id.as_deref() == Some(user.as_str()) {
+            true
+        } else {
+            matches!(settle(run, &name, Some(&Place::assigned(&user))).await?, Settled::Done { here: true })
+        };
+        if here {
+            run.matched_at(Location::Assigned);
+        }
+    }
+    Ok(())
 }
 
 fn orphan(run: &mut Run<'_>, user: String, name: String) {

@@ -3,10 +3,11 @@
 //! stale intents, re-queues lost paid orders, proves the counters equal to
 //! the listings and raises low-stock alerts.
 //!
-//! It streams (pages of 1,000 on both sides, so memory stays flat) and
-//! changes records only through conditional writes and `stock::commit`, so two
-//! runs at once, or a run beside fulfilment, repair each thing once. Files an
-//! unfinished intent owns are left to that intent.
+//! It streams (pages of 1,000 on both sides; assigned/, sorted by user, is
+//! held up to 100,000 names at a time against the index, so memory stays
+//! bounded) and changes records only through conditional writes and
+//! `stock::commit`, so two runs at once, or a run beside fulfilment, repair
+//! each thing once. Files an unfinished intent owns are left to that intent.
 
 mod assigned;
 mod counters;

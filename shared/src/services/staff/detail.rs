@@ -46,13 +46,21 @@ pub async fn read(ctx: &Ctx, order_id: &str) -> Result<OrderDetail, ServiceError
         Some(id) => subscriptions::get(ctx, id).await?,
         None => None,
     };
-    let q = LedgerQuery {
+    let mut q = LedgerQuery {
         reference: Some(order_id.to_string()),
         since: Some(order.created_at),
         limit: MAX_LIMIT,
         ..LedgerQuery::default()
     };
-    let ledger = ledger::read(ctx, &q).await?.entries;
+    // A page stops at its read budget: go on to the order's creation.
+    let mut ledger = Vec::new();
+    while ledger.len() < MAX_LIMIT {
+        let page = ledger::read(ctx, &q).await?;
+        ledger.extend(page.entries);
+        let Some(next) = page.next_cursor else { break };
+        q.before = Some(ledger::decode_cursor(&next)?);
+    }
+    ledger.truncate(MAX_LIMIT);
     let credits: Vec<EntryRecord> = credits::entries(ctx, &order.user_id)
         .read_all()
         .await?

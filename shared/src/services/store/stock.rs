@@ -118,6 +118,16 @@ pub fn newest_first(ctx: &Ctx, limit: usize) -> Pages<'_, LedgerEntry> {
     Pages::new(ctx, Query::new(Index::Table, LEDGER_PK).descending().limit(limit))
 }
 
+/// As `newest_first`, from `before` down (inclusive: skip it).
+pub fn newest_below<'a>(ctx: &'a Ctx, before: Option<&str>, limit: usize) -> Pages<'a, LedgerEntry> {
+    let mut q = Query::new(Index::Table, LEDGER_PK).descending().limit(limit);
+    if let Some(b) = before {
+        // Every seq starts with a digit, so "0" is below them all.
+        q = q.sk(SkRange::Between("0".into(), b.into()));
+    }
+    Pages::new(ctx, q)
+}
+
 pub async fn checkpoint(ctx: &Ctx) -> Result<Option<LedgerCheckpoint>, ServiceError> {
     read(ctx, &checkpoint_key()).await
 }

@@ -15,8 +15,10 @@
     until: C.dayBound($("ledger-until").value, true) });
   let ledgerCursor = null;
   async function showLedger(more) {
+    // The API's summary covers the entries of the page just fetched, not the whole filter.
     const page = await C.call("GET", "/admin/ledger" + C.query({ ...ledgerFilters(), limit: 100, cursor: more ? ledgerCursor : "" }));
     ledgerCursor = page.next_cursor;
+    $("ledger-summary-label").textContent = "Summary of this page (the " + page.entries.length + " entries just loaded)";
     $("ledger-summary").replaceChildren(...Object.entries(page.summary || {}).flatMap(([k, v]) =>
       [el("dt", {}, k), el("dd", {}, typeof v === "object" ? Object.entries(v).map(([a, b]) => a + " " + b).join(", ") : String(v))]));
     const rows = page.entries.map((e) => [when(e.at), e.kind, e.file || "", String(e.delta), e.before + " → " + e.after, e.reason, e.reference, e.actor]);
