@@ -134,9 +134,12 @@ async fn round(plan: &Plan, instances: usize, files: usize, failed: &mut Vec<Str
     );
     println!("  {spent}");
     println!(
-        "  version-lock retries (failed conditions on STOCK/COUNTS): {}, {:.2} per checkout; transaction conflicts: {}",
-        spent.refused_tx("STOCK/COUNTS"),
-        spent.refused_tx("STOCK/COUNTS") as f64 / checkouts as f64,
+        // A loser fails on the counters' version or on the same version's
+        // ledger entry, whichever the store checks first (moto: the ledger).
+        "  version-lock retries (lost the stock book: counters' version or its ledger entry): {}, {:.2} per \
+         checkout; transaction conflicts: {}",
+        spent.stock_races,
+        spent.stock_races as f64 / checkouts as f64,
         spent.conflicts
     );
     verify(&stack, checkouts, files, &kinds, &spent, &label, failed).await?;
