@@ -72,12 +72,6 @@ impl Snapshot {
         }
     }
 
-    /// Failed conditions in transactions on items of one kind ("STOCK/COUNTS":
-    /// the counters' version lock).
-    pub fn refused_tx(&self, kind: &str) -> u64 {
-        self.refused.get(&Refused { kind: kind.into(), single: false }).copied().unwrap_or(0)
-    }
-
     /// The failed conditions by kind of item, most first: "ORDER/INTENT 812
     /// (tx), ...".
     pub fn refused_by_kind(&self) -> String {
