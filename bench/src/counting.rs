@@ -6,10 +6,36 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use shared::adapters::embedded::{EmbeddedRecords, open_embedded};
+use shared::ports::clock::OffsetClock;
 use shared::ports::{
     Change, Cond, FileError, FileMeta, FilePage, Files, Item, Key, Message, Page, Query, Queue, QueueError,
     RecordError, Records, Write,
 };
+use shared::services::Ctx;
+use shared::testkit::stack::local_ctx;
+
+/// The embedded backend in `dir`, with a context whose record and file
+/// requests are counted, and the records uncounted for setting up fixtures.
+pub struct Counted {
+    pub ctx: Ctx,
+    pub counts: Arc<Counts>,
+    pub raw: EmbeddedRecords,
+    pub clock: Arc<OffsetClock>,
+}
+
+pub fn counted_embedded(dir: &std::path::Path) -> anyhow::Result<Counted> {
+    let clock = Arc::new(OffsetClock::default());
+    let b = open_embedded(dir, clock.clone())?;
+    let counts = Arc::new(Counts::default());
+    let ctx = local_ctx(
+        Arc::new(CountingRecords { inner: b.records.clone(), counts: counts.clone() }),
+        Arc::new(CountingFiles { inner: b.files, counts: counts.clone() }),
+        (Arc::new(b.fulfil), Arc::new(b.events)),
+        clock.clone(),
+    );
+    Ok(Counted { ctx, counts, raw: b.records, clock })
+}
 
 #[derive(Debug, Default)]
 pub struct Counts {

@@ -4,14 +4,11 @@
 //! each read is timed on its first page and on a page from the middle (by
 //! cursor), with the queries and items it read.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use serde_json::json;
-use shared::adapters::embedded::open_embedded;
 use shared::domain::{LedgerKind, OrderStatus, StockCounts, Timestamp};
-use shared::ports::clock::OffsetClock;
 use shared::ports::{Clock, Records, Write};
 use shared::services::events::log::{self, LogQuery};
 use shared::services::items::to_item;
@@ -20,9 +17,8 @@ use shared::services::model::LedgerEntry;
 use shared::services::staff::orders::{self as staff_orders, OrderQuery};
 use shared::services::store::outbox::{self, EventItem};
 use shared::services::{Ctx, keys};
-use shared::testkit::stack::local_ctx;
 
-use super::counting::{CountingRecords, Counts};
+use super::counting::{Counted, counted_embedded};
 
 /// Writes per transaction while filling.
 const BATCH: usize = 100;
@@ -32,20 +28,12 @@ const DAYS: i64 = 30;
 pub async fn run(n: usize) -> anyhow::Result<()> {
     let n = n.max(2);
     let dir = tempfile::tempdir().context("temp dir")?;
-    let clock = Arc::new(OffsetClock::default());
-    let b = open_embedded(dir.path(), clock.clone())?;
-    let counts = Arc::new(Counts::default());
-    let ctx = local_ctx(
-        Arc::new(CountingRecords { inner: b.records.clone(), counts: counts.clone() }),
-        Arc::new(b.files),
-        (Arc::new(b.fulfil), Arc::new(b.events)),
-        clock.clone(),
-    );
+    let Counted { ctx, counts, raw: store, clock } = counted_embedded(dir.path())?;
     let now = clock.now();
     let step = (DAYS * 86_400_000 / n as i64).max(1);
     let at = |i: usize| now.plus_millis(-(n as i64 - i as i64) * step);
     let t = Instant::now();
-    let mid = fill(&b.records, n, &at).await?;
+    let mid = fill(&store, n, &at).await?;
     println!(
         "bench pages: {n} ledger entries, orders and events, embedded backend; setup {:.1} s",
         t.elapsed().as_secs_f64()

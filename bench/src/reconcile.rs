@@ -9,22 +9,19 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use serde_json::json;
-use shared::adapters::embedded::{FILES_DIR, open_embedded};
+use shared::adapters::embedded::FILES_DIR;
 use shared::domain::{LedgerKind, Location, OrderStatus, StockCounts, Timestamp};
-use shared::ports::clock::OffsetClock;
 use shared::ports::{Clock, Index, Query, Records, Write};
 use shared::services::items::to_item;
 use shared::services::jobs::StepReport;
 use shared::services::model::{CountsRecord, FileRecord, LedgerEntry, SubscriptionRecord};
 use shared::services::{Ctx, catalog, keys, reconcile};
-use shared::testkit::stack::local_ctx;
 
-use super::counting::{CountingFiles, CountingRecords, Counts};
+use super::counting::{Counted, counted_embedded};
 use super::{cpu_secs, heap, mib, proc_kib};
 
 /// Every tenth file is assigned, ten to a user.
@@ -33,18 +30,10 @@ const FILES_PER_USER: usize = 10;
 
 pub async fn bench(n: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("temp dir")?;
-    let clock = Arc::new(OffsetClock::default());
-    let b = open_embedded(dir.path(), clock.clone())?;
-    let counts = Arc::new(Counts::default());
-    let ctx = local_ctx(
-        Arc::new(CountingRecords { inner: b.records.clone(), counts: counts.clone() }),
-        Arc::new(CountingFiles { inner: b.files, counts: counts.clone() }),
-        (Arc::new(b.fulfil), Arc::new(b.events)),
-        clock.clone(),
-    );
+    let Counted { ctx, counts, raw: store, clock } = counted_embedded(dir.path())?;
     catalog::seed(&ctx).await?;
     let started = Instant::now();
-    let (assigned, users) = stock_files(&dir.path().join(FILES_DIR), n, &b.records, clock.as_ref()).await?;
+    let (assigned, users) = stock_files(&dir.path().join(FILES_DIR), n, &store, clock.as_ref()).await?;
     println!(
         "bench reconcile: {n} files ({} new under unused/, {assigned} assigned with records to {users} users with \
          subscriptions), embedded backend; setup {:.1} s",

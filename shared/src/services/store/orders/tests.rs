@@ -39,6 +39,21 @@ fn order() -> OrderRecord {
     }
 }
 
+/// Every fact a move can record, each different from `order()`'s.
+fn every_fact() -> Facts {
+    Facts {
+        paid_at: Some(Timestamp::from_secs(1_800_000_000)),
+        provider_status: Some("p".into()),
+        missing: Some("m".into()),
+        received: Some("r".into()),
+        overpaid: Some("o".into()),
+        subscription_id: Some("s".into()),
+        refunded_by: Some("b".into()),
+        refund_method: Some("by_hand".into()),
+        refund_id: Some("re_2".into()),
+    }
+}
+
 fn set_names(w: &Write) -> Vec<String> {
     let Write::Update { changes, .. } = w else { panic!("an update") };
     changes
@@ -55,17 +70,7 @@ fn a_status_move_touches_only_fields_the_record_has() {
     let Write::Put { item, .. } = put_new(&o).unwrap() else { panic!("a put") };
     let back: OrderRecord = from_item(item.clone()).unwrap();
     assert_eq!(back.order_id, o.order_id);
-    let facts = Facts {
-        paid_at: o.paid_at,
-        provider_status: Some("p".into()),
-        missing: Some("m".into()),
-        received: Some("r".into()),
-        overpaid: Some("o".into()),
-        subscription_id: Some("s".into()),
-        refunded_by: Some("b".into()),
-        refund_method: Some("by_hand".into()),
-        refund_id: Some("re_2".into()),
-    };
+    let facts = Facts { paid_at: o.paid_at, ..every_fact() };
     let w = moved("o1", OrderStatus::Pending, OrderStatus::Paid, o.updated_at, &facts).unwrap();
     for name in set_names(&w) {
         assert!(item.contains_key(&name), "the order has no attribute {name}");
@@ -133,19 +138,8 @@ fn holds_and_claims_round_trip() {
 /// must agree, or fulfilment works from an order the store does not hold.
 #[test]
 fn a_move_applied_in_memory_matches_the_write() {
-    let full = Facts {
-        paid_at: Some(Timestamp::from_secs(1_800_000_000)),
-        provider_status: Some("p".into()),
-        missing: Some("m".into()),
-        received: Some("r".into()),
-        overpaid: Some("o".into()),
-        subscription_id: Some("s".into()),
-        refunded_by: Some("b".into()),
-        refund_method: Some("by_hand".into()),
-        refund_id: Some("re_2".into()),
-    };
     let tos = [OrderStatus::Paid, OrderStatus::PartiallyPaid, OrderStatus::Refunded, OrderStatus::Expired];
-    for (facts, to) in [Facts::default(), full].iter().flat_map(|f| tos.map(|to| (f, to))) {
+    for (facts, to) in [Facts::default(), every_fact()].iter().flat_map(|f| tos.map(|to| (f, to))) {
         let mut o = order();
         o.paid_at = None;
         let Write::Put { mut item, .. } = put_new(&o).unwrap() else { panic!("a put") };
