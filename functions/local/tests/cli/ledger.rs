@@ -31,21 +31,24 @@ async fn ledger_lists_restocks_from_the_running_stack() {
 
 type Seen = Arc<Mutex<Vec<HashMap<String, String>>>>;
 
-/// Three pages of two entries; the cursor is the next page's number.
+/// Six entries in pages of two (fewer when `limit` asks, as the API does);
+/// the cursor is the next entry's number.
 async fn scripted(State(seen): State<Seen>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
-    let page: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let from: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let size = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(2usize).min(2).min(6usize.saturating_sub(from));
     if let Ok(mut s) = seen.lock() {
         s.push(q);
     }
-    let entries: Vec<Value> = (0..2)
+    let entries: Vec<Value> = (0..size)
         .map(|i| {
-            let n = page * 2 + i;
+            let n = from + i;
             json!({"id": format!("e{n}"), "at": "2030-01-01T00:00:00Z", "kind": "restock", "file": format!("f{n}, \"quoted\""),
                    "delta": 1, "before": n, "after": n + 1, "reason": "", "reference": "run-1", "actor": "job"})
         })
         .collect();
-    let next = if page < 2 { json!((page + 1).to_string()) } else { Value::Null };
-    Json(json!({"entries": entries, "summary": {"restock": {"count": 6, "delta": 6}}, "next_cursor": next}))
+    let next = if from + size < 6 { json!((from + size).to_string()) } else { Value::Null };
+    let summary = json!({"restock": {"entries": size, "delta": size}});
+    Json(json!({"entries": entries, "summary": summary, "next_cursor": next}))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -65,7 +68,9 @@ async fn ledger_follows_the_cursor_up_to_the_limit_and_passes_filters() {
         assert!(run.stdout.contains(&format!("e{n}")), "entry {n}: {}", run.stdout);
     }
     assert!(!run.stdout.contains("e5"), "stops at --limit: {}", run.stdout);
-    assert!(run.stdout.contains("5 entries") && run.stdout.contains("summary"), "{}", run.stdout);
+    assert!(run.stdout.contains("5 entries"), "{}", run.stdout);
+    // Stopped at --limit before the last page: the summary is the shown entries'.
+    assert!(run.stdout.contains("summary over the 5 entries shown"), "{}", run.stdout);
     let queries = seen.lock().map(|s| s.clone()).unwrap_or_default();
     let limits: Vec<&str> = queries.iter().map(|q| q["limit"].as_str()).collect();
     assert_eq!(limits, ["5", "3", "1"]);
@@ -75,4 +80,8 @@ async fn ledger_follows_the_cursor_up_to_the_limit_and_passes_filters() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout.lines().count(), 7, "header + every page: {}", run.stdout);
     assert!(run.stdout.contains("\"f0, \"\"quoted\"\"\""), "CSV quoting: {}", run.stdout);
+
+    let run = cli_at(&url, data.path(), &["ledger"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("summary over the filter"), "read to the last page: {}", run.stdout);
 }
