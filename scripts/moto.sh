@@ -82,9 +82,19 @@ start() {
   return 1
 }
 
+# The emulator's state is thrown away, so it need not exit politely: a
+# moto holding many GB can take minutes to unwind on SIGTERM, keeping the
+# memory the next stage needs.
 stop() {
   [[ -f "$pidfile" ]] || return 0
-  kill "$(cat "$pidfile")" 2>/dev/null || true
+  local pid
+  pid=$(cat "$pidfile")
+  kill "$pid" 2>/dev/null || true
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  kill -9 "$pid" 2>/dev/null || true
   rm -f "$pidfile" "$dir/port"
 }
 
