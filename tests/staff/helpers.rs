@@ -27,18 +27,40 @@ pub async fn ledger(app: &TestApp, query: &str) -> Value {
     r.json().await.unwrap()
 }
 
-/// Every entry matching `filter` (`kind=sale&...`), newest first, page by page.
-pub async fn all_entries(app: &TestApp, filter: &str, limit: usize) -> Vec<Value> {
+/// Every page of `filter` (`kind=sale&...`), newest first, following the cursors.
+pub async fn pages(app: &TestApp, filter: &str, limit: usize) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let c = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
         let page = ledger(app, &format!("?limit={limit}&{filter}{c}")).await;
-        out.extend(page["entries"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
+        let next = page["next_cursor"].as_str().map(str::to_string);
+        out.push(page);
+        match next {
+            Some(c) => cursor = Some(c),
             None => return out,
         }
+    }
+}
+
+/// Every entry matching `filter`, newest first, page by page.
+pub async fn all_entries(app: &TestApp, filter: &str, limit: usize) -> Vec<Value> {
+    pages(app, filter, limit).await.iter().flat_map(|p| p["entries"].as_array().unwrap().clone()).collect()
+}
+
+/// Adds `entries` and `delta` to `kind`'s totals in a per-kind summary.
+fn add_to(totals: &mut serde_json::Map<String, Value>, kind: &str, entries: i64, delta: i64) {
+    let t = totals.entry(kind.to_string()).or_insert_with(|| json!({"entries": 0, "delta": 0}));
+    *t = json!({
+        "entries": t["entries"].as_i64().unwrap() + entries,
+        "delta": t["delta"].as_i64().unwrap() + delta,
+    });
+}
+
+/// Adds a page's `summary` (an object, per kind) into `totals`.
+pub fn add_summary(totals: &mut serde_json::Map<String, Value>, summary: &Value) {
+    for (kind, v) in summary.as_object().expect("summary is always an object") {
+        add_to(totals, kind, v["entries"].as_i64().unwrap(), v["delta"].as_i64().unwrap());
     }
 }
 
@@ -46,11 +68,7 @@ pub async fn all_entries(app: &TestApp, filter: &str, limit: usize) -> Vec<Value
 pub fn summary_of(entries: &[Value]) -> Value {
     let mut out = serde_json::Map::new();
     for e in entries {
-        let t = out.entry(s(&e["kind"])).or_insert_with(|| json!({"entries": 0, "delta": 0}));
-        *t = json!({
-            "entries": t["entries"].as_i64().unwrap() + 1,
-            "delta": t["delta"].as_i64().unwrap() + e["delta"].as_i64().unwrap(),
-        });
+        add_to(&mut out, &s(&e["kind"]), 1, e["delta"].as_i64().unwrap());
     }
     Value::Object(out)
 }
@@ -59,24 +77,11 @@ pub fn summary_of(entries: &[Value]) -> Value {
 /// totals); each page's summary is checked to be that page's own.
 pub async fn summed_summary(app: &TestApp, filter: &str, limit: usize) -> Value {
     let mut total = serde_json::Map::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let c = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
-        let page = ledger(app, &format!("?limit={limit}&{filter}{c}")).await;
-        let per_kind = page["summary"].as_object().expect("summary is always an object");
+    for page in pages(app, filter, limit).await {
         assert_eq!(page["summary"], summary_of(page["entries"].as_array().unwrap()), "the page's own summary");
-        for (kind, v) in per_kind {
-            let t = total.entry(kind.clone()).or_insert_with(|| json!({"entries": 0, "delta": 0}));
-            *t = json!({
-                "entries": t["entries"].as_i64().unwrap() + v["entries"].as_i64().unwrap(),
-                "delta": t["delta"].as_i64().unwrap() + v["delta"].as_i64().unwrap(),
-            });
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return Value::Object(total),
-        }
+        add_summary(&mut total, &page["summary"]);
     }
+    Value::Object(total)
 }
 
 pub fn ids(entries: &[Value]) -> Vec<String> {
