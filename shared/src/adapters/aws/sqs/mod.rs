@@ -123,9 +123,7 @@ impl Queue for SqsQueue {
         let req = self.client.delete_message().queue_url(&self.url).receipt_handle(receipt);
         match self.counter.call("sqs.DeleteMessage", req.send()).await {
             Ok(_) => Ok(()),
-            Err(e) if matches!(e.code(), Some("ReceiptHandleIsInvalid" | "InvalidIdFormat")) => {
-                Err(QueueError::BadReceipt)
-            }
+            Err(e) if e.code().is_some_and(bad_receipt) => Err(QueueError::BadReceipt),
             Err(e) => Err(unavailable("DeleteMessage", e)),
         }
     }
@@ -139,13 +137,11 @@ impl Queue for SqsQueue {
             }
             let out = match self.counter.call("sqs.DeleteMessageBatch", req.send()).await {
                 Ok(out) => out,
-                Err(e) if matches!(e.code(), Some("InvalidIdFormat" | "BatchEntryIdsNotDistinct")) => {
-                    return Err(QueueError::BadReceipt);
-                }
+                Err(e) if e.code().is_some_and(bad_receipt) => return Err(QueueError::BadReceipt),
                 Err(e) => return Err(unavailable("DeleteMessageBatch", e)),
             };
             if let Some(failed) = out.failed().first() {
-                if matches!(failed.code(), "ReceiptHandleIsInvalid" | "InvalidIdFormat") {
+                if bad_receipt(failed.code()) {
                     return Err(QueueError::BadReceipt);
                 }
                 let why = format!("{}: {}", failed.code(), failed.message().unwrap_or(""));
@@ -174,6 +170,11 @@ impl Queue for SqsQueue {
         let attrs = out.attributes.unwrap_or_default();
         Ok(attrs.values().filter_map(|n| n.parse::<usize>().ok()).sum())
     }
+}
+
+/// SQS's codes for a receipt handle it cannot use, whole request or batch entry.
+fn bad_receipt(code: &str) -> bool {
+    matches!(code, "ReceiptHandleIsInvalid" | "InvalidIdFormat")
 }
 
 #[cfg(test)]
