@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::super::store::Pages;
 use super::super::store::files::{self, FileRecord};
-use super::super::store::merge::{Judge, Merge, Merged, Stock};
+use super::super::store::merge::{Judge, Merge, Merged, Stock, StockKey};
 use super::super::{Ctx, ServiceError, keys};
 use super::owners::Owners;
 use super::{Invariant, InvariantReport, PAGE};
@@ -29,8 +29,9 @@ pub(super) struct Seen {
     pub live: HashSet<String>,
 }
 
-/// Files named by unfinished intents (assign, revoke, adjust).
-pub(super) async fn in_flight(ctx: &Ctx, report: &mut InvariantReport) -> Result<HashSet<String>, ServiceError> {
+/// Files named by unfinished intents (assign, revoke, adjust), and a line
+/// for each intent.
+pub(super) async fn in_flight(ctx: &Ctx, lines: &mut Vec<String>) -> Result<HashSet<String>, ServiceError> {
     let mut files = HashSet::new();
     // Three kinds share the index: read as items, told apart by their `sk`.
     let mut pages: Pages<Item> = Pages::new(ctx, Query::new(Index::Gsi1, keys::INTENTS_INDEX).limit(100));
@@ -51,7 +52,7 @@ pub(super) async fn in_flight(ctx: &Ctx, report: &mut InvariantReport) -> Result
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default();
-            report.in_flight.push(format!("{what}: {}", names.join(", ")));
+            lines.push(format!("{what}: {}", names.join(", ")));
             files.extend(names);
         }
     }
@@ -67,30 +68,83 @@ fn bump(c: &mut StockCounts, loc: Location) {
     }
 }
 
-/// One check's walk over the files.
-struct Walk<'a> {
-    flight: &'a HashSet<String>,
+/// One check's walk over the files. The checker feeds it from its own
+/// listings; reconcile, which reads the same listings and index pages just
+/// before, can feed it from its own and hand it over (`Walked`), so a pass
+/// that changed nothing is not read twice.
+pub struct FileWalk {
+    flight: HashSet<String>,
+    /// One line per unfinished intent.
+    intents: Vec<String>,
     seen: Seen,
     /// Names whose listing and record disagreed, with the keys listed for them.
     suspects: BTreeMap<String, Vec<(String, Location)>>,
     owners: Owners,
+    /// assigned/ is sorted by user: its listing is held by name.
+    assigned: HashMap<String, Vec<String>>,
+    files_listed: u64,
+    file_records: u64,
 }
 
-impl Walk<'_> {
+impl FileWalk {
+    /// Reads what the walk judges against: intents in flight and the live
+    /// subscriptions.
+    pub async fn start(ctx: &Ctx) -> Result<FileWalk, ServiceError> {
+        let mut intents = Vec::new();
+        let flight = in_flight(ctx, &mut intents).await?;
+        let owners = Owners::load(ctx).await?;
+        Ok(FileWalk {
+            flight,
+            intents,
+            seen: Seen::default(),
+            suspects: BTreeMap::new(),
+            owners,
+            assigned: HashMap::new(),
+            files_listed: 0,
+            file_records: 0,
+        })
+    }
+
+    /// Keys a listing read (stock or not).
+    pub fn keys_listed(&mut self, n: u64) {
+        self.files_listed += n;
+    }
+
+    /// One step of the merge of unused/, banned/ or frozen/ with its index.
+    pub fn merged(&mut self, loc: Location, step: &Merged) {
+        match step {
+            Merged::Both { key, rec } => {
+                let agrees = rec.location == loc;
+                self.listed(&rec.name, key, loc, agrees);
+                self.recorded(rec, agrees);
+            }
+            Merged::ListedOnly(s) => self.listed(&s.name, &s.key, loc, false),
+            Merged::RecordOnly(rec) => self.recorded(rec, false),
+        }
+    }
+
+    /// One stock key listed under assigned/.
+    pub fn assigned_key(&mut self, s: &StockKey) {
+        if !self.flight.contains(&s.name) {
+            bump(&mut self.seen.listed, Location::Assigned);
+            self.assigned.entry(s.name.clone()).or_default().push(s.key.clone());
+        }
+    }
+
     /// A listed stock key (not counted where an intent owns the file).
-    fn listed(&mut self, name: &str, key: String, loc: Location, agrees: bool) {
+    fn listed(&mut self, name: &str, key: &str, loc: Location, agrees: bool) {
         if self.flight.contains(name) {
             return;
         }
         bump(&mut self.seen.listed, loc);
         if !agrees {
-            self.suspects.entry(name.to_string()).or_default().push((key, loc));
+            self.suspects.entry(name.to_string()).or_default().push((key.to_string(), loc));
         }
     }
 
     /// A record from the index.
-    fn recorded(&mut self, rec: &FileRecord, agrees: bool, report: &mut InvariantReport) {
-        report.file_records += 1;
+    fn recorded(&mut self, rec: &FileRecord, agrees: bool) {
+        self.file_records += 1;
         bump(&mut self.seen.records, rec.location);
         if self.flight.contains(&rec.name) {
             bump(&mut self.seen.listed, rec.location);
@@ -98,72 +152,55 @@ impl Walk<'_> {
             self.suspects.entry(rec.name.clone()).or_default();
         }
     }
-}
 
-/// unused/, banned/ or frozen/ against its index, both in name order.
-async fn merge(
-    ctx: &Ctx,
-    loc: Location,
-    walk: &mut Walk<'_>,
-    report: &mut InvariantReport,
-) -> Result<(), ServiceError> {
-    let mut merge = Merge::new(ctx, loc, PAGE, Judge::Quick);
-    loop {
-        let step = merge.next_merged().await?;
-        report.files_listed += std::mem::take(&mut merge.stock.listed);
-        match step {
-            None => return Ok(()),
-            Some(Merged::Both { key, rec }) => {
-                let agrees = rec.location == loc;
-                walk.listed(&rec.name, key, loc, agrees);
-                walk.recorded(&rec, agrees, report);
-            }
-            Some(Merged::ListedOnly(s)) => walk.listed(&s.name, s.key, loc, false),
-            Some(Merged::RecordOnly(rec)) => walk.recorded(&rec, false, report),
-        }
-    }
-}
-
-/// assigned/: the listing held by name, the index streamed against it.
-async fn assigned(ctx: &Ctx, walk: &mut Walk<'_>, report: &mut InvariantReport) -> Result<(), ServiceError> {
-    let mut listed: HashMap<String, Vec<String>> = HashMap::new();
-    let mut stock = Stock::new(ctx, "assigned/", PAGE, Judge::Quick);
-    while let Some(s) = stock.next_key().await? {
-        report.files_listed += std::mem::take(&mut stock.listed);
-        if !walk.flight.contains(&s.name) {
-            bump(&mut walk.seen.listed, Location::Assigned);
-            listed.entry(s.name).or_default().push(s.key);
-        }
-    }
-    report.files_listed += stock.listed;
-    let mut recs = files::at(ctx, Location::Assigned, PAGE);
-    while let Some(page) = recs.next_page().await? {
-        for rec in page {
-            let keys = listed.remove(&rec.name).unwrap_or_default();
-            let owner = rec.user_id.as_deref().filter(|_| rec.location == Location::Assigned);
-            // A name already suspect (listed elsewhere too) is judged whole later.
-            let agrees = owner.is_some()
-                && keys.len() == 1
-                && keys[0] == rec.storage_key()
-                && !walk.suspects.contains_key(&rec.name);
-            walk.recorded(&rec, agrees, report);
-            if agrees {
-                if let Some(user) = owner
-                    && !walk.flight.contains(&rec.name)
-                    && !walk.owners.claim(&rec.name, user, true)
-                {
-                    walk.owners.unowned(&rec.storage_key());
+    /// The FILES#assigned index streamed against the held listing.
+    async fn assigned_index(&mut self, ctx: &Ctx) -> Result<(), ServiceError> {
+        let mut recs = files::at(ctx, Location::Assigned, PAGE);
+        while let Some(page) = recs.next_page().await? {
+            for rec in page {
+                let keys = self.assigned.remove(&rec.name).unwrap_or_default();
+                let owner = rec.user_id.as_deref().filter(|_| rec.location == Location::Assigned);
+                // A name already suspect (listed elsewhere too) is judged whole later.
+                let agrees = owner.is_some()
+                    && keys.len() == 1
+                    && keys[0] == rec.storage_key()
+                    && !self.suspects.contains_key(&rec.name);
+                self.recorded(&rec, agrees);
+                if agrees {
+                    if let Some(user) = owner
+                        && !self.flight.contains(&rec.name)
+                        && !self.owners.claim(&rec.name, user, true)
+                    {
+                        self.owners.unowned(&rec.storage_key());
+                    }
+                } else if !self.flight.contains(&rec.name) {
+                    let entry = self.suspects.entry(rec.name.clone()).or_default();
+                    entry.extend(keys.into_iter().map(|k| (k, Location::Assigned)));
                 }
-            } else if !walk.flight.contains(&rec.name) {
-                let entry = walk.suspects.entry(rec.name.clone()).or_default();
-                entry.extend(keys.into_iter().map(|k| (k, Location::Assigned)));
             }
         }
+        for (name, keys) in std::mem::take(&mut self.assigned) {
+            self.suspects.entry(name).or_default().extend(keys.into_iter().map(|k| (k, Location::Assigned)));
+        }
+        Ok(())
     }
-    for (name, keys) in listed {
-        walk.suspects.entry(name).or_default().extend(keys.into_iter().map(|k| (k, Location::Assigned)));
+
+    /// Ends the walk: the assigned index, then the suspects judged. Returns
+    /// what was seen and the files in flight when the walk started.
+    pub(super) async fn finish(
+        mut self,
+        ctx: &Ctx,
+        report: &mut InvariantReport,
+    ) -> Result<(Seen, HashSet<String>), ServiceError> {
+        self.assigned_index(ctx).await?;
+        self.resolve(ctx, report).await?;
+        self.seen.live = self.owners.live_ids();
+        self.owners.finish(&self.flight, report);
+        report.in_flight = self.intents;
+        report.files_listed = self.files_listed;
+        report.file_records = self.file_records;
+        Ok((self.seen, self.flight))
     }
-    Ok(())
 }
 
 /// What is wrong with one file's record against its listed keys, if anything.
@@ -184,46 +221,51 @@ fn judge(rec: Option<&FileRecord>, listed: &[(String, Location)]) -> Option<Stri
     }
 }
 
-/// Suspects, judged from a strongly consistent read (the index may lag the
-/// table, as on DynamoDB). A key that agreed in an earlier merge was not
-/// kept, so the other prefixes are looked up by head.
-async fn resolve(ctx: &Ctx, walk: &mut Walk<'_>, report: &mut InvariantReport) -> Result<(), ServiceError> {
-    for (name, mut listed) in std::mem::take(&mut walk.suspects) {
-        for loc in [Location::Unused, Location::Banned, Location::Frozen] {
-            let key = format!("{}/{name}", loc.as_str());
-            if !listed.iter().any(|(k, _)| *k == key) && ctx.files.head(&key).await?.is_some() {
-                listed.push((key, loc));
+impl FileWalk {
+    /// Suspects, judged from a strongly consistent read (the index may lag the
+    /// table, as on DynamoDB). A key that agreed in an earlier merge was not
+    /// kept, so the other prefixes are looked up by head.
+    async fn resolve(&mut self, ctx: &Ctx, report: &mut InvariantReport) -> Result<(), ServiceError> {
+        for (name, mut listed) in std::mem::take(&mut self.suspects) {
+            for loc in [Location::Unused, Location::Banned, Location::Frozen] {
+                let key = format!("{}/{name}", loc.as_str());
+                if !listed.iter().any(|(k, _)| *k == key) && ctx.files.head(&key).await?.is_some() {
+                    listed.push((key, loc));
+                }
+            }
+            listed.sort_by(|a, b| a.0.cmp(&b.0));
+            let fresh = files::get(ctx, &name).await?;
+            if let Some(why) = judge(fresh.as_ref(), &listed) {
+                report.add(Invariant::Conservation, why);
+            }
+            if let Some(r) = fresh.filter(|r| r.location == Location::Assigned) {
+                let here = listed.iter().any(|(k, _)| *k == r.storage_key());
+                let owned = r.user_id.as_deref().is_some_and(|u| self.owners.claim(&name, u, here));
+                if !owned {
+                    self.owners.unowned(&r.storage_key());
+                }
             }
         }
-        listed.sort_by(|a, b| a.0.cmp(&b.0));
-        let fresh = files::get(ctx, &name).await?;
-        if let Some(why) = judge(fresh.as_ref(), &listed) {
-            report.add(Invariant::Conservation, why);
-        }
-        if let Some(r) = fresh.filter(|r| r.location == Location::Assigned) {
-            let here = listed.iter().any(|(k, _)| *k == r.storage_key());
-            let owned = r.user_id.as_deref().is_some_and(|u| walk.owners.claim(&name, u, here));
-            if !owned {
-                walk.owners.unowned(&r.storage_key());
-            }
-        }
+        Ok(())
     }
-    Ok(())
 }
 
-pub(super) async fn check(
-    ctx: &Ctx,
-    flight: &HashSet<String>,
-    report: &mut InvariantReport,
-) -> Result<Seen, ServiceError> {
-    let owners = Owners::load(ctx).await?;
-    let mut walk = Walk { flight, seen: Seen::default(), suspects: BTreeMap::new(), owners };
+/// The checker's own walk over the listings and the index.
+pub(super) async fn walk(ctx: &Ctx) -> Result<FileWalk, ServiceError> {
+    let mut walk = FileWalk::start(ctx).await?;
     for loc in [Location::Unused, Location::Banned, Location::Frozen] {
-        merge(ctx, loc, &mut walk, report).await?;
+        let mut merge = Merge::new(ctx, loc, PAGE, Judge::Quick);
+        loop {
+            let step = merge.next_merged().await?;
+            walk.keys_listed(std::mem::take(&mut merge.stock.listed));
+            let Some(step) = step else { break };
+            walk.merged(loc, &step);
+        }
     }
-    assigned(ctx, &mut walk, report).await?;
-    resolve(ctx, &mut walk, report).await?;
-    walk.seen.live = walk.owners.live_ids();
-    walk.owners.finish(flight, report);
-    Ok(walk.seen)
+    let mut stock = Stock::new(ctx, "assigned/", PAGE, Judge::Quick);
+    while let Some(s) = stock.next_key().await? {
+        walk.assigned_key(&s);
+    }
+    walk.keys_listed(stock.listed);
+    Ok(walk)
 }

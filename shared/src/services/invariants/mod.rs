@@ -24,9 +24,11 @@ mod tests;
 use serde::Serialize;
 
 use super::stock::read_counts;
+use super::store::stock::CountsRecord;
 use super::{Ctx, ServiceError};
 use crate::domain::StockCounts;
 
+pub use files::FileWalk;
 pub use ledger::LedgerCheckpoint;
 
 /// Which invariant a violation breaks.
@@ -90,21 +92,30 @@ pub const MAX_VIOLATIONS: usize = 100;
 const PASSES: usize = 3;
 const PAGE: usize = 1000;
 
+/// A walk over the files another pass made, and the counters read before it
+/// began (reconcile hands over its own when it changed nothing).
+pub struct Walked {
+    pub counts: CountsRecord,
+    pub walk: FileWalk,
+}
+
 /// Checks every invariant, replaying the ledger from its checkpoint.
 /// Retries a pass during which stock moved; the last pass is returned
 /// either way, with `settled` telling which it was.
 pub async fn check(ctx: &Ctx) -> Result<InvariantReport, ServiceError> {
-    Ok(passes(ctx, true).await?.0)
+    Ok(passes(ctx, true, None).await?.0)
 }
 
 /// As `check`, replaying the whole ledger.
 pub async fn check_full(ctx: &Ctx) -> Result<InvariantReport, ServiceError> {
-    Ok(passes(ctx, false).await?.0)
+    Ok(passes(ctx, false, None).await?.0)
 }
 
-/// As `check`, then keeps the checkpoint the replay earned (reconcile).
-pub async fn check_and_checkpoint(ctx: &Ctx) -> Result<InvariantReport, ServiceError> {
-    let (report, earned) = passes(ctx, true).await?;
+/// As `check`, then keeps the checkpoint the replay earned (reconcile). The
+/// first pass judges `walked`, when given, instead of walking the files
+/// again; it is conclusive only if stock did not move since that walk began.
+pub async fn check_and_checkpoint(ctx: &Ctx, walked: Option<Walked>) -> Result<InvariantReport, ServiceError> {
+    let (report, earned) = passes(ctx, true, walked).await?;
     if let Some(cp) = earned
         && report.ledger_read > 0
     {
@@ -113,21 +124,29 @@ pub async fn check_and_checkpoint(ctx: &Ctx) -> Result<InvariantReport, ServiceE
     Ok(report)
 }
 
-async fn passes(ctx: &Ctx, from_checkpoint: bool) -> Result<(InvariantReport, Option<LedgerCheckpoint>), ServiceError> {
+async fn passes(
+    ctx: &Ctx,
+    from_checkpoint: bool,
+    mut walked: Option<Walked>,
+) -> Result<(InvariantReport, Option<LedgerCheckpoint>), ServiceError> {
     let mut last = (InvariantReport::default(), None);
     for _ in 0..PASSES {
-        let before = read_counts(ctx).await?;
+        let Walked { counts: before, walk } = match walked.take() {
+            Some(w) => w,
+            None => {
+                let counts = read_counts(ctx).await?;
+                Walked { counts, walk: files::walk(ctx).await? }
+            }
+        };
         let mut report = InvariantReport::default();
-        let flight = files::in_flight(ctx, &mut report).await?;
-        let seen = files::check(ctx, &flight, &mut report).await?;
+        let (seen, flight) = walk.finish(ctx, &mut report).await?;
         books::stock(ctx, &before, &seen, &mut report).await?;
         let earned = ledger::replay(ctx, &before, from_checkpoint, &mut report).await?;
         books::credits(ctx, &mut report).await?;
         books::orders(ctx, &seen.live, &mut report).await?;
         // Intents that began meanwhile make the file checks inconclusive too.
         let after = read_counts(ctx).await?;
-        let mut again = InvariantReport::default();
-        let flight_after = files::in_flight(ctx, &mut again).await?;
+        let flight_after = files::in_flight(ctx, &mut Vec::new()).await?;
         report.settled = after.version == before.version && flight_after.is_subset(&flight);
         if report.settled {
             return Ok((report, earned));

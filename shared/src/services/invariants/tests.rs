@@ -216,3 +216,32 @@ async fn a_checkpoint_from_another_ledger_state_is_not_used() {
     let r = check(&ctx).await.unwrap();
     assert_eq!((r.ledger_from.as_deref(), r.ledger_read), (None, 4), "{r:?}");
 }
+
+/// A walk handed over from before stock moved (reconcile's, say) is not
+/// trusted: judged alone it is wrong, and the check walks again instead.
+#[tokio::test]
+async fn a_walk_from_before_stock_moved_is_walked_again() {
+    use super::{Walked, check_and_checkpoint, files};
+    use crate::services::fulfil::{FulfilOutcome, fulfil};
+    use crate::services::stock::read_counts;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = embedded_ctx(dir.path());
+    let order = crate::testkit::stack::paid_order(&ctx, "silver").await;
+    reconcile::run(&ctx, "test").await.all_ok().unwrap();
+    let stale = || async { Walked { counts: read_counts(&ctx).await.unwrap(), walk: files::walk(&ctx).await.unwrap() } };
+    let (first, second) = (stale().await, stale().await);
+    assert!(matches!(fulfil(&ctx, &order).await.unwrap(), FulfilOutcome::Fulfilled { .. }));
+
+    // Judged as it is, the old walk sees the buyer's files where stock was.
+    let mut alone = super::InvariantReport::default();
+    let (seen, _) = first.walk.finish(&ctx, &mut alone).await.unwrap();
+    assert!(!alone.ok(), "the stale walk must disagree with the records: {alone:?}");
+    assert_ne!(seen.listed, seen.records);
+
+    let r = check_and_checkpoint(&ctx, Some(second)).await.unwrap();
+    assert!(r.ok() && r.settled, "{r:?}");
+    let fresh = check(&ctx).await.unwrap();
+    assert_eq!((r.files_listed, r.file_records), (fresh.files_listed, fresh.file_records));
+    assert_eq!(r.file_records, 2);
+}

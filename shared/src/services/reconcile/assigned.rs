@@ -30,6 +30,9 @@ pub(super) async fn scan(run: &mut Run<'_>) -> Result<(), ServiceError> {
         run.listed(&mut listing);
         let Some(page) = page else { break };
         for s in page {
+            if let Some(walk) = run.walk() {
+                walk.assigned_key(&s);
+            }
             match s.user {
                 Some(user) => {
                     held.entry(s.name).or_insert_with(Vec::new).push(user);

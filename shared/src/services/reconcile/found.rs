@@ -26,6 +26,7 @@ pub(super) async fn return_to_stock(run: &mut Run<'_>, user: &str, name: &str) -
     }
     let from = Place::assigned(user).key(name);
     ctx.files.move_file(&from, &format!("unused/{name}")).await?;
+    run.storage_moved = true;
     let entry = StockEntry {
         reference: "reconcile".into(),
         reason: format!("lost file found at {from}; back in stock"),

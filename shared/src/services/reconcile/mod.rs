@@ -26,6 +26,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::alerts;
+use super::invariants::{FileWalk, Walked};
 use super::jobs::{StepOutcome, StepReport, Steps};
 use super::stock::{self, StockEntry};
 use super::store::merge::Stock;
@@ -139,6 +140,9 @@ struct Run<'a> {
     /// The run moved a file itself (back to its buyer), so the listings it
     /// read may not match the counters.
     storage_moved: bool,
+    /// The invariant checker's walk, fed from this run's listings and index
+    /// pages; handed over only if the run changed nothing.
+    walked: Option<Walked>,
 }
 
 impl<'a> Run<'a> {
@@ -152,7 +156,20 @@ impl<'a> Run<'a> {
             orphans: HashSet::new(),
             stock_returned: false,
             storage_moved: false,
+            walked: None,
         }
+    }
+
+    fn walk(&mut self) -> Option<&mut FileWalk> {
+        self.walked.as_mut().map(|w| &mut w.walk)
+    }
+
+    /// The checker's walk, if this run wrote and moved nothing (so what it
+    /// read is still what there is, unless stock moved: the checker sees that).
+    fn unchanged_walk(&mut self) -> Option<Walked> {
+        let r = &self.report;
+        let unchanged = self.own_commits == 0 && !self.storage_moved && r.repairs() == 0 && r.in_flight == 0;
+        if unchanged { self.walked.take() } else { None }
     }
 
     /// Commits a repair; a refused one means someone changed it first.
@@ -166,7 +183,11 @@ impl<'a> Run<'a> {
 
     /// What a listing read: keys scanned, and those that are not stock.
     fn listed(&mut self, stock: &mut Stock<'_>) {
-        self.report.scanned += std::mem::take(&mut stock.listed);
+        let n = std::mem::take(&mut stock.listed);
+        self.report.scanned += n;
+        if let Some(walk) = self.walk() {
+            walk.keys_listed(n);
+        }
         for (key, why) in std::mem::take(&mut stock.rejected) {
             self.reject(&key, &why);
         }
@@ -218,7 +239,8 @@ pub async fn run(ctx: &Ctx, actor: &str) -> ReconcileReport {
 pub async fn run_with(ctx: &Ctx, actor: &str, options: &Options) -> ReconcileReport {
     let mut steps = Steps::default();
     let mut run = Run::new(ctx, actor);
-    steps.run("repair", repair(&mut run)).await;
+    let repaired = steps.run("repair", repair(&mut run)).await.is_some();
+    let walked = if repaired { run.unchanged_walk() } else { None };
     let stock_returned = run.stock_returned;
     let mut report = run.report;
     report.requeued = steps.run("requeue_paid", jobs::requeue_paid(ctx)).await.unwrap_or(0);
@@ -229,7 +251,7 @@ pub async fn run_with(ctx: &Ctx, actor: &str, options: &Options) -> ReconcileRep
     steps.run("order_index", super::store::order_index::backfill(ctx)).await;
     let low_stock = alerts::check_low_stock(ctx, options.low_stock_purchases);
     report.low_stock_alerts = steps.run("low_stock_alerts", low_stock).await.unwrap_or(0);
-    if let Some(invariants) = steps.run("invariants", super::invariants::check_and_checkpoint(ctx)).await {
+    if let Some(invariants) = steps.run("invariants", super::invariants::check_and_checkpoint(ctx, walked)).await {
         if !invariants.ok() {
             tracing::error!(violations = ?invariants.violations, "invariants broken after reconcile");
         }
@@ -252,6 +274,8 @@ async fn repair(run: &mut Run<'_>) -> Result<(), ServiceError> {
     // Finish stale work first, so its files are settled before the scan.
     intents::finish_stale(run).await?;
     let start = stock::read_counts(ctx).await?;
+    let start_version = start.version;
+    run.walked = Some(Walked { counts: start, walk: FileWalk::start(ctx).await? });
     let pending_before = intents::pending(ctx).await?;
     for loc in [Location::Unused, Location::Banned, Location::Frozen] {
         scan::location(run, loc).await?;
@@ -261,5 +285,5 @@ async fn repair(run: &mut Run<'_>) -> Result<(), ServiceError> {
     assigned::find_ghosts(run).await?;
     let pending_after = intents::pending(ctx).await?;
     let quiet = pending_before == 0 && pending_after == 0 && run.report.in_flight == 0 && !run.storage_moved;
-    counters::verify(run, start.version, quiet).await
+    counters::verify(run, start_version, quiet).await
 }

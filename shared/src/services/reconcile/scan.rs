@@ -22,6 +22,9 @@ pub(super) async fn location(run: &mut Run<'_>, loc: Location) -> Result<(), Ser
         let step = merge.next_merged().await?;
         run.listed(&mut merge.stock);
         let Some(step) = step else { break };
+        if let Some(walk) = run.walk() {
+            walk.merged(loc, &step);
+        }
         match step {
             Merged::Both { .. } => run.matched_at(loc),
             Merged::ListedOnly(listed) => {

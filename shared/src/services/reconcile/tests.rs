@@ -1,5 +1,11 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+
 use super::settle::{Decision, Place, decide};
 use super::*;
+use crate::adapters::embedded::{DirFiles, open_embedded};
+use crate::ports::clock::OffsetClock;
+use crate::ports::{FileError, FileMeta, FilePage, Files};
 use crate::domain::Timestamp;
 use crate::services::jobs::StepReport;
 use crate::services::model::FileRecord;
@@ -167,4 +173,71 @@ async fn junk_adopted_under_an_older_pattern_is_retired() {
     assert!(ctx.records.get(&crate::services::keys::file("README.txt")).await.unwrap().is_none());
     assert!(ctx.files.head("unused/README.txt").await.unwrap().is_some());
     assert_eq!(run(&ctx, "test").await.repairs(), 0);
+}
+
+/// Counts listing pages, to see who walked the listings.
+struct Lists {
+    inner: DirFiles,
+    pages: AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl Files for Lists {
+    async fn list(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<FilePage, FileError> {
+        self.pages.fetch_add(1, SeqCst);
+        self.inner.list(prefix, after, limit).await
+    }
+    async fn move_file(&self, from: &str, to: &str) -> Result<(), FileError> {
+        self.inner.move_file(from, to).await
+    }
+    async fn put(&self, key: &str, bytes: Vec<u8>, if_absent: bool) -> Result<(), FileError> {
+        self.inner.put(key, bytes, if_absent).await
+    }
+    async fn head(&self, key: &str) -> Result<Option<FileMeta>, FileError> {
+        self.inner.head(key).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), FileError> {
+        self.inner.delete(key).await
+    }
+}
+
+/// A run that changed nothing hands its walk to the invariant checker, so
+/// the listings are read once, and the checker finds what it would find
+/// alone (here an orphan nobody owns). A run that repaired something does
+/// not: the checker walks again and judges the repaired state.
+#[tokio::test]
+async fn a_run_that_changed_nothing_lends_the_checker_its_walk() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(OffsetClock::default());
+    let b = open_embedded(dir.path(), clock.clone()).unwrap();
+    let files = Arc::new(Lists { inner: b.files, pages: AtomicU64::new(0) });
+    let queues = (Arc::new(b.fulfil) as _, Arc::new(b.events) as _);
+    let ctx = crate::testkit::stack::local_ctx(Arc::new(b.records), files.clone(), queues, clock);
+    let order = crate::testkit::stack::paid_order(&ctx, "silver").await;
+    crate::services::fulfil::fulfil(&ctx, &order).await.unwrap();
+    ctx.files.put("assigned/u2/b.session", b"x".to_vec(), true).await.unwrap();
+    ctx.files.put("unused/new.session", b"x".to_vec(), true).await.unwrap();
+    let first = run(&ctx, "test").await.all_ok().unwrap();
+    assert_eq!((first.adopted, first.orphans), (1, 1), "{first:?}");
+
+    let pages = || files.pages.swap(0, SeqCst);
+    pages();
+    let alone = crate::services::invariants::check(&ctx).await.unwrap();
+    let checker_pages = pages();
+    let steady = run(&ctx, "test").await.all_ok().unwrap();
+    assert_eq!(steady.repairs(), 0, "{steady:?}");
+    assert_eq!(pages(), checker_pages, "the listings are walked once");
+    let shared = &steady.invariants;
+    assert!(shared.settled && !shared.ok(), "{shared:?}");
+    assert_eq!(shared.violations, alone.violations);
+    assert_eq!((shared.files_listed, shared.file_records), (alone.files_listed, alone.file_records));
+
+    // A copy by hand: reconcile deletes it, with no commit to move the
+    // counters' version, so only its own word keeps the checker from
+    // judging the copy it saw.
+    ctx.files.put("banned/new.session", b"x".to_vec(), true).await.unwrap();
+    let repaired = run(&ctx, "test").await.all_ok().unwrap();
+    assert_eq!((repaired.duplicates, repaired.repairs()), (1, 1), "{repaired:?}");
+    assert_eq!(pages(), 2 * checker_pages, "a run that repaired is walked again");
+    assert_eq!(repaired.invariants.violations, alone.violations, "only the orphan is left");
 }
