@@ -160,16 +160,25 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The checker's walk, dropped at the run's first change (what it holds
+    /// would be judged again anyway, and a first run would hold every file).
     fn walk(&mut self) -> Option<&mut FileWalk> {
+        if !self.unchanged() {
+            self.walked = None;
+        }
         self.walked.as_mut().map(|w| &mut w.walk)
     }
 
-    /// The checker's walk, if this run wrote and moved nothing (so what it
-    /// read is still what there is, unless stock moved: the checker sees that).
-    fn unchanged_walk(&mut self) -> Option<Walked> {
+    /// Wrote, moved and deleted nothing, so what it read is still what there
+    /// is, unless stock moved meanwhile (the checker sees that).
+    fn unchanged(&self) -> bool {
         let r = &self.report;
-        let unchanged = self.own_commits == 0 && !self.storage_moved && r.repairs() == 0 && r.in_flight == 0;
-        if unchanged { self.walked.take() } else { None }
+        self.own_commits == 0 && !self.storage_moved && r.repairs() == 0 && r.in_flight == 0
+    }
+
+    /// The checker's walk, if the run changed nothing.
+    fn unchanged_walk(&mut self) -> Option<Walked> {
+        if self.unchanged() { self.walked.take() } else { None }
     }
 
     /// Commits a repair; a refused one means someone changed it first.
