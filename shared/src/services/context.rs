@@ -67,10 +67,10 @@ pub struct Ctx {
     /// Sends merchant webhooks. `Ctx::new` leaves it `Unwired` (refuses
     /// everything); `app::state` puts the real HTTP sender in.
     pub webhook_sender: Arc<dyn WebhookSender>,
-    /// Serialises stock-counter commits inside one process so that concurrent
-    /// requests do not spin on the optimistic lock; across processes the
+    /// Stock commits of this process, one transaction at a time (grouped),
+    /// so they do not spin on the counters' version; across processes the
     /// version check alone keeps counts right.
-    pub(crate) stock_lock: tokio::sync::Mutex<()>,
+    pub(crate) stock_queue: super::stock_queue::StockQueue,
     /// Files this process's claims are committing, which other claims here
     /// pass over (a spread, not a lock).
     pub(crate) claiming: super::fulfil::Claiming,
@@ -102,7 +102,7 @@ impl Ctx {
             faults: Faults::new(),
             worker: Default::default(),
             webhook_sender: Arc::new(Unwired),
-            stock_lock: tokio::sync::Mutex::new(()),
+            stock_queue: Default::default(),
             claiming: Default::default(),
         }
     }

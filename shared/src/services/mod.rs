@@ -43,6 +43,9 @@ mod sidecars;
 pub mod signin;
 pub mod staff;
 pub mod stock;
+mod stock_queue;
+#[cfg(test)]
+mod stock_queue_tests;
 pub mod store;
 pub mod subscriptions;
 pub mod tx;

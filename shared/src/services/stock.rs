@@ -2,9 +2,9 @@
 //! counts in the same transaction as the change itself (invariant 7), under an
 //! optimistic lock on the counters so the ledger has one gap-free order.
 
-use super::store::stock::{self as book, CountsRecord, LedgerEntry};
+use super::store::stock::{self as ledger, CountsRecord, LedgerEntry};
 use super::{Ctx, ServiceError};
-use crate::domain::{LedgerKind, StockCounts};
+use crate::domain::{LedgerKind, StockCounts, Timestamp};
 use crate::ports::Write;
 
 /// One ledger line: what changed, by how much, why and who did it.
@@ -30,27 +30,26 @@ pub fn add(a: StockCounts, b: StockCounts) -> StockCounts {
 }
 
 pub async fn read_counts(ctx: &Ctx) -> Result<CountsRecord, ServiceError> {
-    book::counts(ctx).await
+    ledger::counts(ctx).await
 }
 
-/// The whole transaction for `writes` that book `entries`: the caller's
-/// writes first, then one ledger line per entry and the counters, guarded
-/// by their version (a stock change with no entries writes no version, or
-/// the ledger would skip a number).
-pub(super) fn plan(
-    ctx: &Ctx,
-    writes: &[Write],
+/// Books `entries` after `current`: one ledger line each, pushed onto
+/// `all`, under the next version; the counts and version after them. The
+/// caller writes the counters once, guarded by the version it read (a stock
+/// change with no entries takes no version, or the ledger would skip a
+/// number).
+pub(super) fn book(
+    all: &mut Vec<Write>,
     entries: &[StockEntry],
     current: &CountsRecord,
-) -> Result<Vec<Write>, ServiceError> {
+    now: Timestamp,
+) -> Result<CountsRecord, ServiceError> {
     let version = current.version + 1;
-    let now = ctx.clock.now();
     let mut counts = current.counts;
-    let mut all = writes.to_vec();
     for (n, e) in entries.iter().enumerate() {
         let before = counts.available();
         counts = add(counts, e.change);
-        let seq = book::seq(version, n);
+        let seq = ledger::seq(version, n);
         let entry = LedgerEntry {
             id: format!("L{seq}"),
             seq,
@@ -65,15 +64,9 @@ pub(super) fn plan(
             reference: e.reference.clone(),
             actor: e.actor.clone(),
         };
-        all.push(book::put_entry(&entry)?);
+        all.push(ledger::put_entry(&entry)?);
     }
-    // No stock change (an extension holds no files): no new version, or the
-    // ledger would skip a number.
-    if entries.is_empty() {
-        return Ok(all);
-    }
-    all.push(book::set_counts(&counts, version, current.version));
-    Ok(all)
+    Ok(CountsRecord { counts, version })
 }
 
 /// Shorthands for count changes.

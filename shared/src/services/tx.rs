@@ -5,20 +5,21 @@
 //! commits through the stock book: its entries and the new counters ride in
 //! the same transaction (invariant 7), retried while only the counters moved.
 
-use super::retry::{Step, retry};
-use super::stock::{StockEntry, plan, read_counts};
+use std::marker::PhantomData;
+
+use super::stock::StockEntry;
+use super::stock_queue::{Answer, Check};
 use super::{Ctx, ServiceError};
 use crate::domain::StockCounts;
 use crate::ports::{RecordError, Write};
-
-type Check<'a> = Box<dyn Fn(&StockCounts) -> Result<(), ServiceError> + Send + Sync + 'a>;
 
 /// A transaction being built.
 pub struct Tx<'a, T> {
     writes: Vec<Write>,
     tags: Vec<T>,
     entries: Vec<StockEntry>,
-    check: Option<Check<'a>>,
+    check: Option<Check>,
+    life: PhantomData<&'a ()>,
 }
 
 /// How a commit ended when the store answered.
@@ -38,7 +39,7 @@ impl<T> Commit<T> {
 
 impl<T: Copy> Default for Tx<'_, T> {
     fn default() -> Self {
-        Tx { writes: Vec::new(), tags: Vec::new(), entries: Vec::new(), check: None }
+        Tx { writes: Vec::new(), tags: Vec::new(), entries: Vec::new(), check: None, life: PhantomData }
     }
 }
 
@@ -68,7 +69,10 @@ impl<'a, T: Copy> Tx<'a, T> {
 
     /// Refuses the commit (with the check's error) unless the counts before
     /// it pass, for example when stock is short.
-    pub fn check(&mut self, check: impl Fn(&StockCounts) -> Result<(), ServiceError> + Send + Sync + 'a) -> &mut Self {
+    pub fn check(
+        &mut self,
+        check: impl Fn(&StockCounts) -> Result<(), ServiceError> + Send + Sync + 'static,
+    ) -> &mut Self {
         self.check = Some(Box::new(check));
         self
     }
@@ -93,30 +97,17 @@ impl<'a, T: Copy> Tx<'a, T> {
         self.commit_stock(ctx).await
     }
 
+    /// Through the process's stock queue (`stock_queue.rs`), which may
+    /// commit it in one transaction with others.
     async fn commit_stock(self, ctx: &Ctx) -> Result<Commit<T>, ServiceError> {
-        // One stock commit at a time per process, so requests of one process
-        // do not spin on the counters' version; across processes the version
-        // condition alone keeps the counts right.
-        let _serial = ctx.stock_lock.lock().await;
-        let ours = self.writes.len();
-        retry("the stock counters", || async {
-            let current = read_counts(ctx).await?;
-            if let Some(check) = &self.check {
-                check(&current.counts)?;
-            }
-            let all = plan(ctx, &self.writes, &self.entries, &current)?;
-            match ctx.records.transact(all).await {
-                Ok(()) => Ok(Step::Done(Commit::Done)),
-                Err(RecordError::ConditionFailed { index, .. }) if index < ours => {
-                    Ok(Step::Done(Commit::Refused(self.tags[index])))
-                }
-                // The counters moved under us, or the store saw a
-                // conflicting transaction: read them again.
-                Err(RecordError::ConditionFailed { .. } | RecordError::Conflict) => Ok(Step::Again),
-                Err(e) => Err(e.into()),
-            }
-        })
-        .await
+        let Tx { writes, tags, entries, check, .. } = self;
+        match ctx.stock_queue.commit(ctx, writes, entries, check).await? {
+            Answer::Done => Ok(Commit::Done),
+            Answer::Refused(i) => match tags.get(i) {
+                Some(tag) => Ok(Commit::Refused(*tag)),
+                None => Err(ServiceError::internal(anyhow::anyhow!("condition failed on write {i} of {}", tags.len()))),
+            },
+        }
     }
 }
 
@@ -182,7 +173,7 @@ mod tests {
         let mut tx: Tx<Tag> = Tx::new();
         tx.stock(entry);
         assert!(tx.commit(&ctx).await.unwrap().is_done());
-        assert_eq!(read_counts(&ctx).await.unwrap().counts.unused, 1);
+        assert_eq!(crate::services::stock::read_counts(&ctx).await.unwrap().counts.unused, 1);
 
         let mut tx: Tx<Tag> = Tx::new();
         tx.check(|c| if c.unused > 5 { Ok(()) } else { Err(ServiceError::BadInput("short".into())) });

@@ -85,10 +85,10 @@ pub(super) async fn claim(ctx: &Ctx, b: &OrderBundle, paid_only: bool) -> Result
         }
         // Without a hold (it lapsed before the payment landed) the order may
         // only take what nobody else holds.
-        let need = if use_hold { 0 } else { wanted as i64 };
+        let (need, ordered) = (if use_hold { 0 } else { wanted as i64 }, order.files);
         tx.check(move |c: &StockCounts| {
             if c.available() < need {
-                Err(ServiceError::InsufficientStock { available: c.available(), wanted: order.files })
+                Err(ServiceError::InsufficientStock { available: c.available(), wanted: ordered })
             } else {
                 Ok(())
             }

@@ -229,7 +229,8 @@ async fn a_walk_from_before_stock_moved_is_walked_again() {
     let ctx = embedded_ctx(dir.path());
     let order = crate::testkit::stack::paid_order(&ctx, "silver").await;
     reconcile::run(&ctx, "test").await.all_ok().unwrap();
-    let stale = || async { Walked { counts: read_counts(&ctx).await.unwrap(), walk: files::walk(&ctx).await.unwrap() } };
+    let stale =
+        || async { Walked { counts: read_counts(&ctx).await.unwrap(), walk: files::walk(&ctx).await.unwrap() } };
     let (first, second) = (stale().await, stale().await);
     assert!(matches!(fulfil(&ctx, &order).await.unwrap(), FulfilOutcome::Fulfilled { .. }));
 
