@@ -140,11 +140,14 @@ impl Leader {
         };
         let (now, mut counts) = (self.clock.now(), current.clone());
         let (mut all, mut members) = (Vec::new(), Vec::with_capacity(group.len()));
+        // Refused by their check on counts that members before them changed:
+        // answered only if those changes commit, else they go again.
+        let mut short = Vec::new();
         for req in group {
             if let Some(check) = &req.check
                 && let Err(e) = check(&counts.counts)
             {
-                req.answer(Err(e));
+                short.push((req, e));
                 continue;
             }
             let start = all.len();
@@ -162,35 +165,39 @@ impl Leader {
             members.push((start, req));
         }
         if members.is_empty() {
+            short.into_iter().for_each(|(m, e)| m.answer(Err(e)));
             return Vec::new();
         }
         // No stock change (an extension holds no files): no new version.
         if counts.version != current.version {
             all.push(counters::set_counts(&counts.counts, counts.version, current.version));
         }
-        match self.records.transact(all).await {
-            Ok(()) => {
-                for (_, m) in members {
-                    m.answer(Ok(Answer::Done));
-                }
-                Vec::new()
-            }
-            Err(RecordError::ConditionFailed { index, .. }) => {
-                let own = members.iter().position(|(start, m)| index >= *start && index < start + m.writes.len());
-                match own {
-                    Some(i) => {
-                        let (start, m) = members.swap_remove(i);
-                        m.answer(Ok(Answer::Refused(index - start)));
-                        members.sort_by_key(|(start, _)| *start);
-                        members.into_iter().map(|(_, m)| m).collect()
-                    }
-                    // A ledger line or the counters: they moved meanwhile.
-                    None => contended(members).await,
-                }
-            }
-            Err(RecordError::Conflict) => contended(members).await,
-            Err(e) => failed(members.into_iter().map(|(_, m)| m).collect(), e),
+        let Err(e) = self.records.transact(all).await else {
+            short.into_iter().for_each(|(m, e)| m.answer(Err(e)));
+            members.into_iter().for_each(|(_, m)| m.answer(Ok(Answer::Done)));
+            return Vec::new();
+        };
+        let mut again: Vec<Request> = short.into_iter().map(|(m, _)| m).collect();
+        again.extend(not_committed(e, members).await);
+        again
+    }
+}
+
+/// The members of a group whose transaction failed that go again.
+async fn not_committed(e: RecordError, mut members: Vec<(usize, Request)>) -> Vec<Request> {
+    match e {
+        RecordError::ConditionFailed { index, .. } => {
+            let own = members.iter().position(|(start, m)| index >= *start && index < start + m.writes.len());
+            let Some(i) = own else {
+                // A ledger line or the counters: they moved meanwhile.
+                return contended(members).await;
+            };
+            let (start, m) = members.remove(i);
+            m.answer(Ok(Answer::Refused(index - start)));
+            members.into_iter().map(|(_, m)| m).collect()
         }
+        RecordError::Conflict => contended(members).await,
+        e => failed(members.into_iter().map(|(_, m)| m).collect(), e),
     }
 }
 

@@ -212,3 +212,29 @@ async fn a_refused_or_bad_member_fails_alone() {
     }
     assert!(ctx.records.get(&Key::new(POISON, "X")).await.unwrap().is_none());
 }
+
+/// The last free file: a member that takes it but is then refused by its
+/// own write must not leave the one after it told "out of stock".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_failed_only_because_of_a_refused_member_goes_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _) = slow_ctx(dir.path());
+    stocked(&ctx, 2).await;
+    let mut tx: Tx<()> = Tx::new();
+    tx.push((), put_new("HOLD1"));
+    assert!(tx.commit(&ctx).await.unwrap().is_done());
+    // The first takes one of the two; then HOLD1 (refused: it exists) and
+    // HOLD2 wait for the same turn, each wanting the last.
+    let first = tokio::spawn(hold_one(ctx.clone(), 0));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let refused = tokio::spawn(hold_one(ctx.clone(), 1));
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    let second = hold_one(ctx.clone(), 2).await;
+    assert!(first.await.unwrap().unwrap().is_done());
+    // HOLD1 never commits, so HOLD2 gets the last file in any order; HOLD1
+    // is refused by its write, or is short if HOLD2 went first.
+    assert_eq!(second.unwrap(), Commit::Done);
+    let refused = refused.await.unwrap();
+    assert!(matches!(refused, Ok(Commit::Refused(())) | Err(ServiceError::InsufficientStock { .. })), "{refused:?}");
+    assert_eq!(read_counts(&ctx).await.unwrap().counts.reserved, 2);
+}
