@@ -15,6 +15,7 @@
 //! so a bad request fails only itself.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -41,6 +42,7 @@ pub(crate) enum Answer {
 type Reply = oneshot::Sender<Result<Answer, ServiceError>>;
 
 struct Request {
+    id: u64,
     writes: Vec<Write>,
     entries: Vec<StockEntry>,
     check: Option<Check>,
@@ -67,6 +69,23 @@ impl Request {
 pub(crate) struct StockQueue {
     pending: Mutex<Vec<Request>>,
     turn: Arc<tokio::sync::Mutex<()>>,
+    ids: AtomicU64,
+}
+
+/// Takes a caller's request back out of the queue if the caller goes away
+/// before a turn took it (a dropped request future): like a request never
+/// sent, it is then never committed.
+struct Waiting<'q> {
+    queue: &'q StockQueue,
+    id: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut pending) = self.queue.pending.lock() {
+            pending.retain(|r| r.id != self.id);
+        }
+    }
 }
 
 impl StockQueue {
@@ -79,8 +98,12 @@ impl StockQueue {
     ) -> Result<Answer, ServiceError> {
         let keys = writes.iter().map(write_key).collect::<Result<Vec<_>, _>>()?;
         let (reply, mut answer) = oneshot::channel();
-        self.pending()?.push(Request { writes, entries, check, keys, tries: 0, alone: false, reply });
+        let id = self.ids.fetch_add(1, Ordering::Relaxed);
+        self.pending()?.push(Request { id, writes, entries, check, keys, tries: 0, alone: false, reply });
+        let waiting = Waiting { queue: self, id };
         let turn = self.turn.clone().lock_owned().await;
+        // Ours now: taken by the turn before, or ours to take.
+        std::mem::forget(waiting);
         // The turn before this one took it with the others.
         if let Ok(done) = answer.try_recv() {
             return done;

@@ -238,3 +238,20 @@ async fn a_check_failed_only_because_of_a_refused_member_goes_again() {
     assert!(matches!(refused, Ok(Commit::Refused(())) | Err(ServiceError::InsufficientStock { .. })), "{refused:?}");
     assert_eq!(read_counts(&ctx).await.unwrap().counts.reserved, 2);
 }
+
+/// A caller that goes away while its commit waits for a turn (a dropped
+/// request) leaves nothing behind: a later turn does not commit it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_caller_went_away_before_its_turn_is_never_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _) = slow_ctx(dir.path());
+    stocked(&ctx, 10).await;
+    let first = tokio::spawn(hold_one(ctx.clone(), 0));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let gone = tokio::time::timeout(Duration::from_millis(2), hold_one(ctx.clone(), 1)).await;
+    assert!(gone.is_err(), "it waited for the turn");
+    assert!(first.await.unwrap().unwrap().is_done());
+    assert!(hold_one(ctx.clone(), 2).await.unwrap().is_done());
+    assert!(ctx.records.get(&Key::new("HOLD1", "X")).await.unwrap().is_none());
+    assert_eq!(read_counts(&ctx).await.unwrap().counts.reserved, 2);
+}
