@@ -3,7 +3,9 @@
 //! conditions failed in the caller's own terms (never a position). A
 //! transaction that moves stock (ledger entries, or a check on the counts)
 //! commits through the stock book: its entries and the new counters ride in
-//! the same transaction (invariant 7), retried while only the counters moved.
+//! the same transaction (invariant 7), retried while only the counters moved
+//! (`stock_queue.rs`, which may put it in one transaction with other stock
+//! commits of this process, each still all or nothing).
 
 use std::marker::PhantomData;
 

@@ -137,8 +137,8 @@ struct Run<'a> {
     orphans: HashSet<(String, String)>,
     /// Stock came back to unused/: backorders get a try.
     stock_returned: bool,
-    /// The run moved a file itself (back to its buyer), so the listings it
-    /// read may not match the counters.
+    /// The run moved a file itself (back to its buyer, or a lost one back to
+    /// stock), so the listings it read may not match the counters.
     storage_moved: bool,
     /// The invariant checker's walk, fed from this run's listings and index
     /// pages; handed over only if the run changed nothing.
