@@ -89,7 +89,7 @@ pub struct FileWalk {
 impl FileWalk {
     /// Reads what the walk judges against: intents in flight and the live
     /// subscriptions.
-    pub async fn start(ctx: &Ctx) -> Result<FileWalk, ServiceError> {
+    pub async fn open_walk(ctx: &Ctx) -> Result<FileWalk, ServiceError> {
         let mut intents = Vec::new();
         let flight = in_flight(ctx, &mut intents).await?;
         let owners = Owners::load(ctx).await?;
@@ -187,7 +187,7 @@ impl FileWalk {
 
     /// Ends the walk: the assigned index, then the suspects judged. Returns
     /// what was seen and the files in flight when the walk started.
-    pub(super) async fn finish(
+    pub(super) async fn conclude(
         mut self,
         ctx: &Ctx,
         report: &mut InvariantReport,
@@ -252,7 +252,7 @@ impl FileWalk {
 
 /// The checker's own walk over the listings and the index.
 pub(super) async fn walk(ctx: &Ctx) -> Result<FileWalk, ServiceError> {
-    let mut walk = FileWalk::start(ctx).await?;
+    let mut walk = FileWalk::open_walk(ctx).await?;
     for loc in [Location::Unused, Location::Banned, Location::Frozen] {
         let mut merge = Merge::new(ctx, loc, PAGE, Judge::Quick);
         loop {

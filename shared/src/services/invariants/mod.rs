@@ -139,7 +139,7 @@ async fn passes(
             }
         };
         let mut report = InvariantReport::default();
-        let (seen, flight) = walk.finish(ctx, &mut report).await?;
+        let (seen, flight) = walk.conclude(ctx, &mut report).await?;
         books::stock(ctx, &before, &seen, &mut report).await?;
         let earned = ledger::replay(ctx, &before, from_checkpoint, &mut report).await?;
         books::credits(ctx, &mut report).await?;

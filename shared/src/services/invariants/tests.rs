@@ -236,7 +236,7 @@ async fn a_walk_from_before_stock_moved_is_walked_again() {
 
     // Judged as it is, the old walk sees the buyer's files where stock was.
     let mut alone = super::InvariantReport::default();
-    let (seen, _) = first.walk.finish(&ctx, &mut alone).await.unwrap();
+    let (seen, _) = first.walk.conclude(&ctx, &mut alone).await.unwrap();
     assert!(!alone.ok(), "the stale walk must disagree with the records: {alone:?}");
     assert_ne!(seen.listed, seen.records);
 

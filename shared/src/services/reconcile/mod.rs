@@ -284,7 +284,7 @@ async fn repair(run: &mut Run<'_>) -> Result<(), ServiceError> {
     intents::finish_stale(run).await?;
     let start = stock::read_counts(ctx).await?;
     let start_version = start.version;
-    run.walked = Some(Walked { counts: start, walk: FileWalk::start(ctx).await? });
+    run.walked = Some(Walked { counts: start, walk: FileWalk::open_walk(ctx).await? });
     let pending_before = intents::pending(ctx).await?;
     for loc in [Location::Unused, Location::Banned, Location::Frozen] {
         scan::location(run, loc).await?;
