@@ -63,7 +63,7 @@ pub async fn save(ctx: &Ctx, product: Product, actor: &str) -> Result<Saved, Ser
         before: before.map(Box::new),
         after: Box::new(product.clone()),
     };
-    let mut tx: Tx<'_, ()> = Tx::new();
+    let mut tx: Tx<()> = Tx::new();
     tx.push((), products::put_edit(&product, created)?).push((), events::record(ctx, &event)?);
     match tx.commit(ctx).await? {
         Commit::Done => Ok(Saved { product, created }),

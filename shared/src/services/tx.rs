@@ -7,8 +7,6 @@
 //! (`stock_queue.rs`, which may put it in one transaction with other stock
 //! commits of this process, each still all or nothing).
 
-use std::marker::PhantomData;
-
 use super::stock::StockEntry;
 use super::stock_queue::{Answer, Check};
 use super::{Ctx, ServiceError};
@@ -16,12 +14,11 @@ use crate::domain::StockCounts;
 use crate::ports::{RecordError, Write};
 
 /// A transaction being built.
-pub struct Tx<'a, T> {
+pub struct Tx<T> {
     writes: Vec<Write>,
     tags: Vec<T>,
     entries: Vec<StockEntry>,
     check: Option<Check>,
-    life: PhantomData<&'a ()>,
 }
 
 /// How a commit ended when the store answered.
@@ -39,13 +36,13 @@ impl<T> Commit<T> {
     }
 }
 
-impl<T: Copy> Default for Tx<'_, T> {
+impl<T: Copy> Default for Tx<T> {
     fn default() -> Self {
-        Tx { writes: Vec::new(), tags: Vec::new(), entries: Vec::new(), check: None, life: PhantomData }
+        Tx { writes: Vec::new(), tags: Vec::new(), entries: Vec::new(), check: None }
     }
 }
 
-impl<'a, T: Copy> Tx<'a, T> {
+impl<T: Copy> Tx<T> {
     pub fn new() -> Self {
         Self::default()
     }

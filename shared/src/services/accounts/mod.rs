@@ -44,7 +44,7 @@ pub async fn seed_admin(ctx: &Ctx, email: &Email) -> Result<(), ServiceError> {
         totp_pending_enrolment: None,
     };
     let event = changed(&rec, "added", CONFIG_ACTOR);
-    let mut tx: Tx<'_, ()> = Tx::new();
+    let mut tx: Tx<()> = Tx::new();
     tx.push((), staff::add(&rec)?).push((), events::record(ctx, &event)?);
     // Refused: another process seeded it first, which is as good.
     let _seeded = tx.commit(ctx).await?;
@@ -98,7 +98,7 @@ pub async fn save(
     };
     let write = if created { staff::add(&rec)? } else { staff::change(&rec.email, role, disabled)? };
     let event = changed(&rec, if created { "added" } else { "changed" }, actor);
-    let mut tx: Tx<'_, ()> = Tx::new();
+    let mut tx: Tx<()> = Tx::new();
     tx.push((), write).push((), events::record(ctx, &event)?);
     match tx.commit(ctx).await? {
         Commit::Done => Ok((rec, created)),
@@ -113,7 +113,7 @@ pub async fn remove(ctx: &Ctx, email: &str, actor: &str, actor_email: Option<&st
     }
     let rec =
         staff::get(ctx, email).await?.ok_or_else(|| ServiceError::NotFound(format!("no staff account {email}")))?;
-    let mut tx: Tx<'_, ()> = Tx::new();
+    let mut tx: Tx<()> = Tx::new();
     tx.push((), staff::remove(email)).push((), events::record(ctx, &changed(&rec, "removed", actor))?);
     match tx.commit(ctx).await? {
         Commit::Done => Ok(()),

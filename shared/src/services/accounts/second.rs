@@ -112,7 +112,7 @@ pub async fn enrol(ctx: &Ctx, email: &str) -> Result<Enrolment, ServiceError> {
     let secret = rand::random::<[u8; 20]>();
     let enrolment = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 9]>());
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
-    let mut tx: Tx<'_, ()> = Tx::new();
+    let mut tx: Tx<()> = Tx::new();
     tx.push((), staff::start_totp(email, &hex::encode(secret), &enrolment));
     for c in &codes {
         tx.push((), staff::add_code(email, &enrolment, &hash(&normal(c)))?);
@@ -140,7 +140,7 @@ pub async fn confirm(ctx: &Ctx, email: &str, code: &str) -> Result<(), ServiceEr
     let Some(step) = totp::matching_step(&secret, code.trim(), app_time()) else {
         return Err(bad(failed(ctx, email, "that code does not match the new secret").await));
     };
-    let mut tx: Tx<'_, bool> = Tx::new();
+    let mut tx: Tx<bool> = Tx::new();
     tx.push(false, staff::confirm_totp(email, &pending, &enrolment)).push(true, staff::use_step(email, step, now)?);
     match tx.commit(ctx).await? {
         Commit::Done => Ok(()),

@@ -42,7 +42,7 @@ pub async fn sign_in(
         .await?
         .filter(|r| !r.disabled)
         .ok_or_else(|| ServiceError::Unauthorized("this staff account is removed or disabled".into()))?;
-    let mut tx: Tx<'_, Part> = Tx::new();
+    let mut tx: Tx<Part> = Tx::new();
     let proof = second::proof(ctx, &rec, code).await?;
     if let Some(w) = proof {
         tx.push(Part::Second, w);

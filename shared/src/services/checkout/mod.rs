@@ -238,7 +238,7 @@ fn open_writes(
     req: &CheckoutRequest,
     key: Option<&IdempotencyKey>,
     request_hash: &str,
-) -> Result<Tx<'static, Slot>, ServiceError> {
+) -> Result<Tx<Slot>, ServiceError> {
     let id = order.order_id.clone();
     let mut extra: Vec<(Slot, Write)> = Vec::new();
     if let Some(key) = key {

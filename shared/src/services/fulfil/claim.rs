@@ -115,13 +115,13 @@ pub(super) async fn claim(ctx: &Ctx, b: &OrderBundle, paid_only: bool) -> Result
 }
 
 /// The intent, the order guard, the hold (when used), then one write per file.
-fn claim_tx<'a>(
+fn claim_tx(
     order: &OrderRecord,
     intent: &IntentRecord,
     use_hold: bool,
     paid_only: bool,
     now: Timestamp,
-) -> Result<Tx<'a, Part>, ServiceError> {
+) -> Result<Tx<Part>, ServiceError> {
     let id = &order.order_id;
     let mut tx = Tx::new();
     tx.push(Part::Intent, orders::put_intent(intent)?);

@@ -141,7 +141,7 @@ pub async fn apply(ctx: &Ctx, m: Move<'_>) -> Result<Moved, ServiceError> {
 
 /// The move's transaction: the status write, what it implies, the
 /// caller's writes.
-async fn build<'a>(ctx: &Ctx, m: &Move<'a>, earn: bool) -> Result<(Tx<'a, Part>, Option<Returning>), ServiceError> {
+async fn build(ctx: &Ctx, m: &Move<'_>, earn: bool) -> Result<(Tx<Part>, Option<Returning>), ServiceError> {
     let order = &m.bundle.order;
     let (from, to) = (order.status, m.to);
     let mut tx = Tx::new();

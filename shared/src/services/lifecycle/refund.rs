@@ -50,7 +50,7 @@ impl Returning {
 pub(super) async fn take_back_writes(
     ctx: &Ctx,
     b: &OrderBundle,
-    tx: &mut Tx<'_, Part>,
+    tx: &mut Tx<Part>,
     actor: &str,
 ) -> Result<Option<Returning>, ServiceError> {
     let order = &b.order;

@@ -182,7 +182,7 @@ impl<'a> Run<'a> {
     }
 
     /// Commits a repair; a refused one means someone changed it first.
-    async fn commit<T: Copy>(&mut self, tx: Tx<'_, T>) -> Result<Commit<T>, ServiceError> {
+    async fn commit<T: Copy>(&mut self, tx: Tx<T>) -> Result<Commit<T>, ServiceError> {
         let done = tx.commit(self.ctx).await?;
         if done.is_done() {
             self.own_commits += 1;
