@@ -126,11 +126,7 @@ impl StockQueue {
 fn write_key(w: &Write) -> Result<Key, ServiceError> {
     match w {
         Write::Put { item, .. } => {
-            let part = |n: &str| item.get(n).and_then(serde_json::Value::as_str).map(str::to_string);
-            match (part("pk"), part("sk")) {
-                (Some(pk), Some(sk)) => Ok(Key::new(pk, sk)),
-                _ => Err(ServiceError::internal(anyhow::anyhow!("a put with no key"))),
-            }
+            Key::of(item).ok_or_else(|| ServiceError::internal(anyhow::anyhow!("a put with no key")))
         }
         Write::Update { key, .. } | Write::Delete { key, .. } | Write::Check { key, .. } => Ok(key.clone()),
     }

@@ -29,12 +29,10 @@ struct Slow {
     one_item_twice: AtomicU64,
 }
 
-fn key_of(w: &Write) -> String {
+fn key_of(w: &Write) -> Option<Key> {
     match w {
-        Write::Put { item, .. } => format!("{}/{}", item["pk"], item["sk"]),
-        Write::Update { key, .. } | Write::Delete { key, .. } | Write::Check { key, .. } => {
-            format!("\"{}\"/\"{}\"", key.pk, key.sk)
-        }
+        Write::Put { item, .. } => Key::of(item),
+        Write::Update { key, .. } | Write::Delete { key, .. } | Write::Check { key, .. } => Some(key.clone()),
     }
 }
 
@@ -56,7 +54,7 @@ impl Records for Slow {
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), RecordError> {
         self.transactions.fetch_add(1, Ordering::SeqCst);
-        let keys: std::collections::HashSet<String> = writes.iter().map(key_of).collect();
+        let keys: std::collections::HashSet<Option<Key>> = writes.iter().map(key_of).collect();
         if keys.len() < writes.len() {
             self.one_item_twice.fetch_add(1, Ordering::SeqCst);
         }
