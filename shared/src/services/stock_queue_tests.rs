@@ -116,6 +116,21 @@ async fn hold_one(ctx: Arc<Ctx>, i: usize) -> Result<Commit<()>, ServiceError> {
     tx.commit(&ctx).await
 }
 
+/// Hold `i` committing (slowly), so the commits made next wait for the
+/// same turn; its handle.
+async fn turn_taken(ctx: &Arc<Ctx>, i: usize) -> tokio::task::JoinHandle<Result<Commit<()>, ServiceError>> {
+    let first = tokio::spawn(hold_one(ctx.clone(), i));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    first
+}
+
+/// A record that exists already, so a `put_new` of it is refused.
+async fn existing(ctx: &Ctx, pk: &str) {
+    let mut tx: Tx<()> = Tx::new();
+    tx.push((), put_new(pk));
+    assert!(tx.commit(ctx).await.unwrap().is_done());
+}
+
 /// 40 buyers for 10 files at once: grouped commits hold exactly 10, each its
 /// own version with its own ledger line, and the books balance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,8 +177,7 @@ async fn two_commits_of_one_item_are_never_grouped() {
             tx.commit(&ctx).await.unwrap()
         };
         // One in flight, so the two that follow wait for the same turn.
-        let first = tokio::spawn(hold_one(ctx.clone(), 100 + round));
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        let first = turn_taken(&ctx, 100 + round).await;
         let (a, b) = tokio::join!(claim(ctx.clone()), claim(ctx.clone()));
         assert!(first.await.unwrap().unwrap().is_done());
         let mut got = [a, b];
@@ -182,12 +196,9 @@ async fn a_refused_or_bad_member_fails_alone() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, records) = slow_ctx(dir.path());
     stocked(&ctx, 10).await;
-    let mut tx: Tx<()> = Tx::new();
-    tx.push((), put_new("TAKEN"));
-    assert!(tx.commit(&ctx).await.unwrap().is_done());
+    existing(&ctx, "TAKEN").await;
 
-    let first = tokio::spawn(hold_one(ctx.clone(), 0));
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    let first = turn_taken(&ctx, 0).await;
     let write = |pk: &'static str| {
         let ctx = ctx.clone();
         async move {
@@ -218,13 +229,10 @@ async fn a_check_failed_only_because_of_a_refused_member_goes_again() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, _) = slow_ctx(dir.path());
     stocked(&ctx, 2).await;
-    let mut tx: Tx<()> = Tx::new();
-    tx.push((), put_new("HOLD1"));
-    assert!(tx.commit(&ctx).await.unwrap().is_done());
+    existing(&ctx, "HOLD1").await;
     // The first takes one of the two; then HOLD1 (refused: it exists) and
     // HOLD2 wait for the same turn, each wanting the last.
-    let first = tokio::spawn(hold_one(ctx.clone(), 0));
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    let first = turn_taken(&ctx, 0).await;
     let refused = tokio::spawn(hold_one(ctx.clone(), 1));
     tokio::time::sleep(Duration::from_millis(2)).await;
     let second = hold_one(ctx.clone(), 2).await;
@@ -244,8 +252,7 @@ async fn a_commit_whose_caller_went_away_before_its_turn_is_never_made() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, _) = slow_ctx(dir.path());
     stocked(&ctx, 10).await;
-    let first = tokio::spawn(hold_one(ctx.clone(), 0));
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    let first = turn_taken(&ctx, 0).await;
     let gone = tokio::time::timeout(Duration::from_millis(2), hold_one(ctx.clone(), 1)).await;
     assert!(gone.is_err(), "it waited for the turn");
     assert!(first.await.unwrap().unwrap().is_done());
