@@ -16,7 +16,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::Value;
-use shared::adapters::embedded::open_embedded;
+use shared::adapters::embedded::{EmbeddedRecords, open_embedded};
 use shared::app::{self, Ports};
 use shared::config::{Config, Place};
 use shared::http::error::PROBLEM_BASE;
@@ -37,6 +37,8 @@ pub struct Stack {
     /// The embedded store's directory and redb handle (None on AWS).
     pub dir: Option<TempDir>,
     pub db: Option<Arc<redb::Database>>,
+    /// The embedded record store, for its writer's load (None on AWS).
+    pub records: Option<EmbeddedRecords>,
     pub instances: Vec<Instance>,
     pub tally: Arc<Tally>,
 }
@@ -50,14 +52,14 @@ impl Stack {
         let clock = app::clock();
         let e = open_embedded(dir.path(), clock.clone())?;
         let tally = Arc::new(Tally::default());
-        let db = e.records.database();
+        let records = e.records.clone();
         let ports = Ports {
             records: Arc::new(TallyRecords { inner: Arc::new(e.records), tally: tally.clone() }),
             files: Arc::new(e.files),
             fulfil_queue: Arc::new(TallyQueue { inner: Arc::new(e.fulfil), tally: tally.clone() }),
             events: Arc::new(TallyQueue { inner: Arc::new(e.events), tally: tally.clone() }),
         };
-        Stack::assemble(&cfg, ports, tally, instances, stock, Some(dir), Some(db)).await
+        Stack::assemble(&cfg, ports, tally, instances, stock, Some(dir), Some(records)).await
     }
 
     /// `instances` contexts over `ports`, seeded with the catalog and
@@ -69,7 +71,7 @@ impl Stack {
         instances: usize,
         stock: usize,
         dir: Option<TempDir>,
-        db: Option<Arc<redb::Database>>,
+        records: Option<EmbeddedRecords>,
     ) -> anyhow::Result<Stack> {
         let clock = app::clock();
         let gateway = app::gateway(cfg)?;
@@ -86,7 +88,8 @@ impl Stack {
         if adopted.adopted != stock as u64 {
             bail!("adopted {} of {stock} stock files", adopted.adopted);
         }
-        Ok(Stack { dir, db, instances, tally })
+        let db = records.as_ref().map(EmbeddedRecords::database);
+        Ok(Stack { dir, db, records, instances, tally })
     }
 
     pub fn ctx(&self) -> &Arc<Ctx> {

@@ -15,6 +15,7 @@ use anyhow::{Context, bail};
 use axum::Router;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
+use shared::adapters::embedded::{EmbeddedRecords, WriterLoad};
 use shared::config::LOCAL_NOWPAYMENTS_IPN_SECRET;
 use shared::providers::nowpayments;
 use shared::services::{Ctx, invariants, worker};
@@ -54,6 +55,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
 
     let next = Arc::new(AtomicUsize::new(1));
     let before = stack.tally.snapshot();
+    let load0 = stack.records.as_ref().map(EmbeddedRecords::writer_load).unwrap_or_default();
     let (started, cpu0) = (Instant::now(), crate::cpu_secs());
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
@@ -78,6 +80,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
     }
     let (secs, cpu) = (started.elapsed().as_secs_f64(), crate::cpu_secs() - cpu0);
     let spent = stack.tally.snapshot().since(&before);
+    let load = stack.records.as_ref().map(EmbeddedRecords::writer_load).unwrap_or_default();
     worker.await?;
     latencies.sort();
     let orders_per_sec = n as f64 / secs;
@@ -99,6 +102,8 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
         n as f64 * cores as f64 / cpu.max(0.01)
     );
 
+    println!("  {}", Writer { before: load0, after: load, secs, orders: n });
+
     let report = invariants::check(&ctx).await?;
     println!(
         "  invariants after the run: {} violation(s), settled {}",
@@ -116,6 +121,36 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
         per(spent.commits(), n)
     );
     Ok(())
+}
+
+/// The embedded store's one writer over the orders: when it was busy most
+/// of the run, it is what bounds orders/s.
+struct Writer {
+    before: WriterLoad,
+    after: WriterLoad,
+    secs: f64,
+    orders: usize,
+}
+
+impl std::fmt::Display for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (a, b) = (&self.after, &self.before);
+        let commits = a.commits - b.commits;
+        let busy = (a.busy - b.busy).as_secs_f64();
+        let committing = (a.committing - b.committing).as_secs_f64();
+        let each = |secs: f64| 1000.0 * secs / commits.max(1) as f64;
+        write!(
+            f,
+            "the one writer: busy {busy:.2} s of {:.2} ({:.0}%); {commits} redb commits ({:.2} per order) of {:.1} \
+             requests, {:.2} ms each, {:.2} ms of it the durable commit",
+            self.secs,
+            100.0 * busy / self.secs,
+            per(commits, self.orders),
+            (a.requests - b.requests) as f64 / commits.max(1) as f64,
+            each(busy),
+            each(committing)
+        )
+    }
 }
 
 fn per(x: u64, n: usize) -> f64 {

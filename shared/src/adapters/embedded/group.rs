@@ -11,7 +11,9 @@
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
 use redb::{Database, WriteTransaction};
 use tokio::sync::oneshot;
@@ -81,6 +83,41 @@ struct Pending {
 pub(super) struct Writer {
     db: Arc<Database>,
     pending: Arc<Mutex<Pending>>,
+    load: Arc<Load>,
+}
+
+/// What the one writer has done since the database opened: the benchmarks
+/// read it to say whether the writer is what bounds them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct WriterLoad {
+    /// redb write transactions committed (each one durable commit).
+    pub commits: u64,
+    /// Write requests (record writes, queue sends, receives and deletes)
+    /// those commits carried.
+    pub requests: u64,
+    /// Time a leader spent on batches, from opening the transaction to
+    /// the commit's end.
+    pub busy: Duration,
+    /// The part of `busy` spent in redb's durable commit.
+    pub committing: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Load {
+    commits: AtomicU64,
+    requests: AtomicU64,
+    busy_nanos: AtomicU64,
+    committing_nanos: AtomicU64,
+}
+
+impl Load {
+    fn add(&self, requests: usize, busy: Duration, committing: Duration) {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.requests.fetch_add(requests as u64, Ordering::Relaxed);
+        self.busy_nanos.fetch_add(nanos(busy), Ordering::Relaxed);
+        self.committing_nanos.fetch_add(nanos(committing), Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Pending {
@@ -91,7 +128,17 @@ impl std::fmt::Debug for Pending {
 
 impl Writer {
     pub(super) fn new(db: Arc<Database>) -> Self {
-        Writer { db, pending: Arc::default() }
+        Writer { db, pending: Arc::default(), load: Arc::default() }
+    }
+
+    pub(super) fn load(&self) -> WriterLoad {
+        let l = &self.load;
+        WriterLoad {
+            commits: l.commits.load(Ordering::Relaxed),
+            requests: l.requests.load(Ordering::Relaxed),
+            busy: Duration::from_nanos(l.busy_nanos.load(Ordering::Relaxed)),
+            committing: Duration::from_nanos(l.committing_nanos.load(Ordering::Relaxed)),
+        }
     }
 
     pub(super) fn database(&self) -> Arc<Database> {
@@ -114,7 +161,12 @@ impl Writer {
             !std::mem::replace(&mut pending.leading, true)
         };
         if lead {
-            let mut leader = Leader { db: Arc::downgrade(&self.db), pending: self.pending.clone(), done: false };
+            let mut leader = Leader {
+                db: Arc::downgrade(&self.db),
+                pending: self.pending.clone(),
+                load: self.load.clone(),
+                done: false,
+            };
             tokio::task::spawn_blocking(move || leader.drain());
         }
         match answer.await {
@@ -129,6 +181,7 @@ impl Writer {
 struct Leader {
     db: Weak<Database>,
     pending: Arc<Mutex<Pending>>,
+    load: Arc<Load>,
     done: bool,
 }
 
@@ -145,9 +198,17 @@ impl Leader {
                 }
                 pending.queue.drain(..n).collect()
             };
+            let started = Instant::now();
             let (batch, failed) = match self.db.upgrade() {
                 Some(db) => commit_batch(&db, batch),
-                None => (batch, Some("database closed".to_string())),
+                None => (batch, Err("database closed".to_string())),
+            };
+            let failed = match failed {
+                Ok(committing) => {
+                    self.load.add(batch.len(), started.elapsed(), committing);
+                    None
+                }
+                Err(why) => Some(why),
             };
             for request in batch {
                 request.answer(failed.as_deref());
@@ -166,25 +227,29 @@ impl Drop for Leader {
     }
 }
 
+/// The requests left in a batch, and how long its commit took or why it
+/// failed.
+type Committed = (Vec<Box<dyn Request>>, Result<Duration, String>);
+
 /// Runs the batch in one transaction and commits it, dropping (and
-/// answering) requests that broke it; returns the requests left and why the
-/// commit failed, if it did.
-fn commit_batch(db: &Database, mut batch: Vec<Box<dyn Request>>) -> (Vec<Box<dyn Request>>, Option<String>) {
+/// answering) requests that broke it.
+fn commit_batch(db: &Database, mut batch: Vec<Box<dyn Request>>) -> Committed {
     'attempt: loop {
         let txn = match db.begin_write() {
             Ok(txn) => txn,
-            Err(e) => return (batch, Some(e.to_string())),
+            Err(e) => return (batch, Err(e.to_string())),
         };
         for i in 0..batch.len() {
             if !batch[i].run(&txn) {
                 if let Err(e) = txn.abort() {
-                    return (batch, Some(e.to_string()));
+                    return (batch, Err(e.to_string()));
                 }
                 batch.remove(i).answer(None);
                 continue 'attempt;
             }
         }
-        let failed = txn.commit().err().map(|e| e.to_string());
-        return (batch, failed);
+        let started = Instant::now();
+        let result = txn.commit().map(|()| started.elapsed()).map_err(|e| e.to_string());
+        return (batch, result);
     }
 }

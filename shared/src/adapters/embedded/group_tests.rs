@@ -97,3 +97,29 @@ async fn a_refused_request_does_not_undo_its_neighbours() {
     }
     assert_eq!(received, sent, "every sent message is there once the send returned");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_writers_load_counts_each_request_once_and_each_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open_embedded(dir.path(), Arc::new(OffsetClock::default())).unwrap();
+    let before = e.records.writer_load();
+    let tasks: Vec<_> = (0..100)
+        .map(|n| {
+            let records = e.records.clone();
+            // Every fifth is refused: it still rode in a commit.
+            let cond = (n % 5 == 0).then_some(Cond::Exists);
+            tokio::spawn(async move { records.put(item(json!({"pk": "L", "sk": format!("{n:03}")})), cond).await })
+        })
+        .collect();
+    let mut refused = 0;
+    for task in tasks {
+        refused += usize::from(task.await.unwrap().is_err());
+    }
+    e.fulfil.send("one".into()).await.unwrap();
+    let after = e.records.writer_load();
+    assert_eq!(refused, 20);
+    assert_eq!(after.requests - before.requests, 101, "{after:?}");
+    let commits = after.commits - before.commits;
+    assert!((2..=101).contains(&commits), "{commits}");
+    assert!(after.committing > before.committing && after.committing <= after.busy, "{after:?}");
+}

@@ -30,6 +30,7 @@ use anyhow::Context;
 use crate::ports::Clock;
 
 pub use files::{DirFiles, STOCK_PREFIXES};
+pub use group::WriterLoad;
 pub use queue::EmbeddedQueue;
 pub use records::EmbeddedRecords;
 

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable};
 use serde_json::Value;
 
-use super::group::Writer;
+use super::group::{Writer, WriterLoad};
 use super::records_eval::check_key;
 use super::records_table::{GSI1, ITEMS, decode, store, store_err};
 use super::records_write::{apply_all, validate};
@@ -46,6 +46,12 @@ impl EmbeddedRecords {
     /// The database, to open queues in the same file.
     pub fn database(&self) -> Arc<Database> {
         self.db.clone()
+    }
+
+    /// What the database's one writer has done so far (queues in the same
+    /// file included).
+    pub fn writer_load(&self) -> WriterLoad {
+        self.writer.load()
     }
 
     /// The database's group-commit write path, for queues in the same file.
