@@ -21,6 +21,7 @@
 //! Cases use only the ports and whole-second timeouts, never wall-clock
 //! precision, so they hold on SQS/S3/DynamoDB emulators too.
 
+pub mod counted;
 pub mod files;
 pub mod gated;
 pub mod queue;

@@ -1,8 +1,8 @@
 //! `GET /admin/orders/{id}`: one order with what was recorded about it and
 //! the actions its state allows. Cost: the order's partition (one query),
 //! its receipts (one index query), its subscription (one read), the
-//! buyer's credit entries (one partition), and the stock ledger from the
-//! order's creation on (the ledger has no index by reference).
+//! buyer's credit entries (one partition), and the order's stock ledger
+//! lines (one index query; see `ledger_lines` for orders older than it).
 
 use serde::Serialize;
 
@@ -10,6 +10,7 @@ use super::super::ledger::{self, LedgerQuery, MAX_LIMIT};
 use super::super::model::{HoldRecord, LedgerEntry, OrderRecord, PaymentRecord, SubscriptionRecord};
 use super::super::store::credits::{self, EntryRecord};
 use super::super::store::receipts::{self, EventRecord};
+use super::super::store::stock as book;
 use super::super::store::{orders, subscriptions};
 use super::super::{Ctx, ServiceError};
 use crate::domain::OrderStatus;
@@ -46,21 +47,7 @@ pub async fn read(ctx: &Ctx, order_id: &str) -> Result<OrderDetail, ServiceError
         Some(id) => subscriptions::get(ctx, id).await?,
         None => None,
     };
-    let mut q = LedgerQuery {
-        reference: Some(order_id.to_string()),
-        since: Some(order.created_at),
-        limit: MAX_LIMIT,
-        ..LedgerQuery::default()
-    };
-    // A page stops at its read budget: go on to the order's creation.
-    let mut ledger = Vec::new();
-    while ledger.len() < MAX_LIMIT {
-        let page = ledger::read(ctx, &q).await?;
-        ledger.extend(page.entries);
-        let Some(next) = page.next_cursor else { break };
-        q.before = Some(ledger::decode_cursor(&next)?);
-    }
-    ledger.truncate(MAX_LIMIT);
+    let ledger = ledger_lines(ctx, &order).await?;
     let credits: Vec<EntryRecord> = credits::entries(ctx, &order.user_id)
         .read_all()
         .await?
@@ -69,6 +56,39 @@ pub async fn read(ctx: &Ctx, order_id: &str) -> Result<OrderDetail, ServiceError
         .collect();
     let actions = actions(&order, subscription.as_ref());
     Ok(OrderDetail { order, payment: b.payment, hold: b.hold, receipts, subscription, ledger, credits, actions })
+}
+
+/// The stock ledger lines that reference the order, newest first, at most
+/// `MAX_LIMIT`: from the index by reference. An order that moves files but
+/// has no indexed line was booked before the index existed (or is waiting
+/// for stock): only then walk the ledger back to its creation.
+async fn ledger_lines(ctx: &Ctx, order: &OrderRecord) -> Result<Vec<LedgerEntry>, ServiceError> {
+    let mut lines = Vec::new();
+    let mut pages = book::referencing(ctx, &order.order_id, MAX_LIMIT);
+    while lines.len() < MAX_LIMIT
+        && let Some(page) = pages.next_page().await?
+    {
+        lines.extend(page);
+    }
+    if !lines.is_empty() || order.files == 0 {
+        lines.truncate(MAX_LIMIT);
+        return Ok(lines);
+    }
+    let mut q = LedgerQuery {
+        reference: Some(order.order_id.clone()),
+        since: Some(order.created_at),
+        limit: MAX_LIMIT,
+        ..LedgerQuery::default()
+    };
+    // A page stops at its read budget: go on to the order's creation.
+    while lines.len() < MAX_LIMIT {
+        let page = ledger::read(ctx, &q).await?;
+        lines.extend(page.entries);
+        let Some(next) = page.next_cursor else { break };
+        q.before = Some(ledger::decode_cursor(&next)?);
+    }
+    lines.truncate(MAX_LIMIT);
+    Ok(lines)
 }
 
 /// What the order's state allows (the refund and deactivation use cases

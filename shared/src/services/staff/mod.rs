@@ -5,3 +5,6 @@
 pub mod analytics;
 pub mod detail;
 pub mod orders;
+
+#[cfg(test)]
+mod detail_tests;

@@ -95,9 +95,21 @@ pub fn set_counts(counts: &StockCounts, version: u64, was: u64) -> Write {
     }
 }
 
-/// A ledger line, written once.
+/// A ledger line, written once, indexed by what it references so a view of
+/// one order reads its lines without walking the ledger back to it.
 pub fn put_entry(e: &LedgerEntry) -> Result<Write, ServiceError> {
-    Ok(put_new(to_item(&Key::new(LEDGER_PK, e.seq.clone()), e, None, None)?))
+    let gsi = (!e.reference.is_empty()).then(|| (by_reference(&e.reference), e.seq.clone()));
+    Ok(put_new(to_item(&Key::new(LEDGER_PK, e.seq.clone()), e, gsi, None)?))
+}
+
+fn by_reference(reference: &str) -> String {
+    format!("LEDGER_REF#{reference}")
+}
+
+/// The lines that reference `reference` (an order, a subscription), newest
+/// first. Lines written before the index existed are not in it.
+pub fn referencing<'a>(ctx: &'a Ctx, reference: &str, limit: usize) -> Pages<'a, LedgerEntry> {
+    Pages::new(ctx, Query::new(Index::Gsi1, by_reference(reference)).descending().limit(limit))
 }
 
 pub async fn entry(ctx: &Ctx, version: u64, n: usize) -> Result<Option<LedgerEntry>, ServiceError> {

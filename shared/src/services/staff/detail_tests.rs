@@ -1,0 +1,102 @@
+//! The order view reads the order's ledger lines, not the ledger after it.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::detail;
+use crate::adapters::embedded::open_embedded;
+use crate::domain::{LedgerKind, StockCounts, Timestamp};
+use crate::ports::clock::OffsetClock;
+use crate::ports::records::{GSI1PK, GSI1SK};
+use crate::ports::{Change, Key, Write};
+use crate::services::Ctx;
+use crate::services::fulfil;
+use crate::services::store::stock::{self as book, LEDGER_PK, LedgerEntry};
+use crate::testkit::counted::Counted;
+use crate::testkit::stack::{local_ctx, paid_order};
+
+/// A fulfilled bronze order on a fresh stack, whose records are counted.
+async fn fulfilled() -> (Ctx, Arc<Counted>, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(OffsetClock::default());
+    let b = open_embedded(dir.path(), clock.clone()).unwrap();
+    let records = Arc::new(Counted::new(b.records));
+    let ctx = local_ctx(records.clone(), Arc::new(b.files), (Arc::new(b.fulfil), Arc::new(b.events)), clock);
+    let order_id = paid_order(&ctx, "bronze").await;
+    fulfil::fulfil(&ctx, &order_id).await.unwrap();
+    (ctx, records, order_id, dir)
+}
+
+/// A ledger line about `reference` at version `version`.
+fn line(version: u64, reference: &str, at: Timestamp) -> LedgerEntry {
+    LedgerEntry {
+        id: format!("line{version}"),
+        seq: book::seq(version, 0),
+        at,
+        kind: LedgerKind::Restock,
+        file: None,
+        delta: 1,
+        before: 0,
+        after: 1,
+        counts: StockCounts::default(),
+        reason: "filler".into(),
+        reference: reference.into(),
+        actor: "test".into(),
+    }
+}
+
+fn kinds(lines: &[LedgerEntry]) -> Vec<&'static str> {
+    lines.iter().map(|e| e.kind.as_str()).collect()
+}
+
+#[tokio::test]
+async fn an_orders_lines_cost_one_query_however_much_ledger_came_after() {
+    let (ctx, records, order_id, _dir) = fulfilled().await;
+    records.take();
+    let before = detail::read(&ctx, &order_id).await.unwrap();
+    assert_eq!(kinds(&before.ledger), ["sale", "hold"], "newest first");
+    let alone = records.take();
+    // 6,000 later lines about other things: more than a walk's read budget.
+    let at = before.ledger[0].at;
+    for chunk in 0..60u64 {
+        let writes = (0..100u64)
+            .map(|i| {
+                let version = 1_000_000 + chunk * 100 + i;
+                book::put_entry(&line(version, &format!("other{version}"), at)).unwrap()
+            })
+            .collect();
+        ctx.records.transact(writes).await.unwrap();
+    }
+    records.take();
+    let after = detail::read(&ctx, &order_id).await.unwrap();
+    assert_eq!(after.ledger, before.ledger);
+    assert_eq!(records.take(), alone, "the same requests as with no ledger after the order");
+}
+
+#[tokio::test]
+async fn lines_booked_before_the_index_still_show() {
+    let (ctx, _records, order_id, _dir) = fulfilled().await;
+    let lines = detail::read(&ctx, &order_id).await.unwrap().ledger;
+    assert_eq!(lines.len(), 2);
+    // As an older version wrote them: without the index attributes.
+    for e in &lines {
+        let strip = vec![Change::Remove(GSI1PK.into()), Change::Remove(GSI1SK.into())];
+        let item = ctx.records.update(&Key::new(LEDGER_PK, e.seq.clone()), strip, None).await.unwrap();
+        assert_eq!(item.get(GSI1PK), None::<&Value>);
+    }
+    assert!(book::referencing(&ctx, &order_id, 10).next_page().await.unwrap().unwrap_or_default().is_empty());
+    assert_eq!(detail::read(&ctx, &order_id).await.unwrap().ledger, lines, "found by walking back to the order");
+}
+
+#[test]
+fn a_line_without_a_reference_is_not_indexed() {
+    let indexed = |reference: &str| {
+        let Write::Put { item, .. } = book::put_entry(&line(1, reference, Timestamp::from_secs(0))).unwrap() else {
+            panic!("a put")
+        };
+        item.get(GSI1PK).cloned()
+    };
+    assert_eq!(indexed(""), None);
+    assert_eq!(indexed("o1"), Some(Value::from("LEDGER_REF#o1")));
+}
