@@ -19,13 +19,8 @@ use super::super::{Ctx, ServiceError};
 use super::{Invariant, InvariantReport, show};
 use crate::domain::StockCounts;
 
-use book::CountsRecord;
 pub use book::LedgerCheckpoint;
-
-/// `{version}.{n}` as numbers ((0, 0) if malformed, which shows as a gap).
-fn position(seq: &str) -> (u64, u64) {
-    seq.split_once('.').map_or((0, 0), |(v, n)| (v.parse().unwrap_or(0), n.parse().unwrap_or(0)))
-}
+use book::{CountsRecord, position};
 
 /// The stored checkpoint, if it belongs to this ledger.
 async fn trusted(ctx: &Ctx, counts: &CountsRecord) -> Result<Option<LedgerCheckpoint>, ServiceError> {

@@ -258,6 +258,7 @@ pub async fn run_with(ctx: &Ctx, actor: &str, options: &Options) -> ReconcileRep
         report.backorders_queued = steps.run("queue_backorders", jobs::queue_backorders(ctx)).await.unwrap_or(0);
     }
     steps.run("order_index", super::store::order_index::backfill(ctx)).await;
+    steps.run("ledger_index", super::store::ledger_index::backfill(ctx)).await;
     let low_stock = alerts::check_low_stock(ctx, options.low_stock_purchases);
     report.low_stock_alerts = steps.run("low_stock_alerts", low_stock).await.unwrap_or(0);
     if let Some(invariants) = steps.run("invariants", super::invariants::check_and_checkpoint(ctx, walked)).await {

@@ -124,7 +124,7 @@ async fn a_failed_repair_still_runs_the_independent_steps() {
     let report = run(&ctx, "test").await;
     assert_eq!(report.failed_steps(), ["repair"], "{report:?}");
     let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["repair", "requeue_paid", "order_index", "low_stock_alerts", "invariants"]);
+    assert_eq!(names, ["repair", "requeue_paid", "order_index", "ledger_index", "low_stock_alerts", "invariants"]);
     assert!(report.all_ok().is_err());
     let report = run(&ctx, "test").await;
     assert!(report.failed_steps().is_empty(), "{report:?}");

@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::super::ledger::{self, LedgerQuery, MAX_LIMIT};
 use super::super::model::{HoldRecord, LedgerEntry, OrderRecord, PaymentRecord, SubscriptionRecord};
 use super::super::store::credits::{self, EntryRecord};
+use super::super::store::ledger_index;
 use super::super::store::receipts::{self, EventRecord};
-use super::super::store::stock as book;
 use super::super::store::{orders, subscriptions};
 use super::super::{Ctx, ServiceError};
 use crate::domain::OrderStatus;
@@ -60,17 +60,17 @@ pub async fn read(ctx: &Ctx, order_id: &str) -> Result<OrderDetail, ServiceError
 
 /// The stock ledger lines that reference the order, newest first, at most
 /// `MAX_LIMIT`: from the index by reference. An order that moves files but
-/// has no indexed line was booked before the index existed (or is waiting
-/// for stock): only then walk the ledger back to its creation.
+/// has no indexed line may have been booked before the index existed: until
+/// reconcile has indexed those, walk the ledger back to its creation.
 async fn ledger_lines(ctx: &Ctx, order: &OrderRecord) -> Result<Vec<LedgerEntry>, ServiceError> {
     let mut lines = Vec::new();
-    let mut pages = book::referencing(ctx, &order.order_id, MAX_LIMIT);
+    let mut pages = ledger_index::referencing(ctx, &order.order_id, MAX_LIMIT);
     while lines.len() < MAX_LIMIT
         && let Some(page) = pages.next_page().await?
     {
         lines.extend(page);
     }
-    if !lines.is_empty() || order.files == 0 {
+    if !lines.is_empty() || order.files == 0 || ledger_index::complete(ctx).await? {
         lines.truncate(MAX_LIMIT);
         return Ok(lines);
     }

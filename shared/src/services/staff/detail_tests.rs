@@ -12,6 +12,7 @@ use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Key, Write};
 use crate::services::Ctx;
 use crate::services::fulfil;
+use crate::services::store::ledger_index;
 use crate::services::store::stock::{self as book, LEDGER_PK, LedgerEntry};
 use crate::testkit::counted::Counted;
 use crate::testkit::stack::{local_ctx, paid_order};
@@ -79,14 +80,12 @@ async fn lines_booked_before_the_index_still_show() {
     let (ctx, _records, order_id, _dir) = fulfilled().await;
     let lines = detail::read(&ctx, &order_id).await.unwrap().ledger;
     assert_eq!(lines.len(), 2);
-    // As an older version wrote them: without the index attributes.
-    for e in &lines {
-        let strip = vec![Change::Remove(GSI1PK.into()), Change::Remove(GSI1SK.into())];
-        let item = ctx.records.update(&Key::new(LEDGER_PK, e.seq.clone()), strip, None).await.unwrap();
-        assert_eq!(item.get(GSI1PK), None::<&Value>);
-    }
-    assert!(book::referencing(&ctx, &order_id, 10).next_page().await.unwrap().unwrap_or_default().is_empty());
+    unindex(&ctx).await;
+    assert!(ledger_index::referencing(&ctx, &order_id, 10).next_page().await.unwrap().unwrap_or_default().is_empty());
     assert_eq!(detail::read(&ctx, &order_id).await.unwrap().ledger, lines, "found by walking back to the order");
+    // Once reconcile indexed them, from the index.
+    ledger_index::backfill(&ctx).await.unwrap();
+    assert_eq!(ledger_index::referencing(&ctx, &order_id, 10).read_all().await.unwrap(), lines);
 }
 
 #[test]
@@ -99,4 +98,45 @@ fn a_line_without_a_reference_is_not_indexed() {
     };
     assert_eq!(indexed(""), None);
     assert_eq!(indexed("o1"), Some(Value::from("LEDGER_REF#o1")));
+}
+
+/// Takes the index entries off every line, as an older version wrote them.
+async fn unindex(ctx: &Ctx) {
+    let lines = book::entries(ctx, None, 1000).read_all().await.unwrap();
+    for e in lines {
+        let strip = vec![Change::Remove(GSI1PK.into()), Change::Remove(GSI1SK.into())];
+        ctx.records.update(&Key::new(LEDGER_PK, e.seq.clone()), strip, None).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn reconcile_indexes_older_lines_a_slice_at_a_time_and_then_reads_one_marker() {
+    let (ctx, records, order_id, _dir) = fulfilled().await;
+    // 5,100 older lines behind the order's: more than one run indexes.
+    let at = detail::read(&ctx, &order_id).await.unwrap().ledger[0].at;
+    for chunk in 0..51u64 {
+        let writes = (0..100u64).map(|i| book::put_entry(&line(10 + chunk * 100 + i, "older", at)).unwrap()).collect();
+        ctx.records.transact(writes).await.unwrap();
+    }
+    unindex(&ctx).await;
+    let older = async || ledger_index::referencing(&ctx, "older", 1000).read_all().await.unwrap().len();
+    assert_eq!(older().await, 0);
+    assert!(!ledger_index::complete(&ctx).await.unwrap());
+
+    let first = ledger_index::backfill(&ctx).await.unwrap();
+    assert_eq!(first, 5_000, "one slice");
+    assert!(!ledger_index::complete(&ctx).await.unwrap());
+    // A line booked meanwhile is indexed when written; the next run ends.
+    let newest = book::newest_first(&ctx, 1).next_page().await.unwrap().unwrap()[0].clone();
+    let (version, _) = book::position(&newest.seq);
+    ctx.records.transact(vec![book::put_entry(&line(version + 1, "newer", at)).unwrap()]).await.unwrap();
+    let total = book::entries(&ctx, None, 1000).read_all().await.unwrap().len() as u64;
+    assert_eq!(first + ledger_index::backfill(&ctx).await.unwrap(), total - 1, "each older line once");
+    assert!(ledger_index::complete(&ctx).await.unwrap());
+    assert_eq!(older().await, 5_100);
+    assert_eq!(kinds(&detail::read(&ctx, &order_id).await.unwrap().ledger), ["sale", "hold"]);
+
+    records.take();
+    assert_eq!(ledger_index::backfill(&ctx).await.unwrap(), 0);
+    assert_eq!(records.take(), 1, "done: one read");
 }

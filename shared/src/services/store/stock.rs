@@ -67,6 +67,11 @@ pub fn seq(version: u64, n: usize) -> String {
     format!("{version:012}.{n:03}")
 }
 
+/// `{version}.{n}` as numbers ((0, 0) if malformed, which shows as a gap).
+pub fn position(seq: &str) -> (u64, u64) {
+    seq.split_once('.').map_or((0, 0), |(v, n)| (v.parse().unwrap_or(0), n.parse().unwrap_or(0)))
+}
+
 fn checkpoint_key() -> Key {
     Key::new("STOCK", "LEDGER_CHECKPOINT")
 }
@@ -95,21 +100,10 @@ pub fn set_counts(counts: &StockCounts, version: u64, was: u64) -> Write {
     }
 }
 
-/// A ledger line, written once, indexed by what it references so a view of
-/// one order reads its lines without walking the ledger back to it.
+/// A ledger line, written once, indexed by what it references
+/// (`ledger_index`).
 pub fn put_entry(e: &LedgerEntry) -> Result<Write, ServiceError> {
-    let gsi = (!e.reference.is_empty()).then(|| (by_reference(&e.reference), e.seq.clone()));
-    Ok(put_new(to_item(&Key::new(LEDGER_PK, e.seq.clone()), e, gsi, None)?))
-}
-
-fn by_reference(reference: &str) -> String {
-    format!("LEDGER_REF#{reference}")
-}
-
-/// The lines that reference `reference` (an order, a subscription), newest
-/// first. Lines written before the index existed are not in it.
-pub fn referencing<'a>(ctx: &'a Ctx, reference: &str, limit: usize) -> Pages<'a, LedgerEntry> {
-    Pages::new(ctx, Query::new(Index::Gsi1, by_reference(reference)).descending().limit(limit))
+    Ok(put_new(to_item(&Key::new(LEDGER_PK, e.seq.clone()), e, super::ledger_index::gsi(e), None)?))
 }
 
 pub async fn entry(ctx: &Ctx, version: u64, n: usize) -> Result<Option<LedgerEntry>, ServiceError> {

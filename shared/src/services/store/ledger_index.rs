@@ -1,0 +1,100 @@
+//! The ledger by reference: each line is indexed under what it names (an
+//! order, a subscription), so a view of one order reads its lines without
+//! walking the ledger back to it. Lines booked before the index existed get
+//! their entry from reconcile, a bounded slice per run.
+
+use serde::{Deserialize, Serialize};
+
+use super::stock::{self as book, LEDGER_PK, LedgerEntry};
+use super::{Pages, read};
+use crate::ports::records::{GSI1PK, GSI1SK, MAX_TRANSACTION_ITEMS};
+use crate::ports::{Change, Cond, Index, Key, Query, Write};
+use crate::services::items::to_item;
+use crate::services::{Ctx, ServiceError};
+
+/// Lines one reconcile run indexes at most.
+const PER_RUN: usize = 5_000;
+
+fn partition(reference: &str) -> String {
+    format!("LEDGER_REF#{reference}")
+}
+
+/// The index entry of a line; none for a line that names nothing.
+pub fn gsi(e: &LedgerEntry) -> Option<(String, String)> {
+    (!e.reference.is_empty()).then(|| (partition(&e.reference), e.seq.clone()))
+}
+
+/// The lines that name `reference`, newest first.
+pub fn referencing<'a>(ctx: &'a Ctx, reference: &str, limit: usize) -> Pages<'a, LedgerEntry> {
+    Pages::new(ctx, Query::new(Index::Gsi1, partition(reference)).descending().limit(limit))
+}
+
+/// How far the backfill got (outside the LEDGER partition, so reading the
+/// ledger never returns it).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Progress {
+    /// The newest line when the backfill began: later ones were indexed
+    /// when they were written.
+    until: String,
+    /// The last line indexed so far.
+    after: Option<String>,
+    done: bool,
+}
+
+fn progress_key() -> Key {
+    Key::new("STOCK", "LEDGER_INDEXED")
+}
+
+/// True once every line is in the index.
+pub async fn complete(ctx: &Ctx) -> Result<bool, ServiceError> {
+    Ok(read::<Progress>(ctx, &progress_key()).await?.is_some_and(|p| p.done))
+}
+
+/// Indexes up to `PER_RUN` lines booked before the index existed, oldest
+/// first, and records how far it got; once done, one read per run.
+/// Returns the lines indexed.
+pub async fn backfill(ctx: &Ctx) -> Result<u64, ServiceError> {
+    let mut progress = match read::<Progress>(ctx, &progress_key()).await? {
+        Some(p) if p.done => return Ok(0),
+        Some(p) => p,
+        None => {
+            let newest = book::newest_first(ctx, 1).next_page().await?.unwrap_or_default();
+            Progress { until: newest.first().map(|e| e.seq.clone()).unwrap_or_default(), ..Progress::default() }
+        }
+    };
+    let after = progress.after.as_deref().map(book::position);
+    let mut pages = book::entries(ctx, after, MAX_TRANSACTION_ITEMS);
+    let mut indexed = 0;
+    progress.done = true;
+    while let Some(page) = pages.next_page().await? {
+        let old: Vec<&LedgerEntry> = page.iter().take_while(|e| e.seq <= progress.until).collect();
+        let writes: Vec<Write> = old.iter().filter_map(|e| add_index(e)).collect();
+        if !writes.is_empty() {
+            ctx.records.transact(writes).await?;
+        }
+        indexed += old.len();
+        if let Some(last) = old.last() {
+            progress.after = Some(last.seq.clone());
+        }
+        if old.len() < page.len() {
+            break;
+        }
+        if indexed >= PER_RUN {
+            progress.done = false;
+            break;
+        }
+    }
+    let item = to_item(&progress_key(), &progress, None, None)?;
+    ctx.records.put(item, None).await?;
+    Ok(indexed as u64)
+}
+
+/// Adds a line's index entry (the same values a new line gets).
+fn add_index(e: &LedgerEntry) -> Option<Write> {
+    let (pk, sk) = gsi(e)?;
+    Some(Write::Update {
+        key: Key::new(LEDGER_PK, e.seq.clone()),
+        changes: vec![Change::Set(GSI1PK.into(), pk.into()), Change::Set(GSI1SK.into(), sk.into())],
+        cond: Some(Cond::Exists),
+    })
+}
