@@ -50,9 +50,19 @@ pub async fn complete(ctx: &Ctx) -> Result<bool, ServiceError> {
     Ok(read::<Progress>(ctx, &progress_key()).await?.is_some_and(|p| p.done))
 }
 
+/// A ledger line as stored, with its index entry if it has one.
+#[derive(Deserialize)]
+struct Stored {
+    #[serde(flatten)]
+    line: LedgerEntry,
+    #[serde(default)]
+    gsi1pk: Option<String>,
+}
+
 /// Indexes up to `PER_RUN` lines booked before the index existed, oldest
-/// first, and records how far it got; once done, one read per run.
-/// Returns the lines indexed.
+/// first, and records how far it got; once done, one read per run. A
+/// ledger whose oldest line that names something is indexed was written
+/// by this version from the start: done at once. Returns the lines indexed.
 pub async fn backfill(ctx: &Ctx) -> Result<u64, ServiceError> {
     let mut progress = match read::<Progress>(ctx, &progress_key()).await? {
         Some(p) if p.done => return Ok(0),
@@ -62,24 +72,33 @@ pub async fn backfill(ctx: &Ctx) -> Result<u64, ServiceError> {
             Progress { until: newest.first().map(|e| e.seq.clone()).unwrap_or_default(), ..Progress::default() }
         }
     };
+    let mut fresh = progress.after.is_none();
     let after = progress.after.as_deref().map(book::position);
-    let mut pages = book::entries(ctx, after, MAX_TRANSACTION_ITEMS);
-    let mut indexed = 0;
+    let mut pages: Pages<'_, Stored> = Pages::new(ctx, book::in_order(after, MAX_TRANSACTION_ITEMS));
+    let (mut walked, mut indexed) = (0, 0);
     progress.done = true;
-    while let Some(page) = pages.next_page().await? {
-        let old: Vec<&LedgerEntry> = page.iter().take_while(|e| e.seq <= progress.until).collect();
-        let writes: Vec<Write> = old.iter().filter_map(|e| add_index(e)).collect();
+    let mut end = false;
+    while !end && let Some(page) = pages.next_page().await? {
+        let mut writes = Vec::new();
+        for s in page {
+            let named = gsi(&s.line).is_some();
+            // Past where the backfill began, or indexed from the start.
+            end = s.line.seq > progress.until || (fresh && named && s.gsi1pk.is_some());
+            if end {
+                break;
+            }
+            if named && s.gsi1pk.is_none() {
+                writes.extend(add_index(&s.line));
+            }
+            fresh &= !named;
+            progress.after = Some(s.line.seq);
+            walked += 1;
+        }
+        indexed += writes.len();
         if !writes.is_empty() {
             ctx.records.transact(writes).await?;
         }
-        indexed += old.len();
-        if let Some(last) = old.last() {
-            progress.after = Some(last.seq.clone());
-        }
-        if old.len() < page.len() {
-            break;
-        }
-        if indexed >= PER_RUN {
+        if !end && walked >= PER_RUN {
             progress.done = false;
             break;
         }

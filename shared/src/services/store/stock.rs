@@ -112,11 +112,16 @@ pub async fn entry(ctx: &Ctx, version: u64, n: usize) -> Result<Option<LedgerEnt
 
 /// The ledger in order, optionally only after entry (`version`, `n`).
 pub fn entries(ctx: &Ctx, after: Option<(u64, u64)>, limit: usize) -> Pages<'_, LedgerEntry> {
-    let mut q = Query::new(Index::Table, LEDGER_PK).limit(limit);
-    if let Some((v, n)) = after {
-        q = q.sk(SkRange::Between(seq(v, n as usize + 1), "~".into()));
+    Pages::new(ctx, in_order(after, limit))
+}
+
+/// The query `entries` pages through.
+pub fn in_order(after: Option<(u64, u64)>, limit: usize) -> Query {
+    let q = Query::new(Index::Table, LEDGER_PK).limit(limit);
+    match after {
+        Some((v, n)) => q.sk(SkRange::Between(seq(v, n as usize + 1), "~".into())),
+        None => q,
     }
-    Pages::new(ctx, q)
 }
 
 /// The ledger, newest first.
