@@ -157,6 +157,9 @@ impl Leader {
             Ok(c) => c.unwrap_or_default(),
             Err(e) => return failed(group, e),
         };
+        if current.version == 0 {
+            super::store::ledger_index::begun_indexed(self.records.as_ref()).await;
+        }
         let (now, mut counts) = (self.clock.now(), current.clone());
         let (mut all, mut members) = (Vec::new(), Vec::with_capacity(group.len()));
         // Refused by their check on counts that members before them changed:

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::stock::{self as book, LEDGER_PK, LedgerEntry};
 use super::{Pages, read};
 use crate::ports::records::{GSI1PK, GSI1SK, MAX_TRANSACTION_ITEMS};
-use crate::ports::{Change, Cond, Index, Key, Query, Write};
+use crate::ports::{Change, Cond, Index, Key, Query, Records, Write};
 use crate::services::items::to_item;
 use crate::services::{Ctx, ServiceError};
 
@@ -41,7 +41,7 @@ struct Progress {
     done: bool,
 }
 
-fn progress_key() -> Key {
+pub(crate) fn progress_key() -> Key {
     Key::new("STOCK", "LEDGER_INDEXED")
 }
 
@@ -59,10 +59,23 @@ struct Stored {
     gsi1pk: Option<String>,
 }
 
+/// Marks the backfill done before the ledger's first line: a ledger this
+/// version begins has no line without its index entry. Called with the
+/// counters still at version 0; a failure only leaves reconcile a walk.
+pub async fn begun_indexed(records: &dyn Records) {
+    let progress = Progress { done: true, ..Progress::default() };
+    let put = match to_item(&progress_key(), &progress, None, None) {
+        Ok(item) => records.put(item, None).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = put {
+        tracing::warn!(error = %e, "could not mark the new ledger indexed; reconcile will walk it once");
+    }
+}
+
 /// Indexes up to `PER_RUN` lines booked before the index existed, oldest
-/// first, and records how far it got; once done, one read per run. A
-/// ledger whose oldest line that names something is indexed was written
-/// by this version from the start: done at once. Returns the lines indexed.
+/// first, and records how far it got; once done, one read per run. Returns
+/// the lines indexed.
 pub async fn backfill(ctx: &Ctx) -> Result<u64, ServiceError> {
     let mut progress = match read::<Progress>(ctx, &progress_key()).await? {
         Some(p) if p.done => return Ok(0),
@@ -72,7 +85,6 @@ pub async fn backfill(ctx: &Ctx) -> Result<u64, ServiceError> {
             Progress { until: newest.first().map(|e| e.seq.clone()).unwrap_or_default(), ..Progress::default() }
         }
     };
-    let mut fresh = progress.after.is_none();
     let after = progress.after.as_deref().map(book::position);
     let mut pages: Pages<'_, Stored> = Pages::new(ctx, book::in_order(after, MAX_TRANSACTION_ITEMS));
     let (mut walked, mut indexed) = (0, 0);
@@ -81,16 +93,14 @@ pub async fn backfill(ctx: &Ctx) -> Result<u64, ServiceError> {
     while !end && let Some(page) = pages.next_page().await? {
         let mut writes = Vec::new();
         for s in page {
-            let named = gsi(&s.line).is_some();
-            // Past where the backfill began, or indexed from the start.
-            end = s.line.seq > progress.until || (fresh && named && s.gsi1pk.is_some());
+            // Later lines were indexed when they were written.
+            end = s.line.seq > progress.until;
             if end {
                 break;
             }
-            if named && s.gsi1pk.is_none() {
+            if s.gsi1pk.is_none() {
                 writes.extend(add_index(&s.line));
             }
-            fresh &= !named;
             progress.after = Some(s.line.seq);
             walked += 1;
         }
