@@ -19,6 +19,7 @@ use shared::ports::{Clock, Index, Query, Records, Write};
 use shared::services::items::to_item;
 use shared::services::jobs::StepReport;
 use shared::services::model::{CountsRecord, FileRecord, LedgerEntry, SubscriptionRecord};
+use shared::services::store::{ledger_index, stock};
 use shared::services::{Ctx, catalog, keys, reconcile};
 
 use super::counting::{Counted, counted_embedded};
@@ -169,9 +170,11 @@ async fn stock_files(
         actor: "bench".into(),
     };
     let counters = CountsRecord { counts, version: 1 };
+    // As this version's first stock change leaves a ledger: marked indexed.
+    ledger_index::begun_indexed(records).await;
     records
         .transact(vec![
-            Write::Put { item: to_item(&keys::ledger(1, 0), &entry, None, None)?, cond: None },
+            stock::put_entry(&entry)?,
             Write::Put { item: to_item(&keys::stock_counts(), &counters, None, None)?, cond: None },
         ])
         .await?;
