@@ -2,7 +2,8 @@
 //! the actions its state allows. Cost: the order's partition (one query),
 //! its receipts (one index query), its subscription (one read), the
 //! buyer's credit entries (one partition), and the order's stock ledger
-//! lines (one index query; see `ledger_lines` for orders older than it).
+//! lines (a marker read and one index query; see `ledger_lines` for shops
+//! older than the index).
 
 use serde::Serialize;
 
@@ -59,18 +60,19 @@ pub async fn read(ctx: &Ctx, order_id: &str) -> Result<OrderDetail, ServiceError
 }
 
 /// The stock ledger lines that reference the order, newest first, at most
-/// `MAX_LIMIT`: from the index by reference. An order that moves files but
-/// has no indexed line may have been booked before the index existed: until
-/// reconcile has indexed those, walk the ledger back to its creation.
+/// `MAX_LIMIT`: from the index by reference once every line is in it. Until
+/// reconcile has indexed the lines of a shop that began before the index,
+/// any order's lines may be partly outside it: walk the ledger back to the
+/// order's creation, as before.
 async fn ledger_lines(ctx: &Ctx, order: &OrderRecord) -> Result<Vec<LedgerEntry>, ServiceError> {
     let mut lines = Vec::new();
-    let mut pages = ledger_index::referencing(ctx, &order.order_id, MAX_LIMIT);
-    while lines.len() < MAX_LIMIT
-        && let Some(page) = pages.next_page().await?
-    {
-        lines.extend(page);
-    }
-    if !lines.is_empty() || order.files == 0 || ledger_index::complete(ctx).await? {
+    if order.files == 0 || ledger_index::complete(ctx).await? {
+        let mut pages = ledger_index::referencing(ctx, &order.order_id, MAX_LIMIT);
+        while lines.len() < MAX_LIMIT
+            && let Some(page) = pages.next_page().await?
+        {
+            lines.extend(page);
+        }
         lines.truncate(MAX_LIMIT);
         return Ok(lines);
     }

@@ -81,7 +81,11 @@ async fn lines_booked_before_the_index_still_show() {
     let lines = detail::read(&ctx, &order_id).await.unwrap().ledger;
     assert_eq!(lines.len(), 2);
     unindex(&ctx).await;
-    assert!(ledger_index::referencing(&ctx, &order_id, 10).next_page().await.unwrap().unwrap_or_default().is_empty());
+    // The sale booked after the upgrade: indexed; the hold before it: not.
+    let sale = book::put_entry(&lines[0]).unwrap();
+    let Write::Put { item, .. } = sale else { panic!("a put") };
+    ctx.records.put(item, None).await.unwrap();
+    assert_eq!(ledger_index::referencing(&ctx, &order_id, 10).read_all().await.unwrap(), lines[..1]);
     assert_eq!(detail::read(&ctx, &order_id).await.unwrap().ledger, lines, "found by walking back to the order");
     // Once reconcile indexed them, from the index.
     ledger_index::backfill(&ctx).await.unwrap();
