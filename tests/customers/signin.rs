@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use stockroom_tests::{TestApp, problem, s, spawn_app, spawn_app_with};
+use stockroom_tests::{problem, s, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_link_signs_in_once_and_a_concurrent_second_exchange_loses() {
@@ -98,7 +98,7 @@ async fn the_answer_is_the_same_for_any_address_and_the_link_stays_out_of_the_ev
     // sign-in mail by its subject.
     let mut texts = Vec::new();
     for _ in 0..100 {
-        texts = sign_in_texts(&app, "ann@example.com");
+        texts = app.sign_in_texts("ann@example.com");
         if !texts.is_empty() {
             break;
         }
@@ -116,12 +116,6 @@ async fn the_answer_is_the_same_for_any_address_and_the_link_stays_out_of_the_ev
     }
     let log = app.get_admin("/admin/events?limit=100").await;
     assert!(!log.to_string().contains(&token) && !log.to_string().contains("sign_in"), "{log}");
-}
-
-/// The text of every sign-in mail to `email` so far.
-fn sign_in_texts(app: &TestApp, email: &str) -> Vec<String> {
-    let mails = app.mails_to(email).into_iter();
-    mails.filter(|(subject, _)| subject == stockroom_tests::signin::SIGN_IN_SUBJECT).map(|(_, t)| t).collect()
 }
 
 #[tokio::test]
