@@ -34,10 +34,8 @@ pub struct Instance {
 }
 
 pub struct Stack {
-    /// The embedded store's directory and redb handle (None on AWS).
+    /// The embedded store's directory and record store (None on AWS).
     pub dir: Option<TempDir>,
-    pub db: Option<Arc<redb::Database>>,
-    /// The embedded record store, for its writer's load (None on AWS).
     pub records: Option<EmbeddedRecords>,
     pub instances: Vec<Instance>,
     pub tally: Arc<Tally>,
@@ -88,8 +86,7 @@ impl Stack {
         if adopted.adopted != stock as u64 {
             bail!("adopted {} of {stock} stock files", adopted.adopted);
         }
-        let db = records.as_ref().map(EmbeddedRecords::database);
-        Ok(Stack { dir, db, records, instances, tally })
+        Ok(Stack { dir, records, instances, tally })
     }
 
     pub fn ctx(&self) -> &Arc<Ctx> {

@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use axum::Router;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use shared::adapters::embedded::{EmbeddedRecords, WriterLoad};
+use shared::adapters::embedded::WriterLoad;
 use shared::config::LOCAL_NOWPAYMENTS_IPN_SECRET;
 use shared::providers::nowpayments;
 use shared::services::{Ctx, invariants, worker};
@@ -37,7 +37,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
     // One order more: the first goes alone, to split its commits by step.
     let setup = Instant::now();
     let stack = Stack::open(1, n + 1).await?;
-    let (Some(dir), Some(db)) = (&stack.dir, &stack.db) else { bail!("throughput needs the embedded stack") };
+    let (Some(dir), Some(records)) = (&stack.dir, &stack.records) else { bail!("throughput needs the embedded stack") };
     let (ctx, router) = (stack.ctx().clone(), stack.router(0).clone());
     let (bell, rung) = mpsc::unbounded_channel();
     let (done_tx, done) = watch::channel(0u64);
@@ -55,7 +55,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
 
     let next = Arc::new(AtomicUsize::new(1));
     let before = stack.tally.snapshot();
-    let load0 = stack.records.as_ref().map(EmbeddedRecords::writer_load).unwrap_or_default();
+    let load0 = records.writer_load();
     let (started, cpu0) = (Instant::now(), crate::cpu_secs());
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
@@ -80,7 +80,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
     }
     let (secs, cpu) = (started.elapsed().as_secs_f64(), crate::cpu_secs() - cpu0);
     let spent = stack.tally.snapshot().since(&before);
-    let load = stack.records.as_ref().map(EmbeddedRecords::writer_load).unwrap_or_default();
+    let load = records.writer_load();
     worker.await?;
     latencies.sort();
     let orders_per_sec = n as f64 / secs;
@@ -111,7 +111,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
         report.settled
     );
 
-    let rates = raw_commits::measure(&ctx, db.clone(), dir.path()).await?;
+    let rates = raw_commits::measure(&ctx, records.database(), dir.path()).await?;
     println!("{rates}");
     let ratio = orders_per_sec / rates.port_sequential;
     println!(

@@ -10,8 +10,8 @@ use crate::adapters::embedded::EmbeddedRecords;
 use crate::ports::{Change, Cond, Item, Key, Page, Query, RecordError, Records, Write};
 
 pub struct Counted {
-    pub inner: EmbeddedRecords,
-    pub requests: AtomicU64,
+    inner: EmbeddedRecords,
+    requests: AtomicU64,
 }
 
 impl Counted {
