@@ -6,8 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 
-use crate::adapters::embedded::EmbeddedRecords;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::adapters::embedded::{EmbeddedRecords, open_embedded};
+use crate::ports::clock::OffsetClock;
 use crate::ports::{Change, Cond, Item, Key, Page, Query, RecordError, Records, Write};
+use crate::services::Ctx;
+use crate::testkit::stack::local_ctx;
 
 pub struct Counted {
     inner: EmbeddedRecords,
@@ -27,6 +33,14 @@ impl Counted {
     pub fn take(&self) -> u64 {
         self.requests.swap(0, Ordering::Relaxed)
     }
+}
+
+/// The embedded stack in `dir`, its records counted.
+pub fn counted_ctx(dir: &Path) -> (Ctx, Arc<Counted>) {
+    let clock = Arc::new(OffsetClock::default());
+    let b = open_embedded(dir, clock.clone()).expect("the embedded backend opens");
+    let records = Arc::new(Counted::new(b.records));
+    (local_ctx(records.clone(), Arc::new(b.files), (Arc::new(b.fulfil), Arc::new(b.events)), clock), records)
 }
 
 #[async_trait]

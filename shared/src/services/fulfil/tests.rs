@@ -1,23 +1,16 @@
 //! What fulfilment costs: DynamoDB requests per order, for every plan size
 //! (issue 7: at most 6; each get, query, write and transaction is one).
 
-use std::sync::Arc;
-
 use super::*;
-use crate::adapters::embedded::open_embedded;
-use crate::ports::clock::OffsetClock;
 use crate::services::credits;
-use crate::testkit::counted::Counted;
-use crate::testkit::stack::{BUYER, local_ctx, paid_order};
+use crate::testkit::counted::counted_ctx;
+use crate::testkit::stack::{BUYER, paid_order};
 
 /// A paid order of `plan` on a fresh stack with just enough stock, and the
 /// DynamoDB requests its fulfilment message costs.
 async fn fulfilment_requests(plan: &str) -> (u64, FulfilOutcome, bool) {
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(OffsetClock::default());
-    let b = open_embedded(dir.path(), clock.clone()).unwrap();
-    let records = Arc::new(Counted::new(b.records));
-    let ctx = local_ctx(records.clone(), Arc::new(b.files), (Arc::new(b.fulfil), Arc::new(b.events)), clock);
+    let (ctx, records) = counted_ctx(dir.path());
     paid_order(&ctx, plan).await;
     let msg = ctx.fulfil_queue.receive(1, std::time::Duration::from_secs(30)).await.unwrap().remove(0);
     records.take();

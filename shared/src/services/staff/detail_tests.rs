@@ -5,25 +5,20 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::detail;
-use crate::adapters::embedded::open_embedded;
 use crate::domain::{LedgerKind, StockCounts, Timestamp};
-use crate::ports::clock::OffsetClock;
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Key, Write};
 use crate::services::Ctx;
 use crate::services::fulfil;
 use crate::services::store::ledger_index;
 use crate::services::store::stock::{self as book, LEDGER_PK, LedgerEntry};
-use crate::testkit::counted::Counted;
-use crate::testkit::stack::{local_ctx, paid_order};
+use crate::testkit::counted::{Counted, counted_ctx};
+use crate::testkit::stack::paid_order;
 
 /// A fulfilled bronze order on a fresh stack, whose records are counted.
 async fn fulfilled() -> (Ctx, Arc<Counted>, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(OffsetClock::default());
-    let b = open_embedded(dir.path(), clock.clone()).unwrap();
-    let records = Arc::new(Counted::new(b.records));
-    let ctx = local_ctx(records.clone(), Arc::new(b.files), (Arc::new(b.fulfil), Arc::new(b.events)), clock);
+    let (ctx, records) = counted_ctx(dir.path());
     let order_id = paid_order(&ctx, "bronze").await;
     fulfil::fulfil(&ctx, &order_id).await.unwrap();
     (ctx, records, order_id, dir)
