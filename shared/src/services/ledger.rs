@@ -8,11 +8,13 @@
 //! Cost: a page starts below its cursor and reads at most `SCAN_FACTOR`
 //! entries per entry it returns, whatever the history; a filter that matches
 //! little returns a short page, even an empty one, with a cursor to go on
-//! from. The summary is always there and covers exactly the entries this page
-//! returns (per kind: how many, and the sum of their deltas). Every matching
-//! entry is on exactly one page, so summing the summaries of all the pages of
-//! a filter gives the totals of the whole filter, exactly; no single request
-//! reads the whole filter.
+//! from. A reference filter (one order's lines) reads only that reference's
+//! lines, from the index by reference (`store::ledger_index`), once every
+//! line is in it. The summary is always there and covers exactly the entries
+//! this page returns (per kind: how many, and the sum of their deltas). Every
+//! matching entry is on exactly one page, so summing the summaries of all the
+//! pages of a filter gives the totals of the whole filter, exactly; no single
+//! request reads the whole filter.
 //! Pages are cut by `seq`; entries written meanwhile are always newer, so
 //! they never shift a page: no duplicates, no gaps.
 
@@ -22,6 +24,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
+use super::store::ledger_index;
 use super::store::stock::{self as book, LedgerEntry};
 use super::{Ctx, ServiceError};
 use crate::domain::{LedgerKind, Timestamp};
@@ -177,7 +180,9 @@ pub async fn read(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError
 }
 
 /// The bounded scan: at most `limit * SCAN_FACTOR` entries below the cursor
-/// (and one query page past it).
+/// (and one query page past it). With a reference, once every line is in the
+/// index by reference, only that reference's lines are read; cursors are a
+/// `seq` either way, so a walk can go on from the other source's cursor.
 async fn scan(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError> {
     let floor = q.since.map(|s| s.plus_millis(-SKEW_MILLIS));
     let mut out = LedgerPage { entries: Vec::new(), summary: BTreeMap::new(), next_cursor: None };
@@ -186,7 +191,11 @@ async fn scan(ctx: &Ctx, q: &LedgerQuery) -> Result<LedgerPage, ServiceError> {
     // A full page and the one entry that says there is more, plus the
     // cursor's own entry (the range includes it): one query when it can.
     let first = q.limit + 1 + usize::from(q.before.is_some());
-    let mut pages = book::newest_below(ctx, q.before.as_deref(), first.min(SCAN_PAGE));
+    let (before, first) = (q.before.as_deref(), first.min(SCAN_PAGE));
+    let mut pages = match &q.reference {
+        Some(r) if ledger_index::complete(ctx).await? => ledger_index::referencing(ctx, r, before, first),
+        _ => book::newest_below(ctx, before, first),
+    };
     while let Some(page) = pages.next_page().await? {
         for e in page {
             if floor.is_some_and(|f| e.at < f) {
@@ -226,90 +235,5 @@ pub fn summarize(entries: &[LedgerEntry]) -> BTreeMap<&'static str, KindSummary>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn raw(f: impl FnOnce(&mut RawQuery)) -> Result<LedgerQuery, ServiceError> {
-        let mut r = RawQuery::default();
-        f(&mut r);
-        LedgerQuery::parse(r)
-    }
-
-    /// 60 entries, every sixth a sale: a kind filter reads at most
-    /// `SCAN_FACTOR` entries per entry a page may return, so pages come back
-    /// short, with a cursor, and the walk still finds every sale once; the
-    /// pages' summaries add up to the whole filter's.
-    #[tokio::test]
-    async fn a_sparse_filter_reads_a_bounded_page_and_walks_every_match() {
-        let dir = tempfile::tempdir().unwrap();
-        let ctx = crate::testkit::stack::embedded_ctx(dir.path());
-        let mut writes = Vec::new();
-        for i in 0..60u64 {
-            let kind = if i % 6 == 0 { LedgerKind::Sale } else { LedgerKind::Restock };
-            let e = LedgerEntry {
-                id: format!("e{i}"),
-                seq: book::seq(i + 1, 0),
-                at: Timestamp(1_700_000_000_000 + i as i64),
-                kind,
-                file: None,
-                delta: 1,
-                before: 0,
-                after: 1,
-                counts: Default::default(),
-                reason: String::new(),
-                reference: String::new(),
-                actor: String::new(),
-            };
-            writes.push(book::put_entry(&e).unwrap());
-        }
-        ctx.records.transact(writes).await.unwrap();
-        let mut q = raw(|r| (r.kind, r.limit) = (Some("sale".into()), Some("1".into()))).unwrap();
-        let (mut sales, mut pages, mut total) = (Vec::new(), 0, KindSummary::default());
-        loop {
-            let page = read(&ctx, &q).await.unwrap();
-            assert_eq!(page.summary, summarize(&page.entries), "the summary is this page's");
-            if let Some(s) = page.summary.get("sale") {
-                (total.entries, total.delta) = (total.entries + s.entries, total.delta + s.delta);
-            }
-            assert!(page.summary.keys().all(|k| *k == "sale"), "only what the filter matches");
-            sales.extend(page.entries.iter().map(|e| e.id.clone()));
-            pages += 1;
-            match page.next_cursor {
-                Some(c) => q.before = Some(decode_cursor(&c).unwrap()),
-                None => break,
-            }
-        }
-        let want: Vec<String> = (0..60).rev().filter(|i| i % 6 == 0).map(|i| format!("e{i}")).collect();
-        assert_eq!(sales, want, "every sale once, newest first");
-        assert!(pages >= 6, "a page of 1 reads at most 10 entries: {pages} pages");
-        assert_eq!(total, KindSummary { entries: 10, delta: 10 }, "summed over the pages: the whole filter");
-        let whole = read(&ctx, &LedgerQuery { limit: MAX_LIMIT, before: None, ..q.clone() }).await.unwrap();
-        assert!(whole.next_cursor.is_none());
-        assert_eq!(whole.summary["sale"], total, "one page holding the whole filter says the same");
-    }
-
-    #[test]
-    fn defaults_and_bounds() {
-        assert_eq!(raw(|_| {}).unwrap().limit, DEFAULT_LIMIT);
-        assert_eq!(raw(|r| r.limit = Some("500".into())).unwrap().limit, 500);
-        for l in ["0", "501", "-1", "x", "1.5"] {
-            assert!(raw(|r| r.limit = Some(l.into())).is_err(), "{l}");
-        }
-    }
-
-    #[test]
-    fn kinds_times_and_cursors_parse_or_refuse() {
-        let q = raw(|r| r.kind = Some("sale,write_off".into())).unwrap();
-        assert_eq!(q.kinds, vec![LedgerKind::Sale, LedgerKind::WriteOff]);
-        assert!(raw(|r| r.kind = Some("sales".into())).is_err());
-        assert_eq!(parse_time("since", "1700000000123").unwrap(), Timestamp(1_700_000_000_123));
-        assert_eq!(parse_time("since", "2023-11-14T22:13:20Z").unwrap(), Timestamp(1_700_000_000_000));
-        assert!(parse_time("since", "yesterday").is_err());
-        assert!(raw(|r| (r.since, r.until) = (Some("2000".into()), Some("1000".into()))).is_err());
-        let c = encode_cursor("000000000042.001");
-        assert_eq!(raw(|r| r.cursor = Some(c)).unwrap().before.as_deref(), Some("000000000042.001"));
-        for bad in ["!!", "abc", &URL_SAFE_NO_PAD.encode("ledger1:42"), &URL_SAFE_NO_PAD.encode("x:000000000042.001")] {
-            assert!(raw(|r| r.cursor = Some(bad.to_string())).is_err(), "{bad}");
-        }
-    }
-}
+#[path = "ledger_tests.rs"]
+mod tests;

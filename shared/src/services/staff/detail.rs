@@ -67,7 +67,7 @@ pub async fn read(ctx: &Ctx, order_id: &str) -> Result<OrderDetail, ServiceError
 async fn ledger_lines(ctx: &Ctx, order: &OrderRecord) -> Result<Vec<LedgerEntry>, ServiceError> {
     let mut lines = Vec::new();
     if order.files == 0 || ledger_index::complete(ctx).await? {
-        let mut pages = ledger_index::referencing(ctx, &order.order_id, MAX_LIMIT);
+        let mut pages = ledger_index::referencing(ctx, &order.order_id, None, MAX_LIMIT);
         while lines.len() < MAX_LIMIT
             && let Some(page) = pages.next_page().await?
         {

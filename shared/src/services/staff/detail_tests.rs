@@ -80,11 +80,11 @@ async fn lines_booked_before_the_index_still_show() {
     let sale = book::put_entry(&lines[0]).unwrap();
     let Write::Put { item, .. } = sale else { panic!("a put") };
     ctx.records.put(item, None).await.unwrap();
-    assert_eq!(ledger_index::referencing(&ctx, &order_id, 10).read_all().await.unwrap(), lines[..1]);
+    assert_eq!(ledger_index::referencing(&ctx, &order_id, None, 10).read_all().await.unwrap(), lines[..1]);
     assert_eq!(detail::read(&ctx, &order_id).await.unwrap().ledger, lines, "found by walking back to the order");
     // Once reconcile indexed them, from the index.
     ledger_index::backfill(&ctx).await.unwrap();
-    assert_eq!(ledger_index::referencing(&ctx, &order_id, 10).read_all().await.unwrap(), lines);
+    assert_eq!(ledger_index::referencing(&ctx, &order_id, None, 10).read_all().await.unwrap(), lines);
 }
 
 #[test]
@@ -125,7 +125,7 @@ async fn reconcile_indexes_older_lines_a_slice_at_a_time_and_then_reads_one_mark
     // 5,100 older lines behind the order's: more than one run indexes.
     more_lines(&ctx, &order_id).await;
     unindex(&ctx).await;
-    let older = async || ledger_index::referencing(&ctx, "older", 1000).read_all().await.unwrap().len();
+    let older = async || ledger_index::referencing(&ctx, "older", None, 1000).read_all().await.unwrap().len();
     assert_eq!(older().await, 0);
     assert!(!ledger_index::complete(&ctx).await.unwrap());
 

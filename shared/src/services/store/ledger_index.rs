@@ -24,9 +24,10 @@ pub fn gsi(e: &LedgerEntry) -> Option<(String, String)> {
     (!e.reference.is_empty()).then(|| (partition(&e.reference), e.seq.clone()))
 }
 
-/// The lines that name `reference`, newest first.
-pub fn referencing<'a>(ctx: &'a Ctx, reference: &str, limit: usize) -> Pages<'a, LedgerEntry> {
-    Pages::new(ctx, Query::new(Index::Gsi1, partition(reference)).descending().limit(limit))
+/// The lines that name `reference`, newest first, from `before` down
+/// (inclusive, as `stock::newest_below`).
+pub fn referencing<'a>(ctx: &'a Ctx, reference: &str, before: Option<&str>, limit: usize) -> Pages<'a, LedgerEntry> {
+    Pages::new(ctx, book::at_or_below(Query::new(Index::Gsi1, partition(reference)), before).limit(limit))
 }
 
 /// How far the backfill got (outside the LEDGER partition, so reading the

@@ -131,12 +131,16 @@ pub fn newest_first(ctx: &Ctx, limit: usize) -> Pages<'_, LedgerEntry> {
 
 /// As `newest_first`, from `before` down (inclusive: skip it).
 pub fn newest_below<'a>(ctx: &'a Ctx, before: Option<&str>, limit: usize) -> Pages<'a, LedgerEntry> {
-    let mut q = Query::new(Index::Table, LEDGER_PK).descending().limit(limit);
-    if let Some(b) = before {
+    Pages::new(ctx, at_or_below(Query::new(Index::Table, LEDGER_PK), before).limit(limit))
+}
+
+/// `q` (sorted by seq) newest first, from `before` down, inclusive.
+pub fn at_or_below(q: Query, before: Option<&str>) -> Query {
+    match before {
         // Every seq starts with a digit, so "0" is below them all.
-        q = q.sk(SkRange::Between("0".into(), b.into()));
+        Some(b) => q.descending().sk(SkRange::Between("0".into(), b.into())),
+        None => q.descending(),
     }
-    Pages::new(ctx, q)
 }
 
 pub async fn checkpoint(ctx: &Ctx) -> Result<Option<LedgerCheckpoint>, ServiceError> {
