@@ -16,9 +16,10 @@ use shared::services::ledger::{self, LedgerQuery};
 use shared::services::model::LedgerEntry;
 use shared::services::staff::orders::{self as staff_orders, OrderQuery};
 use shared::services::store::outbox::{self, EventItem};
+use shared::services::store::{ledger_index, stock};
 use shared::services::{Ctx, keys};
 
-use super::counting::{Counted, counted_embedded};
+use super::counting::{Counted, Counts, counted_embedded};
 
 /// Writes per transaction while filling.
 const BATCH: usize = 100;
@@ -39,27 +40,38 @@ pub async fn run(n: usize) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
     let since = at(0).millis().to_string();
+    // One order's line, a quarter into the history: below both pages' starts.
+    let one_order = || Read::Ledger(format!("reference=order-{}", n / 4));
     for (label, kind) in [
         ("ledger", Read::Ledger(String::new())),
         ("ledger since", Read::Ledger(format!("since={since}"))),
         ("ledger kind=sale (1 in 10)", Read::Ledger("kind=sale".into())),
+        ("ledger reference= (one order's line), lines not yet indexed: a walk", one_order()),
         ("orders", Read::Orders(None)),
         ("orders status=fulfilled", Read::Orders(Some(OrderStatus::Fulfilled))),
         ("events", Read::Events(None)),
         ("events since", Read::Events(Some(since.clone()))),
     ] {
-        for (page, cursor) in [("first", None), ("middle", Some(mid.cursor(&kind)))] {
-            counts.reset();
-            let t = Instant::now();
-            let got = kind.read(&ctx, cursor).await?;
-            let ms = t.elapsed().as_secs_f64() * 1000.0;
-            println!(
-                "  {label}, {page} page: {got} returned, {ms:.2} ms, {} queries, {} gets, {} items read",
-                counts.query.load(std::sync::atomic::Ordering::Relaxed),
-                counts.get.load(std::sync::atomic::Ordering::Relaxed),
-                counts.items.load(std::sync::atomic::Ordering::Relaxed),
-            );
-        }
+        show(&ctx, &counts, label, &kind, &mid).await?;
+    }
+    // As reconcile's backfill ends, or a ledger begun by this version.
+    ledger_index::begun_indexed(&store).await;
+    show(&ctx, &counts, "ledger reference= (one order's line), every line indexed", &one_order(), &mid).await
+}
+
+/// Times `read` on its first page and on a page from the middle.
+async fn show(ctx: &Ctx, counts: &Counts, label: &str, read: &Read, mid: &Middle) -> anyhow::Result<()> {
+    for (page, cursor) in [("first", None), ("middle", Some(mid.cursor(read)))] {
+        counts.reset();
+        let t = Instant::now();
+        let got = read.read(ctx, cursor).await?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        println!(
+            "  {label}, {page} page: {got} returned, {ms:.2} ms, {} queries, {} gets, {} items read",
+            counts.query.load(std::sync::atomic::Ordering::Relaxed),
+            counts.get.load(std::sync::atomic::Ordering::Relaxed),
+            counts.items.load(std::sync::atomic::Ordering::Relaxed),
+        );
     }
     Ok(())
 }
@@ -81,6 +93,9 @@ impl Read {
                 }
                 if let Some(s) = filter.strip_prefix("since=") {
                     raw.since = Some(s.into());
+                }
+                if let Some(r) = filter.strip_prefix("reference=") {
+                    raw.reference = Some(r.into());
                 }
                 ledger::read(ctx, &LedgerQuery::parse(raw)?).await?.entries.len()
             }
@@ -142,7 +157,8 @@ async fn fill(records: &dyn Records, n: usize, at: &dyn Fn(usize) -> Timestamp) 
             reference: format!("order-{i}"),
             actor: "bench".into(),
         };
-        batch.push(Write::Put { item: to_item(&keys::ledger(i as u64 + 1, 0), &entry, None, None)?, cond: None });
+        // As this version books it: indexed by its reference.
+        batch.push(stock::put_entry(&entry)?);
         let order_id = format!("order-{i:08}");
         let order = json!({"order_id": order_id, "email": format!("u{}@example.com", i % 1000), "user_id": "u",
             "product_id": "bench", "files": 1, "interval_seconds": 60, "validity_days": 30,
