@@ -7,16 +7,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::Value;
-
-use super::super::store::Pages;
 use super::super::store::files::{self, FileRecord};
+use super::super::store::intents;
 use super::super::store::merge::{Judge, Merge, Merged, Stock, StockKey};
-use super::super::{Ctx, ServiceError, keys};
+use super::super::{Ctx, ServiceError};
 use super::owners::Owners;
 use super::{Invariant, InvariantReport, PAGE};
 use crate::domain::{Location, StockCounts};
-use crate::ports::{Index, Item, Query};
 
 /// Files per location as the records and as the listings see them (files
 /// in flight counted where their record says).
@@ -33,29 +30,11 @@ pub(super) struct Seen {
 /// for each intent.
 pub(super) async fn in_flight(ctx: &Ctx, lines: &mut Vec<String>) -> Result<HashSet<String>, ServiceError> {
     let mut files = HashSet::new();
-    // Three kinds share the index: read as items, told apart by their `sk`.
-    let mut pages: Pages<Item> = Pages::new(ctx, Query::new(Index::Gsi1, keys::INTENTS_INDEX).limit(100));
-    while let Some(page) = pages.next_page().await? {
-        for item in page {
-            if item.get("done").and_then(Value::as_bool) == Some(true) {
-                continue;
-            }
-            let text = |n: &str| item.get(n).and_then(Value::as_str).unwrap_or("?").to_string();
-            let what = match item.get("sk").and_then(Value::as_str).unwrap_or("?") {
-                "INTENT" => format!("assign {}", text("order_id")),
-                "REVOKE" => format!("revoke {}", text("subscription_id")),
-                "ADJUST" => format!("adjust {}", text("file")),
-                other => format!("{other} {}", text("pk")),
-            };
-            let names: Vec<String> = item
-                .get("files")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
-                .unwrap_or_default();
-            lines.push(format!("{what}: {}", names.join(", ")));
-            files.extend(names);
-        }
-    }
+    intents::each_pending(ctx, None, |p| {
+        lines.push(format!("{}: {}", p.kind, p.files.join(", ")));
+        files.extend(p.files);
+    })
+    .await?;
     Ok(files)
 }
 
@@ -103,6 +82,11 @@ impl FileWalk {
             files_listed: 0,
             file_records: 0,
         })
+    }
+
+    /// The intents unfinished when the walk opened.
+    pub fn intents_open(&self) -> usize {
+        self.intents.len()
     }
 
     /// Keys a listing read (stock or not).

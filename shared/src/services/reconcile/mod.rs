@@ -285,8 +285,9 @@ async fn repair(run: &mut Run<'_>) -> Result<(), ServiceError> {
     intents::finish_stale(run).await?;
     let start = stock::read_counts(ctx).await?;
     let start_version = start.version;
-    run.walked = Some(Walked { counts: start, walk: FileWalk::open_walk(ctx).await? });
-    let pending_before = intents::pending(ctx).await?;
+    let walk = FileWalk::open_walk(ctx).await?;
+    let pending_before = walk.intents_open();
+    run.walked = Some(Walked { counts: start, walk });
     for loc in [Location::Unused, Location::Banned, Location::Frozen] {
         scan::location(run, loc).await?;
     }

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod credits;
 pub mod files;
 pub mod idempotency;
+pub mod intents;
 pub mod ledger_index;
 pub mod limits;
 pub mod mails;
