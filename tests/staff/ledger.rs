@@ -12,7 +12,7 @@ use shared::http::admin::CSV_HEADER;
 use shared::http::auth::Role;
 use shared::services::ledger::decode_cursor;
 use shared::services::model::LedgerEntry;
-use shared::services::store::stock as book;
+use shared::services::store::{ledger_index, stock as book};
 use stockroom_tests::{problem, s, spawn_app};
 
 use super::helpers::{add_summary, adjust, advance, all_entries, buy, call, ids, ledger, summary_of, summed_summary};
@@ -74,10 +74,12 @@ async fn summaries_summed_over_the_pages_are_the_whole_filters_totals() {
 /// 3 matching entries in 2,500: each page reads at most 10 entries per entry
 /// it may return (its next cursor is at most that far below the last), so a
 /// page comes back short or empty with a cursor; the walk ends and finds
-/// every match once.
+/// every match once. Once the ledger is marked indexed by reference, the
+/// same filter reads only the three, in full pages.
 #[tokio::test]
 async fn a_page_reads_a_bounded_stretch_of_a_long_history() {
     let app = spawn_app().await;
+    assert!(!ledger_index::complete(app.ctx()).await.unwrap(), "no stock change yet: the ledger is walked");
     const FIRST: u64 = 1_000_000;
     const N: u64 = 2_500;
     let needles = [FIRST + 10, FIRST + 1_200, FIRST + 2_480];
@@ -142,6 +144,13 @@ async fn a_page_reads_a_bounded_stretch_of_a_long_history() {
         json!({"sale": {"entries": 3, "delta": -3}}),
         "summed over the pages: the whole filter"
     );
+
+    ledger_index::begun_indexed(app.ctx().records.as_ref()).await;
+    let indexed = super::helpers::pages(&app, "reference=needle", limit).await;
+    let sizes: Vec<usize> = indexed.iter().map(|p| p["entries"].as_array().unwrap().len()).collect();
+    assert_eq!(sizes, [2, 1], "from the index: full pages");
+    let found: Vec<String> = indexed.iter().flat_map(|p| ids(p["entries"].as_array().unwrap())).collect();
+    assert_eq!(found, want, "the same matches from the index");
 }
 
 #[tokio::test]
