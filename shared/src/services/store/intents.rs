@@ -8,9 +8,9 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::Pages;
+use super::{INTENTS_INDEX, Pages, up_to};
 use crate::ports::{Index, Item, Query, SkRange};
-use crate::services::{Ctx, ServiceError, keys};
+use crate::services::{Ctx, ServiceError};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -61,8 +61,8 @@ pub fn parse(item: &Item) -> Option<Pending> {
 /// Unfinished intents in the index, optionally only those created before
 /// `upto` (a `sort_at` key), page by page.
 pub async fn each_pending(ctx: &Ctx, upto: Option<String>, mut f: impl FnMut(Pending)) -> Result<(), ServiceError> {
-    let range = upto.map_or(SkRange::All, keys::up_to);
-    let mut pages: Pages<Item> = Pages::new(ctx, Query::new(Index::Gsi1, keys::INTENTS_INDEX).sk(range).limit(100));
+    let range = upto.map_or(SkRange::All, up_to);
+    let mut pages: Pages<Item> = Pages::new(ctx, Query::new(Index::Gsi1, INTENTS_INDEX).sk(range).limit(100));
     while let Some(page) = pages.next_page().await? {
         page.iter().filter_map(parse).for_each(&mut f);
     }
