@@ -10,7 +10,6 @@ use serde::Serialize;
 use super::super::ledger::{self, LedgerQuery, MAX_LIMIT};
 use super::super::model::{HoldRecord, LedgerEntry, OrderRecord, PaymentRecord, SubscriptionRecord};
 use super::super::store::credits::{self, EntryRecord};
-use super::super::store::ledger_index;
 use super::super::store::receipts::{self, EventRecord};
 use super::super::store::{orders, subscriptions};
 use super::super::{Ctx, ServiceError};
@@ -60,29 +59,18 @@ pub async fn read(ctx: &Ctx, order_id: &str) -> Result<OrderDetail, ServiceError
 }
 
 /// The stock ledger lines that reference the order, newest first, at most
-/// `MAX_LIMIT`: from the index by reference once every line is in it. Until
-/// reconcile has indexed the lines of a shop that began before the index,
-/// any order's lines may be partly outside it: walk the ledger back to the
-/// order's creation, as before.
+/// `MAX_LIMIT`. `ledger::read` takes them from the index by reference once
+/// every line is in it (one page); until reconcile has indexed the lines of
+/// a shop that began before the index, it walks the ledger, a read budget
+/// per page: go on to the order's creation.
 async fn ledger_lines(ctx: &Ctx, order: &OrderRecord) -> Result<Vec<LedgerEntry>, ServiceError> {
-    let mut lines = Vec::new();
-    if order.files == 0 || ledger_index::complete(ctx).await? {
-        let mut pages = ledger_index::referencing(ctx, &order.order_id, None, MAX_LIMIT);
-        while lines.len() < MAX_LIMIT
-            && let Some(page) = pages.next_page().await?
-        {
-            lines.extend(page);
-        }
-        lines.truncate(MAX_LIMIT);
-        return Ok(lines);
-    }
     let mut q = LedgerQuery {
         reference: Some(order.order_id.clone()),
         since: Some(order.created_at),
         limit: MAX_LIMIT,
         ..LedgerQuery::default()
     };
-    // A page stops at its read budget: go on to the order's creation.
+    let mut lines = Vec::new();
     while lines.len() < MAX_LIMIT {
         let page = ledger::read(ctx, &q).await?;
         lines.extend(page.entries);
