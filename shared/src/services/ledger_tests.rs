@@ -7,23 +7,10 @@ fn raw(f: impl FnOnce(&mut RawQuery)) -> Result<LedgerQuery, ServiceError> {
     LedgerQuery::parse(r)
 }
 
-/// The `i`th entry (version `i + 1`), as this version books it (indexed by
-/// its reference).
+/// The `i`th entry (version `i + 1`, id `line{i + 1}`), as this version
+/// books it (indexed by its reference).
 fn entry(i: u64, kind: LedgerKind, reference: &str) -> LedgerEntry {
-    LedgerEntry {
-        id: format!("e{i}"),
-        seq: book::seq(i + 1, 0),
-        at: Timestamp(1_700_000_000_000 + i as i64),
-        kind,
-        file: None,
-        delta: 1,
-        before: 0,
-        after: 1,
-        counts: Default::default(),
-        reason: String::new(),
-        reference: reference.into(),
-        actor: String::new(),
-    }
+    crate::testkit::ledger::line(i + 1, kind, reference, Timestamp(1_700_000_000_000 + i as i64))
 }
 
 /// 60 entries, every sixth a sale: a kind filter reads at most
@@ -57,7 +44,7 @@ async fn a_sparse_filter_reads_a_bounded_page_and_walks_every_match() {
             None => break,
         }
     }
-    let want: Vec<String> = (0..60).rev().filter(|i| i % 6 == 0).map(|i| format!("e{i}")).collect();
+    let want: Vec<String> = (0..60).rev().filter(|i| i % 6 == 0).map(|i| format!("line{}", i + 1)).collect();
     assert_eq!(sales, want, "every sale once, newest first");
     assert!(pages >= 6, "a page of 1 reads at most 10 entries: {pages} pages");
     assert_eq!(total, KindSummary { entries: 10, delta: 10 }, "summed over the pages: the whole filter");
@@ -125,7 +112,7 @@ async fn a_reference_filter_reads_only_that_references_lines_once_they_are_index
             .collect();
         ctx.records.transact(writes).await.unwrap();
     }
-    let want: Vec<String> = (0..600).rev().filter(|i| i % 60 == 59).map(|i| format!("e{i}")).collect();
+    let want: Vec<String> = (0..600).rev().filter(|i| i % 60 == 59).map(|i| format!("line{}", i + 1)).collect();
     let q = raw(|r| (r.reference, r.limit) = (Some("order-a".into()), Some("2".into()))).unwrap();
 
     let (walked, walk_pages, _) = walk(&ctx, &records, q.clone()).await;

@@ -24,6 +24,7 @@
 pub mod counted;
 pub mod files;
 pub mod gated;
+pub mod ledger;
 pub mod queue;
 pub mod receiver;
 pub mod records;

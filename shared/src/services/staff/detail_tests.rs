@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::detail;
-use crate::domain::{LedgerKind, StockCounts, Timestamp};
+use crate::domain::{LedgerKind, Timestamp};
 use crate::ports::records::{GSI1PK, GSI1SK};
 use crate::ports::{Change, Key, Write};
 use crate::services::Ctx;
@@ -13,6 +13,7 @@ use crate::services::fulfil;
 use crate::services::store::ledger_index;
 use crate::services::store::stock::{self as book, LEDGER_PK, LedgerEntry};
 use crate::testkit::counted::{Counted, counted_ctx};
+use crate::testkit::ledger;
 use crate::testkit::stack::paid_order;
 
 /// A fulfilled bronze order on a fresh stack, whose records are counted.
@@ -24,22 +25,9 @@ async fn fulfilled() -> (Ctx, Arc<Counted>, String, tempfile::TempDir) {
     (ctx, records, order_id, dir)
 }
 
-/// A ledger line about `reference` at version `version`.
+/// A restock line about `reference` at version `version`.
 fn line(version: u64, reference: &str, at: Timestamp) -> LedgerEntry {
-    LedgerEntry {
-        id: format!("line{version}"),
-        seq: book::seq(version, 0),
-        at,
-        kind: LedgerKind::Restock,
-        file: None,
-        delta: 1,
-        before: 0,
-        after: 1,
-        counts: StockCounts::default(),
-        reason: "filler".into(),
-        reference: reference.into(),
-        actor: "test".into(),
-    }
+    ledger::line(version, LedgerKind::Restock, reference, at)
 }
 
 fn kinds(lines: &[LedgerEntry]) -> Vec<&'static str> {
