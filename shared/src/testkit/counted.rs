@@ -2,12 +2,11 @@
 //! transaction is one DynamoDB request, so tests can bound what a use case
 //! costs.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-
-use std::path::Path;
-use std::sync::Arc;
 
 use crate::adapters::embedded::{EmbeddedRecords, open_embedded};
 use crate::ports::clock::OffsetClock;

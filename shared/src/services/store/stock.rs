@@ -126,7 +126,7 @@ pub fn in_order(after: Option<(u64, u64)>, limit: usize) -> Query {
 
 /// The ledger, newest first.
 pub fn newest_first(ctx: &Ctx, limit: usize) -> Pages<'_, LedgerEntry> {
-    Pages::new(ctx, Query::new(Index::Table, LEDGER_PK).descending().limit(limit))
+    newest_below(ctx, None, limit)
 }
 
 /// As `newest_first`, from `before` down (inclusive: skip it).
