@@ -101,6 +101,15 @@ pub async fn gsi_query_and_leaving_the_index(r: &dyn Records) {
     assert_eq!(query_all(r, q(), "sk").await, ["ORDER#c", "ORDER#a"]);
     r.delete(&a, None).await.expect("delete");
     assert_eq!(query_all(r, q(), "sk").await, ["ORDER#c"]);
+
+    // A put over an item moves or drops its index entry, as an update does.
+    let c = json!({"pk": "O#ORDER#c", "sk": "ORDER#c", "gsi1pk": "EMAIL#a@x.io", "gsi1sk": "2024-10"});
+    r.put(item(c), None).await.expect("put over, moved in index");
+    let half = json!({"pk": "O#half", "sk": "X", "gsi1pk": "EMAIL#a@x.io", "gsi1sk": "2024-11"});
+    r.put(item(half), Some(Cond::Exists)).await.expect("put over, now indexed");
+    assert_eq!(query_all(r, q(), "sk").await, ["ORDER#c", "X"]);
+    r.put(item(json!({"pk": "O#ORDER#c", "sk": "ORDER#c"})), None).await.expect("put over, out of the index");
+    assert_eq!(query_all(r, q(), "sk").await, ["X"]);
 }
 
 pub async fn gsi_paginates_equal_sort_keys(r: &dyn Records) {

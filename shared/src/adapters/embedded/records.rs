@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use super::group::{Writer, WriterLoad};
 use super::records_eval::check_key;
-use super::records_table::{GSI1, ITEMS, decode, store, store_err};
-use super::records_write::{apply_all, validate};
+use super::records_table::{GSI1, ITEMS, IndexEntry, decode, store, store_err};
+use super::records_write::{apply_all, prepare};
 use super::{blocking, records_query};
 use crate::ports::records::{Change, Cond, Item, Key, Page, Query, RecordError, Records, TTL, Write};
 
@@ -69,7 +69,7 @@ impl EmbeddedRecords {
     /// Applies the writes all-or-nothing, batched with concurrent writers
     /// into one durable commit; returns the item the last write left.
     async fn write(&self, writes: Vec<Write>) -> Result<Option<Item>, RecordError> {
-        validate(&writes)?;
+        let writes = prepare(writes)?;
         self.writer.write(move |txn| apply_all(txn, &writes), RecordError::Unavailable).await
     }
 }
@@ -140,7 +140,7 @@ fn sweep(db: &Database, now_secs: i64) -> Result<usize, RecordError> {
             }
         }
         for (key, item) in &expired {
-            store(&mut items, &mut index, key, Some(item), None)?;
+            store(&mut items, &mut index, key, &IndexEntry::of(item), None)?;
         }
         expired.len()
     };

@@ -5,6 +5,8 @@
 //! `records` (the `Records` impl) sits on top of all three.
 
 use redb::{ReadableTable, Table, TableDefinition};
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::records_eval::{MAX_ITEM_BYTES, check_item, gsi_entry, invalid};
 use crate::ports::records::{Item, Key, RecordError};
@@ -42,23 +44,57 @@ pub(super) fn load(items: &ItemTable, key: &Key) -> Result<Option<Item>, RecordE
     found.map(|v| decode(v.value())).transpose()
 }
 
-/// Writes (or removes, for `None`) the item and keeps its index entry in step.
+/// An item's place in the index (gsi1pk, gsi1sk), if it has one.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct IndexEntry(Option<(String, String)>);
+
+impl IndexEntry {
+    pub(super) fn of(item: &Item) -> Self {
+        IndexEntry(gsi_entry(item))
+    }
+}
+
+/// The stored item's index attributes; the rest of its JSON is skipped
+/// without being built.
+#[derive(Deserialize)]
+struct IndexAttrs {
+    #[serde(default)]
+    gsi1pk: Option<Value>,
+    #[serde(default)]
+    gsi1sk: Option<Value>,
+}
+
+/// The index entry of the item at `key`, if there is an item: what a write
+/// that does not look inside the item needs.
+pub(super) fn load_index_entry(items: &ItemTable, key: &Key) -> Result<Option<IndexEntry>, RecordError> {
+    let Some(found) = items.get((key.pk.clone(), key.sk.clone())).map_err(store_err)? else { return Ok(None) };
+    let attrs: IndexAttrs = serde_json::from_slice(found.value())
+        .map_err(|e| RecordError::Unavailable(anyhow::Error::new(e).context("corrupt item")))?;
+    let entry = match (attrs.gsi1pk, attrs.gsi1sk) {
+        (Some(Value::String(g)), Some(Value::String(s))) => Some((g, s)),
+        _ => None,
+    };
+    Ok(Some(IndexEntry(entry)))
+}
+
+/// Writes (or removes, for `None`) the item's bytes and moves its index
+/// entry from `old` to the new one.
 pub(super) fn store(
     items: &mut ItemTable,
     index: &mut IndexTable,
     key: &Key,
-    old: Option<&Item>,
-    new: Option<(&Item, &[u8])>,
+    old: &IndexEntry,
+    new: Option<(&[u8], &IndexEntry)>,
 ) -> Result<(), RecordError> {
-    if let Some((g, s)) = old.and_then(gsi_entry) {
-        index.remove((g, s, key.pk.clone(), key.sk.clone())).map_err(store_err)?;
+    if let IndexEntry(Some((g, s))) = old {
+        index.remove((g.clone(), s.clone(), key.pk.clone(), key.sk.clone())).map_err(store_err)?;
     }
     let k = (key.pk.clone(), key.sk.clone());
     match new {
-        Some((item, bytes)) => {
+        Some((bytes, entry)) => {
             items.insert(k, bytes).map_err(store_err)?;
-            if let Some((g, s)) = gsi_entry(item) {
-                index.insert((g, s, key.pk.clone(), key.sk.clone()), ()).map_err(store_err)?;
+            if let IndexEntry(Some((g, s))) = entry {
+                index.insert((g.clone(), s.clone(), key.pk.clone(), key.sk.clone()), ()).map_err(store_err)?;
             }
         }
         None => {

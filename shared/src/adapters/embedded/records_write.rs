@@ -2,51 +2,90 @@
 //! (possibly shared) redb write transaction. Conditions and new items are
 //! worked out first without writing, so a refused request leaves the
 //! transaction exactly as it found it and its neighbours can still commit.
+//!
+//! The group's one writer does this for every request in turn, so what
+//! needs no stored item (checking a put and turning it into bytes) is done
+//! before the request queues (`prepare`), on the caller's thread.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use redb::WriteTransaction;
 
 use super::group::Step;
 use super::records_eval::{apply_changes, check_changes, check_item, check_key, holds, invalid};
-use super::records_table::{GSI1, ITEMS, ItemTable, encode, load, store, store_err};
-use crate::ports::records::{Item, Key, MAX_TRANSACTION_ITEMS, RecordError, Write};
+use super::records_table::{GSI1, ITEMS, IndexEntry, ItemTable, encode, load, load_index_entry, store, store_err};
+use crate::ports::records::{Change, Cond, Item, Key, MAX_TRANSACTION_ITEMS, RecordError, Write};
 
-/// What DynamoDB rejects before looking at any item.
-pub(super) fn validate(writes: &[Write]) -> Result<(), RecordError> {
+/// A write checked and, for a put, already in stored form.
+pub(super) enum Prepared {
+    Put { key: Key, cond: Option<Cond>, bytes: Vec<u8>, entry: IndexEntry },
+    Update { key: Key, changes: Vec<Change>, cond: Option<Cond> },
+    Delete { key: Key, cond: Option<Cond> },
+    Check { key: Key, cond: Cond },
+}
+
+impl Prepared {
+    fn key(&self) -> &Key {
+        match self {
+            Prepared::Put { key, .. }
+            | Prepared::Update { key, .. }
+            | Prepared::Delete { key, .. }
+            | Prepared::Check { key, .. } => key,
+        }
+    }
+
+    fn cond(&self) -> Option<&Cond> {
+        match self {
+            Prepared::Put { cond, .. } | Prepared::Update { cond, .. } | Prepared::Delete { cond, .. } => cond.as_ref(),
+            Prepared::Check { cond, .. } => Some(cond),
+        }
+    }
+}
+
+/// What DynamoDB rejects before looking at any item, and each put's bytes.
+pub(super) fn prepare(writes: Vec<Write>) -> Result<Vec<Prepared>, RecordError> {
     if writes.len() > MAX_TRANSACTION_ITEMS {
         return Err(invalid(format!("more than {MAX_TRANSACTION_ITEMS} writes")));
     }
     let mut keys = HashSet::new();
+    let mut prepared = Vec::with_capacity(writes.len());
     for write in writes {
-        let key = match write {
-            Write::Put { item, .. } => check_item(item)?,
-            Write::Update { key, changes, .. } => {
-                check_changes(changes)?;
-                key.clone()
+        let p = match write {
+            Write::Put { item, cond } => {
+                let key = check_item(&item)?;
+                let bytes = encode(&item)?;
+                Prepared::Put { key, cond, bytes, entry: IndexEntry::of(&item) }
             }
-            Write::Delete { key, .. } | Write::Check { key, .. } => key.clone(),
+            Write::Update { key, changes, cond } => {
+                check_changes(&changes)?;
+                Prepared::Update { key, changes, cond }
+            }
+            Write::Delete { key, cond } => Prepared::Delete { key, cond },
+            Write::Check { key, cond } => Prepared::Check { key, cond },
         };
-        check_key(&key)?;
-        if !keys.insert(key) {
+        check_key(p.key())?;
+        if !keys.insert(p.key().clone()) {
             return Err(invalid("one transaction names the same item twice"));
         }
+        prepared.push(p);
     }
-    Ok(())
+    Ok(prepared)
 }
 
-/// One write, decided: the item before and after (with its bytes).
-struct Planned {
-    key: Key,
-    old: Option<Item>,
-    new: Option<(Item, Vec<u8>)>,
-    check_only: bool,
+/// One write, decided: the index entry before, the bytes and entry after
+/// (`None`: removed), and for an update the item it leaves.
+struct Planned<'p> {
+    key: &'p Key,
+    old: IndexEntry,
+    new: Option<(Cow<'p, [u8]>, Cow<'p, IndexEntry>)>,
+    left: Option<Item>,
 }
 
-/// Applies every write or none; returns the item the last write left (what
+/// Applies every write or none; returns the item the last update left (what
 /// `update` returns). Errors before the first store are answers; a store
 /// error breaks the transaction.
-pub(super) fn apply_all(txn: &WriteTransaction, writes: &[Write]) -> Step<Option<Item>, RecordError> {
+pub(super) fn apply_all(txn: &WriteTransaction, writes: &[Prepared]) -> Step<Option<Item>, RecordError> {
     let tables = txn.open_table(ITEMS).and_then(|items| Ok((items, txn.open_table(GSI1)?)));
     let (mut items, mut index) = match tables {
         Ok(t) => t,
@@ -60,40 +99,59 @@ pub(super) fn apply_all(txn: &WriteTransaction, writes: &[Write]) -> Step<Option
         }
     }
     let mut last = None;
-    for p in plans {
-        if p.check_only {
-            last = p.old;
-            continue;
-        }
-        let new = p.new.as_ref().map(|(item, bytes)| (item, bytes.as_slice()));
-        if let Err(e) = store(&mut items, &mut index, &p.key, p.old.as_ref(), new) {
+    for p in plans.into_iter().flatten() {
+        let new = p.new.as_ref().map(|(bytes, entry)| (bytes.as_ref(), entry.as_ref()));
+        if let Err(e) = store(&mut items, &mut index, p.key, &p.old, new) {
             return Step::Broken(e);
         }
-        last = p.new.map(|(item, _)| item);
+        last = p.left;
     }
     Step::Answer(Ok(last))
 }
 
-/// Reads the item, checks the condition and works out the new item, writing
-/// nothing.
-fn plan(items: &ItemTable, write: &Write, i: usize) -> Result<Planned, RecordError> {
-    let (key, cond) = match write {
-        Write::Put { item, cond } => (check_item(item)?, cond.as_ref()),
-        Write::Update { key, cond, .. } | Write::Delete { key, cond } => (key.clone(), cond.as_ref()),
-        Write::Check { key, cond } => (key.clone(), Some(cond)),
-    };
-    let current = load(items, &key)?;
+/// Reads what the write needs of the stored item, checks the condition and
+/// works out what to store, writing nothing (a check stores nothing).
+fn plan<'p>(items: &ItemTable, write: &'p Prepared, i: usize) -> Result<Option<Planned<'p>>, RecordError> {
+    let key = write.key();
+    let cond = write.cond();
+    let refused = |current| RecordError::ConditionFailed { index: i, current };
+    let put = |bytes: &'p Vec<u8>, entry: &'p IndexEntry| Some((Cow::Borrowed(bytes.as_slice()), Cow::Borrowed(entry)));
+    if !matches!(write, Prepared::Update { .. }) && needs_only_presence(cond) {
+        // A put or delete under no condition, or only on presence, needs
+        // only the stored item's index entry, not the item.
+        let old = load_index_entry(items, key)?;
+        if let Some(cond) = cond
+            && !holds(cond, old.is_some().then(Item::new).as_ref())
+        {
+            return Err(refused(load(items, key)?));
+        }
+        let new = match write {
+            Prepared::Put { bytes, entry, .. } => put(bytes, entry),
+            Prepared::Check { .. } => return Ok(None),
+            _ => None,
+        };
+        return Ok(Some(Planned { key, old: old.unwrap_or_default(), new, left: None }));
+    }
+    let current = load(items, key)?;
     if let Some(cond) = cond
         && !holds(cond, current.as_ref())
     {
-        return Err(RecordError::ConditionFailed { index: i, current });
+        return Err(refused(current));
     }
-    let next = match write {
-        Write::Put { item, .. } => Some(item.clone()),
-        Write::Update { changes, .. } => Some(apply_changes(current.clone(), &key, changes.clone())?),
-        Write::Delete { .. } => None,
-        Write::Check { .. } => return Ok(Planned { key, old: current, new: None, check_only: true }),
+    let old = current.as_ref().map(IndexEntry::of).unwrap_or_default();
+    let (new, left) = match write {
+        Prepared::Put { bytes, entry, .. } => (put(bytes, entry), None),
+        Prepared::Update { changes, .. } => {
+            let item = apply_changes(current, key, changes.clone())?;
+            (Some((Cow::Owned(encode(&item)?), Cow::Owned(IndexEntry::of(&item)))), Some(item))
+        }
+        Prepared::Delete { .. } => (None, None),
+        Prepared::Check { .. } => return Ok(None),
     };
-    let new = next.map(|item| encode(&item).map(|bytes| (item, bytes))).transpose()?;
-    Ok(Planned { key, old: current, new, check_only: false })
+    Ok(Some(Planned { key, old, new, left }))
+}
+
+/// Whether the condition looks at nothing but whether the item exists.
+fn needs_only_presence(cond: Option<&Cond>) -> bool {
+    matches!(cond, None | Some(Cond::Exists | Cond::NotExists))
 }
