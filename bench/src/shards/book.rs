@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use shared::ports::{Change, Cond, Item, Key, Query, RecordError, Records, Write};
-use shared::services::retry::{ATTEMPTS, pause};
+use shared::services::retry::{Tries, pause};
 
 use super::check::{Entry, Outcome, ledger};
 
@@ -116,7 +116,8 @@ impl Book {
     /// Some(Some(file)) held, Some(None) the shard is empty, None out of
     /// retries.
     async fn hold_in(&self, shard: usize, order: &str, retries: &AtomicU64) -> anyhow::Result<Option<Option<String>>> {
-        for attempt in 0..ATTEMPTS {
+        let mut tries = Tries::start();
+        loop {
             let counts = self.records.get(&counts_key(shard)).await?.context("shard counters missing")?;
             let (unused, held, version) = (num(&counts, "unused")?, num(&counts, "held")?, num(&counts, "version")?);
             if unused - held <= 0 {
@@ -151,7 +152,10 @@ impl Book {
                 Ok(()) => return Ok(Some(Some(file))),
                 Err(RecordError::ConditionFailed { index: 0 | 1, .. } | RecordError::Conflict) => {
                     retries.fetch_add(1, Ordering::Relaxed);
-                    pause(attempt).await;
+                    if !tries.lose() {
+                        return Ok(None);
+                    }
+                    pause(tries.lost() - 1).await;
                 }
                 Err(RecordError::ConditionFailed { index, .. }) => {
                     bail!("order {order}: write {index} refused (file {file} already held, or the order twice)")
@@ -159,7 +163,6 @@ impl Book {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(None)
     }
 
     /// Reads every shard's counters and ledger back: violations found.

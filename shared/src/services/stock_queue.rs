@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use super::retry::{ATTEMPTS, pause};
+use super::retry::{Tries, pause};
 use super::stock::{StockEntry, book};
 use super::store::stock::{self as counters, CountsRecord};
 use super::{Ctx, ServiceError, items};
@@ -48,7 +48,7 @@ struct Request {
     check: Option<Check>,
     keys: Vec<Key>,
     /// Rounds lost to a change of the counters by someone else.
-    tries: u32,
+    tries: Tries,
     /// Goes in a group of its own (its group failed for another reason).
     alone: bool,
     reply: Reply,
@@ -99,7 +99,7 @@ impl StockQueue {
         let keys = writes.iter().map(write_key).collect::<Result<Vec<_>, _>>()?;
         let (reply, mut answer) = oneshot::channel();
         let id = self.ids.fetch_add(1, Ordering::Relaxed);
-        self.pending()?.push(Request { id, writes, entries, check, keys, tries: 0, alone: false, reply });
+        self.pending()?.push(Request { id, writes, entries, check, keys, tries: Tries::start(), alone: false, reply });
         let waiting = Waiting { queue: self, id };
         let turn = self.turn.clone().lock_owned().await;
         // Ours now: taken by the turn before, or ours to take.
@@ -247,12 +247,11 @@ async fn contended(members: Vec<(usize, Request)>) -> Vec<Request> {
     let mut again = Vec::with_capacity(members.len());
     let mut most = 0;
     for (_, mut m) in members {
-        m.tries += 1;
-        if m.tries >= ATTEMPTS {
-            m.answer(Err(ServiceError::Conflict("the stock counters kept changing; try again".into())));
-        } else {
-            most = most.max(m.tries);
+        if m.tries.lose() {
+            most = most.max(m.tries.lost());
             again.push(m);
+        } else {
+            m.answer(Err(ServiceError::Conflict("the stock counters kept changing; try again".into())));
         }
     }
     if !again.is_empty() {
