@@ -1,7 +1,9 @@
 //! The one way to retry an optimistic step: read, decide, commit under a
 //! condition; when what was read changed meanwhile, read again. One budget
 //! and one backoff with jitter for every such loop; when the budget runs out
-//! the caller gets `ServiceError::Conflict` (409 with Retry-After).
+//! the caller gets `ServiceError::Conflict` (409 with Retry-After). A race
+//! on the stock counters, lost only to others' commits, is also kept up
+//! for a few seconds (`Tries`).
 
 use std::fmt::Display;
 use std::future::Future;
@@ -19,16 +21,40 @@ pub enum Step<T> {
     Again,
 }
 
-/// Tries a loop makes at least. Generous: a retry costs a read and a few
-/// ms, and giving up turns a request into a 409.
+/// Attempts per loop. Generous: a retry costs a read and a few ms, and
+/// giving up turns a request into a 409.
 pub const ATTEMPTS: u32 = 30;
 
-/// How long a loop keeps trying at least. On a fast store 30 tries pass in
-/// about 1.6 s of pauses; a buyer in a flash sale would rather wait a few
-/// seconds more than be told to try again. Half a function's 10 s timeout.
+/// Runs `attempt` until it is done, retrying `Step::Again` and conflicts
+/// (`ServiceError::Conflict`, as a contended transaction reports itself),
+/// with growing, jittered pauses. `what` names the thing in the 409.
+///
+/// A count, not a time: `Step::Again` also means "not now" (a refund of an
+/// order whose fulfilment is still open), and that caller is better told
+/// to try again after 1.6 s than after seconds more.
+pub async fn retry<T, F, Fut>(what: impl Display, mut attempt: F) -> Result<T, ServiceError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Step<T>, ServiceError>>,
+{
+    for n in 0..ATTEMPTS {
+        match attempt().await {
+            Ok(Step::Done(v)) => return Ok(v),
+            Ok(Step::Again) | Err(ServiceError::Conflict(_)) => pause(n).await,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ServiceError::Conflict(format!("{what} kept changing; try again")))
+}
+
+/// How long a race on the stock counters is kept up at least. On a fast
+/// store 30 tries pass in about 1.6 s of pauses; a buyer in a flash sale
+/// would rather wait a few seconds more than be told to try again. Half a
+/// function's 10 s timeout.
 pub const BUDGET: Duration = Duration::from_secs(5);
 
-/// One loop's tries: it gives up only once it has made `ATTEMPTS` tries
+/// The tries of a loop that only loses when others commit (the stock
+/// counters' version): it gives up only once it has made `ATTEMPTS` tries
 /// and `BUDGET` has passed, so a slow store still gets its 30 tries and a
 /// fast one is not given up on after 1.6 s.
 #[derive(Debug)]
@@ -54,27 +80,6 @@ impl Tries {
     }
 }
 
-/// Runs `attempt` until it is done, retrying `Step::Again` and conflicts
-/// (`ServiceError::Conflict`, as a contended transaction reports itself),
-/// with growing, jittered pauses, within one `Tries`. `what` names the
-/// thing in the 409.
-pub async fn retry<T, F, Fut>(what: impl Display, mut attempt: F) -> Result<T, ServiceError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Step<T>, ServiceError>>,
-{
-    let mut tries = Tries::start();
-    loop {
-        match attempt().await {
-            Ok(Step::Done(v)) => return Ok(v),
-            Ok(Step::Again) | Err(ServiceError::Conflict(_)) if tries.lose() => pause(tries.lost() - 1).await,
-            Ok(Step::Again) | Err(ServiceError::Conflict(_)) => break,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(ServiceError::Conflict(format!("{what} kept changing; try again")))
-}
-
 /// 1 ms doubling to at most 64 ms, times a random 0.5..1.5 so racing
 /// writers drift apart.
 pub async fn pause(attempt: u32) {
@@ -89,8 +94,8 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
-    async fn retries_again_and_conflicts_until_done() {
+    #[tokio::test(start_paused = true)]
+    async fn retries_again_and_conflicts_then_gives_up_with_a_conflict() {
         let calls = AtomicU32::new(0);
         let v = retry("x", || async {
             match calls.fetch_add(1, Ordering::SeqCst) {
@@ -102,14 +107,8 @@ mod tests {
         .await
         .unwrap();
         assert_eq!((v, calls.load(Ordering::SeqCst)), (7, 3));
-    }
 
-    /// On a fast store a loop that keeps losing is given up on only once
-    /// the budget has passed, after many more than `ATTEMPTS` tries.
-    #[tokio::test(start_paused = true)]
-    async fn a_loop_that_keeps_losing_gives_up_with_a_conflict_once_its_budget_passed() {
         let calls = AtomicU32::new(0);
-        let started = Instant::now();
         let e = retry("order o1", || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Ok::<Step<()>, _>(Step::Again)
@@ -117,25 +116,35 @@ mod tests {
         .await
         .unwrap_err();
         assert!(matches!(&e, ServiceError::Conflict(m) if m.contains("order o1")), "{e:?}");
-        let waited = started.elapsed();
-        assert!(waited >= BUDGET && waited < BUDGET + Duration::from_millis(100), "gave up after {waited:?}");
-        assert!(calls.load(Ordering::SeqCst) > ATTEMPTS + 20, "{} tries", calls.load(Ordering::SeqCst));
+        assert_eq!(calls.load(Ordering::SeqCst), ATTEMPTS);
     }
 
-    /// On a slow store the budget passes first: the loop still makes its
+    /// Losing fast, the race is kept up past `ATTEMPTS` until the budget
+    /// has passed.
+    #[tokio::test(start_paused = true)]
+    async fn a_race_lost_fast_is_kept_up_until_its_budget_passed() {
+        let mut tries = Tries::start();
+        let started = Instant::now();
+        while tries.lose() {
+            pause(tries.lost() - 1).await;
+        }
+        let waited = started.elapsed();
+        assert!(waited >= BUDGET && waited < BUDGET + Duration::from_millis(100), "gave up after {waited:?}");
+        assert!(tries.lost() > ATTEMPTS + 20, "{} tries", tries.lost());
+    }
+
+    /// Losing slowly, the budget passes first: the race still gets its
     /// `ATTEMPTS` tries, and no more.
     #[tokio::test(start_paused = true)]
-    async fn on_a_slow_store_a_loop_makes_its_tries_then_gives_up() {
-        let calls = AtomicU32::new(0);
-        let e = retry("x", || async {
-            calls.fetch_add(1, Ordering::SeqCst);
+    async fn a_race_lost_slowly_gets_its_tries_then_gives_up() {
+        let mut tries = Tries::start();
+        loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            Err::<Step<()>, _>(ServiceError::Conflict("busy".into()))
-        })
-        .await
-        .unwrap_err();
-        assert!(matches!(e, ServiceError::Conflict(_)), "{e:?}");
-        assert_eq!(calls.load(Ordering::SeqCst), ATTEMPTS);
+            if !tries.lose() {
+                break;
+            }
+        }
+        assert_eq!(tries.lost(), ATTEMPTS);
     }
 
     #[tokio::test]

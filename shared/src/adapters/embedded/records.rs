@@ -67,7 +67,7 @@ impl EmbeddedRecords {
     }
 
     /// Applies the writes all-or-nothing, batched with concurrent writers
-    /// into one durable commit; returns the item the last write left.
+    /// into one durable commit; returns the item the last update left.
     async fn write(&self, writes: Vec<Write>) -> Result<Option<Item>, RecordError> {
         let writes = prepare(writes)?;
         self.writer.write(move |txn| apply_all(txn, &writes), RecordError::Unavailable).await
