@@ -19,7 +19,12 @@ pub(super) type IndexTable<'t> = Table<'t, (String, String, String, String), ()>
 
 /// An item from its stored bytes.
 pub(super) fn decode(bytes: &[u8]) -> Result<Item, RecordError> {
-    serde_json::from_slice(bytes).map_err(|e| RecordError::Unavailable(anyhow::Error::new(e).context("corrupt item")))
+    serde_json::from_slice(bytes).map_err(corrupt)
+}
+
+/// Stored bytes that do not parse: the store is damaged, not the request.
+fn corrupt(e: serde_json::Error) -> RecordError {
+    RecordError::Unavailable(anyhow::Error::new(e).context("corrupt item"))
 }
 
 /// A redb failure: the store is unusable for now, not the request wrong.
@@ -68,8 +73,7 @@ struct IndexAttrs {
 /// that does not look inside the item needs.
 pub(super) fn load_index_entry(items: &ItemTable, key: &Key) -> Result<Option<IndexEntry>, RecordError> {
     let Some(found) = items.get((key.pk.clone(), key.sk.clone())).map_err(store_err)? else { return Ok(None) };
-    let attrs: IndexAttrs = serde_json::from_slice(found.value())
-        .map_err(|e| RecordError::Unavailable(anyhow::Error::new(e).context("corrupt item")))?;
+    let attrs: IndexAttrs = serde_json::from_slice(found.value()).map_err(corrupt)?;
     let entry = match (attrs.gsi1pk, attrs.gsi1sk) {
         (Some(Value::String(g)), Some(Value::String(s))) => Some((g, s)),
         _ => None,

@@ -114,33 +114,24 @@ pub(super) fn apply_all(txn: &WriteTransaction, writes: &[Prepared]) -> Step<Opt
 fn plan<'p>(items: &ItemTable, write: &'p Prepared, i: usize) -> Result<Option<Planned<'p>>, RecordError> {
     let key = write.key();
     let cond = write.cond();
-    let refused = |current| RecordError::ConditionFailed { index: i, current };
-    let put = |bytes: &'p Vec<u8>, entry: &'p IndexEntry| Some((Cow::Borrowed(bytes.as_slice()), Cow::Borrowed(entry)));
-    if !matches!(write, Prepared::Update { .. }) && needs_only_presence(cond) {
-        // A put or delete under no condition, or only on presence, needs
-        // only the stored item's index entry, not the item.
-        let old = load_index_entry(items, key)?;
-        if let Some(cond) = cond
-            && !holds(cond, old.is_some().then(Item::new).as_ref())
-        {
-            return Err(refused(load(items, key)?));
+    // A put or delete under no condition, or one only on presence, needs
+    // only the stored item's index entry, not the item.
+    let whole = matches!(write, Prepared::Update { .. }) || !needs_only_presence(cond);
+    let (old, current) = if whole {
+        let current = load(items, key)?;
+        (current.as_ref().map(IndexEntry::of), current)
+    } else {
+        (load_index_entry(items, key)?, None)
+    };
+    if let Some(cond) = cond {
+        let present = old.is_some().then(Item::new);
+        if !holds(cond, if whole { current.as_ref() } else { present.as_ref() }) {
+            let current = if whole { current } else { load(items, key)? };
+            return Err(RecordError::ConditionFailed { index: i, current });
         }
-        let new = match write {
-            Prepared::Put { bytes, entry, .. } => put(bytes, entry),
-            Prepared::Check { .. } => return Ok(None),
-            _ => None,
-        };
-        return Ok(Some(Planned { key, old: old.unwrap_or_default(), new, left: None }));
     }
-    let current = load(items, key)?;
-    if let Some(cond) = cond
-        && !holds(cond, current.as_ref())
-    {
-        return Err(refused(current));
-    }
-    let old = current.as_ref().map(IndexEntry::of).unwrap_or_default();
     let (new, left) = match write {
-        Prepared::Put { bytes, entry, .. } => (put(bytes, entry), None),
+        Prepared::Put { bytes, entry, .. } => (Some((Cow::Borrowed(bytes.as_slice()), Cow::Borrowed(entry))), None),
         Prepared::Update { changes, .. } => {
             let item = apply_changes(current, key, changes.clone())?;
             (Some((Cow::Owned(encode(&item)?), Cow::Owned(IndexEntry::of(&item)))), Some(item))
@@ -148,7 +139,7 @@ fn plan<'p>(items: &ItemTable, write: &'p Prepared, i: usize) -> Result<Option<P
         Prepared::Delete { .. } => (None, None),
         Prepared::Check { .. } => return Ok(None),
     };
-    Ok(Some(Planned { key, old, new, left }))
+    Ok(Some(Planned { key, old: old.unwrap_or_default(), new, left }))
 }
 
 /// Whether the condition looks at nothing but whether the item exists.
