@@ -28,6 +28,9 @@ pub struct Tally {
     /// Failed conditions (of transactions and of single writes) by the kind
     /// of item whose write failed, see [`kind`].
     pub refused: Mutex<BTreeMap<Refused, u64>>,
+    /// Item writes (puts, updates, deletes) that committed, by the kind of
+    /// item written, see [`kind`]; a transaction counts each of its writes.
+    pub written: Mutex<BTreeMap<String, u64>>,
 }
 
 /// One failed condition: the kind of item whose write failed, and whether
@@ -48,6 +51,7 @@ pub struct Snapshot {
     pub other_conditions: u64,
     pub conflicts: u64,
     pub refused: BTreeMap<Refused, u64>,
+    pub written: BTreeMap<String, u64>,
 }
 
 impl Snapshot {
@@ -69,7 +73,23 @@ impl Snapshot {
                 .map(|(k, n)| (k.clone(), n - before.refused.get(k).copied().unwrap_or(0)))
                 .filter(|(_, n)| *n > 0)
                 .collect(),
+            written: self
+                .written
+                .iter()
+                .map(|(k, n)| (k.clone(), n - before.written.get(k).copied().unwrap_or(0)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
         }
+    }
+
+    /// Item writes per order by kind, most first: "ORDER/* 3.00, ...".
+    pub fn written_per(&self, orders: usize) -> String {
+        let mut all: Vec<(&String, &u64)> = self.written.iter().collect();
+        all.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let total: u64 = all.iter().map(|(_, n)| **n).sum();
+        let per = |n: u64| n as f64 / orders.max(1) as f64;
+        let shown: Vec<String> = all.iter().map(|(k, n)| format!("{k} {:.2}", per(**n))).collect();
+        format!("{:.1} item writes per order: {}", per(total), shown.join(", "))
     }
 
     /// The failed conditions by kind of item, most first: "ORDER/INTENT 812
@@ -114,6 +134,7 @@ impl Tally {
             other_conditions: get(&self.other_conditions),
             conflicts: get(&self.conflicts),
             refused: self.refused.lock().map(|m| m.clone()).unwrap_or_default(),
+            written: self.written.lock().map(|m| m.clone()).unwrap_or_default(),
         }
     }
 
@@ -123,11 +144,20 @@ impl Tally {
         }
     }
 
+    fn wrote<'k>(&self, keys: impl IntoIterator<Item = &'k Key>) {
+        if let Ok(mut m) = self.written.lock() {
+            for key in keys {
+                *m.entry(kind(key)).or_default() += 1;
+            }
+        }
+    }
+
     /// Counts a single conditional write: a commit, or a failed condition.
     fn count_single<T>(&self, key: &Key, r: Result<T, RecordError>) -> Result<T, RecordError> {
         match &r {
             Ok(_) => {
                 self.record_commits.fetch_add(1, Ordering::Relaxed);
+                self.wrote([key]);
             }
             Err(RecordError::ConditionFailed { .. }) => self.refuse(kind(key), true),
             Err(_) => {}
@@ -166,10 +196,14 @@ impl Records for TallyRecords {
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), RecordError> {
         let keys: Vec<Key> = writes.iter().map(write_key).collect();
+        let checks: Vec<bool> = writes.iter().map(|w| matches!(w, Write::Check { .. })).collect();
         let r = self.inner.transact(writes).await;
         let t = &self.tally;
         let which = match &r {
-            Ok(()) => &t.record_commits,
+            Ok(()) => {
+                t.wrote(keys.iter().zip(&checks).filter(|(_, check)| !**check).map(|(k, _)| k));
+                &t.record_commits
+            }
             Err(RecordError::ConditionFailed { index, .. }) => {
                 let key = keys.get(*index).cloned().unwrap_or_else(|| Key::new("?", "?"));
                 let book = on_stock_book(&key);
@@ -209,7 +243,7 @@ fn write_key(w: &Write) -> Key {
 /// its first '#', then the sort key up to its first '#' when that is a word
 /// (ORDER#... INTENT is "ORDER/INTENT"; an outbox item, sorted by its id,
 /// is "OUTBOX/*").
-fn kind(key: &Key) -> String {
+pub fn kind(key: &Key) -> String {
     let head = |s: &str| s.split('#').next().unwrap_or_default().to_string();
     let sk = head(&key.sk);
     let word = !sk.is_empty() && sk.chars().all(|c| c.is_ascii_uppercase() || c == '_');
@@ -237,5 +271,40 @@ impl Queue for TallyQueue {
     }
     async fn dead_letter_count(&self) -> Result<usize, QueueError> {
         self.inner.dead_letter_count().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use shared::adapters::embedded::open_embedded;
+    use shared::services::items::to_item;
+
+    #[tokio::test]
+    async fn counts_committed_writes_by_kind_and_not_checks_or_failures() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let e = open_embedded(dir.path(), shared::app::clock())?;
+        let tally = Arc::new(Tally::default());
+        let records = TallyRecords { inner: Arc::new(e.records), tally: tally.clone() };
+        let order = Key::new("ORDER#01A", "ORDER");
+        let item = |key: &Key| to_item(key, &json!({"n": 1}), None, None);
+        records.put(item(&order)?, None).await?;
+        let before = tally.snapshot();
+        let writes = vec![
+            Write::Put { item: item(&Key::new("ORDER#01A", "HOLD"))?, cond: None },
+            Write::Put { item: item(&Key::new("LIMIT#email#a", "LIMIT"))?, cond: None },
+            Write::Check { key: order.clone(), cond: Cond::Exists },
+        ];
+        records.transact(writes).await?;
+        // A refused write counts nothing.
+        let refused = records.put(item(&order)?, Some(Cond::NotExists)).await;
+        assert!(matches!(refused, Err(RecordError::ConditionFailed { .. })));
+
+        let spent = tally.snapshot().since(&before);
+        let got: Vec<(&str, u64)> = spent.written.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        assert_eq!(got, [("LIMIT/LIMIT", 1), ("ORDER/HOLD", 1)]);
+        assert_eq!(spent.written_per(2), "1.0 item writes per order: LIMIT/LIMIT 0.50, ORDER/HOLD 0.50");
+        Ok(())
     }
 }

@@ -19,6 +19,7 @@
 mod coldstart;
 mod commits;
 mod contention;
+mod contents;
 mod counting;
 mod delivery;
 mod heap;
@@ -95,6 +96,14 @@ pub(crate) fn cpu_secs() -> f64 {
     let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
     // utime and stime are fields 14 and 15; `rest` starts at field 3.
     (f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)) as f64 / 100.0
+}
+
+/// Bytes this process has handed to write calls so far (`wchar` in
+/// /proc/self/io; 0 where there is none): on the embedded backend, what
+/// redb's commits write.
+pub(crate) fn written_bytes() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    io.lines().find_map(|l| l.strip_prefix("wchar: ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
 pub(crate) fn mib(bytes: u64) -> f64 {

@@ -25,6 +25,8 @@ const RAW: TableDefinition<(String, String), &[u8]> = TableDefinition::new("benc
 
 pub struct Rates {
     pub port_sequential: f64,
+    /// Pages of 4 KiB written per commit by `port_sequential`'s puts.
+    pub port_pages: f64,
     pub port_concurrent: f64,
     pub raw_same_file: f64,
     pub raw_fresh_file: f64,
@@ -35,12 +37,13 @@ impl std::fmt::Display for Rates {
         write!(
             f,
             "raw durable commits (one small item per write transaction, default durability):\n  \
-             Records port records.put, one writer: {:.0} commits/s ({:.2} ms each)\n  \
+             Records port records.put, one writer: {:.0} commits/s ({:.2} ms each, {:.1} pages written each)\n  \
              Records port records.put, {WRITERS} writers: {:.0} commits/s\n  \
              redb directly, same file, one writer: {:.0} commits/s ({:.2} ms each)\n  \
              redb directly, fresh file, one writer: {:.0} commits/s ({:.2} ms each)",
             self.port_sequential,
             1000.0 / self.port_sequential,
+            self.port_pages,
             self.port_concurrent,
             self.raw_same_file,
             1000.0 / self.raw_same_file,
@@ -53,19 +56,22 @@ impl std::fmt::Display for Rates {
 /// `db` is the file under `ctx`'s records; the fresh file goes in `dir`.
 pub async fn measure(ctx: &Arc<Ctx>, db: Arc<Database>, dir: &Path) -> anyhow::Result<Rates> {
     let raw_same_file = tokio::task::spawn_blocking(move || raw_rate(&db)).await??;
-    let port_sequential = port_rate(ctx, 1).await?;
-    let port_concurrent = port_rate(ctx, WRITERS).await?;
+    let wrote = crate::written_bytes();
+    let (port_sequential, commits) = port_rate(ctx, 1).await?;
+    let port_pages = (crate::written_bytes() - wrote) as f64 / 4096.0 / commits.max(1) as f64;
+    let (port_concurrent, _) = port_rate(ctx, WRITERS).await?;
     let path = dir.join("raw.redb");
     let raw_fresh_file = tokio::task::spawn_blocking(move || {
         let db = Database::create(&path).with_context(|| format!("creating {}", path.display()))?;
         raw_rate(&db)
     })
     .await??;
-    Ok(Rates { port_sequential, port_concurrent, raw_same_file, raw_fresh_file })
+    Ok(Rates { port_sequential, port_pages, port_concurrent, raw_same_file, raw_fresh_file })
 }
 
-/// Commits per second of `writers` tasks each putting one small item per call.
-async fn port_rate(ctx: &Arc<Ctx>, writers: usize) -> anyhow::Result<f64> {
+/// Commits per second (and how many) of `writers` tasks each putting one
+/// small item per call.
+async fn port_rate(ctx: &Arc<Ctx>, writers: usize) -> anyhow::Result<(f64, usize)> {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for w in 0..writers {
@@ -83,7 +89,7 @@ async fn port_rate(ctx: &Arc<Ctx>, writers: usize) -> anyhow::Result<f64> {
     while let Some(r) = tasks.join_next().await {
         total += r??;
     }
-    Ok(total as f64 / started.elapsed().as_secs_f64())
+    Ok((total as f64 / started.elapsed().as_secs_f64(), total))
 }
 
 async fn put_one(records: &dyn Records, writer: usize, n: usize) -> anyhow::Result<()> {

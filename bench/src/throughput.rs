@@ -56,7 +56,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
     let next = Arc::new(AtomicUsize::new(1));
     let before = stack.tally.snapshot();
     let load0 = records.writer_load();
-    let (started, cpu0) = (Instant::now(), crate::cpu_secs());
+    let (started, cpu0, wrote0) = (Instant::now(), crate::cpu_secs(), crate::written_bytes());
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
         let (buyer, next) = (Buyer { router: router.clone(), bell: bell.clone(), done: done.clone() }, next.clone());
@@ -79,6 +79,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
         latencies.extend(r??);
     }
     let (secs, cpu) = (started.elapsed().as_secs_f64(), crate::cpu_secs() - cpu0);
+    let wrote = crate::written_bytes() - wrote0;
     let spent = stack.tally.snapshot().since(&before);
     let load = records.writer_load();
     worker.await?;
@@ -93,6 +94,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
     );
     println!("  {spent}");
     println!("  per order: {:.2} durable commits, {:.1} reads", per(spent.commits(), n), per(spent.reads, n));
+    println!("  {}", spent.written_per(n));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "  CPU: {cpu:.2} s (user + system) = {:.2} ms per order; {cores} cores used at {:.0}%, so CPU alone allows \
@@ -102,7 +104,7 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
         n as f64 * cores as f64 / cpu.max(0.01)
     );
 
-    println!("  {}", Writer { before: load0, after: load, secs, orders: n });
+    println!("  {}", Writer { before: load0, after: load, secs, orders: n, wrote });
 
     let report = invariants::check(&ctx).await?;
     println!(
@@ -110,6 +112,8 @@ pub async fn run(n: usize, concurrency: usize) -> anyhow::Result<()> {
         report.violations.len() + report.more as usize,
         report.settled
     );
+
+    println!("  {}", crate::contents::report(&records.database())?);
 
     let rates = raw_commits::measure(&ctx, records.database(), dir.path()).await?;
     println!("{rates}");
@@ -130,6 +134,8 @@ struct Writer {
     after: WriterLoad,
     secs: f64,
     orders: usize,
+    /// Bytes written to the file meanwhile (pages, 4 KiB each).
+    wrote: u64,
 }
 
 impl std::fmt::Display for Writer {
@@ -142,13 +148,14 @@ impl std::fmt::Display for Writer {
         write!(
             f,
             "the one writer: busy {busy:.2} s of {:.2} ({:.0}%); {commits} redb commits ({:.2} per order) of {:.1} \
-             requests, {:.2} ms each, {:.2} ms of it the durable commit",
+             requests, {:.2} ms each, {:.2} ms of it the durable commit; {:.1} pages of 4 KiB written per commit",
             self.secs,
             100.0 * busy / self.secs,
             per(commits, self.orders),
             (a.requests - b.requests) as f64 / commits.max(1) as f64,
             each(busy),
-            each(committing)
+            each(committing),
+            self.wrote as f64 / 4096.0 / commits.max(1) as f64
         )
     }
 }
