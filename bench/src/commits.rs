@@ -67,18 +67,8 @@ impl Snapshot {
             stock_races: self.stock_races - before.stock_races,
             other_conditions: self.other_conditions - before.other_conditions,
             conflicts: self.conflicts - before.conflicts,
-            refused: self
-                .refused
-                .iter()
-                .map(|(k, n)| (k.clone(), n - before.refused.get(k).copied().unwrap_or(0)))
-                .filter(|(_, n)| *n > 0)
-                .collect(),
-            written: self
-                .written
-                .iter()
-                .map(|(k, n)| (k.clone(), n - before.written.get(k).copied().unwrap_or(0)))
-                .filter(|(_, n)| *n > 0)
-                .collect(),
+            refused: minus(&self.refused, &before.refused),
+            written: minus(&self.written, &before.written),
         }
     }
 
@@ -103,6 +93,11 @@ impl Snapshot {
             .collect();
         if shown.is_empty() { "none".into() } else { shown.join(", ") }
     }
+}
+
+/// Per-key counts now less those `before`, keeping the keys that grew.
+fn minus<K: Ord + Clone>(now: &BTreeMap<K, u64>, before: &BTreeMap<K, u64>) -> BTreeMap<K, u64> {
+    now.iter().map(|(k, n)| (k.clone(), n - before.get(k).copied().unwrap_or(0))).filter(|(_, n)| *n > 0).collect()
 }
 
 impl std::fmt::Display for Snapshot {
