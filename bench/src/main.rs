@@ -8,7 +8,9 @@
 //! concurrent checkouts for 100 files against 1,000 uncontended ones (see
 //! contention.rs); both on the embedded backend (`contention aws [N]` on the
 //! emulator). `bench shards [K] [INSTANCES]` simulates the sharded stock
-//! book of docs/SCALE.md on the embedded Records port (see shards.rs). `bench delivery [N]
+//! book of docs/SCALE.md on the embedded Records port (see shards.rs). `bench engines
+//! [PRELOAD] [ORDERS]` replays an order's writes on redb and on a
+//! log-structured store (see engines.rs). `bench delivery [N]
 //! [GAP_MS]` times commit -> merchant webhook received on the local stack
 //! (see delivery.rs). `bench pages [N]` times the admin ledger, orders and
 //! events pages over N of each (see pages.rs). `bench model` is the long
@@ -22,6 +24,7 @@ mod contention;
 mod contents;
 mod counting;
 mod delivery;
+mod engines;
 mod heap;
 mod listing;
 mod model;
@@ -51,10 +54,12 @@ async fn main() -> anyhow::Result<()> {
         [cmd, rest @ ..] if cmd == "coldstart" => coldstart::run(rest).await,
         [cmd, rest @ ..] if cmd == "model" => model::run(rest).await,
         [cmd, rest @ ..] if cmd == "throughput" && rest.len() <= 2 => {
-            let arg = |i: usize, default: usize| -> anyhow::Result<usize> {
-                rest.get(i).map_or(Ok(default), |v| v.parse().context("N and C must be whole numbers"))
-            };
-            throughput::run(arg(0, 2000)?, arg(1, 16)?).await
+            let arg = |i, default| number(rest, i, default, "N and C");
+            throughput::run(arg(0, 2000)? as usize, arg(1, 16)? as usize).await
+        }
+        [cmd, rest @ ..] if cmd == "engines" && rest.len() <= 2 => {
+            let arg = |i, default| number(rest, i, default, "PRELOAD and ORDERS");
+            engines::run(arg(0, 2000)?, arg(1, 2000)?)
         }
         [cmd, rest @ ..] if cmd == "shards" => shards::run(shards::Plan::parse(rest)?).await,
         [cmd, rest @ ..] if cmd == "contention" => contention::run(contention::Plan::parse(rest)?).await,
@@ -62,18 +67,21 @@ async fn main() -> anyhow::Result<()> {
             pages::run(rest.first().map_or(Ok(1000), |n| n.parse()).context("N must be a whole number")?).await
         }
         [cmd, rest @ ..] if cmd == "delivery" && rest.len() <= 2 => {
-            let arg = |i: usize, default: u64| -> anyhow::Result<u64> {
-                rest.get(i).map_or(Ok(default), |v| v.parse().context("N and GAP_MS must be whole numbers"))
-            };
+            let arg = |i, default| number(rest, i, default, "N and GAP_MS");
             delivery::run(arg(0, 300)? as usize, arg(1, 20)?).await
         }
         _ => bail!(
-            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention [embedded{}] [N] [INSTANCES] | bench shards [K] [INSTANCES] [CHECKOUTS] [FILES] | bench pages [N] | bench delivery [N] [GAP_MS]{}",
+            "usage: bench reconcile N | bench listing N | bench purchase [embedded{}] | bench model [SCHEDULES] [SEED] | bench throughput [N] [C] | bench contention [embedded{}] [N] [INSTANCES] | bench shards [K] [INSTANCES] [CHECKOUTS] [FILES] | bench engines [PRELOAD] [ORDERS] | bench pages [N] | bench delivery [N] [GAP_MS]{}",
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { "|aws" } else { "" },
             if cfg!(feature = "aws") { " | bench coldstart [DIR] [RUNS]" } else { "" }
         ),
     }
+}
+
+/// The `i`th argument as a whole number, or `default` when it is not given.
+fn number(args: &[String], i: usize, default: u64, what: &str) -> anyhow::Result<u64> {
+    args.get(i).map_or(Ok(default), |v| v.parse().with_context(|| format!("{what} must be whole numbers")))
 }
 
 /// A `Vm*:` line of /proc/self/status, in KiB (0 where there is none).
