@@ -10,8 +10,8 @@ use shared::ports::Key;
 
 use crate::commits::kind;
 
-/// The records table's own shape (`(pk, sk) -> item JSON`).
-const ITEMS: TableDefinition<(String, String), &[u8]> = TableDefinition::new("records");
+/// The embedded records table's own shape (`(pk, sk) -> item JSON`).
+pub const ITEMS: TableDefinition<(String, String), &[u8]> = TableDefinition::new("records");
 
 pub fn report(db: &Database) -> anyhow::Result<String> {
     let txn = db.begin_read()?;

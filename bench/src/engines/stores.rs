@@ -8,9 +8,9 @@ use std::path::Path;
 use redb::{Database, ReadableTable, TableDefinition};
 
 use super::load::Write;
+use crate::contents::ITEMS;
 
-/// The records table's and the index's own shapes.
-const ITEMS: TableDefinition<(String, String), &[u8]> = TableDefinition::new("records");
+/// The embedded index's own shape, beside the records table (`ITEMS`).
 const INDEX: TableDefinition<(String, String, String, String), ()> = TableDefinition::new("records_gsi1");
 
 pub trait Store {
@@ -44,11 +44,12 @@ impl Store for BTree {
                     Some(n) => items.insert(key, vec![b'x'; n].as_slice()).map(drop)?,
                     None => items.remove(key).map(drop)?,
                 }
-                if let Some((g, s)) = &w.old_index {
-                    index.remove((g.clone(), s.clone(), w.pk.clone(), w.sk.clone()))?;
+                let entry = |(g, s): &(String, String)| (g.clone(), s.clone(), w.pk.clone(), w.sk.clone());
+                if let Some(old) = &w.old_index {
+                    index.remove(entry(old))?;
                 }
-                if let Some((g, s)) = &w.index {
-                    index.insert((g.clone(), s.clone(), w.pk.clone(), w.sk.clone()), ())?;
+                if let Some(new) = &w.index {
+                    index.insert(entry(new), ())?;
                 }
             }
         }
@@ -91,11 +92,12 @@ impl Store for Log {
                 Some(n) => batch.insert(&self.items, key, vec![b'x'; n]),
                 None => batch.remove(&self.items, key),
             }
-            if let Some((g, s)) = &w.old_index {
-                batch.remove(&self.index, format!("{g}\0{s}\0{}\0{}", w.pk, w.sk));
+            let entry = |(g, s): &(String, String)| format!("{g}\0{s}\0{}\0{}", w.pk, w.sk);
+            if let Some(old) = &w.old_index {
+                batch.remove(&self.index, entry(old));
             }
-            if let Some((g, s)) = &w.index {
-                batch.insert(&self.index, format!("{g}\0{s}\0{}\0{}", w.pk, w.sk), "");
+            if let Some(new) = &w.index {
+                batch.insert(&self.index, entry(new), "");
             }
         }
         batch.commit()?;
