@@ -81,6 +81,70 @@ async fn expiry_voids_the_spend() {
     assert_eq!(balance(&app, email).await, (10, 0, 0));
 }
 
+/// The spend of an order that lapsed was voided, so its credits went back
+/// and were spent on a new order. Paying the lapsed order late must not
+/// charge them a second time: it stays expired and staff are told.
+#[tokio::test]
+async fn a_late_payment_cannot_spend_credits_spent_since() {
+    let app = app().await;
+    let email = "twice@example.com";
+    app.add_stock(3).await;
+    gift(&app, email, 10).await;
+    let with = proof(&app, email).await;
+    let (first, first_token, _) = created(checkout(&app, email, "bronze", with.clone()).await).await;
+    advance(&app, 31 * 60).await;
+    assert_eq!(app.post_admin("/admin/expire", json!({})).await.status(), 200);
+    app.wait_for(&first, &first_token, "expired").await;
+    assert_eq!(balance(&app, email).await, (10, 0, 0));
+    let (second, second_token, _) = created(checkout(&app, email, "bronze", with).await).await;
+    assert_eq!(balance(&app, email).await, (10, 0, 10));
+
+    // The first order's $20 arrives after all.
+    app.sandbox_pay(&first, json!({})).await;
+    assert_eq!(app.order(&first, &first_token).await["status"], "expired");
+    assert_eq!(balance(&app, email).await, (10, 0, 10), "the 10 credits are held once");
+    assert_eq!(credits(&app, email).await["spendable"], 0);
+    let alerts = app.events("ops.alert").await;
+    assert!(
+        alerts.iter().any(|a| a["kind"] == "late_payment_uncovered" && a["details"]["order_id"] == first),
+        "{alerts:?}"
+    );
+
+    // The order that holds them pays and spends them, once.
+    app.sandbox_pay(&second, json!({})).await;
+    app.wait_for(&second, &second_token, "fulfilled").await;
+    let v = wait_credits(&app, email, |v| v["pending_in"] == 20).await;
+    assert_eq!(
+        (v["posted"].as_i64(), v["pending_out"].as_i64(), v["spendable"].as_i64()),
+        (Some(0), Some(0), Some(0)),
+        "{v}"
+    );
+}
+
+/// Paid late with the credits still there: they are charged again, and the
+/// order is fulfilled.
+#[tokio::test]
+async fn a_late_payment_charges_the_credits_again() {
+    let app = app().await;
+    let email = "late@example.com";
+    app.add_stock(3).await;
+    gift(&app, email, 10).await;
+    let with = proof(&app, email).await;
+    let (id, token, _) = created(checkout(&app, email, "bronze", with).await).await;
+    advance(&app, 31 * 60).await;
+    assert_eq!(app.post_admin("/admin/expire", json!({})).await.status(), 200);
+    app.wait_for(&id, &token, "expired").await;
+    assert_eq!(balance(&app, email).await, (10, 0, 0));
+    app.sandbox_pay(&id, json!({})).await;
+    app.wait_for(&id, &token, "fulfilled").await;
+    let v = wait_credits(&app, email, |v| v["pending_in"] == 20).await;
+    assert_eq!(
+        (v["posted"].as_i64(), v["pending_out"].as_i64(), v["spendable"].as_i64()),
+        (Some(0), Some(0), Some(0)),
+        "{v}"
+    );
+}
+
 #[tokio::test]
 async fn a_failed_payment_voids_the_spend() {
     let app = app().await;

@@ -153,6 +153,7 @@ async fn apply(
             Ok(Some(effect))
         }
         Moved::Refused(Part::Receipt) => Ok(Some(Effect::Duplicate)),
+        Moved::Refused(Part::Credits) => uncovered(ctx, ev, b).await.map(Some),
         // The order moved under us: read it again.
         Moved::Refused(_) | Moved::NotAllowed => Ok(None),
     }
@@ -166,6 +167,30 @@ fn event_put(ctx: &Ctx, ev: &PaymentEvent, effect: &Effect) -> Result<Write, Ser
         received_at: ctx.clock.now(),
         effect: format!("{effect:?}"),
     })
+}
+
+/// A late payment whose price counted on credits the buyer has since spent
+/// (the spend was voided when the order lapsed): like a short payment, it
+/// does not pay the order. Staff are told, so they can refund the money.
+async fn uncovered(ctx: &Ctx, ev: &PaymentEvent, b: &OrderBundle) -> Result<Effect, ServiceError> {
+    let o = &b.order;
+    let effect =
+        Effect::NoChange(format!("order is {}; paid late without the {} credits it counted on", o.status, o.credits));
+    tracing::error!(order_id = %o.order_id, event_id = %ev.event_id, credits = o.credits, "late payment not applied: its credits are spent");
+    let alert = super::ops::alert(
+        "late_payment_uncovered",
+        format!(
+            "order {} was paid after it {}, but its {} credits were spent since: refund the payment",
+            o.order_id, o.status, o.credits
+        ),
+        serde_json::json!({"order_id": o.order_id, "email": o.email, "credits": o.credits, "received": ev.received()}),
+    );
+    let writes = vec![event_put(ctx, ev, &effect)?, super::events::record(ctx, &alert)?];
+    match ctx.records.transact(writes).await {
+        Ok(()) => Ok(effect),
+        Err(RecordError::ConditionFailed { index: 0, .. }) => Ok(Effect::Duplicate),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Records an event that changes nothing, so its repeats are cheap.

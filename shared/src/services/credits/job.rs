@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::ledger::{self, Outcome};
+use super::ledger::{self, Guarded, Outcome};
 use super::records::TransferRecord;
 use crate::domain::{Action, EntryKind, OrderStatus, TransferState};
 use crate::services::store::credits as store;
@@ -55,14 +55,17 @@ async fn settle(ctx: &Ctx, t: &TransferRecord, actor: &str) -> Result<Option<Out
         Some(o) => crate::services::orders::load(ctx, o).await?.map(|b| b.order.status),
         None => None,
     };
-    let action = match (t.origin, status) {
+    let action = match (t.origin, status, &t.order_id) {
         // Still active: the purchase stands.
-        (EntryKind::Earn, Some(OrderStatus::Fulfilled)) => Action::Post,
-        (EntryKind::Earn, _) => Action::Deactivate,
-        (EntryKind::Spend, Some(s)) => match super::spend::action_for(s) {
-            Some(a) => a,
-            None => return Ok(None),
-        },
+        (EntryKind::Earn, Some(OrderStatus::Fulfilled), _) => Action::Post,
+        (EntryKind::Earn, _, _) => Action::Deactivate,
+        (EntryKind::Spend, Some(s), Some(order_id)) => {
+            // The order moved meanwhile: the next run (or its payment) settles it.
+            return Ok(match super::spend::follow(ctx, &t.id, order_id, s, actor).await? {
+                Guarded::Held(outcome) => outcome,
+                Guarded::Broken => None,
+            });
+        }
         _ => return Ok(None),
     };
     ledger::transition(ctx, &t.id, action, actor).await

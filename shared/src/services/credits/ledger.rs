@@ -19,6 +19,8 @@ enum Part {
     /// The account's sums (refused when a spend would overdraw).
     Account,
     Entry,
+    /// A check on another item the change depends on (`transition_while`).
+    Guard,
 }
 
 /// What asking a transfer to change came to.
@@ -96,20 +98,45 @@ pub async fn load(ctx: &Ctx, id: &str) -> Result<Option<TransferRecord>, Service
 /// condition, so of two racing calls one writes and the other re-reads and
 /// finds nothing (or the next step, a reversal) to do.
 pub async fn transition(ctx: &Ctx, id: &str, action: Action, actor: &str) -> Result<Option<Outcome>, ServiceError> {
+    match transition_while(ctx, id, action, actor, None).await? {
+        Guarded::Held(outcome) => Ok(outcome),
+        Guarded::Broken => Err(ServiceError::internal(anyhow::anyhow!("credit transfer {id}: no guard, yet broken"))),
+    }
+}
+
+/// How a guarded transition ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Guarded {
+    /// The guard held (or there was nothing to write): what `transition` says.
+    Held(Option<Outcome>),
+    /// The guarded item changed; nothing was written.
+    Broken,
+}
+
+/// `transition`, committed only while `guard` (a check on another item,
+/// such as the order's status the action was read from) holds.
+pub async fn transition_while(
+    ctx: &Ctx,
+    id: &str,
+    action: Action,
+    actor: &str,
+    guard: Option<Write>,
+) -> Result<Guarded, ServiceError> {
     retry(format!("credit transfer {id}"), || async {
-        let Some(t) = load(ctx, id).await? else { return Ok(Step::Done(None)) };
+        let Some(t) = load(ctx, id).await? else { return Ok(Step::Done(Guarded::Held(None))) };
         let Some((kind, mv, entry)) = transition_parts(ctx, &t, action, actor)? else {
-            return Ok(Step::Done(Some(Outcome::Unchanged(t.state))));
+            return Ok(Step::Done(Guarded::Held(Some(Outcome::Unchanged(t.state)))));
         };
         let mut tx = Tx::new();
-        tx.push(Part::Transfer, mv).extend(Part::Entry, entry);
+        tx.push(Part::Transfer, mv).extend(Part::Entry, entry).extend(Part::Guard, guard.clone());
         match tx.commit(ctx).await? {
             Commit::Done => {
                 tracing::info!(transfer = id, ?kind, amount = t.amount, actor, "credit entry");
-                Ok(Step::Done(Some(Outcome::Wrote(kind))))
+                Ok(Step::Done(Guarded::Held(Some(Outcome::Wrote(kind)))))
             }
             // Someone else moved it first: read again.
             Commit::Refused(Part::Transfer) => Ok(Step::Again),
+            Commit::Refused(Part::Guard) => Ok(Step::Done(Guarded::Broken)),
             Commit::Refused(part) => Err(ServiceError::internal(anyhow::anyhow!("credit {part:?} write refused"))),
         }
     })

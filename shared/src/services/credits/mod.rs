@@ -16,5 +16,5 @@ pub use job::{PostReport, post_due};
 pub use ledger::Outcome;
 pub use purchases::{DeactivateReport, deactivate as deactivate_order, earn_id, earn_writes, on_refund, refund_writes};
 pub use records::{AccountRecord, EntryRecord, TransferRecord};
-pub use spend::{account, after_payment, opening_writes, settle_order, spend_id};
+pub use spend::{LateCharge, account, after_payment, late_writes, opening_writes, settle_order, spend_id};
 pub use view::{Audit, CreditsView, EntryView, audit, entries, view};

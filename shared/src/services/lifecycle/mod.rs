@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | no longer open | its limit slots given back | |
 //! | expired / failed | its hold released (ledger: release) | credits spend voided; invoice closed on lapse |
-//! | paid | | credits spend posted; fulfilment queued |
+//! | paid | paid late: its credits charged again if their spend was voided | credits spend posted; fulfilment queued |
 //! | fulfilled | the credit it earns, the caller's event | |
 //! | refunded | what it bought taken back (`refund.rs`), its credits ended, its hold released | credits settled; files queued back (or moved by the caller) |
 //!
@@ -34,7 +34,8 @@ use crate::ports::Write;
 /// What a write of a move is, so a refused commit is read in these terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
-    /// The order's status guard: it moved since it was read.
+    /// The order's status guard: it moved since it was read (or, on a late
+    /// payment, the credits spend it was read with did).
     Order,
     /// What the move implies (limits, hold, what a refund takes back).
     Implied,
@@ -45,6 +46,9 @@ pub enum Part {
     /// The credit a fulfilment earns: its transfer exists (the purchase was
     /// deactivated first), so the order is fulfilled without it.
     Earn,
+    /// A late payment's charge of the credits the order was priced with:
+    /// refused when the buyer no longer has them (spent on another order).
+    Credits,
 }
 
 /// What becomes of the files a refund takes back.
@@ -171,6 +175,18 @@ async fn build(ctx: &Ctx, m: &Move<'_>, earn: bool) -> Result<(Tx<Part>, Option<
         }
         OrderStatus::Fulfilled if earn => {
             tx.extend(Part::Earn, credits::earn_writes(ctx, order)?);
+        }
+        // Paid late: the credits its price counted on may have gone back.
+        OrderStatus::Paid if matches!(from, OrderStatus::Expired | OrderStatus::Failed) => {
+            match credits::late_writes(ctx, order).await? {
+                credits::LateCharge::Nothing => {}
+                credits::LateCharge::StillHeld(check) => {
+                    tx.push(Part::Order, check);
+                }
+                credits::LateCharge::Charge(writes) => {
+                    tx.extend(Part::Credits, writes);
+                }
+            }
         }
         _ => {}
     }

@@ -144,8 +144,16 @@ pub fn move_transfer(t: &TransferRecord, state: TransferState, reversed: bool) -
         changes.push(Change::Remove(GSI1PK.into()));
         changes.push(Change::Remove(GSI1SK.into()));
     }
-    let same = Cond::And(vec![Cond::Eq("state".into(), value(&t.state)?), Cond::eq("reversed", t.reversed)]);
-    Ok(Write::Update { key: transfer_key(&t.id), changes, cond: Some(same) })
+    Ok(Write::Update { key: transfer_key(&t.id), changes, cond: Some(as_read(t)?) })
+}
+
+/// A check that `t` is still in the state it was read in.
+pub fn transfer_is(t: &TransferRecord) -> Result<Write, ServiceError> {
+    Ok(Write::Check { key: transfer_key(&t.id), cond: as_read(t)? })
+}
+
+fn as_read(t: &TransferRecord) -> Result<Cond, ServiceError> {
+    Ok(Cond::And(vec![Cond::Eq("state".into(), value(&t.state)?), Cond::eq("reversed", t.reversed)]))
 }
 
 /// The account's sums moved by `e` (created with the first entry). With
