@@ -63,6 +63,11 @@ fn recipients(ctx: &Ctx, to: To, event: &Envelope) -> Vec<String> {
     }
 }
 
+/// The buyer's own links (`dispatch::with_links`, sign-in mails): each is
+/// a credential (an order token, a sign-in), so a mail whose event carries
+/// one is blanked once sent, and a reader of the table cannot use it.
+pub const BUYER_LINKS: [&str; 3] = ["order_url", "renew_url", "link_url"];
+
 fn record(event: &Envelope, rule: &Rule, to: &str, rendered: &Result<Rendered, String>, now: Timestamp) -> MailRecord {
     let mut rec = MailRecord {
         mail_id: mails::mail_id(&event.id, rule.template, to),
@@ -80,7 +85,7 @@ fn record(event: &Envelope, rule: &Rule, to: &str, rendered: &Result<Rendered, S
         last_attempt_at: None,
         sent_at: None,
         last_error: None,
-        secret: false,
+        secret: BUYER_LINKS.iter().any(|l| event.data.get(l).is_some()),
     };
     match rendered {
         Ok(r) => (rec.subject, rec.text, rec.html) = (r.subject.clone(), r.text.clone(), r.html.clone()),
