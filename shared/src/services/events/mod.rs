@@ -170,7 +170,8 @@ pub enum Event {
         order_id: Option<String>,
     },
     /// Something staff must look at: `kind` is job_failed,
-    /// invariant_violation or endpoint_disabled; `details` says more.
+    /// invariant_violation, endpoint_disabled or payment_outside_order;
+    /// `details` says more.
     #[serde(rename = "ops.alert")]
     OpsAlert { kind: String, message: String, details: Value },
     /// A file a record placed with a buyer was found elsewhere.
