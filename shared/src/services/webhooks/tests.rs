@@ -1,4 +1,6 @@
-//! Which payment moves an order: only its own.
+//! Which payment moves an order (only its own), and a refund that arrives
+//! before its payment: refunded in any order of delivery, duplicated or at
+//! once, the payment after it refused.
 
 use super::*;
 use crate::providers::{nowpayments, stripe};
@@ -6,6 +8,7 @@ use crate::services::checkout::{self, Outcome};
 use crate::services::fulfil::{FulfilOutcome, fulfil};
 use crate::services::store::{outbox, subscriptions};
 use crate::services::{catalog, restock};
+use crate::testkit::join_all;
 use crate::testkit::stack::{checkout_request, embedded_ctx, paid_order};
 
 /// A NOWPayments IPN for a bronze order ($30), `parent` set for a repeated deposit.
@@ -144,4 +147,70 @@ async fn a_payment_other_than_the_one_checkout_stored_never_moves_the_order() {
     assert_eq!(paid, Effect::Moved { from: OrderStatus::Pending, to: OrderStatus::Paid });
     let refunded = ingest(&ctx, &charge_refunded("evt_refund", &card)).await.unwrap();
     assert_eq!(refunded, Effect::Moved { from: OrderStatus::Paid, to: OrderStatus::Refunded });
+}
+
+/// One order's refund and payment events, delivered as `deliveries` says
+/// (indexes into [refund, payment]); then the same all at once on a fresh
+/// order.
+async fn refund_first(provider: ProviderKind, deliveries: &[usize]) {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = embedded_ctx(dir.path());
+    let (order, payment) = open_order(&ctx, provider).await;
+    let (refund, paid) = match provider {
+        ProviderKind::Nowpayments => (ipn(&order, &payment, None, "refunded"), ipn(&order, &payment, None, "finished")),
+        ProviderKind::Stripe => {
+            (charge_refunded("evt_r", &order), session("evt_p", "checkout.session.completed", &order, &payment))
+        }
+    };
+    let both = [refund, paid];
+    for i in deliveries {
+        ingest(&ctx, &both[*i]).await.unwrap();
+    }
+    let why = format!("{provider} {deliveries:?}");
+    let b = orders::load(&ctx, &order).await.unwrap().unwrap();
+    assert_eq!(b.order.status, OrderStatus::Refunded, "{why}");
+    assert!(b.hold.is_none(), "{why}: the hold is released");
+    assert_eq!(order_events(&ctx, "order.refunded", &order).await, 1, "{why}");
+    let paid_first = deliveries.first() == Some(&1);
+    assert_eq!(order_events(&ctx, "order.paid", &order).await, usize::from(paid_first), "{why}");
+    // Nothing is handed out for a refunded order.
+    let handed = fulfil(&ctx, &order).await.unwrap();
+    assert!(matches!(handed, FulfilOutcome::NotPaid(OrderStatus::Refunded)), "{why}: {handed:?}");
+
+    // All at once, each twice.
+    let (order, payment) = open_order(&ctx, provider).await;
+    let evs = match provider {
+        ProviderKind::Nowpayments => [ipn(&order, &payment, None, "refunded"), ipn(&order, &payment, None, "finished")],
+        ProviderKind::Stripe => {
+            [charge_refunded("evt_r2", &order), session("evt_p2", "checkout.session.completed", &order, &payment)]
+        }
+    };
+    let all: Vec<_> = deliveries.iter().map(|i| ingest(&ctx, &evs[*i])).collect();
+    for r in join_all(all).await {
+        r.unwrap();
+    }
+    assert_eq!(status(&ctx, &order).await, OrderStatus::Refunded, "{why} at once");
+    assert_eq!(order_events(&ctx, "order.refunded", &order).await, 1, "{why} at once");
+}
+
+#[tokio::test]
+async fn a_refund_before_its_payment_ends_refunded_in_any_order_duplicated() {
+    for provider in [ProviderKind::Nowpayments, ProviderKind::Stripe] {
+        refund_first(provider, &[0, 0, 1, 1]).await;
+        refund_first(provider, &[1, 1, 0, 0]).await;
+        refund_first(provider, &[0, 1, 0, 1]).await;
+    }
+}
+
+#[tokio::test]
+async fn a_refund_while_confirming_ends_refunded_and_a_late_finished_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = embedded_ctx(dir.path());
+    let (order, payment) = open_order(&ctx, ProviderKind::Nowpayments).await;
+    ingest(&ctx, &ipn(&order, &payment, None, "confirming")).await.unwrap();
+    let refunded = ingest(&ctx, &ipn(&order, &payment, None, "refunded")).await.unwrap();
+    assert_eq!(refunded, Effect::Moved { from: OrderStatus::Confirming, to: OrderStatus::Refunded });
+    let late = ingest(&ctx, &ipn(&order, &payment, None, "finished")).await.unwrap();
+    assert!(matches!(late, Effect::NoChange(_)), "{late:?}");
+    assert_eq!(status(&ctx, &order).await, OrderStatus::Refunded);
 }
