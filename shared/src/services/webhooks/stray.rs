@@ -35,10 +35,7 @@ pub(super) async fn acknowledge(ctx: &Ctx, ev: &PaymentEvent, why: &str) -> Resu
         "payment outside the order acknowledged without effect"
     );
     let effect = Effect::NoChange(format!("{why}; {} ignored", ev.raw_status));
-    let alert = match moves_money(ev.outcome) {
-        true => vec![events::record(ctx, &alert(ev, why))?],
-        false => Vec::new(),
-    };
+    let alert = if moves_money(ev.outcome) { vec![events::record(ctx, &alert(ev, why))?] } else { Vec::new() };
     remember_with(ctx, ev, effect, alert).await
 }
 
