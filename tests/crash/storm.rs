@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use shared::domain::Timestamp;
-use stockroom_tests::webhooks::{nowpayments_ipn, stripe_event};
+use stockroom_tests::webhooks::{nowpayments_ipn, payment_id, stripe_event};
 use stockroom_tests::{TestApp, spawn_app};
 
 use super::books::check;
@@ -50,24 +50,25 @@ async fn one_effect(app: &TestApp, order: &str, token: &str, stock: &[String], w
     check(app, stock, why).await;
 }
 
-async fn silver(provider: &str) -> (Arc<TestApp>, Vec<String>, String, String) {
+/// A silver order: (app, stock, order id, token, the checkout's answer).
+async fn silver(provider: &str) -> (Arc<TestApp>, Vec<String>, String, String, serde_json::Value) {
     let app = spawn_app().await;
     let stock = app.add_stock(3).await;
-    let (order, token, _) = app.checkout_ok("silver", provider).await;
-    (Arc::new(app), stock, order, token)
+    let (order, token, body) = app.checkout_ok("silver", provider).await;
+    (Arc::new(app), stock, order, token, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_identical_nowpayments_deliveries_make_one_effect() {
-    let (app, stock, order, token) = silver("nowpayments").await;
-    let d = nowpayments_ipn(app.nowpayments_secret(), &order, 9001, "finished", "55", "55");
+    let (app, stock, order, token, body) = silver("nowpayments").await;
+    let d = nowpayments_ipn(app.nowpayments_secret(), &order, payment_id(&body), "finished", "55", "55");
     storm(&app, "/webhooks/nowpayments", vec![d; 100]).await;
     one_effect(&app, &order, &token, &stock, "nowpayments x100").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_identical_stripe_deliveries_make_one_effect() {
-    let (app, stock, order, token) = silver("stripe").await;
+    let (app, stock, order, token, _) = silver("stripe").await;
     let now = Timestamp::system_now();
     let d = stripe_event(app.stripe_secret(), "evt_storm", "checkout.session.completed", &order, 5500, "usd", now);
     storm(&app, "/webhooks/stripe", vec![d; 100]).await;
@@ -84,13 +85,13 @@ fn history_storm(history: Vec<Delivery>, n: usize, seed: u64) -> Vec<Delivery> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_nowpayments_history_shuffled_and_duplicated_ends_fulfilled_once() {
     for seed in [7, 42] {
-        let (app, stock, order, token) = silver("nowpayments").await;
-        let secret = app.nowpayments_secret();
+        let (app, stock, order, token, body) = silver("nowpayments").await;
+        let (secret, pid) = (app.nowpayments_secret(), payment_id(&body));
         let history = ["waiting", "confirming", "confirmed", "sending", "partially_paid", "finished"]
             .iter()
             .map(|st| {
                 let paid = if *st == "partially_paid" { "20" } else { "55" };
-                nowpayments_ipn(secret, &order, 9100, st, "55", paid)
+                nowpayments_ipn(secret, &order, pid, st, "55", paid)
             })
             .collect();
         storm(&app, "/webhooks/nowpayments", history_storm(history, 100, seed)).await;
@@ -101,7 +102,7 @@ async fn a_nowpayments_history_shuffled_and_duplicated_ends_fulfilled_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stripe_history_shuffled_and_duplicated_ends_fulfilled_once() {
     for seed in [7, 42] {
-        let (app, stock, order, token) = silver("stripe").await;
+        let (app, stock, order, token, _) = silver("stripe").await;
         let (secret, now) = (app.stripe_secret(), Timestamp::system_now());
         let history = [
             ("evt_h1", "checkout.session.completed"),

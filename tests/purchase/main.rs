@@ -8,6 +8,7 @@ mod durability;
 mod happy;
 mod lifecycle;
 mod limits;
+mod own_payment;
 mod reconcile;
 mod refunds;
 mod webhooks;

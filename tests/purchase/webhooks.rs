@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 use shared::domain::Timestamp;
-use stockroom_tests::webhooks::{nowpayments_ipn, stripe_event};
+use stockroom_tests::webhooks::{nowpayments_ipn, payment_id, stripe_event};
 use stockroom_tests::{problem, spawn_app};
 use tokio::task::JoinSet;
 
@@ -8,8 +8,9 @@ use tokio::task::JoinSet;
 async fn fifty_concurrent_copies_of_a_webhook_make_one_subscription() {
     let app = spawn_app().await;
     app.add_stock(4).await;
-    let (order_id, token, _) = app.checkout_ok("silver", "nowpayments").await;
-    let (raw, headers) = nowpayments_ipn(app.nowpayments_secret(), &order_id, 4242, "finished", "55", "55");
+    let (order_id, token, body) = app.checkout_ok("silver", "nowpayments").await;
+    let (raw, headers) =
+        nowpayments_ipn(app.nowpayments_secret(), &order_id, payment_id(&body), "finished", "55", "55");
     let app = std::sync::Arc::new(app);
     let mut set = JoinSet::new();
     for _ in 0..50 {
@@ -32,12 +33,13 @@ async fn fifty_concurrent_copies_of_a_webhook_make_one_subscription() {
 async fn a_late_confirming_never_undoes_finished() {
     let app = spawn_app().await;
     app.add_stock(1).await;
-    let (order_id, token, _) = app.checkout_ok("bronze", "nowpayments").await;
-    let (raw, h) = nowpayments_ipn(app.nowpayments_secret(), &order_id, 7, "finished", "30", "30");
+    let (order_id, token, body) = app.checkout_ok("bronze", "nowpayments").await;
+    let pid = payment_id(&body);
+    let (raw, h) = nowpayments_ipn(app.nowpayments_secret(), &order_id, pid, "finished", "30", "30");
     assert_eq!(app.post_raw("/webhooks/nowpayments", raw, &h).await.status(), 200);
     app.wait_for(&order_id, &token, "fulfilled").await;
     for status in ["confirming", "waiting", "partially_paid", "expired"] {
-        let (raw, h) = nowpayments_ipn(app.nowpayments_secret(), &order_id, 7, status, "30", "30");
+        let (raw, h) = nowpayments_ipn(app.nowpayments_secret(), &order_id, pid, status, "30", "30");
         assert_eq!(app.post_raw("/webhooks/nowpayments", raw, &h).await.status(), 200);
     }
     assert_eq!(app.order(&order_id, &token).await["status"], "fulfilled");
@@ -47,13 +49,14 @@ async fn a_late_confirming_never_undoes_finished() {
 async fn confirming_then_finished_in_any_order_ends_fulfilled() {
     let app = spawn_app().await;
     app.add_stock(1).await;
-    let (order_id, token, _) = app.checkout_ok("bronze", "nowpayments").await;
+    let (order_id, token, body) = app.checkout_ok("bronze", "nowpayments").await;
+    let pid = payment_id(&body);
     for status in ["waiting", "confirming", "confirmed", "sending"] {
-        let (raw, h) = nowpayments_ipn(app.nowpayments_secret(), &order_id, 8, status, "30", "30");
+        let (raw, h) = nowpayments_ipn(app.nowpayments_secret(), &order_id, pid, status, "30", "30");
         assert_eq!(app.post_raw("/webhooks/nowpayments", raw, &h).await.status(), 200);
     }
     assert_eq!(app.order(&order_id, &token).await["status"], "confirming");
-    let (raw, h) = nowpayments_ipn(app.nowpayments_secret(), &order_id, 8, "finished", "30", "30");
+    let (raw, h) = nowpayments_ipn(app.nowpayments_secret(), &order_id, pid, "finished", "30", "30");
     app.post_raw("/webhooks/nowpayments", raw, &h).await;
     app.wait_for(&order_id, &token, "fulfilled").await;
 }

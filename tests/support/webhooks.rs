@@ -13,8 +13,31 @@ pub fn nowpayments_ipn(
     price: &str,
     paid: &str,
 ) -> (Vec<u8>, Vec<(&'static str, String)>) {
+    nowpayments_deposit(secret, order_id, (payment_id, None), status, price, paid)
+}
+
+/// A NOWPayments IPN for a repeated deposit: another payment `payment_id`
+/// to the address of the order's payment `parent`.
+pub fn nowpayments_repeat(
+    secret: &str,
+    order_id: &str,
+    (payment_id, parent): (u64, u64),
+    status: &str,
+    paid: &str,
+) -> (Vec<u8>, Vec<(&'static str, String)>) {
+    nowpayments_deposit(secret, order_id, (payment_id, Some(parent)), status, paid, paid)
+}
+
+fn nowpayments_deposit(
+    secret: &str,
+    order_id: &str,
+    (payment_id, parent): (u64, Option<u64>),
+    status: &str,
+    price: &str,
+    paid: &str,
+) -> (Vec<u8>, Vec<(&'static str, String)>) {
     let body = json!({
-        "payment_id": payment_id, "parent_payment_id": null, "payment_status": status,
+        "payment_id": payment_id, "parent_payment_id": parent, "payment_status": status,
         "pay_address": "addr", "price_amount": num(price), "price_currency": "usd",
         "pay_amount": num(price), "actually_paid": num(paid), "pay_currency": "usdttrc20",
         "order_id": order_id, "order_description": "plan", "purchase_id": "1",
@@ -44,6 +67,12 @@ pub fn stripe_event(
     let raw = body.to_string().into_bytes();
     let header = stripe::signature_header(secret, t.secs(), &raw);
     (raw, vec![("stripe-signature", header)])
+}
+
+/// The NOWPayments payment id a checkout answer carries: the order's own
+/// payment, the only one whose IPNs move the order.
+pub fn payment_id(checkout: &Value) -> u64 {
+    checkout["payment"]["payment_id"].as_str().and_then(|p| p.parse().ok()).expect("a NOWPayments payment id")
 }
 
 fn num(s: &str) -> Value {

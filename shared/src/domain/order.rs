@@ -66,12 +66,16 @@ impl OrderStatus {
     /// paid (partially paid, then lapsed or failed) -> refunded too. A verified payment that lands after the hold
     /// lapsed (expired/failed -> paid) is accepted, so nobody pays for nothing:
     /// fulfilment then finds stock or backorders.
+    /// Pending and confirming -> refunded too: a provider may deliver the
+    /// refund of a payment before the payment itself, and refunded is final,
+    /// so the payment that follows is refused (staff refunds still need money
+    /// received, `refunds.rs`).
     pub fn can_move_to(self, to: OrderStatus) -> bool {
         use OrderStatus::*;
         matches!(
             (self, to),
-            (Pending, Confirming | PartiallyPaid | Paid | Expired | Failed)
-                | (Confirming, PartiallyPaid | Paid | Expired | Failed)
+            (Pending, Confirming | PartiallyPaid | Paid | Expired | Failed | Refunded)
+                | (Confirming, PartiallyPaid | Paid | Expired | Failed | Refunded)
                 | (PartiallyPaid, Paid | Expired | Failed | Refunded)
                 | (Expired | Failed, Paid | Refunded)
                 | (Paid, Fulfilled | Backordered | Refunded)
@@ -120,10 +124,12 @@ mod tests {
             (Pending, Paid),
             (Pending, Expired),
             (Pending, Failed),
+            (Pending, Refunded),
             (Confirming, PartiallyPaid),
             (Confirming, Paid),
             (Confirming, Expired),
             (Confirming, Failed),
+            (Confirming, Refunded),
             (PartiallyPaid, Paid),
             (PartiallyPaid, Expired),
             (PartiallyPaid, Failed),
@@ -163,6 +169,16 @@ mod tests {
             assert_eq!(done.transition(Pending), Transition::Refused);
         }
         assert_eq!(Refunded.transition(Fulfilled), Transition::Refused);
+    }
+
+    #[test]
+    fn a_refund_delivered_before_its_payment_is_final() {
+        for open in [Pending, Confirming, PartiallyPaid] {
+            assert_eq!(open.transition(Refunded), Transition::Move, "{open}");
+        }
+        for late in [Confirming, PartiallyPaid, Paid, Expired, Failed] {
+            assert_eq!(Refunded.transition(late), Transition::Refused, "{late}");
+        }
     }
 
     #[test]

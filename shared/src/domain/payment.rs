@@ -112,6 +112,18 @@ pub enum AmountCheck {
 }
 
 impl PaymentEvent {
+    /// The payment this event is about, as checkout stored it on the order
+    /// (`PaymentRecord::payment_id`): the NOWPayments payment, the Stripe
+    /// checkout session. A Stripe refund (`charge.refunded`, its only
+    /// refunded event) names the charge's payment intent, which the order
+    /// does not store: none, so it is matched by the charge's order only.
+    pub fn invoice_id(&self) -> Option<&str> {
+        match (self.provider, self.outcome) {
+            (ProviderKind::Stripe, PaymentOutcome::Refunded) => None,
+            _ => self.payment_id.as_deref(),
+        }
+    }
+
     /// What arrived, as decimal text and currency ("0.0012 btc"), when the
     /// provider says.
     pub fn received(&self) -> Option<String> {

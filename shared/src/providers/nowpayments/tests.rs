@@ -125,6 +125,7 @@ fn parses_a_finished_ipn() {
     assert_eq!(ev.raw_status, "finished");
     assert_eq!(ev.order_id.as_deref(), Some("01J9Z8X7W6V5T4S3R2Q1P0N9M8"));
     assert_eq!(ev.payment_id.as_deref(), Some("5077125051"));
+    assert_eq!(ev.invoice_id(), Some("5077125051"));
     assert_eq!(ev.outcome, PaymentOutcome::Paid);
     assert_eq!((ev.price, ev.price_currency.as_deref()), (dec("30"), Some("usd")));
     assert_eq!((ev.pay_amount, ev.actually_paid), (dec("0.00012345"), dec("0.00012345")));

@@ -98,6 +98,8 @@ fn parses_a_completed_session() {
     assert_eq!(ev.outcome, PaymentOutcome::Paid);
     assert_eq!(ev.order_id.as_deref(), Some("01J9Z8X7W6V5T4S3R2Q1P0N9M8"));
     assert_eq!(ev.payment_id.as_deref(), Some("cs_test_a1B2c3D4e5"));
+    // A session event names the session checkout stored on the order.
+    assert_eq!(ev.invoice_id(), Some("cs_test_a1B2c3D4e5"));
     assert_eq!(ev.price, Some(Decimal::from_str("55.00").unwrap()));
     assert_eq!(ev.price_currency.as_deref(), Some("USD"));
     assert_eq!((ev.pay_amount, ev.actually_paid, ev.is_repeat_deposit), (None, None, false));
@@ -139,6 +141,8 @@ fn maps_refunds_full_and_partial() {
     assert_eq!((ev.outcome, ev.event_id.as_str()), (PaymentOutcome::Refunded, "evt_1PxTestRefund01"));
     assert_eq!(ev.order_id.as_deref(), Some("01J9Z8X7W6V5T4S3R2Q1P0N9M8"));
     assert_eq!(ev.payment_id.as_deref(), Some("pi_3PxTest0001"));
+    // A charge names its payment intent, which the order does not store.
+    assert_eq!(ev.invoice_id(), None);
     assert_eq!(ev.price, Some(Decimal::from_str("55.00").unwrap()));
     let partial = r#"{"id":"ch_1","amount":5500,"amount_refunded":1000,"currency":"usd","refunded":false,
         "payment_intent":{"id":"pi_9"},"metadata":{}}"#;

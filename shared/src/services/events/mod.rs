@@ -170,7 +170,8 @@ pub enum Event {
         order_id: Option<String>,
     },
     /// Something staff must look at: `kind` is job_failed,
-    /// invariant_violation, endpoint_disabled or late_payment_uncovered;
+    /// invariant_violation, endpoint_disabled, payment_outside_order or
+    /// late_payment_uncovered;
     /// `details` says more.
     #[serde(rename = "ops.alert")]
     OpsAlert { kind: String, message: String, details: Value },

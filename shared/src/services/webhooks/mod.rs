@@ -1,6 +1,8 @@
 //! Payment events, once verified: exactly one effect per event, however often
 //! and in whatever order they arrive (invariant 4), with money checked
-//! (invariant 6).
+//! (invariant 6). Only the order's own payment moves it (`stray.rs`).
+
+mod stray;
 
 use super::lifecycle::{self, Move, Moved, Part};
 use super::retry::{Step, retry};
@@ -32,10 +34,9 @@ pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError
     if ev.outcome.target().is_none() {
         return remember(ctx, ev, Effect::NoChange(format!("{} needs nothing", ev.raw_status))).await;
     }
-    if ev.is_repeat_deposit && ev.outcome == PaymentOutcome::Paid {
-        // A repeated deposit never hands out stock by itself; staff see it logged.
-        tracing::warn!(event_id = %ev.event_id, "repeated deposit acknowledged without effect");
-        return remember(ctx, ev, Effect::NoChange("repeated deposit".into())).await;
+    if ev.is_repeat_deposit {
+        // Whatever its status: its parent's order is not its to move.
+        return stray::acknowledge(ctx, ev, "a repeated deposit, not the order's own payment").await;
     }
     let Some(order_id) = ev.order_id.as_deref().and_then(|o| OrderId::parse(o).ok()) else {
         tracing::warn!(event_id = %ev.event_id, order_id = ?ev.order_id, "event for no order of ours");
@@ -45,6 +46,9 @@ pub async fn ingest(ctx: &Ctx, ev: &PaymentEvent) -> Result<Effect, ServiceError
         tracing::warn!(event_id = %ev.event_id, %order_id, "event for an unknown order");
         return remember(ctx, ev, Effect::UnknownOrder).await;
     };
+    if let Some(why) = stray::not_its_payment(ev, &first) {
+        return stray::acknowledge(ctx, ev, &why).await;
+    }
     // The price does not change, so one look decides whether to ask.
     let checked = if doubtful(ev, &first) {
         if receipts::seen(ctx, ev.provider, &ev.event_id).await? {
@@ -195,9 +199,19 @@ async fn uncovered(ctx: &Ctx, ev: &PaymentEvent, b: &OrderBundle) -> Result<Effe
 
 /// Records an event that changes nothing, so its repeats are cheap.
 async fn remember(ctx: &Ctx, ev: &PaymentEvent, effect: Effect) -> Result<Effect, ServiceError> {
-    match ctx.records.transact(vec![event_put(ctx, ev, &effect)?]).await {
+    remember_with(ctx, ev, effect, Vec::new()).await
+}
+
+/// `remember`, with writes that commit only with the first delivery.
+async fn remember_with(ctx: &Ctx, ev: &PaymentEvent, effect: Effect, also: Vec<Write>) -> Result<Effect, ServiceError> {
+    let mut writes = vec![event_put(ctx, ev, &effect)?];
+    writes.extend(also);
+    match ctx.records.transact(writes).await {
         Ok(()) => Ok(effect),
         Err(RecordError::ConditionFailed { .. }) => Ok(Effect::Duplicate),
         Err(e) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests;
