@@ -296,6 +296,41 @@ async fn a_slow_endpoint_does_not_hold_up_the_others() {
     assert_eq!(fast.got().len(), 3);
 }
 
+/// A dead endpoint's backlog, longer than one run reads, cannot keep a
+/// healthy endpoint's delivery out of the runs: what the dead one did not
+/// try moves back to its retry.
+#[tokio::test]
+async fn a_dead_endpoints_backlog_does_not_starve_the_others() {
+    let s = stack();
+    let dead = Receiver::start(vec![Reply::status(500); 10]).await;
+    let healthy = Receiver::start(vec![]).await;
+    let dead_ep = endpoint(&s.ctx, &dead.url, &["stock.low"]).await;
+    endpoint(&s.ctx, &healthy.url, &["order.paid"]).await;
+    let backlog = 250;
+    for n in 0..backlog {
+        fan_out(&s.ctx, &envelope(&format!("evt-{n:04}"), "stock.low")).await.unwrap();
+    }
+    s.clock.advance(1); // the healthy one's event is the newest
+    fan_out(&s.ctx, &envelope("evt-paid", "order.paid")).await.unwrap();
+
+    let first = deliver_due(&s.ctx).await.unwrap();
+    assert_eq!((first.due, first.retrying, first.deferred, first.errors), (200, 1, 199, 0));
+    let second = deliver_due(&s.ctx).await.unwrap();
+    assert_eq!(healthy.got().len(), 1, "the healthy endpoint got its event by the second run: {second:?}");
+    assert_eq!((second.delivered, second.retrying), (1, 1));
+    assert_eq!(dead.got().len(), 2, "one attempt per run at the dead endpoint");
+
+    // The ones moved back wait for the retry of the one tried, untried.
+    let (ds, _) = endpoints::deliveries(&s.ctx, &dead_ep.id, 300, None).await.unwrap();
+    assert_eq!(ds.len(), backlog);
+    assert!(ds.iter().all(|d| d.status == DeliveryStatus::Pending && d.next_attempt.is_some()));
+    assert_eq!(ds.iter().filter(|d| d.tries == 1).count(), 2);
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().due, 0, "nothing is due before the retry");
+    s.clock.advance(10);
+    let third = deliver_due(&s.ctx).await.unwrap();
+    assert_eq!((third.due, third.retrying), (200, 1), "{third:?}");
+}
+
 /// An event recorded before any endpoint wanted it has no delivery: resend
 /// takes it from the event log, with its own id.
 #[tokio::test]
