@@ -139,6 +139,42 @@ async fn gone_disables_the_endpoint_and_its_later_events() {
     assert!(ds.iter().all(|d| d.status != DeliveryStatus::Pending));
 }
 
+/// Credentials in an endpoint URL (a query token; user info, refused now
+/// but stored before) stay in the endpoint's own listing: the alert that
+/// it was disabled, which goes to staff and the other endpoints, has none.
+#[tokio::test]
+async fn the_disabled_alert_shows_the_url_without_its_secret_parts() {
+    let s = stack();
+    let secrets = ["hookuser", "hookpass", "qs3cret", "fr4g"];
+    let (a, b) = (Receiver::start(vec![Reply::status(410)]).await, Receiver::start(vec![Reply::status(410)]).await);
+    let with_user = |url: &str| url.replace("http://", "http://hookuser:hookpass@");
+    let refused = NewEndpoint { url: with_user(&a.url), events: vec!["*".into()] };
+    match endpoints::create(&s.ctx, &refused, "staff:test").await {
+        Err(ServiceError::BadInput(why)) => assert!(why.contains("user name or password"), "{why}"),
+        other => panic!("user info accepted: {other:?}"),
+    }
+    let token = endpoint(&s.ctx, &format!("{}?token=qs3cret#fr4g", a.url), &["*"]).await;
+    assert!(endpoints::list(&s.ctx).await.unwrap()[0].url.ends_with("?token=qs3cret#fr4g"), "shown whole to admins");
+    let mut legacy = records::endpoint(&s.ctx, &token.id).await.unwrap().unwrap();
+    legacy.id = s.ctx.ids.next_id();
+    legacy.url = format!("{}?token=qs3cret", with_user(&b.url));
+    records::create_endpoint(&s.ctx, &legacy).await.unwrap();
+
+    fan_out(&s.ctx, &envelope("evt-gone", "stock.low")).await.unwrap();
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().endpoints_disabled, 2);
+    let pending = crate::services::store::outbox::pending(&s.ctx, 10).read_all().await.unwrap();
+    let alerts: Vec<_> = pending.iter().filter(|e| e.kind == "ops.alert").collect();
+    assert_eq!(alerts.len(), 2);
+    for alert in alerts {
+        let text = alert.data.to_string();
+        assert!(secrets.iter().all(|secret| !text.contains(secret)), "{text}");
+        let id = alert.data["details"]["endpoint_id"].as_str().unwrap_or_default();
+        let base = if id == token.id { &a.url } else { &b.url };
+        assert_eq!(alert.data["details"]["url"], base.as_str());
+        assert!(alert.data["message"].as_str().unwrap_or_default().contains(base.as_str()), "{text}");
+    }
+}
+
 #[tokio::test]
 async fn too_many_requests_waits_for_retry_after() {
     let s = stack();
