@@ -125,11 +125,14 @@ async fn run_lane(ctx: &Ctx, endpoint: Option<&EndpointRecord>, lane: Vec<Delive
     report
 }
 
+/// The note of a delivery moved back untried (cleared once it is tried).
+const WAITING: &str = "waiting: an earlier delivery to this endpoint failed";
+
 /// Moves a delivery that was not tried back to `at` (no attempt counted).
 /// Left alone if somebody changed it meanwhile.
 async fn postpone(ctx: &Ctx, d: &mut DeliveryRecord, at: Timestamp) -> Result<(), ServiceError> {
     d.next_attempt = Some(at);
-    d.note = Some("waiting: an earlier delivery to this endpoint failed".into());
+    d.note = Some(WAITING.into());
     d.updated_at = ctx.clock.now();
     records::save_delivery(ctx, d).await.map(|_| ())
 }
@@ -167,6 +170,9 @@ async fn try_once(
     // The claim: due again only after the lease, should this runner die.
     d.next_attempt = Some(now.plus_millis(LEASE_MILLIS));
     d.updated_at = now;
+    if d.note.as_deref() == Some(WAITING) {
+        d.note = None;
+    }
     if !records::save_delivery(ctx, &mut d).await? {
         return Ok((report, None)); // another runner has it
     }

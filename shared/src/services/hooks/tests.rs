@@ -360,11 +360,20 @@ async fn a_dead_endpoints_backlog_does_not_starve_the_others() {
     let (ds, _) = endpoints::deliveries(&s.ctx, &dead_ep.id, 300, None).await.unwrap();
     assert_eq!(ds.len(), backlog);
     assert!(ds.iter().all(|d| d.status == DeliveryStatus::Pending && d.next_attempt.is_some()));
-    assert_eq!(ds.iter().filter(|d| d.tries == 1).count(), 2);
+    let tried: Vec<_> = ds.iter().filter(|d| d.tries == 1).collect();
+    assert_eq!(tried.len(), 2);
+    assert!(tried.iter().all(|d| d.note.is_none()), "{tried:?}");
+    assert_eq!(ds.iter().filter(|d| d.note.as_deref().is_some_and(|n| n.starts_with("waiting"))).count(), 248);
     assert_eq!(deliver_due(&s.ctx).await.unwrap().due, 0, "nothing is due before the retry");
     s.clock.advance(10);
     let third = deliver_due(&s.ctx).await.unwrap();
     assert_eq!((third.due, third.retrying), (200, 1), "{third:?}");
+    // A waiting one, once tried, no longer says it waits.
+    let waiting = records::delivery(&s.ctx, &dead_ep.id, "evt-0001").await.unwrap().unwrap();
+    assert!(waiting.note.is_some());
+    let rec = records::endpoint(&s.ctx, &dead_ep.id).await.unwrap().unwrap();
+    assert_eq!(deliver::attempt(&s.ctx, Some(&rec), waiting).await.unwrap().retrying, 1);
+    assert_eq!(records::delivery(&s.ctx, &dead_ep.id, "evt-0001").await.unwrap().unwrap().note, None);
 }
 
 /// An event recorded before any endpoint wanted it has no delivery: resend
