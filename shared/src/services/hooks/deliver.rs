@@ -44,8 +44,8 @@ pub struct DeliveryReport {
     pub failed: u32,
     /// Not sent: their endpoint was disabled or deleted.
     pub dropped: u32,
-    /// Put back until their endpoint's next attempt (it failed earlier in
-    /// this run).
+    /// Not tried: their endpoint failed earlier in this run. Put back until
+    /// its next attempt (left to be dropped, if it was disabled).
     pub deferred: u32,
     pub endpoints_disabled: u32,
     /// Storage failures (logged; the deliveries stay due).
