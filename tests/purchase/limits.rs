@@ -24,6 +24,44 @@ async fn a_repeated_checkout_never_hands_out_the_open_orders_token() {
     );
 }
 
+/// Repeats cannot flood the owner's inbox (nor the shop's mail queue,
+/// sent oldest first at a bounded rate): one link mail per open order per
+/// ten minutes, however often the checkout is repeated.
+#[tokio::test]
+async fn repeated_checkouts_mail_the_open_orders_link_once_per_window() {
+    let app = spawn_app().await;
+    app.add_stock(5).await;
+    let first: Value = app.post("/checkout", body("ann@example.com", "bronze", false)).await.json().await.unwrap();
+    let repeat = || async {
+        let (status, p) = problem(app.post("/checkout", body("ann@example.com", "bronze", false)).await).await;
+        assert_eq!(status, 409, "{p}");
+        assert!(s(&p["type"]).ends_with("/order-open"), "{p}");
+    };
+    for _ in 0..10 {
+        repeat().await;
+    }
+    assert_eq!(app.events("order.link_requested").await.len(), 1, "one event for every repeat in the window");
+    app.post("/sandbox/clock", json!({"advance_seconds": 9 * 60})).await;
+    repeat().await;
+    assert!(app.events("order.link_requested").await.is_empty(), "still within the window");
+    app.post("/sandbox/clock", json!({"advance_seconds": 2 * 60})).await;
+    repeat().await;
+    repeat().await;
+    let later = app.events("order.link_requested").await;
+    assert_eq!(later.len(), 1, "one more once the window passed");
+    assert_eq!(later[0]["order_id"], first["order_id"]);
+    // Their mails: one each.
+    let subject = format!("Your link to order {}", s(&first["order_id"]));
+    let links = || app.mails_to("ann@example.com").into_iter().filter(|(sub, _)| *sub == subject).count();
+    for _ in 0..100 {
+        if links() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(links(), 2);
+}
+
 #[tokio::test]
 async fn the_same_idempotency_key_is_how_a_browser_gets_its_order_back() {
     let app = spawn_app().await;

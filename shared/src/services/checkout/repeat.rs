@@ -8,6 +8,7 @@ use crate::services::model::{OrderRecord, PaymentRecord};
 use crate::services::orders::{OrderBundle, load};
 use crate::services::store::idempotency;
 use crate::services::store::limits;
+use crate::services::tx::Tx;
 use crate::services::{Ctx, ServiceError};
 
 /// The stored answer for a key seen before: same request -> the same order;
@@ -60,15 +61,29 @@ pub(super) async fn open_order(ctx: &Ctx, req: &CheckoutRequest) -> Result<Open,
 /// A repeat of an open order without its Idempotency-Key: its token is
 /// never handed to whoever asks (knowing an email and a plan proves
 /// nothing), so the answer is 409 and the order's link goes to its owner's
-/// email (the `order.link_requested` event; the mailer sends it).
+/// email (the `order.link_requested` event; the mailer sends it), at most
+/// once per order in `LINK_MAIL_WINDOW_MILLIS` however often it is asked.
 pub(super) async fn order_open(ctx: &Ctx, req: &CheckoutRequest, order_id: &str) -> ServiceError {
     let event = Event::OrderLinkRequested { order_id: order_id.to_string(), email: req.email.as_str().to_string() };
-    events::notify(ctx, event).await;
+    if let Err(e) = link_requested(ctx, order_id, &event).await {
+        // The answer stays 409: the buyer can ask again.
+        tracing::error!(order = %order_id, error = ?e, "could not record the order link request");
+    }
     ServiceError::OrderOpen(format!(
         "an order for {} is already open for this email; its link was sent to that address \
          (send the same Idempotency-Key to get it back here, or \"new\": true for another order)",
         req.product_id
     ))
+}
+
+/// The link event with its window's mark, in one commit; nothing when the
+/// link went out within the window.
+async fn link_requested(ctx: &Ctx, order_id: &str, event: &Event) -> Result<(), ServiceError> {
+    let mut tx = Tx::new();
+    tx.push((), limits::link_mailed(order_id, ctx.clock.now())?).push((), events::record(ctx, event)?);
+    // Refused: mailed within the window already.
+    let _ = tx.commit(ctx).await?;
+    Ok(())
 }
 
 async fn answer_for(ctx: &Ctx, order_id: &str) -> Result<CheckoutResponse, ServiceError> {

@@ -1,7 +1,10 @@
 //! Sending deliveries that are due: each signed afresh (same `webhook-id`,
 //! new timestamp and signature), 5 s at most, eight endpoints at once,
-//! one attempt at a time per endpoint. An endpoint that fails is left for
-//! the next run, so one slow or dead receiver costs one slot for 5 s.
+//! one attempt at a time per endpoint. An endpoint that fails is left until
+//! its retry, so one slow or dead receiver costs one slot for 5 s; its other
+//! deliveries in the run move back to that retry too, out of the head of
+//! the due index, so a dead endpoint's backlog cannot keep every other
+//! endpoint's deliveries out of the next run's read.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -41,7 +44,8 @@ pub struct DeliveryReport {
     pub failed: u32,
     /// Not sent: their endpoint was disabled or deleted.
     pub dropped: u32,
-    /// Left for the next run (their endpoint failed earlier in this run).
+    /// Not tried: their endpoint failed earlier in this run. Put back until
+    /// its next attempt (left to be dropped, if it was disabled).
     pub deferred: u32,
     pub endpoints_disabled: u32,
     /// Storage failures (logged; the deliveries stay due).
@@ -82,37 +86,72 @@ pub async fn deliver_due(ctx: &Ctx) -> Result<DeliveryReport, ServiceError> {
     Ok(report)
 }
 
-/// One endpoint's due deliveries, one after another, until one fails.
+/// One endpoint's due deliveries, one after another, until one fails;
+/// then the rest wait for that one's retry.
 async fn run_lane(ctx: &Ctx, endpoint: Option<&EndpointRecord>, lane: Vec<DeliveryRecord>) -> DeliveryReport {
     let mut report = DeliveryReport::default();
-    let mut stopped = false;
-    for d in lane {
-        if stopped {
-            report.deferred += 1;
-            continue;
-        }
+    let mut lane = lane.into_iter();
+    let mut resume_at = None;
+    for d in lane.by_ref() {
         let (event, endpoint_id) = (d.event_id.clone(), d.endpoint_id.clone());
-        match attempt(ctx, endpoint, d).await {
-            Ok(r) => {
-                stopped = r.retrying + r.failed > 0;
+        match try_once(ctx, endpoint, d).await {
+            Ok((r, retry_at)) => {
                 report.add(&r);
+                if r.retrying + r.failed > 0 {
+                    // A disabled endpoint's others are dropped next run, as they are.
+                    if r.endpoints_disabled == 0 {
+                        resume_at = Some(retry_at.unwrap_or_else(|| ctx.clock.now().plus_millis(LEASE_MILLIS)));
+                    }
+                    break;
+                }
             }
             Err(e) => {
                 tracing::error!(error = ?e, %event, endpoint = %endpoint_id, "webhook delivery step failed");
                 report.errors += 1;
-                stopped = true;
+                resume_at = Some(ctx.clock.now().plus_millis(LEASE_MILLIS));
+                break;
             }
         }
     }
+    // Whatever is left was not tried: its endpoint failed just now.
+    for mut d in lane {
+        report.deferred += 1;
+        let Some(at) = resume_at else { continue };
+        if let Err(e) = postpone(ctx, &mut d, at).await {
+            tracing::error!(error = ?e, event = %d.event_id, endpoint = %d.endpoint_id, "could not postpone a delivery");
+            report.errors += 1;
+        }
+    }
     report
+}
+
+/// The note of a delivery moved back untried (cleared once it is tried).
+const WAITING: &str = "waiting: an earlier delivery to this endpoint failed";
+
+/// Moves a delivery that was not tried back to `at` (no attempt counted).
+/// Left alone if somebody changed it meanwhile.
+async fn postpone(ctx: &Ctx, d: &mut DeliveryRecord, at: Timestamp) -> Result<(), ServiceError> {
+    d.next_attempt = Some(at);
+    d.note = Some(WAITING.into());
+    d.updated_at = ctx.clock.now();
+    records::save_delivery(ctx, d).await.map(|_| ())
 }
 
 /// Claims `d`, sends it once and records what happened.
 pub(super) async fn attempt(
     ctx: &Ctx,
     endpoint: Option<&EndpointRecord>,
-    mut d: DeliveryRecord,
+    d: DeliveryRecord,
 ) -> Result<DeliveryReport, ServiceError> {
+    try_once(ctx, endpoint, d).await.map(|(report, _)| report)
+}
+
+/// `attempt`, and when it is retried.
+async fn try_once(
+    ctx: &Ctx,
+    endpoint: Option<&EndpointRecord>,
+    mut d: DeliveryRecord,
+) -> Result<(DeliveryReport, Option<Timestamp>), ServiceError> {
     let mut report = DeliveryReport::default();
     let now = ctx.clock.now();
     let Some(ep) = endpoint.filter(|e| e.enabled) else {
@@ -126,13 +165,16 @@ pub(super) async fn attempt(
         if records::save_delivery(ctx, &mut d).await? {
             report.dropped = 1;
         }
-        return Ok(report);
+        return Ok((report, None));
     };
     // The claim: due again only after the lease, should this runner die.
     d.next_attempt = Some(now.plus_millis(LEASE_MILLIS));
     d.updated_at = now;
+    if d.note.as_deref() == Some(WAITING) {
+        d.note = None;
+    }
     if !records::save_delivery(ctx, &mut d).await? {
-        return Ok(report); // another runner has it
+        return Ok((report, None)); // another runner has it
     }
     let started = Instant::now();
     let result = send(ctx, ep, &d).await;
@@ -177,7 +219,7 @@ pub(super) async fn attempt(
         tracing::warn!(event = %d.event_id, endpoint = %ep.id, "delivery changed while it was being sent");
     }
     report.endpoints_disabled = u32::from(endpoint_health(ctx, ep, &d, status, now).await?);
-    Ok(report)
+    Ok((report, d.next_attempt.filter(|_| d.status == DeliveryStatus::Pending)))
 }
 
 /// The signed POST of one delivery.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::deliver;
 use super::records::{self, DeliveryRecord, DeliveryStatus, EndpointRecord, SigningSecret};
-use super::{EVENT_TYPES, TEST_EVENT, sign};
+use super::{EVENT_TYPES, TEST_EVENT, shown_url, sign};
 use crate::ports::SendError;
 use crate::services::events::Envelope;
 use crate::services::store::outbox;
@@ -20,7 +20,10 @@ pub const ROTATION_OVERLAP_HOURS: i64 = 24;
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
-    /// https (http only where private addresses are allowed: the local stack).
+    /// https (http only where private addresses are allowed: the local
+    /// stack). No user name or password: deliveries are verified by their
+    /// signature. Shown whole only in the endpoint listing; elsewhere
+    /// (alerts, logs) without its query and fragment.
     pub url: String,
     /// Event types to receive, or `["*"]` for all.
     pub events: Vec<String>,
@@ -136,10 +139,19 @@ fn event_list(events: &[String]) -> Result<Vec<String>, ServiceError> {
 }
 
 /// Checks the URL where it points now (scheme, every address of its host).
+/// No user name or password in it: deliveries prove who sent them by their
+/// signature, and a credential in the URL would sit in every copy of it.
 async fn check_url(ctx: &Ctx, url: &str) -> Result<String, ServiceError> {
     let url = url.trim();
     if url.is_empty() || url.len() > MAX_URL {
         return Err(ServiceError::BadInput(format!("url must be 1 to {MAX_URL} characters")));
+    }
+    if reqwest::Url::parse(url).is_ok_and(|u| !u.username().is_empty() || u.password().is_some()) {
+        return Err(ServiceError::BadInput(
+            "url refused: it carries a user name or password; receivers verify deliveries by their \
+             webhook-signature header"
+                .into(),
+        ));
     }
     match ctx.webhook_sender.check(url).await {
         Ok(()) => Ok(url.to_string()),
@@ -170,7 +182,7 @@ pub async fn create(ctx: &Ctx, req: &NewEndpoint, actor: &str) -> Result<Created
         created_by: actor.to_string(),
     };
     records::create_endpoint(ctx, &rec).await?;
-    tracing::info!(endpoint = %rec.id, url = %rec.url, %actor, "webhook endpoint created");
+    tracing::info!(endpoint = %rec.id, url = %shown_url(&rec.url), %actor, "webhook endpoint created");
     Ok(CreatedEndpoint { id: rec.id, url: rec.url, events: rec.events, secret })
 }
 
@@ -325,5 +337,19 @@ mod tests {
         assert!(v(&["*", "order.paid"]).is_err());
         assert_eq!(v(&["order.paid", "order.paid", "stock.low"]).unwrap(), vec!["order.paid", "stock.low"]);
         assert_eq!(v(&["*"]).unwrap(), vec!["*"]);
+    }
+
+    #[test]
+    fn shown_urls_keep_no_credentials() {
+        let cases = [
+            ("https://user:pass@hooks.example.com/in?token=t0p#frag", "https://hooks.example.com/in"),
+            ("https:user:pass@hooks.example.com:8443/in?token=t0p", "https://hooks.example.com:8443/in"),
+            ("  http://:pass@[::1]:3000/h#x ", "http://[::1]:3000/h"),
+            ("https://hooks.example.com/in", "https://hooks.example.com/in"),
+            ("no url with secret", "(not a URL)"),
+        ];
+        for (raw, shown) in cases {
+            assert_eq!(shown_url(raw), shown, "{raw}");
+        }
     }
 }

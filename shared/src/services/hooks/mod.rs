@@ -66,16 +66,37 @@ pub async fn on_endpoint_disabled(
     reason: &str,
     now: Timestamp,
 ) -> Result<bool, ServiceError> {
-    let details = serde_json::json!({ "endpoint_id": ep.id, "url": ep.url, "reason": reason });
+    let url = shown_url(&ep.url);
+    let details = serde_json::json!({ "endpoint_id": ep.id, "url": url, "reason": reason });
     let event =
-        super::ops::alert("endpoint_disabled", format!("webhook endpoint {} was disabled: {reason}", ep.url), details);
+        super::ops::alert("endpoint_disabled", format!("webhook endpoint {url} was disabled: {reason}"), details);
     let mut tx = Tx::new();
     tx.push((), records::disable(&ep.id, reason, now)).push((), events::record(ctx, &event)?);
     if !tx.commit(ctx).await?.is_done() {
         return Ok(false);
     }
-    tracing::error!(endpoint = %ep.id, url = %ep.url, %reason, "webhook endpoint disabled");
+    tracing::error!(endpoint = %ep.id, %url, %reason, "webhook endpoint disabled");
     Ok(true)
+}
+
+/// An endpoint URL as shown anywhere but the endpoint's own admin listing
+/// (alerts to staff and other endpoints, the event log, mails, logs):
+/// without user name, password, query and fragment, where receivers put
+/// credentials.
+pub fn shown_url(url: &str) -> String {
+    // reqwest's `Url` is the url crate's, the parser that sends to it.
+    match reqwest::Url::parse(url.trim()) {
+        Ok(mut u) => {
+            // Refused only where the URL can have no user info at all.
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        // Never stored so (checked at creation); nothing of it is shown.
+        Err(_) => "(not a URL)".to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -139,6 +139,42 @@ async fn gone_disables_the_endpoint_and_its_later_events() {
     assert!(ds.iter().all(|d| d.status != DeliveryStatus::Pending));
 }
 
+/// Credentials in an endpoint URL (a query token; user info, refused now
+/// but stored before) stay in the endpoint's own listing: the alert that
+/// it was disabled, which goes to staff and the other endpoints, has none.
+#[tokio::test]
+async fn the_disabled_alert_shows_the_url_without_its_secret_parts() {
+    let s = stack();
+    let secrets = ["hookuser", "hookpass", "qs3cret", "fr4g"];
+    let (a, b) = (Receiver::start(vec![Reply::status(410)]).await, Receiver::start(vec![Reply::status(410)]).await);
+    let with_user = |url: &str| url.replace("http://", "http://hookuser:hookpass@");
+    let refused = NewEndpoint { url: with_user(&a.url), events: vec!["*".into()] };
+    match endpoints::create(&s.ctx, &refused, "staff:test").await {
+        Err(ServiceError::BadInput(why)) => assert!(why.contains("user name or password"), "{why}"),
+        other => panic!("user info accepted: {other:?}"),
+    }
+    let token = endpoint(&s.ctx, &format!("{}?token=qs3cret#fr4g", a.url), &["*"]).await;
+    assert!(endpoints::list(&s.ctx).await.unwrap()[0].url.ends_with("?token=qs3cret#fr4g"), "shown whole to admins");
+    let mut legacy = records::endpoint(&s.ctx, &token.id).await.unwrap().unwrap();
+    legacy.id = s.ctx.ids.next_id();
+    legacy.url = format!("{}?token=qs3cret", with_user(&b.url));
+    records::create_endpoint(&s.ctx, &legacy).await.unwrap();
+
+    fan_out(&s.ctx, &envelope("evt-gone", "stock.low")).await.unwrap();
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().endpoints_disabled, 2);
+    let pending = crate::services::store::outbox::pending(&s.ctx, 10).read_all().await.unwrap();
+    let alerts: Vec<_> = pending.iter().filter(|e| e.kind == "ops.alert").collect();
+    assert_eq!(alerts.len(), 2);
+    for alert in alerts {
+        let text = alert.data.to_string();
+        assert!(secrets.iter().all(|secret| !text.contains(secret)), "{text}");
+        let id = alert.data["details"]["endpoint_id"].as_str().unwrap_or_default();
+        let base = if id == token.id { &a.url } else { &b.url };
+        assert_eq!(alert.data["details"]["url"], base.as_str());
+        assert!(alert.data["message"].as_str().unwrap_or_default().contains(base.as_str()), "{text}");
+    }
+}
+
 #[tokio::test]
 async fn too_many_requests_waits_for_retry_after() {
     let s = stack();
@@ -294,6 +330,50 @@ async fn a_slow_endpoint_does_not_hold_up_the_others() {
     // The slow one timed out once and its other two wait for the next run.
     assert_eq!((report.delivered, report.retrying, report.deferred), (3, 1, 2));
     assert_eq!(fast.got().len(), 3);
+}
+
+/// A dead endpoint's backlog, longer than one run reads, cannot keep a
+/// healthy endpoint's delivery out of the runs: what the dead one did not
+/// try moves back to its retry.
+#[tokio::test]
+async fn a_dead_endpoints_backlog_does_not_starve_the_others() {
+    let s = stack();
+    let dead = Receiver::start(vec![Reply::status(500); 10]).await;
+    let healthy = Receiver::start(vec![]).await;
+    let dead_ep = endpoint(&s.ctx, &dead.url, &["stock.low"]).await;
+    endpoint(&s.ctx, &healthy.url, &["order.paid"]).await;
+    let backlog = 250;
+    for n in 0..backlog {
+        fan_out(&s.ctx, &envelope(&format!("evt-{n:04}"), "stock.low")).await.unwrap();
+    }
+    s.clock.advance(1); // the healthy one's event is the newest
+    fan_out(&s.ctx, &envelope("evt-paid", "order.paid")).await.unwrap();
+
+    let first = deliver_due(&s.ctx).await.unwrap();
+    assert_eq!((first.due, first.retrying, first.deferred, first.errors), (200, 1, 199, 0));
+    let second = deliver_due(&s.ctx).await.unwrap();
+    assert_eq!(healthy.got().len(), 1, "the healthy endpoint got its event by the second run: {second:?}");
+    assert_eq!((second.delivered, second.retrying), (1, 1));
+    assert_eq!(dead.got().len(), 2, "one attempt per run at the dead endpoint");
+
+    // The ones moved back wait for the retry of the one tried, untried.
+    let (ds, _) = endpoints::deliveries(&s.ctx, &dead_ep.id, 300, None).await.unwrap();
+    assert_eq!(ds.len(), backlog);
+    assert!(ds.iter().all(|d| d.status == DeliveryStatus::Pending && d.next_attempt.is_some()));
+    let tried: Vec<_> = ds.iter().filter(|d| d.tries == 1).collect();
+    assert_eq!(tried.len(), 2);
+    assert!(tried.iter().all(|d| d.note.is_none()), "{tried:?}");
+    assert_eq!(ds.iter().filter(|d| d.note.as_deref().is_some_and(|n| n.starts_with("waiting"))).count(), 248);
+    assert_eq!(deliver_due(&s.ctx).await.unwrap().due, 0, "nothing is due before the retry");
+    s.clock.advance(10);
+    let third = deliver_due(&s.ctx).await.unwrap();
+    assert_eq!((third.due, third.retrying), (200, 1), "{third:?}");
+    // A waiting one, once tried, no longer says it waits.
+    let waiting = records::delivery(&s.ctx, &dead_ep.id, "evt-0001").await.unwrap().unwrap();
+    assert!(waiting.note.is_some());
+    let rec = records::endpoint(&s.ctx, &dead_ep.id).await.unwrap().unwrap();
+    assert_eq!(deliver::attempt(&s.ctx, Some(&rec), waiting).await.unwrap().retrying, 1);
+    assert_eq!(records::delivery(&s.ctx, &dead_ep.id, "evt-0001").await.unwrap().unwrap().note, None);
 }
 
 /// An event recorded before any endpoint wanted it has no delivery: resend

@@ -91,3 +91,19 @@ pub async fn clear_pointer(
         Err(e) => Err(e.into()),
     }
 }
+
+/// How long after an order's link was mailed on a repeated checkout no
+/// other is: repeats cannot flood the owner's inbox or the shop's mail.
+pub const LINK_MAIL_WINDOW_MILLIS: i64 = 10 * 60 * 1000;
+
+/// The mark that `order_id`'s link was mailed at `now`: written with the
+/// `order.link_requested` event, and refused (so no event is written)
+/// while an earlier mark's window is still open.
+pub fn link_mailed(order_id: &str, now: crate::domain::Timestamp) -> Result<Write, crate::services::ServiceError> {
+    let key = Key::new(format!("LINKMAIL#{order_id}"), "LINKMAIL");
+    let until = now.plus_millis(LINK_MAIL_WINDOW_MILLIS);
+    let item =
+        crate::services::items::to_item(&key, &serde_json::json!({"until": until.millis()}), None, Some(until.secs()))?;
+    let lapsed = Cond::Or(vec![Cond::NotExists, Cond::Le("until".into(), now.millis())]);
+    Ok(Write::Put { item, cond: Some(lapsed) })
+}
