@@ -10,4 +10,5 @@ mod lifecycle;
 mod limits;
 mod reconcile;
 mod refunds;
+mod refunds_files;
 mod webhooks;

@@ -20,7 +20,7 @@ mod effects;
 mod refund;
 
 pub(crate) use effects::close_invoice;
-pub use refund::{Returning, return_claim};
+pub use refund::{Returning, bought_files, return_claim};
 
 use super::events::{self, Event};
 use super::stock::{StockEntry, delta};

@@ -1,8 +1,9 @@
 //! What a refund takes back, in the refund's own commit: exactly what the
 //! order bought. The order that created a subscription ends it (revoke
-//! intent); an add-on takes back only its files; a renewal or extension only
-//! its days. An unfulfilled order hands back its half-done claim. The files
-//! then move through `revoke::finish` or `seats::finish_all`.
+//! intent); an add-on takes back only its files, as replacements left them;
+//! a renewal or extension only its days. An unfulfilled order hands back its
+//! half-done claim. The files then move through `revoke::finish` or
+//! `seats::finish_all`.
 
 use super::super::model::{OrderRecord, Purpose, RevokeIntent, SubscriptionRecord};
 use super::super::store::orders::{self, OrderBundle};
@@ -85,9 +86,8 @@ fn from_subscription(
     let created_it = sub.order_id == order.order_id;
     match order.purpose {
         Purpose::ExtraFiles if !created_it => {
-            // Its files, as its claim named them, that the subscription still has.
-            let bought = b.intent.as_ref().map(|i| i.files.as_slice()).unwrap_or_default();
-            let files: Vec<String> = bought.iter().filter(|f| sub.files.contains(f)).cloned().collect();
+            // Its files that the subscription still has.
+            let files: Vec<String> = bought_files(b, sub).into_iter().filter(|f| sub.files.contains(f)).collect();
             if files.is_empty() {
                 return Ok((Vec::new(), None));
             }
@@ -99,6 +99,14 @@ fn from_subscription(
         // The order that created it (a renewal after expiry starts its own).
         _ => Ok((revoke::begin(ctx, sub, EndReason::Refunded, actor)?, Some(Returning::Ended(sid)))),
     }
+}
+
+/// The files an add-on order holds in `sub` now: those its claim named,
+/// each followed through its replacements (a banned file's replacement is
+/// given on the same order's behalf, so it goes back in its place).
+pub fn bought_files(b: &OrderBundle, sub: &SubscriptionRecord) -> Vec<String> {
+    let claimed = b.intent.as_ref().map(|i| i.files.as_slice()).unwrap_or_default();
+    claimed.iter().map(|f| sub.now_in_place_of(f)).collect()
 }
 
 /// A refunded renewal or extension takes back its days: never below now
