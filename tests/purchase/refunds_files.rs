@@ -1,5 +1,6 @@
 //! An add-on's refund takes back the files it holds now: a file that was
-//! replaced goes back as its replacement.
+//! replaced goes back as its replacement, and a flagged file that leaves
+//! stops waiting for one, so the replacements queued behind it are filled.
 
 use serde_json::{Value, json};
 use stockroom_tests::{TestApp, s, spawn_app};
@@ -87,4 +88,34 @@ async fn a_repeat_of_a_cut_short_add_on_refund_moves_the_replacement_back() {
     assert_eq!(refund(&app, &extra).await.0, 200);
     assert_eq!(app.keys("unused/").await, vec![format!("unused/{}", spare[0])]);
     assert_eq!(app.ledger_count("refund").await, 1);
+}
+
+#[tokio::test]
+async fn a_flagged_file_taken_back_by_a_refund_stops_waiting_and_blocks_no_other_replacement() {
+    use shared::services::store::{replacements, subscriptions};
+    let app = spawn_app().await;
+    let (sub, base, added, extra) = with_addon(&app).await;
+    app.add_stock(1).await;
+    let bob = app.buy_body(json!({"email": "bob@example.com", "product_id": "bronze", "provider": "stripe"})).await;
+    let (bob_sub, bob_file) =
+        (s(&bob["subscription"]["id"]), files(&app, &s(&bob["subscription"]["id"])).await[0].clone());
+    // No stock: both bans flag the file, and the replacements wait (Ann's first).
+    assert_eq!(ban(&app, &added).await["outcome"], "flagged");
+    assert_eq!(ban(&app, &bob_file).await["outcome"], "flagged");
+
+    assert_eq!(refund(&app, &extra).await.0, 200);
+    assert_eq!(files(&app, &sub).await, vec![base]);
+    assert!(app.keys("banned/").await.contains(&format!("banned/{added}")), "a flagged file goes to banned/");
+    let ann = subscriptions::get(app.ctx(), &sub).await.unwrap().unwrap();
+    assert!(ann.flagged.is_empty(), "it left, so it is no longer flagged: {:?}", ann.flagged);
+    let waits: Vec<String> =
+        replacements::all(app.ctx()).read_all().await.unwrap().into_iter().map(|w| w.subscription_id).collect();
+    assert_eq!(waits, vec![bob_sub.clone()], "only Bob's replacement still waits");
+
+    // Stock returns: Bob's replacement is filled.
+    let fresh = app.add_stock(1).await;
+    assert_eq!(files(&app, &bob_sub).await, fresh, "the waiting replacement was filled");
+    assert!(app.keys("banned/").await.contains(&format!("banned/{bob_file}")));
+    let r: Value = app.post_admin("/admin/reconcile", json!({})).await.json().await.unwrap();
+    assert_eq!(r["invariants"]["violations"], json!([]), "{r}");
 }
