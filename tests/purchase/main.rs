@@ -11,4 +11,5 @@ mod limits;
 mod reconcile;
 mod refunds;
 mod refunds_files;
+mod refunds_later;
 mod webhooks;

@@ -67,7 +67,9 @@ async fn give_money_back(ctx: &Ctx, b: &OrderBundle) -> Result<(String, Option<S
 
 /// `POST /admin/orders/{id}/refund`: gives the money back (Stripe through
 /// its API; NOWPayments by hand, recorded as such) and takes back what the
-/// order bought. Repeating it changes nothing.
+/// order bought. Repeating it changes nothing. Refused (409
+/// `refund-later-orders-first`) for the order that created a live
+/// subscription while later paid orders still add to it.
 pub async fn refund_order(ctx: &Ctx, id: &OrderId, actor: &str) -> Result<RefundReport, ServiceError> {
     let order_id = id.as_str();
     let made: std::sync::Mutex<Option<(String, Option<String>)>> = std::sync::Mutex::new(None);
@@ -100,6 +102,8 @@ pub async fn refund_order(ctx: &Ctx, id: &OrderId, actor: &str) -> Result<Refund
         let (method, refund_id) = match before {
             Some(m) => m,
             None => {
+                // Refused before any money moves.
+                lifecycle::later::refuse_if_later(ctx, &b.order).await?;
                 let m = give_money_back(ctx, &b).await?;
                 if let Ok(mut slot) = made.lock() {
                     *slot = Some(m.clone());
