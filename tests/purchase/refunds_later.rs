@@ -11,6 +11,12 @@ use stockroom_tests::{TestApp, problem, s, spawn_app, spawn_app_with_gateway};
 
 use crate::refunds::{EMAIL, addon, plan, refund};
 
+/// The names of the actions staff are offered on the order.
+async fn actions(app: &TestApp, order: &str) -> Vec<String> {
+    let d = app.get_admin(&format!("/admin/orders/{order}")).await;
+    d["actions"].as_array().map(|a| a.iter().map(|x| s(&x["name"])).collect()).unwrap_or_default()
+}
+
 /// A staff refund that must be refused as later orders first: its detail.
 async fn refused(app: &TestApp, order: &str) -> String {
     let (status, p) = problem(app.post_admin(&format!("/admin/orders/{order}/refund"), json!({})).await).await;
@@ -35,6 +41,7 @@ async fn the_plan_is_not_refunded_while_later_orders_still_add_to_it() {
     assert_eq!(app.entitlement(&sub).await, before);
     assert!(gw.refunds.lock().unwrap().is_empty(), "no money went back");
     assert_eq!(app.ledger_count("refund").await, 0);
+    assert!(!actions(&app, &plan_order).await.contains(&"refund".to_string()), "no button that would 409");
 
     assert_eq!(refund(&app, &extra).await.0, 200);
     let detail = refused(&app, &plan_order).await;
@@ -43,6 +50,7 @@ async fn the_plan_is_not_refunded_while_later_orders_still_add_to_it() {
     // An unpaid checkout for it adds nothing yet.
     let open = json!({"email": EMAIL, "product_id": "extend-30", "provider": "nowpayments", "subscription_id": sub, "order_token": token});
     assert_eq!(app.post("/checkout", open).await.status(), 201);
+    assert!(actions(&app, &plan_order).await.contains(&"refund".to_string()));
 
     let (status, report) = refund(&app, &plan_order).await;
     assert_eq!(status, 200, "{report}");
