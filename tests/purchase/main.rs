@@ -11,4 +11,6 @@ mod limits;
 mod own_payment;
 mod reconcile;
 mod refunds;
+mod refunds_files;
+mod refunds_later;
 mod webhooks;

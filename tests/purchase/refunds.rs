@@ -9,27 +9,27 @@ use shared::domain::Timestamp;
 use stockroom_tests::{TestApp, problem, s, spawn_app};
 
 const DAY: i64 = 86_400;
-const EMAIL: &str = "ann@example.com";
+pub const EMAIL: &str = "ann@example.com";
 
 fn until(e: &Value) -> i64 {
     Timestamp::parse_rfc3339(e["valid_until"].as_str().unwrap()).unwrap().secs()
 }
 
 /// A paid plan: (subscription id, order id, order token).
-async fn plan(app: &TestApp, product: &str) -> (String, String, String) {
+pub async fn plan(app: &TestApp, product: &str) -> (String, String, String) {
     let o = app.buy_body(json!({"email": EMAIL, "product_id": product, "provider": "stripe"})).await;
     (s(&o["subscription"]["id"]), s(&o["order_id"]), s(&o["order_token"]))
 }
 
 /// A paid add-on or renewal for `sub`: its order id.
-async fn addon(app: &TestApp, product: &str, sub: &str, token: &str, renew: bool) -> String {
+pub async fn addon(app: &TestApp, product: &str, sub: &str, token: &str, renew: bool) -> String {
     let target = if renew { "renew_subscription_id" } else { "subscription_id" };
     let body =
         json!({"email": EMAIL, "product_id": product, "provider": "nowpayments", target: sub, "order_token": token});
     s(&app.buy_body(body).await["order_id"])
 }
 
-async fn refund(app: &TestApp, order_id: &str) -> (u16, Value) {
+pub async fn refund(app: &TestApp, order_id: &str) -> (u16, Value) {
     let r = app.post_admin(&format!("/admin/orders/{order_id}/refund"), json!({})).await;
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))

@@ -121,3 +121,21 @@ async fn a_removal_cut_short_is_finished_once() {
     assert!(app.keys("unused/").await.contains(&format!("unused/{}", files[1])));
     assert_eq!(expire(&app).await["usage"]["seat_removals_finished"], 0);
 }
+
+#[tokio::test]
+async fn removing_a_flagged_seat_ends_its_wait_for_a_replacement() {
+    use shared::services::store::{replacements, subscriptions};
+    let app = spawn_app().await;
+    app.add_stock(3).await;
+    let (sub, _) = buy(&app, "basic").await;
+    let files = file_names(&app.entitlement(&sub).await);
+    // No stock: the ban flags the file, and a replacement waits.
+    let body = json!({"action": "ban", "files": [files[0]], "reason": "banned by the network"});
+    let r: Value = app.post_admin("/admin/stock/adjust", body).await.json().await.unwrap();
+    assert_eq!(r["results"][0]["outcome"], "flagged", "{r}");
+    assert_eq!(remove(&app, &sub, &files[0]).await.status(), 200);
+    assert!(app.keys("banned/").await.contains(&format!("banned/{}", files[0])), "a flagged seat goes to banned/");
+    let now = subscriptions::get(app.ctx(), &sub).await.unwrap().unwrap();
+    assert!(now.flagged.is_empty(), "{:?}", now.flagged);
+    assert!(replacements::all(app.ctx()).read_all().await.unwrap().is_empty(), "nothing waits for it");
+}

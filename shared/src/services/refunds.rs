@@ -9,22 +9,28 @@ use super::lifecycle::{self, FilesBack, Move, Moved, Returning};
 use super::model::Purpose;
 use super::retry::{Step, retry};
 use super::store::orders::{self, Facts, OrderBundle};
+use super::store::subscriptions as subs;
 use super::{Ctx, ServiceError, revoke};
 use crate::domain::{OrderId, OrderStatus, SubscriptionId};
 use crate::ports::RefundMade;
 
 /// What a refunded order may still have to send back, for a repeat that
 /// finishes a cut-short first call.
-fn repeat_returning(b: &OrderBundle) -> Returning {
+async fn repeat_returning(ctx: &Ctx, b: &OrderBundle) -> Result<Returning, ServiceError> {
     let order = &b.order;
-    match (order.purpose, &order.subscription_id) {
-        (Purpose::ExtraFiles, Some(sid)) => Returning::Files {
-            subscription_id: sid.clone(),
-            files: b.intent.as_ref().map(|i| i.files.clone()).unwrap_or_default(),
-        },
+    Ok(match (order.purpose, &order.subscription_id) {
+        (Purpose::ExtraFiles, Some(sid)) => {
+            // As the refund named them (through replacements); a file with
+            // no take-back begun is passed over.
+            let files = match subs::get(ctx, sid).await? {
+                Some(sub) => lifecycle::bought_files(b, &sub),
+                None => b.intent.as_ref().map(|i| i.files.clone()).unwrap_or_default(),
+            };
+            Returning::Files { subscription_id: sid.clone(), files }
+        }
         // Finishes whatever revoke of it was begun (idempotent; nothing if none).
         (_, sid) => Returning::Ended(sid.clone().unwrap_or_else(|| SubscriptionId::for_order(&order.order_id).into())),
-    }
+    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -61,7 +67,9 @@ async fn give_money_back(ctx: &Ctx, b: &OrderBundle) -> Result<(String, Option<S
 
 /// `POST /admin/orders/{id}/refund`: gives the money back (Stripe through
 /// its API; NOWPayments by hand, recorded as such) and takes back what the
-/// order bought. Repeating it changes nothing.
+/// order bought. Repeating it changes nothing. Refused (409
+/// `refund-later-orders-first`) for the order that created a live
+/// subscription while later paid orders still add to it.
 pub async fn refund_order(ctx: &Ctx, id: &OrderId, actor: &str) -> Result<RefundReport, ServiceError> {
     let order_id = id.as_str();
     let made: std::sync::Mutex<Option<(String, Option<String>)>> = std::sync::Mutex::new(None);
@@ -73,8 +81,8 @@ pub async fn refund_order(ctx: &Ctx, id: &OrderId, actor: &str) -> Result<Refund
             // A repeat finishes what a cut-short first call may have left:
             // the credits and the files (both idempotent).
             super::credits::on_refund(ctx, order_id, actor).await;
-            let revoke =
-                Some(repeat_returning(&b).move_back(ctx).await?).filter(|r| *r != revoke::RevokeOutcome::AlreadyEnded);
+            let revoke = Some(repeat_returning(ctx, &b).await?.move_back(ctx).await?)
+                .filter(|r| *r != revoke::RevokeOutcome::AlreadyEnded);
             let report =
                 RefundReport { order_id: order_id.into(), status: from, revoke, method: None, refund_id: None };
             return Ok(Step::Done(report));
@@ -94,6 +102,8 @@ pub async fn refund_order(ctx: &Ctx, id: &OrderId, actor: &str) -> Result<Refund
         let (method, refund_id) = match before {
             Some(m) => m,
             None => {
+                // Refused before any money moves.
+                lifecycle::later::refuse_if_later(ctx, &b.order).await?;
                 let m = give_money_back(ctx, &b).await?;
                 if let Ok(mut slot) = made.lock() {
                     *slot = Some(m.clone());

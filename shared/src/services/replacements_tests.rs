@@ -220,3 +220,36 @@ async fn an_ended_subscription_takes_no_reports() {
     assert_eq!(refused_as(e), "subscription-ended");
     clean(&s.ctx).await;
 }
+
+/// Regression: a waiting replacement whose file had left its subscription
+/// (taken back before take-backs cleared the wait) came back `Unchanged`
+/// and stopped the fill, so every replacement waiting behind it starved.
+#[tokio::test]
+async fn a_waiting_replacement_that_cannot_be_filled_is_dropped_and_the_next_one_filled() {
+    let s = shop(1).await;
+    let bob = Email::parse("bob@example.com").unwrap();
+    let order = crate::testkit::stack::another_order(&s.ctx, bob.as_str()).await;
+    let FulfilOutcome::Fulfilled { subscription_id: bob_sub, files: bob_files } = fulfil(&s.ctx, &order).await.unwrap()
+    else {
+        panic!("not fulfilled")
+    };
+    let (stale, live) = ((&s.sub_id, &s.file), (&bob_sub, &bob_files[0]));
+    assert!(stale.0 < live.0, "the stale entry is read first");
+    for (sub, file, who) in [(stale.0, stale.1, buyer()), (live.0, live.1, bob.clone())] {
+        let r = report(&s.ctx, &who, sub, &body(file)).await.unwrap();
+        assert_eq!(r.view.status, Status::Backordered);
+    }
+    // The first buyer's flagged file leaves their subscription for banned/,
+    // and its wait stays behind.
+    let sub = subs::get(&s.ctx, stale.0).await.unwrap().unwrap();
+    let now = s.ctx.clock.now();
+    let gone = vec![subs::set_files(&sub, &Vec::<String>::new()).unwrap(), files::ban(stale.1, now).unwrap()];
+    s.ctx.records.transact(gone).await.unwrap();
+    s.ctx.files.move_file(&format!("assigned/{}/{}", user(), stale.1), &format!("banned/{}", stale.1)).await.unwrap();
+
+    // One file returns: the replacement that can still be given gets it.
+    stock(&s.ctx, "late", 1).await;
+    let bobs = subs::get(&s.ctx, live.0).await.unwrap().unwrap();
+    assert_eq!(bobs.files, vec!["late0.session".to_string()], "the next waiting replacement was filled");
+    assert!(waiting::all(&s.ctx).read_all().await.unwrap().is_empty(), "the stale wait was dropped too");
+}

@@ -112,6 +112,14 @@ pub async fn expire(State(s): State<AppState>) -> Result<Json<schedule::ExpireRe
 
 /// Records a refund made at the provider and takes the files back.
 #[utoipa::path(post, path = "/admin/orders/{id}/refund", tag = "staff", security(("staff_jwt" = [])),
+    description = "Gives the money back (Stripe through its API; NOWPayments recorded as by hand) and takes back \
+        exactly what the order bought: an add-on its files (as replacements left them), a renewal or extension \
+        its days, the order that created a subscription all of it. That last is refused while later paid orders \
+        (renewals, extensions, add-ons) still add to the live subscription: 409 type `refund-later-orders-first`, \
+        its detail naming them; refund those first, or revoke the subscription and then refund. A refund the \
+        provider made itself cannot be refused: it ends the subscription and raises an `ops.alert` \
+        (`refund_ended_later_orders`) naming the later orders. Other 409 types: `conflict` (nothing was paid, \
+        or it kept changing: try again).",
     params(("id" = String, Path, description = "Order id")),
     responses(
         (status = 200, description = "Order refunded (again: unchanged), its files revoked to unused/",

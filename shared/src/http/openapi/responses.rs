@@ -32,7 +32,9 @@ pub struct NotFound(pub Problem);
 /// that checkout's Idempotency-Key (type `order-open`: the order's link goes
 /// to the owner's email, never to the caller);
 /// usage reported for a subscription that has ended (type
-/// `subscription-ended`); or the thing is in a state that refuses this, or
+/// `subscription-ended`); a staff refund of the order that created a
+/// subscription later paid orders still add to (type
+/// `refund-later-orders-first`); or the thing is in a state that refuses this, or
 /// it kept changing under us (type `conflict`, with Retry-After): try again.
 #[derive(ToResponse)]
 #[response(

@@ -170,9 +170,10 @@ pub enum Event {
         order_id: Option<String>,
     },
     /// Something staff must look at: `kind` is job_failed,
-    /// invariant_violation, endpoint_disabled, payment_outside_order or
-    /// late_payment_uncovered;
-    /// `details` says more.
+    /// invariant_violation, endpoint_disabled, payment_outside_order,
+    /// late_payment_uncovered or refund_ended_later_orders (a provider's
+    /// refund ended a subscription that later paid orders add to;
+    /// `details.later_orders` names them); `details` says more.
     #[serde(rename = "ops.alert")]
     OpsAlert { kind: String, message: String, details: Value },
     /// A file a record placed with a buyer was found elsewhere.

@@ -11,16 +11,17 @@
 //! | expired / failed | its hold released (ledger: release) | credits spend voided; invoice closed on lapse |
 //! | paid | paid late: its credits charged again if their spend was voided | credits spend posted; fulfilment queued |
 //! | fulfilled | the credit it earns, the caller's event | |
-//! | refunded | what it bought taken back (`refund.rs`), its credits ended, its hold released | credits settled; files queued back (or moved by the caller) |
+//! | refunded | what it bought taken back (`refund.rs`), its credits ended, its hold released; an ops alert if it ended a subscription later orders add to (`later.rs`) | credits settled; files queued back (or moved by the caller) |
 //!
 //! Callers: webhooks (payment events), checkout (credits paid it all, no
 //! invoice), holds (a hold lapsed), refunds (staff), fulfil and its add-ons.
 
 mod effects;
+pub mod later;
 mod refund;
 
 pub(crate) use effects::close_invoice;
-pub use refund::{Returning, return_claim};
+pub use refund::{Returning, bought_files, return_claim};
 
 use super::events::{self, Event};
 use super::stock::{StockEntry, delta};

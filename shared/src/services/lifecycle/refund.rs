@@ -1,15 +1,16 @@
 //! What a refund takes back, in the refund's own commit: exactly what the
 //! order bought. The order that created a subscription ends it (revoke
-//! intent); an add-on takes back only its files; a renewal or extension only
-//! its days. An unfulfilled order hands back its half-done claim. The files
-//! then move through `revoke::finish` or `seats::finish_all`.
+//! intent; see `later.rs` for the orders that add to it); an add-on takes
+//! back only its files, as replacements left them; a renewal or extension
+//! only its days. An unfulfilled order hands back its half-done claim. The
+//! files then move through `revoke::finish` or `seats::finish_all`.
 
 use super::super::model::{OrderRecord, Purpose, RevokeIntent, SubscriptionRecord};
 use super::super::store::orders::{self, OrderBundle};
 use super::super::store::subscriptions as subs;
 use super::super::tx::Tx;
-use super::super::{Ctx, ServiceError, items, keys, revoke, seats};
-use super::Part;
+use super::super::{Ctx, ServiceError, events, items, keys, revoke, seats};
+use super::{Part, later};
 use crate::domain::{EndReason, LedgerKind, SubscriptionId};
 use crate::ports::{Cond, RecordError, Write};
 
@@ -54,14 +55,18 @@ pub(super) async fn take_back_writes(
     actor: &str,
 ) -> Result<Option<Returning>, ServiceError> {
     let order = &b.order;
-    if let Some(sid) = &order.subscription_id {
-        let Some(item) = ctx.records.get(&keys::subscription(sid)).await? else { return Ok(None) };
-        let sub: SubscriptionRecord = items::from_item(item)?;
-        if sub.ended.is_some() {
-            return Ok(None);
-        }
+    if order.subscription_id.is_some() {
+        let Some(sub) = live_subscription(ctx, order).await? else { return Ok(None) };
         let (writes, returning) = from_subscription(ctx, b, &sub, actor)?;
         tx.extend(Part::Implied, writes);
+        if bought(order, &sub) == Bought::Whole {
+            // Staff were refused this (`later::refuse_if_later`); a
+            // provider's refund cannot be, so staff are told in its commit.
+            let later = later::adding_to(ctx, &sub).await?;
+            if !later.is_empty() {
+                tx.push(Part::Implied, events::record(ctx, &later::alert(&order.order_id, &sub, &later, actor))?);
+            }
+        }
         return Ok(returning);
     }
     if b.intent.as_ref().is_some_and(|i| !i.done) {
@@ -70,6 +75,38 @@ pub(super) async fn take_back_writes(
         return Ok(Some(Returning::Ended(SubscriptionId::for_order(&order.order_id).into())));
     }
     Ok(None)
+}
+
+/// The subscription the order was fulfilled into, while it is live.
+async fn live_subscription(ctx: &Ctx, order: &OrderRecord) -> Result<Option<SubscriptionRecord>, ServiceError> {
+    let Some(sid) = &order.subscription_id else { return Ok(None) };
+    let Some(item) = ctx.records.get(&keys::subscription(sid)).await? else { return Ok(None) };
+    let sub: SubscriptionRecord = items::from_item(item)?;
+    Ok(sub.ended.is_none().then_some(sub))
+}
+
+/// The live subscription that refunding `order` would end, if any.
+pub(super) async fn ends_live(ctx: &Ctx, order: &OrderRecord) -> Result<Option<SubscriptionRecord>, ServiceError> {
+    let sub = live_subscription(ctx, order).await?;
+    Ok(sub.filter(|s| bought(order, s) == Bought::Whole))
+}
+
+/// What an order bought in the subscription it was fulfilled into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bought {
+    Files,
+    Days,
+    /// All of it: the order created it (a renewal after expiry starts its own).
+    Whole,
+}
+
+fn bought(order: &OrderRecord, sub: &SubscriptionRecord) -> Bought {
+    let created_it = sub.order_id == order.order_id;
+    match order.purpose {
+        Purpose::ExtraFiles if !created_it => Bought::Files,
+        Purpose::Renew | Purpose::Extend if !created_it => Bought::Days,
+        _ => Bought::Whole,
+    }
 }
 
 /// What a refund takes back from the live subscription its order was
@@ -82,12 +119,10 @@ fn from_subscription(
 ) -> Result<(Vec<Write>, Option<Returning>), ServiceError> {
     let order = &b.order;
     let sid = sub.subscription_id.clone();
-    let created_it = sub.order_id == order.order_id;
-    match order.purpose {
-        Purpose::ExtraFiles if !created_it => {
-            // Its files, as its claim named them, that the subscription still has.
-            let bought = b.intent.as_ref().map(|i| i.files.as_slice()).unwrap_or_default();
-            let files: Vec<String> = bought.iter().filter(|f| sub.files.contains(f)).cloned().collect();
+    match bought(order, sub) {
+        Bought::Files => {
+            // Its files that the subscription still has.
+            let files: Vec<String> = bought_files(b, sub).into_iter().filter(|f| sub.files.contains(f)).collect();
             if files.is_empty() {
                 return Ok((Vec::new(), None));
             }
@@ -95,10 +130,17 @@ fn from_subscription(
             let writes = seats::take_back_writes(ctx, sub, &files, (LedgerKind::Refund, &reason), actor)?;
             Ok((writes, Some(Returning::Files { subscription_id: sid, files })))
         }
-        Purpose::Renew | Purpose::Extend if !created_it => Ok((vec![take_back_days(ctx, order, sub)?], None)),
-        // The order that created it (a renewal after expiry starts its own).
-        _ => Ok((revoke::begin(ctx, sub, EndReason::Refunded, actor)?, Some(Returning::Ended(sid)))),
+        Bought::Days => Ok((vec![take_back_days(ctx, order, sub)?], None)),
+        Bought::Whole => Ok((revoke::begin(ctx, sub, EndReason::Refunded, actor)?, Some(Returning::Ended(sid)))),
     }
+}
+
+/// The files an add-on order holds in `sub` now: those its claim named,
+/// each followed through its replacements (a banned file's replacement is
+/// given on the same order's behalf, so it goes back in its place).
+pub fn bought_files(b: &OrderBundle, sub: &SubscriptionRecord) -> Vec<String> {
+    let claimed = b.intent.as_ref().map(|i| i.files.as_slice()).unwrap_or_default();
+    claimed.iter().map(|f| sub.now_in_place_of(f)).collect()
 }
 
 /// A refunded renewal or extension takes back its days: never below now

@@ -12,6 +12,7 @@ use crate::services::retry::{Step, retry};
 use crate::services::stock::{StockEntry, delta};
 use crate::services::store::Guard;
 use crate::services::store::files;
+use crate::services::store::replacements as waiting;
 use crate::services::store::seats::{self as intents, SeatIntent, seat_kind, seat_reason};
 use crate::services::store::subscriptions::{self as subs, SubscriptionRecord};
 use crate::services::tx::{Commit, Tx};
@@ -91,8 +92,10 @@ fn begin(ctx: &Ctx, sub: &SubscriptionRecord, file: &str, actor: &str) -> Result
 
 /// The writes that take `files` out of a live subscription (one intent per
 /// file, then the subscription without them), booked as `kind` with
-/// `reason` when `finish_all` moves them. They fail their conditions if the
-/// subscription ended or changed since `sub` was read: read again.
+/// `reason` when `finish_all` moves them. A flagged file among them stops
+/// waiting for its replacement (it has left; it still goes to banned/).
+/// They fail their conditions if the subscription ended or changed since
+/// `sub` was read: read again.
 pub fn take_back_writes(
     ctx: &Ctx,
     sub: &SubscriptionRecord,
@@ -116,8 +119,14 @@ pub fn take_back_writes(
         };
         writes.push(intents::put(&intent)?);
     }
-    let left: Vec<&String> = sub.files.iter().filter(|f| !files.contains(f)).collect();
-    writes.push(subs::set_files(sub, &left)?);
+    let left: Vec<String> = sub.files.iter().filter(|f| !files.contains(f)).cloned().collect();
+    let (leaving, flagged): (Vec<String>, Vec<String>) = sub.flagged.iter().cloned().partition(|f| files.contains(f));
+    if leaving.is_empty() {
+        writes.push(subs::set_files(sub, &left)?);
+        return Ok(writes);
+    }
+    writes.extend(leaving.iter().map(|f| waiting::done(id, f)));
+    writes.push(subs::replace_files(sub, &left, &flagged, &sub.replacements)?);
     Ok(writes)
 }
 

@@ -1,13 +1,15 @@
 //! `GET /admin/orders/{id}`: one order with what was recorded about it and
 //! the actions its state allows. Cost: the order's partition (one query),
 //! its receipts (one index query), its subscription (one read), the
-//! buyer's credit entries (one partition), and the order's stock ledger
+//! buyer's credit entries (one partition), the order's stock ledger
 //! lines (a marker read and one index query; see `ledger_lines` for shops
-//! older than the index).
+//! older than the index), and for a refundable order that created a live
+//! subscription, the buyer's orders since it began (`lifecycle::later`).
 
 use serde::Serialize;
 
 use super::super::ledger::{self, LedgerQuery, MAX_LIMIT};
+use super::super::lifecycle::later;
 use super::super::model::{HoldRecord, LedgerEntry, OrderRecord, PaymentRecord, SubscriptionRecord};
 use super::super::store::credits::{self, EntryRecord};
 use super::super::store::receipts::{self, EventRecord};
@@ -54,8 +56,21 @@ pub async fn read(ctx: &Ctx, order_id: &str) -> Result<OrderDetail, ServiceError
         .into_iter()
         .filter(|e| e.reference == order_id)
         .collect();
-    let actions = actions(&order, subscription.as_ref());
+    let mut actions = actions(&order, subscription.as_ref());
+    // The refund would be refused while later orders add to what it ends.
+    if actions.iter().any(|a| a.name == "refund") && later_first(ctx, &order).await? {
+        actions.retain(|a| a.name != "refund");
+    }
     Ok(OrderDetail { order, payment: b.payment, hold: b.hold, receipts, subscription, ledger, credits, actions })
+}
+
+/// Whether a staff refund of `order` is refused as `refund-later-orders-first`.
+async fn later_first(ctx: &Ctx, order: &OrderRecord) -> Result<bool, ServiceError> {
+    match later::refuse_if_later(ctx, order).await {
+        Ok(()) => Ok(false),
+        Err(ServiceError::Refused { .. }) => Ok(true),
+        Err(e) => Err(e),
+    }
 }
 
 /// The stock ledger lines that reference the order, newest first, at most

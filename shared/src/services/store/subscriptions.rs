@@ -68,6 +68,20 @@ impl SubscriptionRecord {
         self.replacements.iter().find(|r| r.file == file)
     }
 
+    /// The file that stands in `file`'s place now: the last of its chain of
+    /// replacements, or `file` itself (never replaced, or still waiting).
+    pub fn now_in_place_of(&self, file: &str) -> String {
+        let mut now = file;
+        // Each step follows another replacement; the bound ends a cycle.
+        for _ in 0..self.replacements.len() {
+            match self.replacement_of(now).and_then(|r| r.new_file.as_deref()) {
+                Some(next) => now = next,
+                None => break,
+            }
+        }
+        now.to_string()
+    }
+
     /// Files its buyer reported (replaced or waiting).
     pub fn buyer_reports(&self) -> u32 {
         u32::try_from(self.replacements.iter().filter(|r| r.by_buyer).count()).unwrap_or(u32::MAX)
@@ -207,4 +221,39 @@ pub fn check_live(id: &str) -> Write {
 /// Checks it has not ended.
 pub fn check_not_ended(id: &str) -> Write {
     Write::Check { key: key(id), cond: Cond::Absent(ENDED.into()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replaced(file: &str, new_file: Option<&str>) -> Replacement {
+        let at = Timestamp::from_secs(1_700_000_000);
+        let new_file = new_file.map(str::to_string);
+        Replacement {
+            id: file.into(),
+            file: file.into(),
+            new_file,
+            reported_at: at,
+            replaced_at: None,
+            by_buyer: false,
+        }
+    }
+
+    #[test]
+    fn a_file_is_followed_through_each_of_its_replacements() {
+        let v = serde_json::json!({
+            "subscription_id": "S1", "order_id": "1", "user_id": "u", "email": "a@b.c", "product_id": "bronze",
+            "files": ["c", "w"], "interval_seconds": 3600, "valid_until": 1_700_000_000_000_i64,
+            "created_at": 1_700_000_000_000_i64,
+        });
+        let mut sub: SubscriptionRecord = serde_json::from_value(v).unwrap();
+        sub.replacements = vec![replaced("b", Some("c")), replaced("a", Some("b")), replaced("w", None)];
+        assert_eq!(sub.now_in_place_of("a"), "c", "a -> b -> c");
+        assert_eq!(sub.now_in_place_of("w"), "w", "still waiting: itself");
+        assert_eq!(sub.now_in_place_of("x"), "x", "never replaced");
+        // A cycle (no such history, but no hang either).
+        sub.replacements.push(replaced("c", Some("a")));
+        let _ = sub.now_in_place_of("a");
+    }
 }
