@@ -10,10 +10,10 @@ use stockroom_tests::{TestApp, problem, s, signin::link_token, spawn_app, spawn_
 
 use super::helpers::call;
 
-const BOSS: &str = "boss@shop.example";
+pub(super) const BOSS: &str = "boss@shop.example";
 const CLERK: &str = "clerk@shop.example";
 
-fn with_boss(c: &mut shared::config::Config) {
+pub(super) fn with_boss(c: &mut shared::config::Config) {
     c.mail.admin = Some(BOSS.into());
     // These tests ask for more links than one person would in an hour.
     c.limits.signin_per_email = 50;
@@ -29,7 +29,7 @@ fn links(app: &TestApp, email: &str) -> Vec<String> {
 }
 
 /// `POST /auth/staff/link` (always 202) and the new link it mailed, if any.
-async fn ask_link(app: &TestApp, email: &str) -> Option<String> {
+pub(super) async fn ask_link(app: &TestApp, email: &str) -> Option<String> {
     let before = links(app, email);
     let r = app.post("/auth/staff/link", json!({"email": email})).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.text().await);

@@ -4,6 +4,7 @@
 mod accounts;
 mod adjust;
 mod analytics;
+mod bootstrap;
 mod catalog;
 mod crash;
 mod delete;

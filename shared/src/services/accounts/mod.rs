@@ -25,11 +25,19 @@ pub async fn seed_configured(ctx: &Ctx) -> Result<(), ServiceError> {
     seed_admin(ctx, &email).await
 }
 
-/// Makes `email` an admin unless an account for it exists (whatever its
-/// role or state: a removed or disabled first admin is an admin's choice).
-/// Run at start; repeats are no-ops.
+/// Makes `email` the first admin while the shop has no enabled admin at
+/// all: a fresh shop gets one, and so does a shop whose admins are all gone
+/// (the operator's way back in). Otherwise nothing: an admin who removed
+/// this account, demoted or disabled it meant it, and a restart must not
+/// bring it back (as admin, and without its second factor). An existing
+/// account for `email` is never changed here. Run at start; repeats are
+/// no-ops.
 pub async fn seed_admin(ctx: &Ctx, email: &Email) -> Result<(), ServiceError> {
     if staff::get(ctx, email.as_str()).await?.is_some() {
+        return Ok(());
+    }
+    if list(ctx).await?.iter().any(|r| r.role == Role::Admin && !r.disabled) {
+        tracing::info!(email = %email, "not adding the configured admin: the shop has an admin");
         return Ok(());
     }
     let rec = StaffRecord {
