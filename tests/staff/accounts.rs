@@ -162,8 +162,13 @@ async fn removing_or_disabling_an_account_or_signing_out_ends_its_session_at_onc
     assert_eq!(status(&app, Method::POST, "/admin/staff", &admin, Some(add("admin", true))).await, 200);
     assert_eq!(status(&app, Method::GET, "/admin/stock", &clerk, None).await, 401, "disabled");
     assert_eq!(ask_link(&app, CLERK).await, None, "no link for a disabled account");
+    // Enabled again (a role change re-enables too): sessions from before
+    // the disable stay dead; a new sign-in works.
     assert_eq!(status(&app, Method::POST, "/admin/staff", &admin, Some(add("admin", false))).await, 200);
-    assert_eq!(status(&app, Method::GET, "/admin/stock", &clerk, None).await, 200, "enabled again");
+    assert_eq!(status(&app, Method::GET, "/admin/stock", &clerk, None).await, 401, "enabled again: still ended");
+    let again = signed_in(&app, CLERK).await;
+    assert_eq!(status(&app, Method::GET, "/admin/stock", &again, None).await, 200, "a session after enabling");
+    assert_eq!(status(&app, Method::GET, "/admin/stock", &clerk, None).await, 401, "the old one still ended");
 
     assert_eq!(status(&app, Method::DELETE, "/admin/staff/clerk@shop.example", &admin, None).await, 204);
     assert_eq!(status(&app, Method::GET, "/admin/stock", &clerk, None).await, 401, "removed: at once");

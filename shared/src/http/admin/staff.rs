@@ -26,7 +26,8 @@ pub struct StaffBody {
     #[schema(example = "clerk@shop.example")]
     pub email: String,
     pub role: Role,
-    /// A disabled account cannot sign in and its sessions end (default false).
+    /// A disabled account cannot sign in and its sessions end for good:
+    /// enabling it again revives none (default false).
     #[serde(default)]
     pub disabled: bool,
 }
