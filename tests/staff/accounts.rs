@@ -54,18 +54,18 @@ async fn session(app: &TestApp, token: &str, code: Option<&str>) -> (StatusCode,
 }
 
 /// A staff session for `email` through the mailed link (and `code`).
-async fn sign_in(app: &TestApp, email: &str, code: Option<&str>) -> (StatusCode, Value) {
+pub(super) async fn sign_in(app: &TestApp, email: &str, code: Option<&str>) -> (StatusCode, Value) {
     let token = ask_link(app, email).await.expect("a sign-in mail to a staff account");
     session(app, &token, code).await
 }
 
-async fn signed_in(app: &TestApp, email: &str) -> String {
+pub(super) async fn signed_in(app: &TestApp, email: &str) -> String {
     let (status, v) = sign_in(app, email, None).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     s(&v["session_token"])
 }
 
-async fn status(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> u16 {
+pub(super) async fn status(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> u16 {
     call(app, method, path, Some(token), body).await.status().as_u16()
 }
 
@@ -184,7 +184,7 @@ async fn removing_or_disabling_an_account_or_signing_out_ends_its_session_at_onc
     assert_eq!(status(&app, Method::POST, "/admin/staff/me/totp", &admin, None).await, 404);
 }
 
-fn base32_decode(s: &str) -> Vec<u8> {
+pub(super) fn base32_decode(s: &str) -> Vec<u8> {
     let (mut out, mut buf, mut bits) = (Vec::new(), 0u32, 0u32);
     for c in s.bytes() {
         let v = match c {
@@ -203,7 +203,7 @@ fn base32_decode(s: &str) -> Vec<u8> {
 }
 
 /// The code the app would show `advanced` seconds after now (the sandbox clock).
-fn code(secret: &[u8], advanced: i64) -> String {
+pub(super) fn code(secret: &[u8], advanced: i64) -> String {
     let now = shared::domain::Timestamp::system_now().secs() + advanced;
     format!("{:06}", totp::code_at(secret, now.div_euclid(totp::STEP_SECS)))
 }

@@ -13,3 +13,4 @@ mod ledger;
 mod orders;
 mod replay;
 mod roles;
+mod second_factor;

@@ -37,6 +37,10 @@ pub struct StaffRecord {
     pub totp_pending: Option<String>,
     #[serde(default)]
     pub totp_pending_enrolment: Option<String>,
+    /// The enrolment in force when the pending one was started with a code
+    /// of it; a pending secret replaces only that one.
+    #[serde(default)]
+    pub totp_pending_over: Option<String>,
     /// How many times the account was disabled. A session lives only while
     /// this is the count it began under, so enabling again revives none.
     #[serde(default)]
@@ -56,6 +60,7 @@ impl StaffRecord {
             totp_enrolment: None,
             totp_pending: None,
             totp_pending_enrolment: None,
+            totp_pending_over: None,
             sessions_epoch: 0,
         }
     }
@@ -108,13 +113,20 @@ pub fn is_live(email: &str, created_at: Timestamp, epoch: i64) -> Result<Write, 
     Ok(Write::Check { key: key(email), cond })
 }
 
-/// A new secret waits for its first code (a confirmed one stays in force).
-pub fn start_totp(email: &str, secret_hex: &str, enrolment: &str) -> Write {
+/// A new secret waits for its first code (a confirmed one stays in force),
+/// started over enrolment `over`: the one in force, proved by a code of
+/// it (none: no factor in force).
+pub fn start_totp(email: &str, secret_hex: &str, enrolment: &str, over: Option<&str>) -> Write {
+    let over_change = match over {
+        Some(e) => Change::Set("totp_pending_over".into(), e.into()),
+        None => Change::Remove("totp_pending_over".into()),
+    };
     Write::Update {
         key: key(email),
         changes: vec![
             Change::Set("totp_pending".into(), secret_hex.into()),
             Change::Set("totp_pending_enrolment".into(), enrolment.into()),
+            over_change,
         ],
         cond: Some(Cond::Exists),
     }
@@ -130,6 +142,7 @@ pub fn confirm_totp(email: &str, secret_hex: &str, enrolment: &str) -> Write {
             Change::Set("totp_enrolment".into(), enrolment.into()),
             Change::Remove("totp_pending".into()),
             Change::Remove("totp_pending_enrolment".into()),
+            Change::Remove("totp_pending_over".into()),
         ],
         cond: Some(Cond::And(vec![
             Cond::eq("totp_pending", secret_hex),
@@ -218,13 +231,16 @@ mod tests {
         assert!(!apply(&ctx, is_live(&r.email, r.created_at, 0).unwrap()).await.unwrap(), "enabled: a new epoch");
         assert!(apply(&ctx, is_live(&r.email, r.created_at, 1).unwrap()).await.unwrap());
         assert!(apply(&ctx, change(&r.email, Role::Admin, true).unwrap()).await.unwrap());
-        assert!(apply(&ctx, start_totp(&r.email, "aa", "e1")).await.unwrap());
+        assert!(apply(&ctx, start_totp(&r.email, "aa", "e1", None)).await.unwrap());
         assert!(!apply(&ctx, confirm_totp(&r.email, "bb", "e1")).await.unwrap(), "not the pending secret");
         assert!(apply(&ctx, confirm_totp(&r.email, "aa", "e1")).await.unwrap());
         let got = get(&ctx, &r.email).await.unwrap().unwrap();
         assert_eq!((got.role, got.disabled, got.sessions_epoch), (Role::Admin, true, 2));
         assert_eq!((got.totp_secret.as_deref(), got.totp_enrolment.as_deref()), (Some("aa"), Some("e1")));
-        assert_eq!(got.totp_pending, None);
+        assert_eq!((got.totp_pending, got.totp_pending_over), (None, None));
+        assert!(apply(&ctx, start_totp(&r.email, "cc", "e2", Some("e1"))).await.unwrap());
+        let got = get(&ctx, &r.email).await.unwrap().unwrap();
+        assert_eq!(got.totp_pending_over.as_deref(), Some("e1"));
         assert_eq!(all(&ctx).read_all().await.unwrap(), vec![got]);
 
         assert!(apply(&ctx, use_step(&r.email, 7, Timestamp(0)).unwrap()).await.unwrap());
