@@ -10,10 +10,10 @@ use stockroom_tests::{TestApp, problem, s, signin::link_token, spawn_app, spawn_
 
 use super::helpers::call;
 
-const BOSS: &str = "boss@shop.example";
+pub(super) const BOSS: &str = "boss@shop.example";
 const CLERK: &str = "clerk@shop.example";
 
-fn with_boss(c: &mut shared::config::Config) {
+pub(super) fn with_boss(c: &mut shared::config::Config) {
     c.mail.admin = Some(BOSS.into());
     // These tests ask for more links than one person would in an hour.
     c.limits.signin_per_email = 50;
@@ -29,7 +29,7 @@ fn links(app: &TestApp, email: &str) -> Vec<String> {
 }
 
 /// `POST /auth/staff/link` (always 202) and the new link it mailed, if any.
-async fn ask_link(app: &TestApp, email: &str) -> Option<String> {
+pub(super) async fn ask_link(app: &TestApp, email: &str) -> Option<String> {
     let before = links(app, email);
     let r = app.post("/auth/staff/link", json!({"email": email})).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.text().await);
@@ -54,18 +54,18 @@ async fn session(app: &TestApp, token: &str, code: Option<&str>) -> (StatusCode,
 }
 
 /// A staff session for `email` through the mailed link (and `code`).
-async fn sign_in(app: &TestApp, email: &str, code: Option<&str>) -> (StatusCode, Value) {
+pub(super) async fn sign_in(app: &TestApp, email: &str, code: Option<&str>) -> (StatusCode, Value) {
     let token = ask_link(app, email).await.expect("a sign-in mail to a staff account");
     session(app, &token, code).await
 }
 
-async fn signed_in(app: &TestApp, email: &str) -> String {
+pub(super) async fn signed_in(app: &TestApp, email: &str) -> String {
     let (status, v) = sign_in(app, email, None).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     s(&v["session_token"])
 }
 
-async fn status(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> u16 {
+pub(super) async fn status(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> u16 {
     call(app, method, path, Some(token), body).await.status().as_u16()
 }
 
@@ -162,8 +162,13 @@ async fn removing_or_disabling_an_account_or_signing_out_ends_its_session_at_onc
     assert_eq!(status(&app, Method::POST, "/admin/staff", &admin, Some(add("admin", true))).await, 200);
     assert_eq!(status(&app, Method::GET, "/admin/stock", &clerk, None).await, 401, "disabled");
     assert_eq!(ask_link(&app, CLERK).await, None, "no link for a disabled account");
+    // Enabled again (a role change re-enables too): sessions from before
+    // the disable stay dead; a new sign-in works.
     assert_eq!(status(&app, Method::POST, "/admin/staff", &admin, Some(add("admin", false))).await, 200);
-    assert_eq!(status(&app, Method::GET, "/admin/stock", &clerk, None).await, 200, "enabled again");
+    assert_eq!(status(&app, Method::GET, "/admin/stock", &clerk, None).await, 401, "enabled again: still ended");
+    let again = signed_in(&app, CLERK).await;
+    assert_eq!(status(&app, Method::GET, "/admin/stock", &again, None).await, 200, "a session after enabling");
+    assert_eq!(status(&app, Method::GET, "/admin/stock", &clerk, None).await, 401, "the old one still ended");
 
     assert_eq!(status(&app, Method::DELETE, "/admin/staff/clerk@shop.example", &admin, None).await, 204);
     assert_eq!(status(&app, Method::GET, "/admin/stock", &clerk, None).await, 401, "removed: at once");
@@ -179,7 +184,7 @@ async fn removing_or_disabling_an_account_or_signing_out_ends_its_session_at_onc
     assert_eq!(status(&app, Method::POST, "/admin/staff/me/totp", &admin, None).await, 404);
 }
 
-fn base32_decode(s: &str) -> Vec<u8> {
+pub(super) fn base32_decode(s: &str) -> Vec<u8> {
     let (mut out, mut buf, mut bits) = (Vec::new(), 0u32, 0u32);
     for c in s.bytes() {
         let v = match c {
@@ -198,7 +203,7 @@ fn base32_decode(s: &str) -> Vec<u8> {
 }
 
 /// The code the app would show `advanced` seconds after now (the sandbox clock).
-fn code(secret: &[u8], advanced: i64) -> String {
+pub(super) fn code(secret: &[u8], advanced: i64) -> String {
     let now = shared::domain::Timestamp::system_now().secs() + advanced;
     format!("{:06}", totp::code_at(secret, now.div_euclid(totp::STEP_SECS)))
 }

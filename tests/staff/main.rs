@@ -4,6 +4,7 @@
 mod accounts;
 mod adjust;
 mod analytics;
+mod bootstrap;
 mod catalog;
 mod crash;
 mod delete;
@@ -12,3 +13,4 @@ mod ledger;
 mod orders;
 mod replay;
 mod roles;
+mod second_factor;

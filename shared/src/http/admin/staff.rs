@@ -26,7 +26,8 @@ pub struct StaffBody {
     #[schema(example = "clerk@shop.example")]
     pub email: String,
     pub role: Role,
-    /// A disabled account cannot sign in and its sessions end (default false).
+    /// A disabled account cannot sign in and its sessions end for good:
+    /// enabling it again revives none (default false).
     #[serde(default)]
     pub disabled: bool,
 }
@@ -119,18 +120,45 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The body of `POST /admin/staff/me/totp`, optional for a first enrolment.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolBody {
+    /// Needed while a second factor is on: a current code of it, or an
+    /// unused recovery code (a session alone cannot replace the factor).
+    #[serde(default)]
+    #[schema(example = "123456")]
+    pub code: Option<String>,
+}
+
+/// Starts enrolling a second factor, in force after the confirm step.
+///
+/// While one is on, replacing it takes `code` (a current code of it or an
+/// unused recovery code); without it, or with a wrong or spent one, the
+/// answer is 400 (type `invalid-request`) and nothing changes but the
+/// count of wrong codes, which is limited per account (429).
 #[utoipa::path(post, path = "/admin/staff/me/totp", tag = "staff", operation_id = "enrol_totp", security(("staff_jwt" = [])),
+    request_body(content = Option<EnrolBody>, description = "Optional; `code` is needed to replace a second factor in force"),
     responses(
         (status = 200, description = "A new TOTP secret and recovery codes, shown once; in force after the confirm step", body = EnrolmentView),
+        (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 429, response = RateLimited),
         (status = 500, response = Internal),
     ))]
 pub async fn enrol(
     State(s): State<AppState>,
     Extension(staff): Extension<Staff>,
+    RawBody(raw): RawBody,
 ) -> Result<Json<EnrolmentView>, ApiError> {
+    // No body (or `null`): no code, which a first enrolment does not need.
+    let body: EnrolBody = match raw.trim_ascii() {
+        b"" | b"null" => EnrolBody::default(),
+        _ => parse_json(&raw)?,
+    };
     let me = staff.account().ok_or_else(|| ServiceError::NotFound("a service token has no account to enrol".into()))?;
-    let e = second::enrol(&s.ctx, me).await?;
+    let e = second::enrol(&s.ctx, me, body.code.as_deref()).await?;
     let otpauth_qr_svg = crate::http::pages::qr::render(&e.otpauth_uri)?;
     Ok(Json(EnrolmentView {
         secret: e.secret,
@@ -170,7 +198,7 @@ pub struct Confirmed {
 #[utoipa::path(post, path = "/admin/staff/me/totp/confirm", tag = "staff", operation_id = "confirm_totp", security(("staff_jwt" = [])),
     request_body = CodeBody,
     responses(
-        (status = 200, description = "The secret is in force: sign-in needs a code from now on", body = Confirmed),
+        (status = 200, description = "The secret is in force: sign-in needs a code from now on; a `staff.changed` event (action `totp_enrolled`, or `totp_replaced`) records it", body = Confirmed),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -185,7 +213,7 @@ pub async fn confirm(
 ) -> Result<Json<Confirmed>, ApiError> {
     let body: CodeBody = parse_json(&raw)?;
     let me = staff.account().ok_or_else(|| ServiceError::NotFound("a service token has no account to enrol".into()))?;
-    second::confirm(&s.ctx, me, &body.code).await?;
+    second::confirm(&s.ctx, me, &body.code, &staff.actor()).await?;
     Ok(Json(Confirmed { detail: "second factor on: sign-in needs a code (or a recovery code) from now on" }))
 }
 

@@ -25,24 +25,22 @@ pub async fn seed_configured(ctx: &Ctx) -> Result<(), ServiceError> {
     seed_admin(ctx, &email).await
 }
 
-/// Makes `email` an admin unless an account for it exists (whatever its
-/// role or state: a removed or disabled first admin is an admin's choice).
-/// Run at start; repeats are no-ops.
+/// Makes `email` the first admin while the shop has no enabled admin at
+/// all: a fresh shop gets one, and so does a shop whose admins are all gone
+/// (the operator's way back in). Otherwise nothing: an admin who removed
+/// this account, demoted or disabled it meant it, and a restart must not
+/// bring it back (as admin, and without its second factor). An existing
+/// account for `email` is never changed here. Run at start; repeats are
+/// no-ops.
 pub async fn seed_admin(ctx: &Ctx, email: &Email) -> Result<(), ServiceError> {
     if staff::get(ctx, email.as_str()).await?.is_some() {
         return Ok(());
     }
-    let rec = StaffRecord {
-        email: email.as_str().into(),
-        role: Role::Admin,
-        created_by: CONFIG_ACTOR.into(),
-        created_at: ctx.clock.now(),
-        disabled: false,
-        totp_secret: None,
-        totp_enrolment: None,
-        totp_pending: None,
-        totp_pending_enrolment: None,
-    };
+    if list(ctx).await?.iter().any(|r| r.role == Role::Admin && !r.disabled) {
+        tracing::info!(email = %email, "not adding the configured admin: the shop has an admin");
+        return Ok(());
+    }
+    let rec = StaffRecord::new(email.as_str(), Role::Admin, CONFIG_ACTOR, ctx.clock.now(), false);
     let event = changed(&rec, "added", CONFIG_ACTOR);
     let mut tx: Tx<()> = Tx::new();
     tx.push((), staff::add(&rec)?).push((), events::record(ctx, &event)?);
@@ -83,18 +81,9 @@ pub async fn save(
     let before = staff::get(ctx, email.as_str()).await?;
     let created = before.is_none();
     let rec = match before {
-        Some(old) => StaffRecord { role, disabled, ..old },
-        None => StaffRecord {
-            email: email.as_str().into(),
-            role,
-            created_by: actor.into(),
-            created_at: ctx.clock.now(),
-            disabled,
-            totp_secret: None,
-            totp_enrolment: None,
-            totp_pending: None,
-            totp_pending_enrolment: None,
-        },
+        // As `staff::change` stores it: disabling starts a new epoch.
+        Some(old) => StaffRecord { role, disabled, sessions_epoch: old.sessions_epoch + i64::from(disabled), ..old },
+        None => StaffRecord::new(email.as_str(), role, actor, ctx.clock.now(), disabled),
     };
     let write = if created { staff::add(&rec)? } else { staff::change(&rec.email, role, disabled)? };
     let event = changed(&rec, if created { "added" } else { "changed" }, actor);

@@ -1,7 +1,9 @@
 //! The second factor: a TOTP secret enrolled and confirmed with a first
 //! code, recovery codes (stored hashed, each good once), each time step
 //! accepted once per account, and failed codes counted per account and
-//! window (past `MAX_FAILURES`: 429 until the window ends).
+//! window (past `MAX_FAILURES`: 429 until the window ends). Replacing a
+//! factor in force takes a code of it: a session alone (a stolen token)
+//! cannot swap it and lock its owner out.
 
 use base64::Engine;
 use serde::Serialize;
@@ -9,6 +11,7 @@ use serde::Serialize;
 use super::totp;
 use crate::domain::{Email, Timestamp, UserId};
 use crate::ports::Write;
+use crate::services::events;
 use crate::services::signin::WINDOW_SECS;
 use crate::services::store::signin::{self as counters, hash};
 use crate::services::store::staff::{self, StaffRecord};
@@ -67,13 +70,17 @@ pub async fn failed(ctx: &Ctx, email: &str, why: &str) -> ServiceError {
 /// What sign-in must also commit for `rec`: nothing without a confirmed
 /// secret; else the code's time step, or the recovery code spent.
 pub async fn proof(ctx: &Ctx, rec: &StaffRecord, code: Option<&str>) -> Result<Option<Write>, ServiceError> {
+    spend(ctx, rec, code, "this account signs in with a second factor: send `totp` with the token").await
+}
+
+/// `proof`, answering `missing` when a code is needed and none came.
+async fn spend(ctx: &Ctx, rec: &StaffRecord, code: Option<&str>, missing: &str) -> Result<Option<Write>, ServiceError> {
     let (Some(secret_hex), Some(enrolment)) = (&rec.totp_secret, &rec.totp_enrolment) else {
         return Ok(None);
     };
     not_limited(ctx, &rec.email).await?;
-    let code = code.map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| {
-        ServiceError::Unauthorized("this account signs in with a second factor: send `totp` with the token".into())
-    })?;
+    let code =
+        code.map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| ServiceError::Unauthorized(missing.into()))?;
     if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
         let secret = hex::decode(secret_hex).map_err(ServiceError::internal)?;
         let now = ctx.clock.now();
@@ -105,17 +112,36 @@ fn no_account(email: &str) -> ServiceError {
     ServiceError::NotFound(format!("no staff account {email}: only a signed-in member of staff enrols"))
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// The code of the factor in force (or of the new one, at confirm).
+    Code,
+    Account,
+    Other,
+}
+
 /// A new secret and recovery codes for `email`, waiting for `confirm`. A
-/// secret already confirmed stays in force until then.
-pub async fn enrol(ctx: &Ctx, email: &str) -> Result<Enrolment, ServiceError> {
-    staff::get(ctx, email).await?.ok_or_else(|| no_account(email))?;
+/// secret already confirmed stays in force until then, and replacing it
+/// takes `code`: a current code of it or an unused recovery code.
+pub async fn enrol(ctx: &Ctx, email: &str, code: Option<&str>) -> Result<Enrolment, ServiceError> {
+    let rec = staff::get(ctx, email).await?.ok_or_else(|| no_account(email))?;
+    let missing = "a second factor is on for this account: send `code`, a current code from the app or an unused \
+                   recovery code, to replace it";
+    let proof = spend(ctx, &rec, code, missing).await.map_err(bad)?;
     let secret = rand::random::<[u8; 20]>();
     let enrolment = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 9]>());
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
-    let mut tx: Tx<()> = Tx::new();
-    tx.push((), staff::start_totp(email, &hex::encode(secret), &enrolment));
+    let mut tx: Tx<Part> = Tx::new();
+    if let Some(w) = proof {
+        tx.push(Part::Code, w);
+    }
+    // Started over the factor just proved (or none): `confirm` replaces
+    // only that one, so an enrolment begun before a factor was confirmed
+    // (no code asked) cannot replace it.
+    let over = rec.totp_enrolment.as_deref();
+    tx.push(Part::Account, staff::start_totp(email, &hex::encode(secret), &enrolment, over));
     for c in &codes {
-        tx.push((), staff::add_code(email, &enrolment, &hash(&normal(c)))?);
+        tx.push(Part::Other, staff::add_code(email, &enrolment, &hash(&normal(c)))?);
     }
     match tx.commit(ctx).await? {
         Commit::Done => Ok(Enrolment {
@@ -123,31 +149,45 @@ pub async fn enrol(ctx: &Ctx, email: &str) -> Result<Enrolment, ServiceError> {
             otpauth_uri: totp::otpauth_uri(ISSUER, email, &secret),
             recovery_codes: codes,
         }),
-        Commit::Refused(()) => Err(no_account(email)),
+        Commit::Refused(Part::Code) => {
+            Err(bad(failed(ctx, email, "that code was used already, or is no recovery code of yours").await))
+        }
+        Commit::Refused(_) => Err(no_account(email)),
     }
 }
 
 /// The waiting secret becomes the account's with its first code; from now
-/// on sign-in needs a code. A wrong code counts as a failed attempt.
-pub async fn confirm(ctx: &Ctx, email: &str, code: &str) -> Result<(), ServiceError> {
+/// on sign-in needs a code. A wrong code counts as a failed attempt. A
+/// `staff.changed` event (`totp_enrolled`, or `totp_replaced` over a
+/// factor in force) records it.
+pub async fn confirm(ctx: &Ctx, email: &str, code: &str, actor: &str) -> Result<(), ServiceError> {
     let rec = staff::get(ctx, email).await?.ok_or_else(|| no_account(email))?;
-    let (Some(pending), Some(enrolment)) = (rec.totp_pending, rec.totp_pending_enrolment) else {
+    let (Some(pending), Some(enrolment)) = (&rec.totp_pending, &rec.totp_pending_enrolment) else {
         return Err(ServiceError::Conflict("no enrolment waits: POST /admin/staff/me/totp first".into()));
     };
+    // Only an enrolment started with a code of the factor in force replaces it.
+    if rec.totp_enrolment.is_some() && rec.totp_pending_over != rec.totp_enrolment {
+        return Err(ServiceError::Conflict(
+            "this enrolment began before your second factor was on: start again with a code of it".into(),
+        ));
+    }
     not_limited(ctx, email).await?;
-    let secret = hex::decode(&pending).map_err(ServiceError::internal)?;
+    let secret = hex::decode(pending).map_err(ServiceError::internal)?;
     let now = ctx.clock.now();
     let Some(step) = totp::matching_step(&secret, code.trim(), app_time()) else {
         return Err(bad(failed(ctx, email, "that code does not match the new secret").await));
     };
-    let mut tx: Tx<bool> = Tx::new();
-    tx.push(false, staff::confirm_totp(email, &pending, &enrolment)).push(true, staff::use_step(email, step, now)?);
+    let action = if rec.totp_secret.is_some() { "totp_replaced" } else { "totp_enrolled" };
+    let mut tx: Tx<Part> = Tx::new();
+    tx.push(Part::Account, staff::confirm_totp(email, pending, enrolment))
+        .push(Part::Code, staff::use_step(email, step, now)?)
+        .push(Part::Other, events::record(ctx, &super::changed(&rec, action, actor))?);
     match tx.commit(ctx).await? {
         Commit::Done => Ok(()),
-        Commit::Refused(true) => Err(bad(failed(ctx, email, "that code was used already; wait for the next").await)),
-        Commit::Refused(false) => {
-            Err(ServiceError::Conflict("another enrolment replaced this one; confirm that".into()))
+        Commit::Refused(Part::Code) => {
+            Err(bad(failed(ctx, email, "that code was used already; wait for the next").await))
         }
+        Commit::Refused(_) => Err(ServiceError::Conflict("another enrolment replaced this one; confirm that".into())),
     }
 }
 
@@ -159,3 +199,7 @@ fn bad(e: ServiceError) -> ServiceError {
         other => other,
     }
 }
+
+#[cfg(test)]
+#[path = "second_tests.rs"]
+mod tests;

@@ -1,7 +1,8 @@
 //! Staff sign-in: the buyers' email link (`signin`, audience staff) mailed
 //! only to enabled staff accounts, then a session record whose id the staff
 //! JWT carries (`sid`). A session lives while its record does and its
-//! account is the same one, enabled; removing either ends it.
+//! account is the same one, enabled and not disabled since; removing or
+//! disabling it ends the session for good.
 
 use super::second;
 use crate::domain::{Email, Role};
@@ -52,11 +53,12 @@ pub async fn sign_in(
         sid: hex::encode(rand::random::<[u8; 16]>()),
         email: rec.email.clone(),
         account_created_at: rec.created_at,
+        account_epoch: rec.sessions_epoch,
         created_at: now,
         expires_at: now.plus_secs(hours * 3600),
     };
     tx.push(Part::Session, staff::open_session(&session)?);
-    tx.push(Part::Account, staff::is_live(&rec.email, rec.created_at)?);
+    tx.push(Part::Account, staff::is_live(&rec.email, rec.created_at, rec.sessions_epoch)?);
     match tx.commit(ctx).await? {
         Commit::Done => Ok((rec, session)),
         Commit::Refused(Part::Second) => Err(second::failed(ctx, &rec.email, "this code was used already").await),
@@ -68,13 +70,16 @@ pub async fn sign_in(
 }
 
 /// The role `sid` acts with now, if its session is live and its account
-/// (`sub`) enabled and the same one the session began under.
+/// (`sub`) enabled and the same one the session began under, not disabled
+/// since (enabling it again revives no session).
 pub async fn check(ctx: &Ctx, sid: &str, sub: &str) -> Result<Role, ServiceError> {
     let ended = || ServiceError::Unauthorized("this staff session has ended; sign in again".into());
     let session = staff::session(ctx, sid).await?.filter(|s| s.email == sub).ok_or_else(ended)?;
     let rec = staff::get(ctx, &session.email)
         .await?
-        .filter(|r| !r.disabled && r.created_at == session.account_created_at)
+        .filter(|r| {
+            !r.disabled && r.created_at == session.account_created_at && r.sessions_epoch == session.account_epoch
+        })
         .ok_or_else(ended)?;
     Ok(rec.role)
 }

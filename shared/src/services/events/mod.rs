@@ -134,6 +134,8 @@ pub enum Event {
     /// An admin (or the configuration, `actor` `config`) added, changed or
     /// removed a staff account: `action` is added, changed or removed;
     /// `role` and `disabled` as the account is after it (before, if removed).
+    /// A member of staff put a second factor in force: `totp_enrolled`, or
+    /// `totp_replaced` over one that was on.
     #[serde(rename = "staff.changed")]
     StaffChanged { email: String, action: String, role: crate::domain::Role, disabled: bool, actor: String },
     /// Available stock covers fewer than `threshold` files of the product.

@@ -2,8 +2,9 @@
 //! (`STAFFSESSION#{sid}` / `SESSION`), the TOTP time steps each used
 //! (`STAFFTOTP#{email}` / `STEP#{n}`) and recovery codes
 //! (`STAFFRC#{email}#{enrolment}` / `{sha256}`), stored hashed. A session
-//! names the account's `created_at`: an account deleted and added again
-//! does not bring its old sessions back.
+//! names the account's `created_at` and `sessions_epoch`: an account
+//! deleted and added again, or disabled and enabled again, does not bring
+//! its old sessions back.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,33 @@ pub struct StaffRecord {
     pub totp_pending: Option<String>,
     #[serde(default)]
     pub totp_pending_enrolment: Option<String>,
+    /// The enrolment in force when the pending one was started with a code
+    /// of it; a pending secret replaces only that one.
+    #[serde(default)]
+    pub totp_pending_over: Option<String>,
+    /// How many times the account was disabled. A session lives only while
+    /// this is the count it began under, so enabling again revives none.
+    #[serde(default)]
+    pub sessions_epoch: i64,
+}
+
+impl StaffRecord {
+    /// A new account: no second factor, no session ever ended.
+    pub fn new(email: &str, role: Role, created_by: &str, created_at: Timestamp, disabled: bool) -> Self {
+        StaffRecord {
+            email: email.into(),
+            role,
+            created_by: created_by.into(),
+            created_at,
+            disabled,
+            totp_secret: None,
+            totp_enrolment: None,
+            totp_pending: None,
+            totp_pending_enrolment: None,
+            totp_pending_over: None,
+            sessions_epoch: 0,
+        }
+    }
 }
 
 pub fn key(email: &str) -> Key {
@@ -55,33 +83,50 @@ pub fn add(rec: &StaffRecord) -> Result<Write, ServiceError> {
     Ok(put_new(to_item(&key(&rec.email), rec, None, None)?))
 }
 
-/// Role and disabled flag of an existing account.
+/// Role and disabled flag of an existing account; disabling ends every
+/// session it has (`sessions_epoch`).
 pub fn change(email: &str, role: Role, disabled: bool) -> Result<Write, ServiceError> {
-    Ok(Write::Update {
-        key: key(email),
-        changes: vec![Change::Set("role".into(), value(&role)?), Change::Set("disabled".into(), disabled.into())],
-        cond: Some(Cond::Exists),
-    })
+    let mut changes = vec![Change::Set("role".into(), value(&role)?), Change::Set("disabled".into(), disabled.into())];
+    if disabled {
+        changes.push(Change::Add("sessions_epoch".into(), 1));
+    }
+    Ok(Write::Update { key: key(email), changes, cond: Some(Cond::Exists) })
 }
 
 pub fn remove(email: &str) -> Write {
     Write::Delete { key: key(email), cond: Some(Cond::Exists) }
 }
 
-/// The account as it is now, enabled and the same one (`created_at`).
-pub fn is_live(email: &str, created_at: Timestamp) -> Result<Write, ServiceError> {
-    let cond =
-        Cond::And(vec![Cond::Exists, Cond::eq("disabled", false), Cond::Eq("created_at".into(), value(&created_at)?)]);
+/// The account as it is now, enabled, the same one (`created_at`) and not
+/// disabled since (`sessions_epoch`).
+pub fn is_live(email: &str, created_at: Timestamp, epoch: i64) -> Result<Write, ServiceError> {
+    let same_epoch = Cond::Eq("sessions_epoch".into(), value(&epoch)?);
+    // Accounts stored before the epoch existed have none: that is 0.
+    let epoch_cond =
+        if epoch == 0 { Cond::Or(vec![Cond::Absent("sessions_epoch".into()), same_epoch]) } else { same_epoch };
+    let cond = Cond::And(vec![
+        Cond::Exists,
+        Cond::eq("disabled", false),
+        Cond::Eq("created_at".into(), value(&created_at)?),
+        epoch_cond,
+    ]);
     Ok(Write::Check { key: key(email), cond })
 }
 
-/// A new secret waits for its first code (a confirmed one stays in force).
-pub fn start_totp(email: &str, secret_hex: &str, enrolment: &str) -> Write {
+/// A new secret waits for its first code (a confirmed one stays in force),
+/// started over enrolment `over`: the one in force, proved by a code of
+/// it (none: no factor in force).
+pub fn start_totp(email: &str, secret_hex: &str, enrolment: &str, over: Option<&str>) -> Write {
+    let over_change = match over {
+        Some(e) => Change::Set("totp_pending_over".into(), e.into()),
+        None => Change::Remove("totp_pending_over".into()),
+    };
     Write::Update {
         key: key(email),
         changes: vec![
             Change::Set("totp_pending".into(), secret_hex.into()),
             Change::Set("totp_pending_enrolment".into(), enrolment.into()),
+            over_change,
         ],
         cond: Some(Cond::Exists),
     }
@@ -97,6 +142,7 @@ pub fn confirm_totp(email: &str, secret_hex: &str, enrolment: &str) -> Write {
             Change::Set("totp_enrolment".into(), enrolment.into()),
             Change::Remove("totp_pending".into()),
             Change::Remove("totp_pending_enrolment".into()),
+            Change::Remove("totp_pending_over".into()),
         ],
         cond: Some(Cond::And(vec![
             Cond::eq("totp_pending", secret_hex),
@@ -131,6 +177,9 @@ pub struct SessionRecord {
     pub email: String,
     /// The account's `created_at` when the session began.
     pub account_created_at: Timestamp,
+    /// The account's `sessions_epoch` when the session began.
+    #[serde(default)]
+    pub account_epoch: i64,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
@@ -159,17 +208,7 @@ mod tests {
     use crate::testkit::stack::embedded_ctx;
 
     fn rec() -> StaffRecord {
-        StaffRecord {
-            email: "ann@shop.example".into(),
-            role: Role::CustomerService,
-            created_by: "config".into(),
-            created_at: Timestamp(1_000),
-            disabled: false,
-            totp_secret: None,
-            totp_enrolment: None,
-            totp_pending: None,
-            totp_pending_enrolment: None,
-        }
+        StaffRecord::new("ann@shop.example", Role::CustomerService, "config", Timestamp(1_000), false)
     }
 
     #[tokio::test]
@@ -179,22 +218,29 @@ mod tests {
         let r = rec();
         // Every attribute an update names is on the stored record.
         let item = to_item(&key(&r.email), &r, None, None).unwrap();
-        for name in ["role", "disabled", "created_at"] {
+        for name in ["role", "disabled", "created_at", "sessions_epoch"] {
             assert!(item.contains_key(name), "{name}");
         }
         assert!(apply(&ctx, add(&r).unwrap()).await.unwrap());
         assert!(!apply(&ctx, add(&r).unwrap()).await.unwrap(), "added once");
-        assert!(apply(&ctx, is_live(&r.email, r.created_at).unwrap()).await.unwrap());
-        assert!(!apply(&ctx, is_live(&r.email, Timestamp(2)).unwrap()).await.unwrap(), "another account");
+        assert!(apply(&ctx, is_live(&r.email, r.created_at, 0).unwrap()).await.unwrap());
+        assert!(!apply(&ctx, is_live(&r.email, Timestamp(2), 0).unwrap()).await.unwrap(), "another account");
         assert!(apply(&ctx, change(&r.email, Role::Admin, true).unwrap()).await.unwrap());
-        assert!(!apply(&ctx, is_live(&r.email, r.created_at).unwrap()).await.unwrap(), "disabled");
-        assert!(apply(&ctx, start_totp(&r.email, "aa", "e1")).await.unwrap());
+        assert!(!apply(&ctx, is_live(&r.email, r.created_at, 1).unwrap()).await.unwrap(), "disabled");
+        assert!(apply(&ctx, change(&r.email, Role::Admin, false).unwrap()).await.unwrap());
+        assert!(!apply(&ctx, is_live(&r.email, r.created_at, 0).unwrap()).await.unwrap(), "enabled: a new epoch");
+        assert!(apply(&ctx, is_live(&r.email, r.created_at, 1).unwrap()).await.unwrap());
+        assert!(apply(&ctx, change(&r.email, Role::Admin, true).unwrap()).await.unwrap());
+        assert!(apply(&ctx, start_totp(&r.email, "aa", "e1", None)).await.unwrap());
         assert!(!apply(&ctx, confirm_totp(&r.email, "bb", "e1")).await.unwrap(), "not the pending secret");
         assert!(apply(&ctx, confirm_totp(&r.email, "aa", "e1")).await.unwrap());
         let got = get(&ctx, &r.email).await.unwrap().unwrap();
-        assert_eq!((got.role, got.disabled), (Role::Admin, true));
+        assert_eq!((got.role, got.disabled, got.sessions_epoch), (Role::Admin, true, 2));
         assert_eq!((got.totp_secret.as_deref(), got.totp_enrolment.as_deref()), (Some("aa"), Some("e1")));
-        assert_eq!(got.totp_pending, None);
+        assert_eq!((got.totp_pending, got.totp_pending_over), (None, None));
+        assert!(apply(&ctx, start_totp(&r.email, "cc", "e2", Some("e1"))).await.unwrap());
+        let got = get(&ctx, &r.email).await.unwrap().unwrap();
+        assert_eq!(got.totp_pending_over.as_deref(), Some("e1"));
         assert_eq!(all(&ctx).read_all().await.unwrap(), vec![got]);
 
         assert!(apply(&ctx, use_step(&r.email, 7, Timestamp(0)).unwrap()).await.unwrap());
@@ -207,6 +253,7 @@ mod tests {
             sid: "s1".into(),
             email: r.email.clone(),
             account_created_at: r.created_at,
+            account_epoch: 2,
             created_at: Timestamp(5),
             expires_at: Timestamp(10_000),
         };
@@ -216,5 +263,13 @@ mod tests {
         assert_eq!(session(&ctx, "s1").await.unwrap(), None);
         assert!(apply(&ctx, remove(&r.email)).await.unwrap());
         assert_eq!(get(&ctx, &r.email).await.unwrap(), None);
+
+        // An account stored before `sessions_epoch` existed is at epoch 0.
+        let mut old = to_item(&key(&r.email), &r, None, None).unwrap();
+        old.remove("sessions_epoch");
+        assert!(apply(&ctx, put_new(old)).await.unwrap());
+        assert_eq!(get(&ctx, &r.email).await.unwrap().map(|g| g.sessions_epoch), Some(0));
+        assert!(apply(&ctx, is_live(&r.email, r.created_at, 0).unwrap()).await.unwrap());
+        assert!(!apply(&ctx, is_live(&r.email, r.created_at, 1).unwrap()).await.unwrap());
     }
 }

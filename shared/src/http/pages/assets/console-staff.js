@@ -23,7 +23,10 @@
   }
 
   $("totp-start").addEventListener("click", guard(async () => {
-    const e = await C.call("POST", "/admin/staff/me/totp");
+    // Replacing an app that is on takes a code of it (or a recovery code).
+    const current = $("totp-current").value.trim();
+    const e = await C.call("POST", "/admin/staff/me/totp", current ? { code: current } : undefined);
+    $("totp-current").value = "";
     $("totp-setup").replaceChildren(
       svgOf(e.otpauth_qr_svg),
       el("p", {}, "Scan it, or type this key into the app: ", el("code", { id: "totp-secret" }, e.secret)),
