@@ -124,6 +124,27 @@ async fn accounts_are_added_changed_listed_and_removed_each_with_an_event() {
     );
 }
 
+/// A 429 after a few tries would tell staff addresses from the rest if
+/// only theirs were counted: every address is.
+#[tokio::test]
+async fn the_link_limit_answers_alike_for_staff_and_strangers() {
+    let app = spawn_app_with(|c| {
+        with_boss(c);
+        c.limits.signin_per_email = 2;
+    })
+    .await;
+    for who in [BOSS, "stranger@example.com"] {
+        let codes = {
+            let mut codes = Vec::new();
+            for _ in 0..3 {
+                codes.push(app.post("/auth/staff/link", json!({"email": who})).await.status().as_u16());
+            }
+            codes
+        };
+        assert_eq!(codes, [202, 202, 429], "{who}");
+    }
+}
+
 #[tokio::test]
 async fn a_link_goes_only_to_staff_and_signs_in_once() {
     let app = spawn_app_with(with_boss).await;

@@ -15,11 +15,12 @@ use crate::services::{Ctx, ServiceError};
 pub const SESSION_HOURS: i64 = 8;
 
 /// A link for an enabled staff account; for any other address nothing is
-/// stored or sent, and the caller answers the same.
+/// stored or sent, and the caller answers the same (the request is counted
+/// all the same, so the limits answer alike too).
 pub async fn request_link(ctx: &Ctx, email: &Email, client_ip: Option<&str>) -> Result<(), ServiceError> {
     match staff::get(ctx, email.as_str()).await? {
         Some(rec) if !rec.disabled => signin::request_link(ctx, Audience::Staff, email, client_ip).await,
-        _ => Ok(()),
+        _ => signin::count_only(ctx, Audience::Staff, email, client_ip).await,
     }
 }
 

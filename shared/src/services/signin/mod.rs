@@ -61,8 +61,6 @@ pub async fn request_link(
     client_ip: Option<&str>,
 ) -> Result<(), ServiceError> {
     let now = ctx.clock.now();
-    let window = Timestamp::from_secs(now.secs() - now.secs().rem_euclid(WINDOW_SECS));
-    let window_end = window.plus_secs(WINDOW_SECS);
     let token = format!("sl_{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
     let hash = signin::hash(&token);
     let rec = LinkRecord {
@@ -75,6 +73,37 @@ pub async fn request_link(
     };
     let mut tx = Tx::new();
     tx.push(Slot::Link, signin::put_new(&hash, &rec)?);
+    commit_counted(ctx, audience, email, client_ip, tx).await?;
+    let url = format!("{}{}?token={token}", ctx.settings.public_url, audience.page());
+    let data = json!({"link_url": url, "minutes": LINK_MINUTES});
+    mail::send_now(ctx, &format!("signin-{}", &hash[..24]), "auth.sign_in", "sign_in", email, &data).await
+}
+
+/// Counts a request that sends nothing (a staff link asked for an address
+/// that is no staff) against the same limits as one that does, so neither
+/// the answer nor a 429 after a few tries tells which addresses are staff.
+pub async fn count_only(
+    ctx: &Ctx,
+    audience: Audience,
+    email: &Email,
+    client_ip: Option<&str>,
+) -> Result<(), ServiceError> {
+    commit_counted(ctx, audience, email, client_ip, Tx::new()).await
+}
+
+/// Commits `tx` with a count of the request per email and per client
+/// address in this window; past either limit, `RateLimited` and nothing
+/// written.
+async fn commit_counted(
+    ctx: &Ctx,
+    audience: Audience,
+    email: &Email,
+    client_ip: Option<&str>,
+    mut tx: Tx<Slot>,
+) -> Result<(), ServiceError> {
+    let now = ctx.clock.now();
+    let window = Timestamp::from_secs(now.secs() - now.secs().rem_euclid(WINDOW_SECS));
+    let window_end = window.plus_secs(WINDOW_SECS);
     let per = |who: String| signin::counter(&format!("{}#{who}", audience.as_str()), window);
     if ctx.settings.signin_per_email > 0 {
         let who = per(format!("email#{}", UserId::for_email(email)));
@@ -85,21 +114,19 @@ pub async fn request_link(
     {
         tx.push(Slot::Ip, signin::count(per(format!("ip#{ip}")), max, window_end));
     }
+    if tx.is_empty() {
+        return Ok(());
+    }
     let limited = |whom: &str| ServiceError::RateLimited {
         detail: format!("too many sign-in links asked for {whom}; try again later"),
         retry_after_secs: u64::try_from((window_end.millis() - now.millis() + 999) / 1000).unwrap_or(1),
     };
     match tx.commit(ctx).await? {
-        Commit::Done => {}
-        Commit::Refused(Slot::Email) => return Err(limited("this address")),
-        Commit::Refused(Slot::Ip) => return Err(limited("from this client")),
-        Commit::Refused(Slot::Link) => {
-            return Err(ServiceError::internal(anyhow::anyhow!("a fresh sign-in token was taken")));
-        }
+        Commit::Done => Ok(()),
+        Commit::Refused(Slot::Email) => Err(limited("this address")),
+        Commit::Refused(Slot::Ip) => Err(limited("from this client")),
+        Commit::Refused(Slot::Link) => Err(ServiceError::internal(anyhow::anyhow!("a fresh sign-in token was taken"))),
     }
-    let url = format!("{}{}?token={token}", ctx.settings.public_url, audience.page());
-    let data = json!({"link_url": url, "minutes": LINK_MINUTES});
-    mail::send_now(ctx, &format!("signin-{}", &hash[..24]), "auth.sign_in", "sign_in", email, &data).await
 }
 
 /// Exchanges a link for the address it was sent to, once. A used, lapsed,
