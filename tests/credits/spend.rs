@@ -81,6 +81,28 @@ async fn expiry_voids_the_spend() {
     assert_eq!(balance(&app, email).await, (10, 0, 0));
 }
 
+/// A bronze order priced with all of `email`'s 10 credits, left to lapse:
+/// its spend voided, the credits back. Returns its id, token and the proof
+/// that spends them.
+async fn lapsed_with_credits(app: &TestApp, email: &str) -> (String, String, Value) {
+    app.add_stock(3).await;
+    gift(app, email, 10).await;
+    let with = proof(app, email).await;
+    let (id, token, _) = created(checkout(app, email, "bronze", with.clone()).await).await;
+    advance(app, 31 * 60).await;
+    assert_eq!(app.post_admin("/admin/expire", json!({})).await.status(), 200);
+    app.wait_for(&id, &token, "expired").await;
+    assert_eq!(balance(app, email).await, (10, 0, 0));
+    (id, token, with)
+}
+
+/// Once the $20 paid in cash has earned its 20: nothing held, posted or spendable.
+async fn spent_once(app: &TestApp, email: &str) {
+    let v = wait_credits(app, email, |v| v["pending_in"] == 20).await;
+    let got = (v["posted"].as_i64(), v["pending_out"].as_i64(), v["spendable"].as_i64());
+    assert_eq!(got, (Some(0), Some(0), Some(0)), "{v}");
+}
+
 /// The spend of an order that lapsed was voided, so its credits went back
 /// and were spent on a new order. Paying the lapsed order late must not
 /// charge them a second time: it stays expired and staff are told.
@@ -88,14 +110,7 @@ async fn expiry_voids_the_spend() {
 async fn a_late_payment_cannot_spend_credits_spent_since() {
     let app = app().await;
     let email = "twice@example.com";
-    app.add_stock(3).await;
-    gift(&app, email, 10).await;
-    let with = proof(&app, email).await;
-    let (first, first_token, _) = created(checkout(&app, email, "bronze", with.clone()).await).await;
-    advance(&app, 31 * 60).await;
-    assert_eq!(app.post_admin("/admin/expire", json!({})).await.status(), 200);
-    app.wait_for(&first, &first_token, "expired").await;
-    assert_eq!(balance(&app, email).await, (10, 0, 0));
+    let (first, first_token, with) = lapsed_with_credits(&app, email).await;
     let (second, second_token, _) = created(checkout(&app, email, "bronze", with).await).await;
     assert_eq!(balance(&app, email).await, (10, 0, 10));
 
@@ -105,20 +120,13 @@ async fn a_late_payment_cannot_spend_credits_spent_since() {
     assert_eq!(balance(&app, email).await, (10, 0, 10), "the 10 credits are held once");
     assert_eq!(credits(&app, email).await["spendable"], 0);
     let alerts = app.events("ops.alert").await;
-    assert!(
-        alerts.iter().any(|a| a["kind"] == "late_payment_uncovered" && a["details"]["order_id"] == first),
-        "{alerts:?}"
-    );
+    let named = |a: &Value| a["kind"] == "late_payment_uncovered" && a["details"]["order_id"] == first;
+    assert!(alerts.iter().any(named), "{alerts:?}");
 
     // The order that holds them pays and spends them, once.
     app.sandbox_pay(&second, json!({})).await;
     app.wait_for(&second, &second_token, "fulfilled").await;
-    let v = wait_credits(&app, email, |v| v["pending_in"] == 20).await;
-    assert_eq!(
-        (v["posted"].as_i64(), v["pending_out"].as_i64(), v["spendable"].as_i64()),
-        (Some(0), Some(0), Some(0)),
-        "{v}"
-    );
+    spent_once(&app, email).await;
 }
 
 /// Paid late with the credits still there: they are charged again, and the
@@ -127,22 +135,10 @@ async fn a_late_payment_cannot_spend_credits_spent_since() {
 async fn a_late_payment_charges_the_credits_again() {
     let app = app().await;
     let email = "late@example.com";
-    app.add_stock(3).await;
-    gift(&app, email, 10).await;
-    let with = proof(&app, email).await;
-    let (id, token, _) = created(checkout(&app, email, "bronze", with).await).await;
-    advance(&app, 31 * 60).await;
-    assert_eq!(app.post_admin("/admin/expire", json!({})).await.status(), 200);
-    app.wait_for(&id, &token, "expired").await;
-    assert_eq!(balance(&app, email).await, (10, 0, 0));
+    let (id, token, _) = lapsed_with_credits(&app, email).await;
     app.sandbox_pay(&id, json!({})).await;
     app.wait_for(&id, &token, "fulfilled").await;
-    let v = wait_credits(&app, email, |v| v["pending_in"] == 20).await;
-    assert_eq!(
-        (v["posted"].as_i64(), v["pending_out"].as_i64(), v["spendable"].as_i64()),
-        (Some(0), Some(0), Some(0)),
-        "{v}"
-    );
+    spent_once(&app, email).await;
 }
 
 #[tokio::test]
