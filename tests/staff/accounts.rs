@@ -29,6 +29,12 @@ fn links(app: &TestApp, email: &str) -> Vec<String> {
 }
 
 /// `POST /auth/staff/link` (always 202) and the new link it mailed, if any.
+/// Every `staff.changed` event so far, as (email, action, actor).
+pub(super) async fn staff_changes(app: &TestApp) -> Vec<(String, String, String)> {
+    let events = app.events("staff.changed").await;
+    events.iter().map(|e| (s(&e["email"]), s(&e["action"]), s(&e["actor"]))).collect()
+}
+
 pub(super) async fn ask_link(app: &TestApp, email: &str) -> Option<String> {
     let before = links(app, email);
     let r = app.post("/auth/staff/link", json!({"email": email})).await;
@@ -109,9 +115,7 @@ async fn accounts_are_added_changed_listed_and_removed_each_with_an_event() {
 
     assert_eq!(status(&app, Method::DELETE, "/admin/staff/clerk@shop.example", &boss, None).await, 204);
     assert_eq!(status(&app, Method::DELETE, "/admin/staff/clerk@shop.example", &boss, None).await, 404);
-    let events = app.events("staff.changed").await;
-    let seen: Vec<(String, String, String)> =
-        events.iter().map(|e| (s(&e["email"]), s(&e["action"]), s(&e["actor"]))).collect();
+    let seen = staff_changes(&app).await;
     let by_boss = "staff:boss@shop.example".to_string();
     assert_eq!(
         seen,

@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use stockroom_tests::{TestApp, problem, s, spawn_app_with};
 
-use super::accounts::{BOSS, base32_decode, code, sign_in, signed_in, status, with_boss};
+use super::accounts::{BOSS, base32_decode, code, sign_in, signed_in, staff_changes, status, with_boss};
 use super::helpers::call;
 
 const ENROL: &str = "/admin/staff/me/totp";
@@ -53,9 +53,7 @@ async fn a_session_alone_cannot_replace_the_second_factor() {
     assert_eq!(sign_in(&app, BOSS, Some(&old_recovery[0])).await.0, StatusCode::UNAUTHORIZED, "the old factor");
     assert_eq!(sign_in(&app, BOSS, Some(&new_recovery[0])).await.0, StatusCode::OK, "the new one");
 
-    let events = app.events("staff.changed").await;
-    let seen: Vec<(String, String, String)> =
-        events.iter().map(|e| (s(&e["email"]), s(&e["action"]), s(&e["actor"]))).collect();
+    let seen = staff_changes(&app).await;
     let by_boss = "staff:boss@shop.example".to_string();
     assert_eq!(
         seen,
