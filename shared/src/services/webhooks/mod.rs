@@ -189,12 +189,7 @@ async fn uncovered(ctx: &Ctx, ev: &PaymentEvent, b: &OrderBundle) -> Result<Effe
         ),
         serde_json::json!({"order_id": o.order_id, "email": o.email, "credits": o.credits, "received": ev.received()}),
     );
-    let writes = vec![event_put(ctx, ev, &effect)?, super::events::record(ctx, &alert)?];
-    match ctx.records.transact(writes).await {
-        Ok(()) => Ok(effect),
-        Err(RecordError::ConditionFailed { index: 0, .. }) => Ok(Effect::Duplicate),
-        Err(e) => Err(e.into()),
-    }
+    remember_with(ctx, ev, effect, vec![super::events::record(ctx, &alert)?]).await
 }
 
 /// Records an event that changes nothing, so its repeats are cheap.
