@@ -24,14 +24,21 @@ pub const ALERT_KIND: &str = "refund_ended_later_orders";
 /// The buyer's order pointers read per page.
 const PAGE: usize = 100;
 
+/// The live subscription refunding `order` would end, and the later
+/// orders that still add to it; `None` when there are none.
+pub async fn blocking(
+    ctx: &Ctx,
+    order: &OrderRecord,
+) -> Result<Option<(SubscriptionRecord, Vec<OrderRecord>)>, ServiceError> {
+    let Some(sub) = super::refund::ends_live(ctx, order).await? else { return Ok(None) };
+    let later = adding_to(ctx, &sub).await?;
+    Ok((!later.is_empty()).then_some((sub, later)))
+}
+
 /// Staff's refund of `order` is refused while it would end a live
 /// subscription that later orders still add to.
 pub async fn refuse_if_later(ctx: &Ctx, order: &OrderRecord) -> Result<(), ServiceError> {
-    let Some(sub) = super::refund::ends_live(ctx, order).await? else { return Ok(()) };
-    let later = adding_to(ctx, &sub).await?;
-    if later.is_empty() {
-        return Ok(());
-    }
+    let Some((sub, later)) = blocking(ctx, order).await? else { return Ok(()) };
     let sid = &sub.subscription_id;
     let detail = format!(
         "order {} created subscription {sid}, and refunding it would end the subscription; later orders still add \

@@ -58,19 +58,10 @@ pub async fn read(ctx: &Ctx, order_id: &str) -> Result<OrderDetail, ServiceError
         .collect();
     let mut actions = actions(&order, subscription.as_ref());
     // The refund would be refused while later orders add to what it ends.
-    if actions.iter().any(|a| a.name == "refund") && later_first(ctx, &order).await? {
+    if actions.iter().any(|a| a.name == "refund") && later::blocking(ctx, &order).await?.is_some() {
         actions.retain(|a| a.name != "refund");
     }
     Ok(OrderDetail { order, payment: b.payment, hold: b.hold, receipts, subscription, ledger, credits, actions })
-}
-
-/// Whether a staff refund of `order` is refused as `refund-later-orders-first`.
-async fn later_first(ctx: &Ctx, order: &OrderRecord) -> Result<bool, ServiceError> {
-    match later::refuse_if_later(ctx, order).await {
-        Ok(()) => Ok(false),
-        Err(ServiceError::Refused { .. }) => Ok(true),
-        Err(e) => Err(e),
-    }
 }
 
 /// The stock ledger lines that reference the order, newest first, at most
